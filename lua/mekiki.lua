@@ -1,0 +1,230 @@
+--[[
+mekiki -- brand-impersonation phishing detection for rspamd.
+
+This plugin is thin glue: the detection runs in the native module `mekiki`
+(libmekiki).  It reads the brand catalogue through rspamd's map machinery (so
+the map reloads without a restart), scans the subject, the text parts and the
+From display name of each message, and inserts:
+
+  MEKIKI_BRAND_CONFUSABLE  a brand written with look-alike, fullwidth or
+                           invisible characters in the subject or body
+  MEKIKI_FROM_CONFUSABLE   the same in the From display name
+  MEKIKI_FROM_BRAND_SPOOF  the From display name claims a brand while the From
+                           domain is not one of that brand's domains
+
+Scores, descriptions and the group live in modules.d/mekiki_group.conf
+(override in local.d/mekiki_group.conf); options in modules.d/mekiki.conf
+(override in local.d/mekiki.conf).
+]]--
+
+if confighelp then
+  return
+end
+
+local N = 'mekiki'
+local rspamd_logger = require 'rspamd_logger'
+local lua_util = require 'lua_util'
+
+local ok, mekiki = pcall(require, 'mekiki')
+if not ok then
+  rspamd_logger.errx(rspamd_config, '%s: cannot load the native module: %s; ' ..
+      'is mekiki.so on package.cpath (/usr/local/lib/lua/5.1)?', N, mekiki)
+  lua_util.disable_module(N, 'fail')
+  return
+end
+
+local settings = {
+  brands_map = nil,          -- required: URL or path of the brand catalogue
+  max_text_bytes = 1048576,  -- bytes scanned per text part; the rest is skipped
+  max_parts = 16,            -- text parts scanned per message
+  max_hits = 64,             -- hits recorded per scanned text
+  max_options = 8,           -- options shown per symbol
+  symbol_check = 'MEKIKI_CHECK',
+  symbol_brand_confusable = 'MEKIKI_BRAND_CONFUSABLE',
+  symbol_from_confusable = 'MEKIKI_FROM_CONFUSABLE',
+  symbol_from_brand_spoof = 'MEKIKI_FROM_BRAND_SPOOF',
+}
+
+local positive_ints = { 'max_text_bytes', 'max_parts', 'max_hits', 'max_options' }
+
+local catalogue -- built from the brand map; nil until the map has loaded
+
+-- An ordered set of option strings, bounded so that hostile mail cannot make
+-- a result grow without limit.
+local function add_option(set, opt)
+  if not set.seen[opt] and #set.list < settings.max_options then
+    set.seen[opt] = true
+    set.list[#set.list + 1] = opt
+  end
+end
+
+local function new_set()
+  return { seen = {}, list = {} }
+end
+
+local function confusable_option(hit)
+  if #hit.foreign == 0 then
+    return hit.brand
+  end
+  return hit.brand .. ':' .. table.concat(hit.foreign, ',')
+end
+
+local function scan_into(set, text)
+  for _, hit in ipairs(catalogue:scan(text, settings.max_text_bytes, settings.max_hits)) do
+    if hit.confusable then
+      add_option(set, confusable_option(hit))
+    end
+  end
+end
+
+local function is_utf8_name(charset)
+  charset = charset and charset:lower():gsub('[^%w]', '')
+  return charset == 'utf8'
+end
+
+-- Declared UTF-8 (or nothing) but decoded by rspamd from another charset.
+local function utf8_declared_but_converted(part)
+  if is_utf8_name(part:get_charset()) then
+    return false
+  end
+  local _, _, attrs = part:get_mimepart():get_type_full()
+  local declared = attrs and attrs.charset
+  return declared == nil or is_utf8_name(declared)
+end
+
+local function check_body(task)
+  local found = new_set()
+  local subject = task:get_subject()
+  if subject and #subject > 0 then
+    scan_into(found, subject)
+  end
+  for i, part in ipairs(task:get_text_parts() or {}) do
+    if i > settings.max_parts then
+      lua_util.debugm(N, task, 'skipping text parts after the %s-th', settings.max_parts)
+      break
+    end
+    local content = part:get_content()
+    if content and #content > 0 then
+      scan_into(found, content)
+    end
+    if utf8_declared_but_converted(part) then
+      -- One invalid byte makes rspamd re-decode a UTF-8 part as a legacy
+      -- charset, turning every look-alike letter into mojibake while mail
+      -- clients still show it.  Scan the transfer-decoded bytes as well.
+      local raw = part:get_content('raw_parsed')
+      if raw and #raw > 0 then
+        scan_into(found, raw)
+      end
+    end
+  end
+  if #found.list > 0 then
+    task:insert_result(settings.symbol_brand_confusable, 1.0, found.list)
+  end
+end
+
+local function check_from(task)
+  local from = task:get_from('mime')
+  if not from or not from[1] then
+    return
+  end
+  local confusable, spoof = new_set(), new_set()
+  for i, addr in ipairs(from) do
+    if i > 4 then break end
+    local name, domain = addr.name, addr.domain or ''
+    if name and #name > 0 then
+      for _, hit in ipairs(catalogue:scan(name, settings.max_text_bytes, settings.max_hits)) do
+        if hit.confusable then
+          add_option(confusable, confusable_option(hit))
+        end
+        if not catalogue:owns(hit.brand, domain) then
+          add_option(spoof, hit.brand .. ':' .. (domain ~= '' and domain or '<none>'))
+        end
+      end
+    end
+  end
+  if #confusable.list > 0 then
+    task:insert_result(settings.symbol_from_confusable, 1.0, confusable.list)
+  end
+  if #spoof.list > 0 then
+    task:insert_result(settings.symbol_from_brand_spoof, 1.0, spoof.list)
+  end
+end
+
+local function mekiki_check(task)
+  if not catalogue then
+    lua_util.debugm(N, task, 'brand catalogue not loaded yet; skipping')
+    return
+  end
+  check_body(task)
+  check_from(task)
+end
+
+local function load_catalogue(data)
+  local cat, errs = mekiki.catalogue(data)
+  if not cat then
+    rspamd_logger.errx(rspamd_config, '%s: cannot build the brand catalogue from %s: %s; ' ..
+        'keeping the previous one', N, settings.brands_map, errs)
+    return
+  end
+  for _, e in ipairs(errs) do
+    rspamd_logger.warnx(rspamd_config, '%s: brand map %s: %s (line skipped)',
+        N, settings.brands_map, e)
+  end
+  catalogue = cat
+  rspamd_logger.infox(rspamd_config, '%s: brand catalogue loaded: %s brands, %s names',
+      N, cat:brand_count(), cat:name_count())
+end
+
+-- Configuration
+local opts = rspamd_config:get_all_opt(N)
+if not opts then
+  lua_util.disable_module(N, 'config')
+  return
+end
+settings = lua_util.override_defaults(settings, opts)
+
+for _, k in ipairs(positive_ints) do
+  local v = tonumber(settings[k])
+  if not v or v < 1 or v ~= math.floor(v) then
+    rspamd_logger.errx(rspamd_config, '%s: option %s must be a positive integer, got %s',
+        N, k, settings[k])
+    lua_util.disable_module(N, 'config')
+    return
+  end
+  settings[k] = v
+end
+
+if type(settings.brands_map) ~= 'string' or settings.brands_map == '' then
+  rspamd_logger.errx(rspamd_config, '%s: option brands_map (path or URL of the brand map) ' ..
+      'is required', N)
+  lua_util.disable_module(N, 'config')
+  return
+end
+
+if not rspamd_config:add_map({
+  type = 'callback',
+  url = settings.brands_map,
+  description = 'mekiki brand catalogue',
+  callback = load_catalogue,
+}) then
+  rspamd_logger.errx(rspamd_config, '%s: cannot add the brand map %s', N, settings.brands_map)
+  lua_util.disable_module(N, 'config')
+  return
+end
+
+local id = rspamd_config:register_symbol({
+  name = settings.symbol_check,
+  type = 'callback',
+  callback = mekiki_check,
+  group = 'mekiki',
+})
+
+for _, sym in ipairs({ settings.symbol_brand_confusable, settings.symbol_from_confusable,
+                       settings.symbol_from_brand_spoof }) do
+  rspamd_config:register_symbol({
+    name = sym,
+    type = 'virtual',
+    parent = id,
+    group = 'mekiki',
+  })
+end

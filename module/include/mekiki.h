@@ -1,0 +1,116 @@
+/*
+ * mekiki.h -- public interface of libmekiki.
+ *
+ * libmekiki finds brand names written with look-alike, fullwidth or invisible
+ * characters in UTF-8 text.  It knows nothing of Lua, rspamd or SpamAssassin;
+ * those bind to this header.
+ *
+ * Ownership: a catalogue is built from the text of a brand map and is
+ * immutable afterwards; it may be shared by threads.  A scanner holds the
+ * scratch memory for one thread and refers to one catalogue, which must
+ * outlive it.  Every function taking input bytes accepts arbitrary bytes
+ * (invalid UTF-8, NULs) and never reads past the given length.
+ */
+#ifndef MEKIKI_H
+#define MEKIKI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define MEKIKI_API __attribute__((visibility("default")))
+#else
+#define MEKIKI_API
+#endif
+
+#define MEKIKI_VERSION_MAJOR 0
+#define MEKIKI_VERSION_MINOR 1
+#define MEKIKI_VERSION_PATCH 0
+#define MEKIKI_VERSION_STRING "0.1.0"
+
+/* Foreign code points remembered per hit; further ones are counted only. */
+#define MEKIKI_MAX_FOREIGN 8
+
+enum mekiki_status {
+	MEKIKI_OK = 0,
+	MEKIKI_ENOMEM = -1,   /* allocation failed */
+	MEKIKI_EINVAL = -2,   /* bad argument */
+	MEKIKI_EENGINE = -3,  /* the matching engine failed */
+};
+
+/* Hit flags. */
+#define MEKIKI_HIT_CONFUSABLE 0x1u /* written differently from the brand name */
+
+typedef struct mekiki_hit {
+	uint32_t brand;   /* brand index, 0 .. mekiki_catalogue_brand_count()-1 */
+	uint32_t name;    /* name index, 0 .. mekiki_catalogue_name_count()-1 */
+	size_t start;     /* byte span of the hit in the scanned text */
+	size_t end;
+	uint32_t flags;   /* MEKIKI_HIT_* */
+	uint32_t nforeign; /* occurrences of foreign code points in the span */
+	uint32_t nlisted;  /* distinct ones listed in foreign[], at most 8 */
+	uint32_t foreign[MEKIKI_MAX_FOREIGN];
+} mekiki_hit;
+
+typedef struct mekiki_catalogue mekiki_catalogue;
+typedef struct mekiki_scanner mekiki_scanner;
+
+/* Called for each rejected map line; line is 1-based. */
+typedef void (*mekiki_error_fn)(void *ud, unsigned line, const char *msg);
+
+/* Library and Unicode data versions ("0.1.0", "15.0"). */
+MEKIKI_API const char *mekiki_version(void);
+MEKIKI_API const char *mekiki_unicode_version(void);
+
+/*
+ * Strong skeleton of text (UTS #39 extended: NFKC, ignorables removed,
+ * confusable prototypes, case folded).  Writes at most cap bytes to out and
+ * returns the full length the skeleton needs, so a caller can size a buffer
+ * with a first call of cap 0.  Invalid UTF-8 bytes become U+FFFD.
+ */
+MEKIKI_API size_t mekiki_skeleton(const char *text, size_t len, char *out, size_t cap);
+
+/*
+ * Build a catalogue from a brand map (format in rules.d/mekiki_brands.map):
+ *     id | name, name, ... | domain, domain, ...
+ * Bad lines are reported through err (may be NULL) and skipped.  Returns NULL
+ * and sets *status on allocation or engine failure; an empty map gives an
+ * empty catalogue that finds nothing.
+ */
+MEKIKI_API mekiki_catalogue *mekiki_catalogue_new(const char *map, size_t len,
+                                       mekiki_error_fn err, void *ud,
+                                       int *status);
+MEKIKI_API void mekiki_catalogue_free(mekiki_catalogue *cat);
+
+MEKIKI_API uint32_t mekiki_catalogue_brand_count(const mekiki_catalogue *cat);
+MEKIKI_API uint32_t mekiki_catalogue_name_count(const mekiki_catalogue *cat);
+MEKIKI_API const char *mekiki_catalogue_brand_id(const mekiki_catalogue *cat, uint32_t brand);
+MEKIKI_API const char *mekiki_catalogue_name(const mekiki_catalogue *cat, uint32_t name);
+
+/*
+ * Non-zero when domain (case-insensitive, trailing dot ignored) is one of the
+ * brand's domains or a subdomain of one.
+ */
+MEKIKI_API int mekiki_catalogue_brand_owns(const mekiki_catalogue *cat, uint32_t brand,
+                                const char *domain, size_t len);
+
+MEKIKI_API mekiki_scanner *mekiki_scanner_new(const mekiki_catalogue *cat);
+MEKIKI_API void mekiki_scanner_free(mekiki_scanner *sc);
+
+/*
+ * Find brand names in text.  Stores up to max_hits hits in hits, in order of
+ * their end offset, and their number in *nhits.  Returns MEKIKI_OK or a
+ * negative mekiki_status.  Scratch memory grows with the longest text seen.
+ */
+MEKIKI_API int mekiki_scan(mekiki_scanner *sc, const char *text, size_t len,
+                mekiki_hit *hits, size_t max_hits, size_t *nhits);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MEKIKI_H */

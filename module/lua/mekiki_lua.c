@@ -1,0 +1,274 @@
+/*
+ * mekiki_lua.c -- the Lua binding of libmekiki (luaopen_mekiki).
+ *
+ * One source for LuaJIT 2.1 / Lua 5.1 (what rspamd embeds) and Lua 5.4.  The
+ * module does not link liblua: the host process provides the Lua API.  Text
+ * arguments may be Lua strings or rspamd{text} userdata, which are read in
+ * place without copying.
+ *
+ *   mekiki.version, mekiki.unicode_version
+ *   mekiki.skeleton(text)                 -> string
+ *   mekiki.catalogue(map_text)            -> cat, {errors} | nil, message
+ *   cat:scan(text [, max_bytes [, max_hits]]) -> { hit, ... }
+ *   cat:owns(brand_id, domain)            -> boolean
+ *   cat:brand_count(), cat:name_count()
+ *
+ * A hit is { brand = id, name = "as in the map", start = i, stop = j (1-based,
+ * inclusive, like string.sub), text = original bytes, confusable = bool,
+ * foreign = { "U+0410", ... }, nforeign = occurrences }.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "mekiki.h"
+
+#define CATALOGUE_MT "mekiki.catalogue"
+#define DEFAULT_MAX_HITS 64
+#define LIMIT_MAX_HITS 1024
+
+#if LUA_VERSION_NUM < 502
+#define mk_setfuncs(L, l) luaL_register(L, NULL, l)
+#else
+#define mk_setfuncs(L, l) luaL_setfuncs(L, l, 0)
+#endif
+
+/* rspamd's text userdata (struct rspamd_lua_text in lua_common.h). */
+struct rspamd_text_view {
+	const char *start;
+	unsigned int len;
+	unsigned int flags;
+};
+
+struct lcatalogue {
+	mekiki_catalogue *cat;
+	mekiki_scanner *sc;
+	mekiki_hit hits[LIMIT_MAX_HITS];
+};
+
+/* A text argument: a Lua string or an rspamd{text}. */
+static const char *check_text(lua_State *L, int idx, size_t *len)
+{
+	if (lua_type(L, idx) == LUA_TSTRING)
+		return lua_tolstring(L, idx, len);
+	if (lua_type(L, idx) == LUA_TUSERDATA && lua_getmetatable(L, idx)) {
+		lua_getfield(L, -1, "class");
+		const char *cls = lua_tostring(L, -1);
+		int is_text = cls && strcmp(cls, "rspamd{text}") == 0;
+		lua_pop(L, 2);
+		if (is_text) {
+			const struct rspamd_text_view *t = lua_touserdata(L, idx);
+			if (!t->start && t->len)
+				luaL_argerror(L, idx, "rspamd{text} without data");
+			*len = t->len;
+			return t->start ? t->start : "";
+		}
+	}
+	luaL_argerror(L, idx, "string or rspamd{text} expected");
+	return NULL;
+}
+
+static int l_skeleton(lua_State *L)
+{
+	size_t len;
+	const char *s = check_text(L, 1, &len);
+	size_t need = mekiki_skeleton(s, len, NULL, 0);
+	luaL_Buffer b;
+	luaL_buffinit(L, &b);
+	if (need <= LUAL_BUFFERSIZE) {
+		char *p = luaL_prepbuffer(&b);
+		mekiki_skeleton(s, len, p, need);
+		luaL_addsize(&b, need);
+	} else {
+		char *p = malloc(need);
+		if (!p)
+			return luaL_error(L, "mekiki.skeleton: out of memory");
+		mekiki_skeleton(s, len, p, need);
+		luaL_addlstring(&b, p, need);
+		free(p);
+	}
+	luaL_pushresult(&b);
+	return 1;
+}
+
+static void collect_error(void *ud, unsigned line, const char *msg)
+{
+	lua_State *L = ud;
+	/* The error table is on top of the stack. */
+	char buf[320];
+	snprintf(buf, sizeof buf, "line %u: %s", line, msg);
+	lua_pushstring(L, buf);
+#if LUA_VERSION_NUM < 502
+	lua_rawseti(L, -2, (int)lua_objlen(L, -2) + 1);
+#else
+	lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
+#endif
+}
+
+static int l_catalogue(lua_State *L)
+{
+	size_t len;
+	const char *map = check_text(L, 1, &len);
+	struct lcatalogue *lc = lua_newuserdata(L, sizeof *lc);
+	lc->cat = NULL;
+	lc->sc = NULL;
+	luaL_getmetatable(L, CATALOGUE_MT);
+	lua_setmetatable(L, -2);
+	lua_newtable(L); /* errors */
+	int st;
+	lc->cat = mekiki_catalogue_new(map, len, collect_error, L, &st);
+	if (!lc->cat) {
+		lua_pushnil(L);
+		lua_pushstring(L, st == MEKIKI_ENOMEM ? "out of memory"
+		                                      : "cannot compile the brand names");
+		return 2;
+	}
+	lc->sc = mekiki_scanner_new(lc->cat);
+	if (!lc->sc) {
+		lua_pushnil(L);
+		lua_pushstring(L, "cannot allocate scanner");
+		return 2;
+	}
+	return 2; /* catalogue, errors */
+}
+
+static struct lcatalogue *check_catalogue(lua_State *L)
+{
+	struct lcatalogue *lc = luaL_checkudata(L, 1, CATALOGUE_MT);
+	if (!lc->cat)
+		luaL_argerror(L, 1, "catalogue was not built");
+	return lc;
+}
+
+static int l_gc(lua_State *L)
+{
+	struct lcatalogue *lc = luaL_checkudata(L, 1, CATALOGUE_MT);
+	mekiki_scanner_free(lc->sc);
+	mekiki_catalogue_free(lc->cat);
+	lc->sc = NULL;
+	lc->cat = NULL;
+	return 0;
+}
+
+static int l_brand_count(lua_State *L)
+{
+	lua_pushinteger(L, (lua_Integer)mekiki_catalogue_brand_count(check_catalogue(L)->cat));
+	return 1;
+}
+
+static int l_name_count(lua_State *L)
+{
+	lua_pushinteger(L, (lua_Integer)mekiki_catalogue_name_count(check_catalogue(L)->cat));
+	return 1;
+}
+
+static int l_scan(lua_State *L)
+{
+	struct lcatalogue *lc = check_catalogue(L);
+	size_t len;
+	const char *s = check_text(L, 2, &len);
+	lua_Integer max_bytes = luaL_optinteger(L, 3, -1);
+	lua_Integer max_hits = luaL_optinteger(L, 4, DEFAULT_MAX_HITS);
+	if (max_bytes >= 0 && (size_t)max_bytes < len)
+		len = (size_t)max_bytes;
+	if (max_hits < 0)
+		max_hits = 0;
+	if (max_hits > LIMIT_MAX_HITS)
+		max_hits = LIMIT_MAX_HITS;
+	size_t n = 0;
+	int rc = mekiki_scan(lc->sc, s, len, lc->hits, (size_t)max_hits, &n);
+	if (rc != MEKIKI_OK)
+		return luaL_error(L, "mekiki: scan failed (%d)", rc);
+	lua_createtable(L, (int)n, 0);
+	for (size_t i = 0; i < n; i++) {
+		const mekiki_hit *h = &lc->hits[i];
+		lua_createtable(L, 0, 8);
+		lua_pushstring(L, mekiki_catalogue_brand_id(lc->cat, h->brand));
+		lua_setfield(L, -2, "brand");
+		lua_pushstring(L, mekiki_catalogue_name(lc->cat, h->name));
+		lua_setfield(L, -2, "name");
+		lua_pushinteger(L, (lua_Integer)h->start + 1);
+		lua_setfield(L, -2, "start");
+		lua_pushinteger(L, (lua_Integer)h->end);
+		lua_setfield(L, -2, "stop");
+		lua_pushlstring(L, s + h->start, h->end - h->start);
+		lua_setfield(L, -2, "text");
+		lua_pushboolean(L, (h->flags & MEKIKI_HIT_CONFUSABLE) != 0);
+		lua_setfield(L, -2, "confusable");
+		lua_pushinteger(L, (lua_Integer)h->nforeign);
+		lua_setfield(L, -2, "nforeign");
+		lua_createtable(L, (int)h->nlisted, 0);
+		for (uint32_t f = 0; f < h->nlisted; f++) {
+			char buf[16];
+			snprintf(buf, sizeof buf, "U+%04X", (unsigned)h->foreign[f]);
+			lua_pushstring(L, buf);
+			lua_rawseti(L, -2, (int)f + 1);
+		}
+		lua_setfield(L, -2, "foreign");
+		lua_rawseti(L, -2, (int)i + 1);
+	}
+	return 1;
+}
+
+static int l_owns(lua_State *L)
+{
+	struct lcatalogue *lc = check_catalogue(L);
+	const char *id = luaL_checkstring(L, 2);
+	size_t dlen;
+	const char *domain = check_text(L, 3, &dlen);
+	uint32_t nb = mekiki_catalogue_brand_count(lc->cat);
+	for (uint32_t b = 0; b < nb; b++)
+		if (strcmp(mekiki_catalogue_brand_id(lc->cat, b), id) == 0) {
+			lua_pushboolean(L, mekiki_catalogue_brand_owns(lc->cat, b, domain, dlen));
+			return 1;
+		}
+	lua_pushboolean(L, 0);
+	return 1;
+}
+
+static int l_tostring(lua_State *L)
+{
+	struct lcatalogue *lc = luaL_checkudata(L, 1, CATALOGUE_MT);
+	lua_pushfstring(L, "mekiki.catalogue(%d brands, %d names)",
+	                (int)mekiki_catalogue_brand_count(lc->cat),
+	                (int)mekiki_catalogue_name_count(lc->cat));
+	return 1;
+}
+
+static const luaL_Reg catalogue_methods[] = {
+	{"scan", l_scan},
+	{"owns", l_owns},
+	{"brand_count", l_brand_count},
+	{"name_count", l_name_count},
+	{NULL, NULL},
+};
+
+static const luaL_Reg module_funcs[] = {
+	{"skeleton", l_skeleton},
+	{"catalogue", l_catalogue},
+	{NULL, NULL},
+};
+
+__attribute__((visibility("default"))) int luaopen_mekiki(lua_State *L)
+{
+	if (luaL_newmetatable(L, CATALOGUE_MT)) {
+		lua_newtable(L);
+		mk_setfuncs(L, catalogue_methods);
+		lua_setfield(L, -2, "__index");
+		lua_pushcfunction(L, l_gc);
+		lua_setfield(L, -2, "__gc");
+		lua_pushcfunction(L, l_tostring);
+		lua_setfield(L, -2, "__tostring");
+	}
+	lua_pop(L, 1);
+	lua_newtable(L);
+	mk_setfuncs(L, module_funcs);
+	lua_pushstring(L, mekiki_version());
+	lua_setfield(L, -2, "version");
+	lua_pushstring(L, mekiki_unicode_version());
+	lua_setfield(L, -2, "unicode_version");
+	return 1;
+}

@@ -1,0 +1,38 @@
+/*
+ * skeleton.c -- the strong skeleton of a whole string (mekiki_skeleton) and
+ * the version strings.
+ */
+#include <string.h>
+
+#include "mekiki.h"
+#include "skeleton.h"
+
+const char *mekiki_version(void)
+{
+	return MEKIKI_VERSION_STRING;
+}
+
+const char *mekiki_unicode_version(void)
+{
+	return mk_unicode_version;
+}
+
+size_t mekiki_skeleton(const char *text, size_t len, char *out, size_t cap)
+{
+	const unsigned char *s = (const unsigned char *)text;
+	size_t need = 0;
+	for (size_t i = 0; i < len;) {
+		size_t n;
+		uint32_t cp = mk_utf8_decode(s + i, len - i, &n);
+		i += n;
+		char buf[4];
+		const char *rep = buf;
+		size_t m = mk_skeleton_cp(cp, buf, &rep);
+		if (need + m <= cap)
+			memcpy(out + need, rep, m);
+		else
+			cap = 0; /* no partial skeleton with holes in it */
+		need += m;
+	}
+	return need;
+}

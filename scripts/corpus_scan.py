@@ -1,0 +1,119 @@
+"""Scan a labelled corpus through a private rspamd with mekiki; tally symbols.
+
+    python3 scripts/corpus_scan.py --stage build/stage --state build/corpus-state \
+        [--labels LABELS.tsv] [--jobs 16] [--out results.jsonl] DIR [DIR ...]
+
+Labels come from a labels.tsv (file, class) in the corpus root when there is
+one, else from folder names containing phish / spam / ham.  Writes one JSON
+line per message (file, label, score, action, symbols with score and options)
+and prints, per mekiki symbol, how many messages of each class it fired on.
+"""
+
+import argparse
+import collections
+import concurrent.futures
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from rspamd_private import Rspamd  # noqa: E402
+
+
+def label_of(path, labels):
+    if path in labels:
+        return labels[path]
+    parts = path.lower().split(os.sep)
+    for cls in ("phish", "spam", "ham"):
+        if any(cls in p for p in parts[:-1]):
+            return cls
+    return "unknown"
+
+
+def collect(dirs):
+    for d in dirs:
+        if os.path.isfile(d):
+            yield d
+            continue
+        for root, _, files in os.walk(d):
+            for f in sorted(files):
+                if f.endswith(".eml"):
+                    yield os.path.join(root, f)
+
+
+def read_labels(path):
+    labels = {}
+    base = os.path.dirname(os.path.abspath(path))
+    with open(path, encoding="utf-8") as f:
+        next(f)
+        for line in f:
+            cols = line.rstrip("\n").split("\t")
+            if len(cols) >= 2:
+                labels[os.path.join(base, cols[0])] = cols[1]
+    return labels
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--stage", required=True)
+    ap.add_argument("--state", required=True)
+    ap.add_argument("--labels")
+    ap.add_argument("--jobs", type=int, default=16)
+    ap.add_argument("--out")
+    ap.add_argument("--without-mekiki", action="store_true")
+    ap.add_argument("dirs", nargs="+")
+    args = ap.parse_args()
+
+    labels = {}
+    if args.labels:
+        labels = read_labels(args.labels)
+    else:
+        for d in args.dirs:
+            for cand in (os.path.join(d, "labels.tsv"), os.path.join(os.path.dirname(d.rstrip("/")), "labels.tsv")):
+                if os.path.exists(cand):
+                    labels.update(read_labels(cand))
+    files = [os.path.abspath(p) for p in collect(args.dirs)]
+    rs = Rspamd(args.stage, args.state, with_mekiki=not args.without_mekiki, workers=2)
+    out = open(args.out, "w", encoding="utf-8") if args.out else None
+    per_class = collections.Counter()
+    hits = collections.defaultdict(collections.Counter)
+    failures = 0
+    with rs:
+        def one(path):
+            try:
+                return path, rs.scan(path, timeout=120)
+            except Exception as e:  # noqa: BLE001 - reported below
+                return path, {"error": str(e)}
+
+        with concurrent.futures.ThreadPoolExecutor(args.jobs) as ex:
+            for n, (path, res) in enumerate(ex.map(one, files), start=1):
+                label = label_of(path, labels)
+                per_class[label] += 1
+                if "error" in res:
+                    failures += 1
+                    print(f"error: {path}: {res['error']}", file=sys.stderr)
+                    continue
+                syms = {k: {"score": v.get("score", 0), "options": v.get("options", [])}
+                        for k, v in res.get("symbols", {}).items()}
+                for k in syms:
+                    if k.startswith("MEKIKI_"):
+                        hits[k][label] += 1
+                if out:
+                    out.write(json.dumps({"file": path, "label": label, "score": res.get("score"),
+                                          "action": res.get("action"), "symbols": syms},
+                                         ensure_ascii=False) + "\n")
+                if n % 200 == 0:
+                    print(f"  {n}/{len(files)}", file=sys.stderr, flush=True)
+    if out:
+        out.close()
+    classes = sorted(per_class)
+    print("symbol".ljust(28) + "".join(f"{c} ({per_class[c]})".rjust(16) for c in classes))
+    for sym in sorted(hits):
+        print(sym.ljust(28) + "".join(
+            f"{hits[sym][c]} ({100.0 * hits[sym][c] / per_class[c]:.1f}%)".rjust(16) for c in classes))
+    print(f"{len(files)} messages, {failures} failed scans")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

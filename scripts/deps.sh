@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs the Debian packages mekiki needs to build, test and demo, if any
+# are missing.  Idempotent: does nothing (and needs no network) when all are
+# installed.  Run as root on Debian 12.
+set -euo pipefail
+
+PACKAGES=(
+  # build
+  gcc make cmake pkg-config
+  libhyperscan-dev libicu-dev libluajit-5.1-dev liblua5.4-dev
+  # tests
+  check luajit lua5.4 valgrind python3
+  # the mail filter itself
+  rspamd
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" != "install ok installed" ]; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+echo "deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

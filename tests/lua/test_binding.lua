@@ -1,0 +1,332 @@
+-- test_binding.lua -- tests of the mekiki Lua binding (mekiki_lua.c).
+--
+-- Runs under LuaJIT and Lua 5.4:
+--     LUA_CPATH='build/lua51/?.so' luajit  tests/lua/test_binding.lua rules.d/mekiki_brands.map
+--     LUA_CPATH='build/lua54/?.so' lua5.4  tests/lua/test_binding.lua rules.d/mekiki_brands.map
+-- Stops with a non-zero exit status at the first failure.
+
+local map_path = arg and arg[1]
+if not map_path then
+  io.stderr:write("usage: test_binding.lua path/to/mekiki_brands.map\n")
+  os.exit(2)
+end
+
+local passed = 0
+local current = "(setup)"
+
+local function fail(msg)
+  io.stderr:write(string.format("FAIL [%s]: %s\n", current, msg))
+  io.stderr:write(debug.traceback("", 2), "\n")
+  io.stderr:write(string.format("%d passed, 1 failed\n", passed))
+  os.exit(1)
+end
+
+local function check(cond, msg)
+  if not cond then fail(msg or "check failed") end
+  passed = passed + 1
+end
+
+local function eq(got, want, msg)
+  if got ~= want then
+    fail(string.format("%s: expected %q, got %q", msg or "value",
+                       tostring(want), tostring(got)))
+  end
+  passed = passed + 1
+end
+
+-- pcall(f, ...) must fail with an error (not crash, not succeed).
+local function raises(msg, f, ...)
+  local ok, err = pcall(f, ...)
+  if ok then fail(msg .. ": expected an error, call succeeded") end
+  if type(err) ~= "string" then fail(msg .. ": error is not a string") end
+  passed = passed + 1
+  return err
+end
+
+local function test(name, f)
+  current = name
+  f()
+end
+
+-- UTF-8 encoding of code points, so the test does not depend on \u escapes.
+local function u(...)
+  local out = {}
+  for _, c in ipairs({...}) do
+    if c < 0x80 then
+      out[#out + 1] = string.char(c)
+    elseif c < 0x800 then
+      out[#out + 1] = string.char(0xC0 + math.floor(c / 0x40), 0x80 + c % 0x40)
+    elseif c < 0x10000 then
+      out[#out + 1] = string.char(0xE0 + math.floor(c / 0x1000),
+                                  0x80 + math.floor(c / 0x40) % 0x40, 0x80 + c % 0x40)
+    else
+      out[#out + 1] = string.char(0xF0 + math.floor(c / 0x40000),
+                                  0x80 + math.floor(c / 0x1000) % 0x40,
+                                  0x80 + math.floor(c / 0x40) % 0x40, 0x80 + c % 0x40)
+    end
+  end
+  return table.concat(out)
+end
+
+local CYR_A = u(0x410) -- CYRILLIC CAPITAL LETTER A, 2 bytes
+
+local function read_file(path)
+  local f = assert(io.open(path, "rb"))
+  local s = f:read("*a")
+  f:close()
+  return s
+end
+
+local mekiki = require("mekiki")
+local map = read_file(map_path)
+
+test("module", function()
+  eq(type(mekiki), "table", "require result")
+  eq(type(mekiki.version), "string", "version type")
+  check(mekiki.version:match("^%d+%.%d+%.%d+$") ~= nil, "version looks like x.y.z: " .. mekiki.version)
+  eq(mekiki.version, "0.1.0", "version")
+  eq(type(mekiki.unicode_version), "string", "unicode_version type")
+  check(mekiki.unicode_version:match("^%d+%.%d") ~= nil,
+        "unicode_version looks like N.M: " .. mekiki.unicode_version)
+  check(tonumber(mekiki.unicode_version:match("^(%d+)")) >= 15, "unicode_version >= 15")
+end)
+
+test("skeleton", function()
+  local s = mekiki.skeleton(CYR_A .. "mazon")
+  eq(type(s), "string", "skeleton type")
+  eq(s, mekiki.skeleton("amazon"), "skeleton(Cyrillic-A mazon) == skeleton(amazon)")
+  eq(mekiki.skeleton("AMAZON"), mekiki.skeleton("amazon"), "case folded")
+  eq(mekiki.skeleton(u(0xFF21, 0xFF4D, 0xFF41, 0xFF5A, 0xFF4F, 0xFF4E)),
+     mekiki.skeleton("amazon"), "fullwidth")
+  eq(mekiki.skeleton("Ama" .. u(0x200B) .. "zon"), mekiki.skeleton("amazon"), "ZWSP dropped")
+  eq(mekiki.skeleton(""), "", "empty skeleton")
+  eq(mekiki.skeleton(u(0x200B, 0xAD)), "", "invisible-only skeleton")
+  check(mekiki.skeleton("amazon") ~= mekiki.skeleton("amazom"), "different words differ")
+  -- Longer than any Lua buffer: goes through the malloc path.
+  local long = string.rep(CYR_A .. "mazon ", 20000)
+  eq(mekiki.skeleton(long), string.rep(mekiki.skeleton("amazon "), 20000), "long skeleton")
+  -- Invalid UTF-8 does not break it: each bad byte becomes U+FFFD.
+  eq(mekiki.skeleton("\255\192\175"), mekiki.skeleton(u(0xFFFD, 0xFFFD, 0xFFFD)), "invalid bytes")
+  eq(mekiki.skeleton("a\0b"), mekiki.skeleton("a") .. "\0" .. mekiki.skeleton("b"), "embedded NUL")
+end)
+
+local cat, errs
+test("catalogue", function()
+  cat, errs = mekiki.catalogue(map)
+  check(cat ~= nil, "catalogue built: " .. tostring(errs))
+  eq(type(errs), "table", "errors is a table")
+  eq(#errs, 0, "no errors in the shipped map (" .. tostring(errs[1]) .. ")")
+  check(cat:brand_count() > 0, "brand_count > 0")
+  check(cat:name_count() >= cat:brand_count(), "name_count >= brand_count")
+  local s = tostring(cat)
+  check(s:find("brands", 1, true) ~= nil, "tostring mentions brands: " .. s)
+  check(s:find(tostring(cat:brand_count()), 1, true) ~= nil, "tostring gives the count: " .. s)
+end)
+
+test("catalogue errors", function()
+  local bad = "# comment\n" ..              -- 1
+              "good | Goodbrand | good.com\n" .. -- 2
+              "no bar on this line\n" ..    -- 3
+              "\n" ..                       -- 4
+              "bad id! | Bad | bad.com\n" .. -- 5
+              "good | Again | again.com\n" .. -- 6 duplicate
+              "ok | Okbrand | ok.com\n"     -- 7
+  local c, e = mekiki.catalogue(bad)
+  check(c ~= nil, "catalogue with bad lines is built")
+  eq(type(e), "table", "errors table")
+  eq(#e, 3, "three errors")
+  check(e[1]:match("^line 3:") ~= nil, "first error is line 3: " .. tostring(e[1]))
+  check(e[2]:match("^line 5:") ~= nil, "second error is line 5: " .. tostring(e[2]))
+  check(e[3]:match("^line 6:") ~= nil, "third error is line 6: " .. tostring(e[3]))
+  eq(c:brand_count(), 2, "good lines loaded")
+  eq(#c:scan("Goodbrand Okbrand"), 2, "good names found")
+  eq(#c:scan("Again Bad"), 0, "bad lines' names not found")
+  -- Empty map: an empty catalogue that finds nothing.
+  local empty, ee = mekiki.catalogue("")
+  check(empty ~= nil, "empty catalogue built")
+  eq(#ee, 0, "no errors for the empty map")
+  eq(empty:brand_count(), 0, "empty brand_count")
+  eq(#empty:scan("Amazon " .. CYR_A .. "mazon"), 0, "empty catalogue finds nothing")
+  check(tostring(empty):find("0 brands", 1, true) ~= nil, "tostring(empty): " .. tostring(empty))
+end)
+
+local function one_hit(text, brand)
+  local hits = cat:scan(text)
+  eq(type(hits), "table", "scan returns a table")
+  eq(#hits, 1, "one hit in " .. text)
+  local h = hits[1]
+  eq(h.brand, brand, "brand of " .. text)
+  eq(string.sub(text, h.start, h.stop), h.text, "sub(text, start, stop) == hit.text")
+  return h
+end
+
+test("scan confusable", function()
+  local text = CYR_A .. "mazon"
+  local h = one_hit(text, "amazon")
+  eq(h.name, "Amazon", "name")
+  eq(h.start, 1, "start (1-based)")
+  eq(h.stop, 7, "stop (inclusive)")
+  eq(h.text, text, "text")
+  eq(h.confusable, true, "confusable")
+  eq(type(h.foreign), "table", "foreign is a table")
+  eq(#h.foreign, 1, "one foreign code point")
+  eq(h.foreign[1], "U+0410", "foreign[1]")
+  eq(h.nforeign, 1, "nforeign")
+
+  h = one_hit("PayPaI", "paypal")
+  eq(h.name, "PayPal", "PayPaI name")
+  eq(h.confusable, true, "PayPaI confusable")
+  eq(h.foreign[1], "U+0049", "PayPaI foreign")
+
+  h = one_hit("G00gle", "google")
+  eq(h.nforeign, 2, "G00gle nforeign")
+  eq(#h.foreign, 1, "G00gle distinct foreign")
+  eq(h.foreign[1], "U+0030", "G00gle foreign")
+
+  -- 4-byte code points are formatted with all their digits.
+  h = one_hit(u(0x1D41A) .. "mazon", "amazon")
+  eq(h.foreign[1], "U+1D41A", "math bold a")
+  eq(h.stop, 9, "math bold stop")
+
+  h = one_hit(u(0x30E1, 0x30EB, 0x30AB, 0x2064, 0x30EA), "mercari")
+  eq(h.name, u(0x30E1, 0x30EB, 0x30AB, 0x30EA), "mercari name")
+  eq(h.foreign[1], "U+2064", "invisible plus")
+  eq(h.start, 1, "mercari start")
+  eq(h.stop, 15, "mercari stop")
+end)
+
+test("scan plain", function()
+  local h = one_hit("Your Amazon order", "amazon")
+  eq(h.name, "Amazon", "name")
+  eq(h.start, 6, "start")
+  eq(h.stop, 11, "stop")
+  eq(h.text, "Amazon", "text")
+  eq(h.confusable, false, "not confusable")
+  eq(#h.foreign, 0, "no foreign")
+  eq(h.nforeign, 0, "nforeign 0")
+  h = one_hit("AMAZON", "amazon")
+  eq(h.confusable, false, "AMAZON not confusable")
+  -- Japanese context: offsets are byte offsets of the original text.
+  local prefix = u(0x304A, 0x5BA2, 0x69D8) .. " " -- "お客様 ", 10 bytes
+  local text = prefix .. CYR_A .. "mazon " .. u(0x3067, 0x3059)
+  h = one_hit(text, "amazon")
+  eq(h.start, 11, "start after Japanese")
+  eq(h.stop, 17, "stop after Japanese")
+  eq(h.text, CYR_A .. "mazon", "text after Japanese")
+  local hits = cat:scan("amazon.co.jp")
+  eq(#hits, 2, "amazon.co.jp matches two names")
+  local names = {}
+  for _, x in ipairs(hits) do
+    names[x.name] = true
+    eq(x.confusable, false, "amazon.co.jp plain")
+    eq(string.sub("amazon.co.jp", x.start, x.stop), x.text, "amazon.co.jp sub")
+  end
+  check(names["Amazon"] and names["Amazon.co.jp"], "names Amazon and Amazon.co.jp")
+end)
+
+test("scan no hits", function()
+  eq(#cat:scan("amazonas"), 0, "amazonas")
+  eq(#cat:scan("Amazonian"), 0, "Amazonian")
+  eq(#cat:scan(""), 0, "empty text")
+  eq(#cat:scan("Hello, world"), 0, "plain English")
+  eq(#cat:scan("\255\254\192\175\237\160\128\244\144\128\128"), 0, "invalid UTF-8")
+  eq(#cat:scan("Ama\0zon"), 0, "NUL breaks the name")
+  eq(#cat:scan("\0Amazon\0"), 1, "NUL around the name")
+end)
+
+test("scan max_bytes", function()
+  local text = "Amazon and then PayPal" -- PayPal at 17..22
+  eq(#cat:scan(text), 2, "both without a limit")
+  local hits = cat:scan(text, 16)
+  eq(#hits, 1, "only the first within 16 bytes")
+  eq(hits[1].brand, "amazon", "first brand")
+  eq(#cat:scan(text, 21), 1, "PayPal cut at 21 bytes is not found")
+  eq(#cat:scan(text, 22), 2, "PayPal found with exactly 22 bytes")
+  eq(#cat:scan(text, 1000), 2, "max_bytes beyond the text")
+  eq(#cat:scan(text, 0), 0, "max_bytes 0")
+  eq(#cat:scan(text, -1), 2, "negative max_bytes means no limit")
+  eq(#cat:scan(text, nil), 2, "nil max_bytes means no limit")
+  -- A cut in the middle of a multi-byte character.
+  eq(#cat:scan(CYR_A .. "mazon", 1), 0, "cut inside U+0410")
+end)
+
+test("scan max_hits", function()
+  local text = string.rep(CYR_A .. "mazon ", 100)
+  eq(#cat:scan(text, nil, 3), 3, "max_hits 3")
+  eq(#cat:scan(text, -1, 1), 1, "max_hits 1")
+  eq(#cat:scan(text, nil, 0), 0, "max_hits 0")
+  eq(#cat:scan(text, nil, 100), 100, "max_hits 100")
+  local hits = cat:scan(text, nil, 10)
+  for i, h in ipairs(hits) do
+    eq(h.start, (i - 1) * 8 + 1, "hit " .. i .. " start")
+    eq(h.stop, (i - 1) * 8 + 7, "hit " .. i .. " stop")
+  end
+  -- max_bytes and max_hits together.
+  eq(#cat:scan(text, 8 * 5, 100), 5, "max_bytes limits before max_hits")
+end)
+
+test("owns", function()
+  eq(cat:owns("amazon", "www.amazon.co.jp"), true, "subdomain")
+  eq(cat:owns("amazon", "amazon.co.jp"), true, "exact")
+  eq(cat:owns("amazon", "AMAZON.CO.JP."), true, "uppercase, trailing dot")
+  eq(cat:owns("amazon", "evil.cn"), false, "other domain")
+  eq(cat:owns("amazon", "evilamazon.co.jp"), false, "not a subdomain")
+  eq(cat:owns("amazon", "amazon.co.jp.evil.cn"), false, "suffix attack")
+  eq(cat:owns("paypal", "amazon.co.jp"), false, "another brand's domain")
+  eq(cat:owns("no-such-brand", "amazon.co.jp"), false, "unknown brand")
+  eq(cat:owns("amazon", ""), false, "empty domain")
+end)
+
+test("argument errors", function()
+  raises("scan(nil)", cat.scan, cat, nil)
+  raises("scan({})", cat.scan, cat, {})
+  raises("scan()", cat.scan, cat)
+  raises("scan(true)", cat.scan, cat, true)
+  raises("scan with bad max_bytes", cat.scan, cat, "Amazon", "many")
+  raises("scan with bad max_hits", cat.scan, cat, "Amazon", nil, {})
+  raises("scan on nil self", cat.scan, nil, "Amazon")
+  raises("scan on a table self", cat.scan, {}, "Amazon")
+  raises("scan on a string self", cat.scan, "Amazon", "Amazon")
+  raises("owns(nil, domain)", cat.owns, cat, nil, "amazon.com")
+  raises("owns(brand, nil)", cat.owns, cat, "amazon", nil)
+  raises("owns(brand, {})", cat.owns, cat, "amazon", {})
+  raises("brand_count on nil", cat.brand_count, nil)
+  raises("catalogue(42)", mekiki.catalogue, 42)
+  raises("catalogue(nil)", mekiki.catalogue, nil)
+  raises("catalogue()", mekiki.catalogue)
+  raises("catalogue({})", mekiki.catalogue, {})
+  raises("skeleton(nil)", mekiki.skeleton, nil)
+  raises("skeleton({})", mekiki.skeleton, {})
+  raises("skeleton(io.stdout)", mekiki.skeleton, io.stdout)
+  -- A foreign userdata is not taken for a catalogue.
+  raises("scan on io.stdout", cat.scan, io.stdout, "Amazon")
+  -- Still usable after all that.
+  eq(#cat:scan(CYR_A .. "mazon"), 1, "catalogue still works")
+end)
+
+test("large input", function()
+  local filler = string.rep("lorem ipsum dolor sit amet ", 200000) -- 5.4 MB
+  local text = filler .. CYR_A .. "mazon"
+  check(#text > 5 * 1000 * 1000, "input larger than 5 MB")
+  local hits = cat:scan(text)
+  eq(#hits, 1, "brand at the end of 5 MB")
+  eq(hits[1].start, #filler + 1, "start at the end")
+  eq(hits[1].stop, #text, "stop at the end")
+  eq(hits[1].text, CYR_A .. "mazon", "text at the end")
+  -- Then a short text again with the grown scanner.
+  eq(#cat:scan("PayPaI"), 1, "short scan after a large one")
+  -- max_bytes keeps the brand at the end out.
+  eq(#cat:scan(text, #filler), 0, "max_bytes excludes the brand at the end")
+end)
+
+test("garbage collection", function()
+  for _ = 1, 20 do
+    local c = mekiki.catalogue("x | Xbrand | x.com\n")
+    eq(#c:scan("Xbrand"), 1, "short-lived catalogue")
+  end
+  collectgarbage("collect")
+  collectgarbage("collect")
+  eq(#cat:scan("Amazon"), 1, "main catalogue survives collection")
+end)
+
+print(string.format("%d passed, 0 failed", passed))

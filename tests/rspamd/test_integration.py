@@ -1,0 +1,177 @@
+"""Integration tests: the real Debian rspamd with mekiki, on 127.0.0.1.
+
+    python3 tests/rspamd/test_integration.py STAGE STATE_DIR
+
+STAGE is a DESTDIR install of mekiki (ctest makes one); STATE_DIR keeps
+rspamd's Hyperscan cache between runs.  Every message in corpus/ is scanned
+and checked against corpus/manifest.tsv; hostile messages must neither crash
+nor stall the worker.
+"""
+
+import fnmatch
+import os
+import re
+import sys
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+from rspamd_private import Rspamd, mekiki_symbols, read_manifest  # noqa: E402
+
+CORPUS = os.path.join(ROOT, "corpus")
+STAGE = STATE = None
+
+
+def shipped_weights():
+    """Symbol weights as written in rules.d/mekiki_group.conf."""
+    with open(os.path.join(ROOT, "rules.d", "mekiki_group.conf"), encoding="utf-8") as f:
+        text = f.read()
+    return {m.group(1): float(m.group(2)) for m in
+            re.finditer(r'"(MEKIKI_\w+)"\s*\{\s*weight\s*=\s*([-\d.]+)', text)}
+
+
+def message(body, subject="test", from_="Alice <alice@example.org>",
+            ctype="text/plain; charset=utf-8", cte="8bit", extra=b""):
+    head = (f"From: {from_}\r\nTo: user@example.jp\r\nSubject: {subject}\r\n"
+            f"Date: Mon, 10 Jun 2024 10:00:00 +0900\r\nMessage-ID: <t{time.time_ns()}@example.org>\r\n"
+            f"MIME-Version: 1.0\r\nContent-Type: {ctype}\r\n"
+            f"Content-Transfer-Encoding: {cte}\r\n").encode()
+    return head + extra + b"\r\n" + body
+
+
+class RspamdTestCase(unittest.TestCase):
+    local = {}
+
+    @classmethod
+    def setUpClass(cls):
+        cls.rspamd = Rspamd(STAGE, STATE, local=cls.local).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.rspamd.stop()
+
+    def scan(self, msg, **kw):
+        res = self.rspamd.scan(msg, **kw)
+        self.assertIn("action", res, f"no verdict in {res}")
+        return res
+
+
+class TestCorpus(RspamdTestCase):
+    """The corpus manifest: what operators rely on for each kind of mail."""
+
+    def test_manifest(self):
+        rows = read_manifest(os.path.join(CORPUS, "manifest.tsv"))
+        self.assertTrue(any(r["class"] == "phish" for r in rows))
+        self.assertTrue(any(r["class"] == "ham" for r in rows))
+        listed = {r["file"] for r in rows}
+        on_disk = {f for f in os.listdir(CORPUS) if f.endswith(".eml")}
+        self.assertEqual(on_disk, listed, "every corpus message is in the manifest")
+        for row in rows:
+            with self.subTest(file=row["file"]):
+                syms = mekiki_symbols(self.scan(os.path.join(CORPUS, row["file"])))
+                for s in row["expect"]:
+                    self.assertIn(s, syms, f"{row['file']}: expected {s}, got {syms}")
+                for pat in row["forbid"]:
+                    hits = [s for s in syms if fnmatch.fnmatch(s, pat)]
+                    self.assertFalse(hits, f"{row['file']}: forbidden {hits}")
+
+    def test_options_name_brand_and_code_point(self):
+        res = self.scan(os.path.join(CORPUS, "phish-amazon-cojp-utf8-base64.eml"))
+        syms = mekiki_symbols(res)
+        # The body writes Amazon with CYRILLIC CAPITAL LETTER A (U+0410).
+        self.assertEqual(syms["MEKIKI_BRAND_CONFUSABLE"], ["amazon:U+0410"])
+        # The From address is ikdqzr@ajmvtsr.com.
+        self.assertEqual(syms["MEKIKI_FROM_BRAND_SPOOF"], ["amazon:ajmvtsr.com"])
+
+    def test_scores_come_from_the_group_config(self):
+        weights = shipped_weights()
+        res = self.scan(os.path.join(CORPUS, "phish-amazon-shop-variant.eml"))
+        for name in ("MEKIKI_BRAND_CONFUSABLE", "MEKIKI_FROM_BRAND_SPOOF"):
+            self.assertAlmostEqual(res["symbols"][name]["score"], weights[name], places=2)
+
+    def test_display_name_forms(self):
+        # Each display name claims Amazon; the domain is not Amazon's.
+        for name in ("Amazon.co.jp", "Amazon", "=?UTF-8?B?0JBtYXpvbg==?=",  # Аmazon
+                     "=?UTF-8?B?44Ki44Oe44K+44Oz?="):                      # アマゾン
+            with self.subTest(name=name):
+                res = self.scan(message(b"Hello", from_=f"{name} <info@shop-notice.example>"))
+                syms = mekiki_symbols(res)
+                self.assertEqual(syms.get("MEKIKI_FROM_BRAND_SPOOF"),
+                                 ["amazon:shop-notice.example"])
+
+    def test_confusable_display_name(self):
+        res = self.scan(message(b"Hello", from_="=?UTF-8?B?0JBtYXpvbg==?= <a@b.example>"))
+        self.assertEqual(mekiki_symbols(res).get("MEKIKI_FROM_CONFUSABLE"), ["amazon:U+0410"])
+
+    def test_brand_own_domain_is_not_spoof(self):
+        res = self.scan(message(b"Your order", from_='"Amazon.co.jp" <auto-confirm@amazon.co.jp>'))
+        self.assertNotIn("MEKIKI_FROM_BRAND_SPOOF", mekiki_symbols(res))
+        res = self.scan(message(b"Your order", from_='Amazon <store-news@mail.amazon.com>'))
+        self.assertNotIn("MEKIKI_FROM_BRAND_SPOOF", mekiki_symbols(res))
+
+    def test_subject_confusable(self):
+        subj = "=?UTF-8?B?" + __import__("base64").b64encode(
+            "【重要】Аmazonアカウント".encode()).decode() + "?="
+        res = self.scan(message(b"plain body", subject=subj))
+        self.assertEqual(mekiki_symbols(res).get("MEKIKI_BRAND_CONFUSABLE"), ["amazon:U+0410"])
+
+
+class TestHostile(RspamdTestCase):
+    """Hostile input: every message gets an answer and the worker survives."""
+
+    def assertWorkerAlive(self):
+        self.assertTrue(self.rspamd.alive(), "rspamd main process died")
+        self.assertTrue(self.rspamd._ping(self.rspamd.port), "normal worker does not answer")
+
+    def test_empty_message(self):
+        self.scan(b"")
+        self.assertWorkerAlive()
+
+    def test_headers_only(self):
+        self.scan(b"From: Amazon <a@b.example>\r\nSubject: x\r\n\r\n")
+        self.assertWorkerAlive()
+
+    def test_invalid_utf8(self):
+        junk = bytes(range(0x80, 0x100)) * 64 + b"\xc0\xaf\xed\xa0\x80\xf4\x90\x80\x80\x00"
+        body = junk + "Аmazon".encode() + junk + b"\xff\xfe" * 1000
+        res = self.scan(message(body))
+        self.assertWorkerAlive()
+        # The brand between invalid bytes is still found.
+        self.assertIn("MEKIKI_BRAND_CONFUSABLE", mekiki_symbols(res))
+        # Invalid bytes in the headers mekiki reads.
+        self.scan(b"From: \xff\xfe\xc0 Amazon <x@y.example>\r\nSubject: \xed\xa0\x80"
+                  + junk[:200] + b"\r\n\r\n" + body)
+        self.assertWorkerAlive()
+
+    def test_20mb_message(self):
+        line = ("Аmazon お客様 アカウント情報の更新をお願いします。" * 4 + "\r\n").encode()
+        body = line * (20 * 1024 * 1024 // len(line))
+        self.assertGreaterEqual(len(body), 19 * 1024 * 1024)
+        t = time.monotonic()
+        res = self.scan(message(body), timeout=120)
+        took = time.monotonic() - t
+        print(f"\n  20 MB message scanned in {took:.1f} s", file=sys.stderr)
+        self.assertWorkerAlive()
+        self.assertIn("MEKIKI_BRAND_CONFUSABLE", mekiki_symbols(res))
+        # Hits are bounded per text, options per symbol.
+        self.assertLessEqual(len(mekiki_symbols(res)["MEKIKI_BRAND_CONFUSABLE"]), 8)
+        # The worker answers normal mail promptly afterwards.
+        res = self.scan(os.path.join(CORPUS, "phish-amazon-shop-variant.eml"))
+        self.assertIn("MEKIKI_BRAND_CONFUSABLE", mekiki_symbols(res))
+
+
+class TestDisabled(RspamdTestCase):
+    """An operator turns mekiki off in local.d/mekiki.conf."""
+
+    local = {"local.d/mekiki.conf": "enabled = false;\n"}
+
+    def test_no_symbols_when_disabled(self):
+        res = self.scan(os.path.join(CORPUS, "phish-amazon-cojp-utf8-base64.eml"))
+        self.assertEqual(mekiki_symbols(res), {})
+
+
+if __name__ == "__main__":
+    STAGE, STATE = sys.argv[1], sys.argv[2]
+    unittest.main(argv=[sys.argv[0], "-v"])
