@@ -19,7 +19,11 @@
  * 128, identical blocks shared) of 32-bit entries:
  *     0                  identity: copy the code point's own bytes
  *     MK_DELETE          the code point is dropped
- *     (offset << 6)|len  replacement bytes in mk_pool[offset .. offset+len)
+ *     (offset << 6)|len  replacement bytes in mk_pool[offset .. offset+len),
+ *                        with bit 31 set when the code point is neither
+ *                        alphabetic nor a decimal digit (TM, (1), 1/2, No.):
+ *                        such a sign ends a word even though its skeleton
+ *                        is made of letters.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +39,7 @@
 #define BLOCK 128
 #define NBLOCKS (NCP / BLOCK)
 #define MK_DELETE 0xFFFFFFFFu
+#define MK_NONWORD 0x80000000u
 
 static uint32_t entries[NCP];
 static char *pool;
@@ -67,6 +72,10 @@ static uint32_t pool_add(const char *s, size_t n)
 	for (size_t i = 0; i + n <= pool_len && pool_len < 4096; i++)
 		if (memcmp(pool + i, s, n) == 0)
 			return (uint32_t)(i << 6 | n);
+	if (pool_len + n >= (1u << 25) - 1) {
+		fprintf(stderr, "gentables: pool too large for the entry format\n");
+		exit(1);
+	}
 	if (pool_len + n > pool_cap) {
 		pool_cap = (pool_cap + n) * 2;
 		pool = realloc(pool, pool_cap);
@@ -147,6 +156,9 @@ int main(int argc, char **argv)
 			continue;
 		}
 		entries[c] = pool_add(u8, (size_t)n8);
+		if (c >= 0x80 && !u_hasBinaryProperty(c, UCHAR_ALPHABETIC) &&
+		    u_charType(c) != U_DECIMAL_DIGIT_NUMBER)
+			entries[c] |= MK_NONWORD;
 		changed++;
 	}
 	uspoof_close(sc);

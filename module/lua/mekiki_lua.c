@@ -32,8 +32,10 @@
 
 #if LUA_VERSION_NUM < 502
 #define mk_setfuncs(L, l) luaL_register(L, NULL, l)
+#define mk_rawlen(L, i) lua_objlen(L, i)
 #else
 #define mk_setfuncs(L, l) luaL_setfuncs(L, l, 0)
+#define mk_rawlen(L, i) lua_rawlen(L, i)
 #endif
 
 /* rspamd's text userdata (struct rspamd_lua_text in lua_common.h). */
@@ -57,7 +59,9 @@ static const char *check_text(lua_State *L, int idx, size_t *len)
 	if (lua_type(L, idx) == LUA_TUSERDATA && lua_getmetatable(L, idx)) {
 		lua_getfield(L, -1, "class");
 		const char *cls = lua_tostring(L, -1);
-		int is_text = cls && strcmp(cls, "rspamd{text}") == 0;
+		/* The size check guards against any other userdata given that class. */
+		int is_text = cls && strcmp(cls, "rspamd{text}") == 0 &&
+		              mk_rawlen(L, idx) >= sizeof(struct rspamd_text_view);
 		lua_pop(L, 2);
 		if (is_text) {
 			const struct rspamd_text_view *t = lua_touserdata(L, idx);
@@ -101,11 +105,7 @@ static void collect_error(void *ud, unsigned line, const char *msg)
 	char buf[320];
 	snprintf(buf, sizeof buf, "line %u: %s", line, msg);
 	lua_pushstring(L, buf);
-#if LUA_VERSION_NUM < 502
-	lua_rawseti(L, -2, (int)lua_objlen(L, -2) + 1);
-#else
-	lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
-#endif
+	lua_rawseti(L, -2, (int)mk_rawlen(L, -2) + 1);
 }
 
 static int l_catalogue(lua_State *L)

@@ -40,9 +40,19 @@ struct mk_name {
 	uint32_t brand;
 	char *text; /* as written in the map, NUL-terminated */
 	size_t text_len;
+};
+
+/*
+ * A literal is one skeleton of a name.  A name has several because the UTS
+ * #39 skeleton keeps 'I' -> 'l' apart from 'i': "MICROSOFT" and "Microsoft"
+ * reduce differently, so each name is also entered in ASCII upper and lower
+ * case.  Literals with equal skeletons within a brand are entered once.
+ */
+struct mk_literal {
+	uint32_t name;
 	char *skel;
 	size_t skel_len;
-	/* Names that begin/end with a letter or digit must match whole words. */
+	/* Literals that begin/end with a letter or digit match whole words. */
 	unsigned char word_left, word_right;
 };
 
@@ -51,6 +61,8 @@ struct mekiki_catalogue {
 	uint32_t nbrands, brands_cap;
 	struct mk_name *names;
 	uint32_t nnames, names_cap;
+	struct mk_literal *lits;
+	uint32_t nlits, lits_cap;
 	char **domains;
 	uint32_t ndomains, domains_cap;
 	hs_database_t *db; /* NULL when there are no names */
@@ -143,6 +155,8 @@ static int valid_domain(const char *s, size_t n)
 		unsigned char c = (unsigned char)s[i];
 		if (!(is_alnum_ascii(c) || c == '-' || c == '.'))
 			return 0;
+		if (c == '.' && s[i + 1] == '.')
+			return 0; /* empty label */
 	}
 	return 1;
 }
@@ -163,10 +177,11 @@ void mekiki_catalogue_free(mekiki_catalogue *cat)
 		return;
 	for (uint32_t i = 0; i < cat->nbrands; i++)
 		free(cat->brands[i].id);
-	for (uint32_t i = 0; i < cat->nnames; i++) {
+	for (uint32_t i = 0; i < cat->nnames; i++)
 		free(cat->names[i].text);
-		free(cat->names[i].skel);
-	}
+	for (uint32_t i = 0; i < cat->nlits; i++)
+		free(cat->lits[i].skel);
+	free(cat->lits);
 	for (uint32_t i = 0; i < cat->ndomains; i++)
 		free(cat->domains[i]);
 	free(cat->brands);
@@ -176,37 +191,59 @@ void mekiki_catalogue_free(mekiki_catalogue *cat)
 	free(cat);
 }
 
+/* Add one skeleton of name (a case variant of its text) unless known. */
+static int add_literal(mekiki_catalogue *cat, uint32_t name, const char *s, size_t n)
+{
+	char tmp[MK_MAX_NAME * MK_MAX_EXPANSION];
+	size_t sl = mekiki_skeleton(s, n, tmp, sizeof tmp);
+	if (sl == 0 || sl > sizeof tmp)
+		return 0;
+	uint32_t brand = cat->names[name].brand;
+	for (uint32_t i = cat->nlits; i-- > 0 && cat->names[cat->lits[i].name].brand == brand;)
+		if (cat->lits[i].skel_len == sl && memcmp(cat->lits[i].skel, tmp, sl) == 0)
+			return 0;
+	if (grow((void **)&cat->lits, &cat->lits_cap, cat->nlits, sizeof *cat->lits))
+		return -1;
+	struct mk_literal *lit = &cat->lits[cat->nlits];
+	lit->name = name;
+	lit->skel = dup_range(tmp, sl);
+	if (!lit->skel)
+		return -1;
+	lit->skel_len = sl;
+	lit->word_left = is_alnum_ascii((unsigned char)tmp[0]);
+	lit->word_right = is_alnum_ascii((unsigned char)tmp[sl - 1]);
+	cat->nlits++;
+	return 0;
+}
+
+/* Returns 1 when the name has no visible character, -1 on allocation failure. */
 static int add_name(mekiki_catalogue *cat, uint32_t brand, const char *s, size_t n)
 {
-	size_t sl = mekiki_skeleton(s, n, NULL, 0);
-	if (sl == 0)
-		return 1; /* nothing visible: cannot be matched */
-	/* The same skeleton twice for one brand adds nothing. */
-	for (uint32_t i = cat->nnames; i-- > 0 && cat->names[i].brand == brand;) {
-		char tmp[MK_MAX_NAME * MK_MAX_EXPANSION];
-		if (cat->names[i].skel_len == sl &&
-		    mekiki_skeleton(s, n, tmp, sizeof tmp) == sl &&
-		    memcmp(tmp, cat->names[i].skel, sl) == 0)
-			return 0;
-	}
+	if (mekiki_skeleton(s, n, NULL, 0) == 0)
+		return 1;
 	if (grow((void **)&cat->names, &cat->names_cap, cat->nnames, sizeof *cat->names))
 		return -1;
 	struct mk_name *nm = &cat->names[cat->nnames];
 	nm->brand = brand;
 	nm->text = dup_range(s, n);
-	nm->text_len = n;
-	nm->skel = malloc(sl);
-	if (!nm->text || !nm->skel) {
-		free(nm->text);
-		free(nm->skel);
+	if (!nm->text)
 		return -1;
+	nm->text_len = n;
+	uint32_t id = cat->nnames++;
+	char var[MK_MAX_NAME];
+	int r = add_literal(cat, id, s, n);
+	for (int upper = 0; upper < 2 && r == 0; upper++) {
+		for (size_t i = 0; i < n; i++) {
+			unsigned char c = (unsigned char)s[i];
+			if (upper && c >= 'a' && c <= 'z')
+				c -= 32;
+			else if (!upper && c >= 'A' && c <= 'Z')
+				c += 32;
+			var[i] = (char)c;
+		}
+		r = add_literal(cat, id, var, n);
 	}
-	mekiki_skeleton(s, n, nm->skel, sl);
-	nm->skel_len = sl;
-	nm->word_left = is_alnum_ascii((unsigned char)nm->skel[0]);
-	nm->word_right = is_alnum_ascii((unsigned char)nm->skel[sl - 1]);
-	cat->nnames++;
-	return 0;
+	return r;
 }
 
 /*
@@ -326,21 +363,21 @@ static int parse_line(mekiki_catalogue *cat, const char *s, const char *e,
 
 static int compile(mekiki_catalogue *cat)
 {
-	if (cat->nnames == 0)
+	if (cat->nlits == 0)
 		return MEKIKI_OK;
-	const char **exprs = malloc(cat->nnames * sizeof *exprs);
-	unsigned *flags = calloc(cat->nnames, sizeof *flags);
-	unsigned *ids = malloc(cat->nnames * sizeof *ids);
-	size_t *lens = malloc(cat->nnames * sizeof *lens);
+	const char **exprs = malloc(cat->nlits * sizeof *exprs);
+	unsigned *flags = calloc(cat->nlits, sizeof *flags);
+	unsigned *ids = malloc(cat->nlits * sizeof *ids);
+	size_t *lens = malloc(cat->nlits * sizeof *lens);
 	int rc = MEKIKI_ENOMEM;
 	if (exprs && flags && ids && lens) {
-		for (uint32_t i = 0; i < cat->nnames; i++) {
-			exprs[i] = cat->names[i].skel;
+		for (uint32_t i = 0; i < cat->nlits; i++) {
+			exprs[i] = cat->lits[i].skel;
 			ids[i] = i;
-			lens[i] = cat->names[i].skel_len;
+			lens[i] = cat->lits[i].skel_len;
 		}
 		hs_compile_error_t *cerr = NULL;
-		if (hs_compile_lit_multi(exprs, flags, ids, lens, cat->nnames, HS_MODE_BLOCK,
+		if (hs_compile_lit_multi(exprs, flags, ids, lens, cat->nlits, HS_MODE_BLOCK,
 		                         NULL, &cat->db, &cerr) == HS_SUCCESS) {
 			rc = MEKIKI_OK;
 		} else {
@@ -359,6 +396,11 @@ mekiki_catalogue *mekiki_catalogue_new(const char *map, size_t len,
                                        mekiki_error_fn err, void *ud, int *status)
 {
 	int st = MEKIKI_OK;
+	if (!map && len) {
+		if (status)
+			*status = MEKIKI_EINVAL;
+		return NULL;
+	}
 	mekiki_catalogue *cat = calloc(1, sizeof *cat);
 	if (!cat) {
 		st = MEKIKI_ENOMEM;
@@ -371,6 +413,11 @@ mekiki_catalogue *mekiki_catalogue_new(const char *map, size_t len,
 		const char *e = nl ? nl : map + len;
 		i = (size_t)(e - map) + 1;
 		line++;
+		const char *first = s;
+		while (first < e && (*first == ' ' || *first == '\t'))
+			first++;
+		if (first < e && *first == '#')
+			continue;
 		if ((size_t)(e - s) > MK_MAX_LINE) {
 			report(err, ud, line, "line longer than 4096 bytes%.*s", "", 0);
 			continue;
@@ -531,28 +578,43 @@ static void classify(const struct mk_name *nm, const unsigned char *s, size_t n,
 	h->nlisted = listed;
 }
 
+/*
+ * Does the text around a match end a word?  The neighbouring skeleton byte
+ * decides, except that a byte from the same code point as the match's edge
+ * never does (the match would split a character) and a sign like TM, whose
+ * skeleton is letters, always does.
+ */
+static int word_edge(const mekiki_scanner *sc, size_t inside, size_t outside)
+{
+	if (!is_alnum_ascii((unsigned char)sc->skel[outside]))
+		return 1;
+	size_t at = sc->off[outside], n;
+	if (at == sc->off[inside])
+		return 0;
+	return mk_skeleton_nonword(mk_utf8_decode(sc->text + at, sc->text_len - at, &n));
+}
+
 static int on_match(unsigned int id, unsigned long long from, unsigned long long to,
                     unsigned int flags, void *ctx)
 {
 	(void)from;
 	(void)flags;
 	mekiki_scanner *sc = ctx;
-	const struct mk_name *nm = &sc->cat->names[id];
-	size_t end = (size_t)to, start = end - nm->skel_len;
-	if (nm->word_left && start > 0 && is_alnum_ascii((unsigned char)sc->skel[start - 1]))
+	const struct mk_literal *lit = &sc->cat->lits[id];
+	size_t end = (size_t)to, start = end - lit->skel_len;
+	if (lit->word_left && start > 0 && !word_edge(sc, start, start - 1))
 		return 0;
-	if (nm->word_right && end < sc->skel_len &&
-	    is_alnum_ascii((unsigned char)sc->skel[end]))
+	if (lit->word_right && end < sc->skel_len && !word_edge(sc, end - 1, end))
 		return 0;
 	size_t os = sc->off[start], last = sc->off[end - 1], n;
 	mk_utf8_decode(sc->text + last, sc->text_len - last, &n);
 	mekiki_hit *h = &sc->hits[sc->nhits];
 	memset(h, 0, sizeof *h);
-	h->brand = nm->brand;
-	h->name = id;
+	h->name = lit->name;
+	h->brand = sc->cat->names[lit->name].brand;
 	h->start = os;
 	h->end = last + n;
-	classify(nm, sc->text + os, h->end - os, h);
+	classify(&sc->cat->names[lit->name], sc->text + os, h->end - os, h);
 	return ++sc->nhits >= sc->max_hits; /* non-zero stops the scan */
 }
 

@@ -21,6 +21,8 @@ size_t mekiki_skeleton(const char *text, size_t len, char *out, size_t cap)
 {
 	const unsigned char *s = (const unsigned char *)text;
 	size_t need = 0;
+	if (!text)
+		return 0;
 	for (size_t i = 0; i < len;) {
 		size_t n;
 		uint32_t cp = mk_utf8_decode(s + i, len - i, &n);

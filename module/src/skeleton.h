@@ -21,8 +21,18 @@ static inline size_t mk_skeleton_cp(uint32_t cp, char buf[4], const char **out)
 	}
 	if (e == MK_TABLE_DELETE)
 		return 0;
-	*out = mk_pool + (e >> 6);
+	*out = mk_pool + ((e & ~MK_TABLE_NONWORD) >> 6);
 	return e & 63;
+}
+
+/*
+ * Non-zero when cp is a sign (not alphabetic, not a digit) whose skeleton is
+ * letters, such as TRADE MARK SIGN -> "tm": it still ends a word.
+ */
+static inline int mk_skeleton_nonword(uint32_t cp)
+{
+	uint32_t e = mk_table_entry(cp);
+	return e != MK_TABLE_DELETE && (e & MK_TABLE_NONWORD);
 }
 
 #endif

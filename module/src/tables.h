@@ -9,6 +9,7 @@
 
 #define MK_TABLE_BLOCK_SHIFT 7
 #define MK_TABLE_DELETE 0xFFFFFFFFu
+#define MK_TABLE_NONWORD 0x80000000u
 
 extern const char mk_unicode_version[];
 extern const char mk_icu_version[];

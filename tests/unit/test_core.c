@@ -418,14 +418,10 @@ END_TEST
 START_TEST(test_plain_uppercase_i)
 {
 	/*
-	 * KNOWN BUG: "case does not matter" (map format), but names containing
-	 * a lowercase 'i' are not found when written with capital I: the
-	 * skeleton maps 'I' to 'l' (to catch "PayPaI") and 'i' to itself, so
-	 * "MICROSOFT" -> "rnlcrosoft" never equals "Microsoft" -> "rnicrosoft".
-	 * Expected: one plain hit each.  Actual: no hit.  Disabled (see
-	 * MEKIKI_TEST_KNOWN_BUGS) so that the suite stays green.
+	 * Regression: "case does not matter" (map format), but the skeleton maps
+	 * 'I' to 'l' (to catch "PayPaI") and 'i' to itself, so "MICROSOFT" once
+	 * reduced to "rnlcrosoft" and never met "Microsoft" ("rnicrosoft").
 	 */
-#ifdef MEKIKI_TEST_KNOWN_BUGS
 	EXPECT_PLAIN("MICROSOFT", "microsoft", "Microsoft", 0, 9);
 	EXPECT_PLAIN("GMAIL", "google", "Gmail", 0, 5);
 	/* The same with the capital in the map: "SAISON" is not found as "Saison". */
@@ -433,7 +429,6 @@ START_TEST(test_plain_uppercase_i)
 	EXPECT_PLAIN("NETFLIX", "netflix", "Netflix", 0, 7);
 	EXPECT_PLAIN("COINBASE", "coinbase", "Coinbase", 0, 8);
 	EXPECT_PLAIN("MERCARI", "mercari", "Mercari", 0, 7);
-#endif
 }
 END_TEST
 
@@ -446,15 +441,15 @@ START_TEST(test_word_boundary_symbols)
 	EXPECT_PLAIN("(Amazon)", "amazon", "Amazon", 1, 7);
 	EXPECT_PLAIN("Amazon's", "amazon", "Amazon", 0, 6);
 	/*
-	 * KNOWN BUG: U+2122 TRADE MARK SIGN and U+2120 SERVICE MARK are symbols,
-	 * not letters, so "Amazon™" / "PayPal℠" contain the whole word; but the
-	 * word-boundary test looks at the skeleton, where ™ is NFKC "TM" -> "trn",
-	 * an ASCII letter.  Expected: one plain hit each.  Actual: no hit.
+	 * Regression: U+2122 TRADE MARK SIGN and U+2120 SERVICE MARK are signs,
+	 * not letters, so "Amazon™" / "PayPal℠" hold the whole word, although
+	 * their skeletons ("trn", "srn") are letters.
 	 */
-#ifdef MEKIKI_TEST_KNOWN_BUGS
 	EXPECT_PLAIN(u8"Amazon\u2122", "amazon", "Amazon", 0, 6);
 	EXPECT_PLAIN(u8"PayPal\u2120", "paypal", "PayPal", 0, 6);
-#endif
+	/* A letter after the name still joins the word, in any script form. */
+	EXPECT_NONE(u8"Amazon\uFF41");   /* fullwidth a */
+	EXPECT_NONE(u8"Amazon\u24D0");   /* circled a: alphabetic */
 }
 END_TEST
 
@@ -665,6 +660,24 @@ START_TEST(test_einval)
 	ck_assert_int_eq(mekiki_catalogue_brand_owns(shipped, nb, "amazon.com", 10), 0);
 	int32_t a = brand_index(shipped, "amazon");
 	ck_assert_int_eq(mekiki_catalogue_brand_owns(shipped, (uint32_t)a, NULL, 10), 0);
+	/* NULL text: an empty skeleton, not a crash. */
+	char out[8] = "xxxxxxx";
+	ck_assert_uint_eq(mekiki_skeleton(NULL, 5, out, sizeof out), 0);
+	ck_assert_str_eq(out, "xxxxxxx");
+	/* A NULL map with a length is an error, not an empty catalogue. */
+	int st = MEKIKI_OK;
+	ck_assert_ptr_null(mekiki_catalogue_new(NULL, 10, NULL, NULL, &st));
+	ck_assert_int_eq(st, MEKIKI_EINVAL);
+}
+END_TEST
+
+START_TEST(test_map_empty_domain_label)
+{
+	int st;
+	mekiki_catalogue *cat = mekiki_catalogue_new("x | Xbrand | foo..com\n", 22, NULL, NULL, &st);
+	ck_assert_ptr_nonnull(cat);
+	ck_assert_uint_eq(mekiki_catalogue_brand_count(cat), 0);
+	mekiki_catalogue_free(cat);
 }
 END_TEST
 
@@ -1036,6 +1049,7 @@ static Suite *core_suite(void)
 	tcase_add_test(tc, test_map_long_line_limit);
 	tcase_add_test(tc, test_map_empty);
 	tcase_add_test(tc, test_map_crlf);
+	tcase_add_test(tc, test_map_empty_domain_label);
 	tcase_add_test(tc, test_map_garbage);
 	tcase_add_test(tc, test_map_word_boundaries);
 	tcase_add_test(tc, test_catalogue_names);
