@@ -9,8 +9,11 @@ From display name of each message, and inserts:
   MEKIKI_BRAND_CONFUSABLE  a brand written with look-alike, fullwidth or
                            invisible characters in the subject or body
   MEKIKI_FROM_CONFUSABLE   the same in the From display name
+  MEKIKI_BRAND_CONFUSABLE_WEAK  only the aggressive skeleton matches (accents
+                           stripped, i/l folded): a weaker sign
   MEKIKI_FROM_BRAND_SPOOF  the From display name claims a brand while the From
-                           domain is not one of that brand's domains
+                           domain is not one of that brand's domains (or is,
+                           but rspamd's DMARC check failed for it)
 
 Scores, descriptions and the group live in modules.d/mekiki_group.conf
 (override in local.d/mekiki_group.conf); options in modules.d/mekiki.conf
@@ -43,6 +46,10 @@ local settings = {
   symbol_brand_confusable = 'MEKIKI_BRAND_CONFUSABLE',
   symbol_from_confusable = 'MEKIKI_FROM_CONFUSABLE',
   symbol_from_brand_spoof = 'MEKIKI_FROM_BRAND_SPOOF',
+  symbol_brand_confusable_weak = 'MEKIKI_BRAND_CONFUSABLE_WEAK',
+  -- rspamd symbols meaning that the From domain failed DMARC
+  dmarc_fail_symbols = { 'DMARC_POLICY_REJECT', 'DMARC_POLICY_QUARANTINE',
+                         'DMARC_POLICY_SOFTFAIL' },
 }
 
 local positive_ints = { 'max_text_bytes', 'max_parts', 'max_hits', 'max_options' }
@@ -69,12 +76,21 @@ local function confusable_option(hit)
   return hit.brand .. ':' .. table.concat(hit.foreign, ',')
 end
 
-local function scan_into(set, text)
+-- Confusable hits of text into found.strong / found.weak (sets of options).
+local function scan_into(found, text)
   for _, hit in ipairs(catalogue:scan(text, settings.max_text_bytes, settings.max_hits)) do
     if hit.confusable then
+      local set = hit.weak and found.weak or found.strong
       add_option(set, confusable_option(hit))
+      if not hit.weak then
+        found.strong_brands[hit.brand] = true
+      end
     end
   end
+end
+
+local function new_found()
+  return { strong = new_set(), weak = new_set(), strong_brands = {} }
 end
 
 local function is_utf8_name(charset)
@@ -92,8 +108,7 @@ local function utf8_declared_but_converted(part)
   return declared == nil or is_utf8_name(declared)
 end
 
-local function check_body(task)
-  local found = new_set()
+local function check_body(task, found)
   local subject = task:get_subject()
   if subject and #subject > 0 then
     scan_into(found, subject)
@@ -117,12 +132,34 @@ local function check_body(task)
       end
     end
   end
-  if #found.list > 0 then
-    task:insert_result(settings.symbol_brand_confusable, 1.0, found.list)
+  if #found.strong.list > 0 then
+    task:insert_result(settings.symbol_brand_confusable, 1.0, found.strong.list)
   end
 end
 
-local function check_from(task)
+-- Weak hits of brands that have no strong hit anywhere in the message.
+local function insert_weak(task, found)
+  local opts = {}
+  for _, opt in ipairs(found.weak.list) do
+    if not found.strong_brands[opt:match('^[^:]+')] then
+      opts[#opts + 1] = opt
+    end
+  end
+  if #opts > 0 then
+    task:insert_result(settings.symbol_brand_confusable_weak, 1.0, opts)
+  end
+end
+
+local function dmarc_failed(task)
+  for _, sym in ipairs(settings.dmarc_fail_symbols) do
+    if task:has_symbol(sym) then
+      return true
+    end
+  end
+  return false
+end
+
+local function check_from(task, found)
   local from = task:get_from('mime')
   if not from or not from[1] then
     return
@@ -133,11 +170,16 @@ local function check_from(task)
     local name, domain = addr.name, addr.domain or ''
     if name and #name > 0 then
       for _, hit in ipairs(catalogue:scan(name, settings.max_text_bytes, settings.max_hits)) do
-        if hit.confusable then
+        if hit.confusable and not hit.weak then
           add_option(confusable, confusable_option(hit))
+          found.strong_brands[hit.brand] = true
+        elseif hit.weak then
+          add_option(found.weak, confusable_option(hit))
         end
         if not catalogue:owns(hit.brand, domain) then
           add_option(spoof, hit.brand .. ':' .. (domain ~= '' and domain or '<none>'))
+        elseif dmarc_failed(task) then
+          add_option(spoof, hit.brand .. ':' .. domain .. ':dmarc-fail')
         end
       end
     end
@@ -155,8 +197,10 @@ local function mekiki_check(task)
     lua_util.debugm(N, task, 'brand catalogue not loaded yet; skipping')
     return
   end
-  check_body(task)
-  check_from(task)
+  local found = new_found()
+  check_body(task, found)
+  check_from(task, found)
+  insert_weak(task, found)
 end
 
 local function load_catalogue(data)
@@ -219,7 +263,11 @@ local id = rspamd_config:register_symbol({
   group = 'mekiki',
 })
 
+-- Run after DMARC, whose verdict on the From domain the spoof check reads.
+rspamd_config:register_dependency(settings.symbol_check, 'DMARC_CHECK')
+
 for _, sym in ipairs({ settings.symbol_brand_confusable, settings.symbol_from_confusable,
+                       settings.symbol_brand_confusable_weak,
                        settings.symbol_from_brand_spoof }) do
   rspamd_config:register_symbol({
     name = sym,

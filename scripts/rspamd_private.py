@@ -36,13 +36,16 @@ def free_port():
 class Rspamd:
     """One private rspamd.  Use as a context manager or call start()/stop()."""
 
-    def __init__(self, stage, state, local=None, with_mekiki=True, env=None, workers=1):
+    def __init__(self, stage, state, local=None, with_mekiki=True, env=None, workers=1,
+                 dns_records=None):
         self.stage = os.path.abspath(stage)
         self.state = os.path.abspath(state)
         self.local = local or {}          # extra files: relative path -> text
         self.with_mekiki = with_mekiki
         self.env = env or {}
         self.workers = workers
+        # [(name, type, [replies])]: answered by rspamd's resolver itself
+        self.dns_records = dns_records or []
         self.proc = None
         self.port = self.ctl_port = None
 
@@ -72,9 +75,12 @@ class Rspamd:
         w("override.d/worker-fuzzy.inc", "count = -1;\n")
         w("override.d/options.inc",
           'filters = "chartable,dkim,regexp";\nhs_cache_dir = "${DBDIR}/";\n')
+        fake = "".join(
+            f'    {{ name = {json.dumps(n)}; type = "{t}"; replies = {json.dumps(r)}; }},\n'
+            for n, t, r in self.dns_records)
         w("local.d/options.inc",
           'dns {\n  nameserver = ["127.0.0.1:5399"];\n  timeout = 0.3s;\n'
-          '  retransmits = 1;\n}\n')
+          f'  retransmits = 1;\n  fake_records = [\n{fake}  ];\n}}\n')
         w("override.d/logging.inc",
           'type = "file";\nfilename = "$LOGDIR/rspamd.log";\nlevel = "info";\n')
         for m in NETWORK_MODULES:
@@ -173,15 +179,20 @@ class Rspamd:
 
     # -- scanning --------------------------------------------------------
     def scan(self, message, ip="112.224.75.38", helo="mx.example.net",
-             hostname="mx.example.net", timeout=60):
-        """Scan bytes (or a path) through /checkv2; returns the JSON reply."""
+             hostname="mx.example.net", mail_from=None, timeout=60):
+        """Scan bytes (or a path) through /checkv2; returns the JSON reply.
+
+        ip, helo, hostname and mail_from (the SMTP envelope sender) describe
+        the connection the message arrived on."""
         if isinstance(message, str):
             with open(message, "rb") as f:
                 message = f.read()
-        req = urllib.request.Request(
-            f"http://127.0.0.1:{self.port}/checkv2", data=message, method="POST",
-            headers={"IP": ip, "Helo": helo, "Hostname": hostname,
-                     "Content-Type": "application/octet-stream"})
+        headers = {"IP": ip, "Helo": helo, "Hostname": hostname,
+                   "Content-Type": "application/octet-stream"}
+        if mail_from:
+            headers["From"] = mail_from
+        req = urllib.request.Request(f"http://127.0.0.1:{self.port}/checkv2", data=message,
+                                     method="POST", headers=headers)
         with urllib.request.urlopen(req, timeout=timeout) as r:
             return json.loads(r.read())
 

@@ -15,6 +15,12 @@
  * Applying NFKC per code point loses composition across characters; that is
  * harmless here because the skeleton is decomposed (NFD) anyway.
  *
+ * The weak (aggressive) skeleton starts from the strong one, drops combining
+ * marks (except the kana voicing marks U+3099/U+309A, which tell ド from ト)
+ * and folds 'i' into 'l', so that i, I, l, 1, ı, ι and ӏ all meet.  ("rn" for
+ * "m" and "o" for "0" are in the strong skeleton already; "vv" -> "w" spans
+ * two code points and is done by the scanner.)
+ *
  * Output layout: a two-stage table indexed by code point (stage1 by blocks of
  * 128, identical blocks shared) of 32-bit entries:
  *     0                  identity: copy the code point's own bytes
@@ -41,7 +47,7 @@
 #define MK_DELETE 0xFFFFFFFFu
 #define MK_NONWORD 0x80000000u
 
-static uint32_t entries[NCP];
+static uint32_t strong[NCP], weak[NCP];
 static char *pool;
 static size_t pool_len, pool_cap;
 
@@ -62,16 +68,27 @@ static int32_t skel16(const USpoofChecker *sc, const UChar *in, int32_t n,
 	return r;
 }
 
+/* Replacements are shared: most code points map to one ASCII letter. */
+#define HASH_SIZE (1u << 17)
+static uint32_t hash_slot[HASH_SIZE]; /* entry + 1, 0 = empty */
+
 static uint32_t pool_add(const char *s, size_t n)
 {
 	if (n == 0 || n > 63) {
 		fprintf(stderr, "gentables: replacement of %zu bytes\n", n);
 		exit(1);
 	}
-	/* Share identical replacements: most map to one ASCII letter. */
-	for (size_t i = 0; i + n <= pool_len && pool_len < 4096; i++)
-		if (memcmp(pool + i, s, n) == 0)
-			return (uint32_t)(i << 6 | n);
+	uint32_t h = 2166136261u;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 16777619u;
+	for (uint32_t k = h & (HASH_SIZE - 1);; k = (k + 1) & (HASH_SIZE - 1)) {
+		uint32_t e = hash_slot[k];
+		if (e == 0)
+			break;
+		e--;
+		if ((e & 63) == n && memcmp(pool + (e >> 6), s, n) == 0)
+			return e;
+	}
 	if (pool_len + n >= (1u << 25) - 1) {
 		fprintf(stderr, "gentables: pool too large for the entry format\n");
 		exit(1);
@@ -85,7 +102,62 @@ static uint32_t pool_add(const char *s, size_t n)
 	memcpy(pool + pool_len, s, n);
 	uint32_t e = (uint32_t)(pool_len << 6 | n);
 	pool_len += n;
+	for (uint32_t k = h & (HASH_SIZE - 1);; k = (k + 1) & (HASH_SIZE - 1))
+		if (hash_slot[k] == 0) {
+			hash_slot[k] = e + 1;
+			break;
+		}
 	return e;
+}
+
+/* Table entry for code point c whose skeleton is the UTF-16 string s[0..n). */
+static uint32_t encode(UChar32 c, const UChar *s, int32_t n, uint32_t nonword)
+{
+	char u8[256];
+	int32_t n8 = 0;
+	UErrorCode st = U_ZERO_ERROR;
+	u_strToUTF8(u8, sizeof u8, &n8, s, n, &st);
+	if (U_FAILURE(st))
+		die("toUTF8", st);
+	char own[4];
+	int32_t no = 0;
+	U8_APPEND_UNSAFE(own, no, c);
+	if (n8 == no && memcmp(u8, own, (size_t)no) == 0)
+		return 0; /* identity */
+	if (n8 == 0)
+		return MK_DELETE;
+	return pool_add(u8, (size_t)n8) | nonword;
+}
+
+/* Write one two-stage table named prefix_stage1 / prefix_stage2. */
+static void emit_table(FILE *f, const char *prefix, const uint32_t *entries)
+{
+	static uint16_t stage1[NBLOCKS];
+	uint32_t *blocks = calloc((size_t)NBLOCKS + 1, BLOCK * sizeof(uint32_t));
+	if (!blocks)
+		exit(1);
+	size_t nblocks = 1; /* block 0 is all identity */
+	for (size_t bi = 0; bi < NBLOCKS; bi++) {
+		const uint32_t *blk = entries + bi * BLOCK;
+		size_t k;
+		for (k = 0; k < nblocks; k++)
+			if (memcmp(blocks + k * BLOCK, blk, BLOCK * sizeof(uint32_t)) == 0)
+				break;
+		if (k == nblocks) {
+			memcpy(blocks + k * BLOCK, blk, BLOCK * sizeof(uint32_t));
+			nblocks++;
+		}
+		stage1[bi] = (uint16_t)k;
+	}
+	fprintf(f, "const uint16_t %s_stage1[%d] = {", prefix, NBLOCKS);
+	for (size_t i = 0; i < NBLOCKS; i++)
+		fprintf(f, "%s%u,", i % 24 ? "" : "\n", stage1[i]);
+	fprintf(f, "\n};\n\nconst uint32_t %s_stage2[%zu] = {", prefix, nblocks * BLOCK);
+	for (size_t i = 0; i < nblocks * BLOCK; i++)
+		fprintf(f, "%s0x%x,", i % 10 ? "" : "\n", blocks[i]);
+	fprintf(f, "\n};\n\n");
+	fprintf(stderr, "gentables: %s: %zu blocks\n", prefix, nblocks);
+	free(blocks);
 }
 
 int main(int argc, char **argv)
@@ -107,7 +179,7 @@ int main(int argc, char **argv)
 		if (c >= 0xD800 && c <= 0xDFFF)
 			continue; /* surrogates never reach us as valid UTF-8 */
 		if (u_hasBinaryProperty(c, UCHAR_DEFAULT_IGNORABLE_CODE_POINT)) {
-			entries[c] = MK_DELETE;
+			strong[c] = weak[c] = MK_DELETE;
 			deleted++;
 			continue;
 		}
@@ -127,7 +199,7 @@ int main(int argc, char **argv)
 				U16_APPEND_UNSAFE(d, m, x);
 		}
 		if (m == 0) {
-			entries[c] = MK_DELETE;
+			strong[c] = weak[c] = MK_DELETE;
 			deleted++;
 			continue;
 		}
@@ -138,28 +210,28 @@ int main(int argc, char **argv)
 			die("fold", st);
 		ns = skel16(sc, d, nf, b, 256);
 
-		char u8[256];
-		int32_t n8 = 0;
-		st = U_ZERO_ERROR;
-		u_strToUTF8(u8, sizeof u8, &n8, b, ns, &st);
-		if (U_FAILURE(st))
-			die("toUTF8", st);
+		uint32_t nonword = (c >= 0x80 && !u_hasBinaryProperty(c, UCHAR_ALPHABETIC) &&
+		                    u_charType(c) != U_DECIMAL_DIGIT_NUMBER)
+		                       ? MK_NONWORD
+		                       : 0;
+		strong[c] = encode(c, b, ns, nonword);
+		if (strong[c] != 0)
+			changed++;
 
-		char own[4];
-		int32_t no = 0;
-		U8_APPEND_UNSAFE(own, no, c);
-		if (n8 == no && memcmp(u8, own, (size_t)no) == 0)
-			continue; /* identity */
-		if (n8 == 0) {
-			entries[c] = MK_DELETE;
-			deleted++;
-			continue;
+		/* Weak: drop combining marks but kana voicing, fold i into l. */
+		int32_t nw = 0;
+		for (int32_t i = 0; i < ns;) {
+			UChar32 x;
+			U16_NEXT(b, i, ns, x);
+			int8_t t = u_charType(x);
+			if ((t == U_NON_SPACING_MARK || t == U_ENCLOSING_MARK) && x != 0x3099 &&
+			    x != 0x309A)
+				continue;
+			if (x == 'i')
+				x = 'l';
+			U16_APPEND_UNSAFE(d, nw, x);
 		}
-		entries[c] = pool_add(u8, (size_t)n8);
-		if (c >= 0x80 && !u_hasBinaryProperty(c, UCHAR_ALPHABETIC) &&
-		    u_charType(c) != U_DECIMAL_DIGIT_NUMBER)
-			entries[c] |= MK_NONWORD;
-		changed++;
+		weak[c] = encode(c, d, nw, nonword);
 	}
 	uspoof_close(sc);
 
@@ -175,37 +247,15 @@ int main(int argc, char **argv)
 	fprintf(f, "const char mk_unicode_version[] = \"%s\";\n", U_UNICODE_VERSION);
 	fprintf(f, "const char mk_icu_version[] = \"%s\";\n\n", U_ICU_VERSION);
 
-	/* Stage 2: distinct blocks; block 0 is all identity. */
-	static uint16_t stage1[NBLOCKS];
-	uint32_t *blocks = calloc((size_t)NBLOCKS + 1, BLOCK * sizeof(uint32_t));
-	size_t nblocks = 1;
-	for (size_t bi = 0; bi < NBLOCKS; bi++) {
-		const uint32_t *blk = entries + bi * BLOCK;
-		size_t k;
-		for (k = 0; k < nblocks; k++)
-			if (memcmp(blocks + k * BLOCK, blk, BLOCK * sizeof(uint32_t)) == 0)
-				break;
-		if (k == nblocks) {
-			memcpy(blocks + k * BLOCK, blk, BLOCK * sizeof(uint32_t));
-			nblocks++;
-		}
-		stage1[bi] = (uint16_t)k;
-	}
-	fprintf(f, "const uint16_t mk_stage1[%d] = {", NBLOCKS);
-	for (size_t i = 0; i < NBLOCKS; i++)
-		fprintf(f, "%s%u,", i % 24 ? "" : "\n", stage1[i]);
-	fprintf(f, "\n};\n\nconst uint32_t mk_stage2[%zu] = {", nblocks * BLOCK);
-	for (size_t i = 0; i < nblocks * BLOCK; i++)
-		fprintf(f, "%s0x%x,", i % 10 ? "" : "\n", blocks[i]);
-	fprintf(f, "\n};\n\nconst char mk_pool[%zu] = {", pool_len + 1);
+	emit_table(f, "mk_strong", strong);
+	emit_table(f, "mk_weak", weak);
+	fprintf(f, "const char mk_pool[%zu] = {", pool_len + 1);
 	for (size_t i = 0; i < pool_len; i++)
 		fprintf(f, "%s%d,", i % 20 ? "" : "\n", (signed char)pool[i]);
 	fprintf(f, "0\n};\n");
 	fclose(f);
-	fprintf(stderr, "gentables: Unicode %s: %zu mapped, %zu dropped, %zu blocks, "
-	                "%zu pool bytes\n",
-	        U_UNICODE_VERSION, changed, deleted, nblocks, pool_len);
-	free(blocks);
+	fprintf(stderr, "gentables: Unicode %s: %zu mapped, %zu dropped, %zu pool bytes\n",
+	        U_UNICODE_VERSION, changed, deleted, pool_len);
 	free(pool);
 	return 0;
 }

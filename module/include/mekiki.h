@@ -44,6 +44,7 @@ enum mekiki_status {
 
 /* Hit flags. */
 #define MEKIKI_HIT_CONFUSABLE 0x1u /* written differently from the brand name */
+#define MEKIKI_HIT_WEAK 0x2u       /* only the weak skeleton matches (also CONFUSABLE) */
 
 typedef struct mekiki_hit {
 	uint32_t brand;   /* brand index, 0 .. mekiki_catalogue_brand_count()-1 */
@@ -73,6 +74,13 @@ MEKIKI_API const char *mekiki_unicode_version(void);
  * with a first call of cap 0.  Invalid UTF-8 bytes become U+FFFD.
  */
 MEKIKI_API size_t mekiki_skeleton(const char *text, size_t len, char *out, size_t cap);
+
+/*
+ * Weak (aggressive) skeleton: the strong one without combining marks (kana
+ * voicing marks kept), with i folded into l and "vv" into "w".  Same
+ * contract as mekiki_skeleton().
+ */
+MEKIKI_API size_t mekiki_skeleton_weak(const char *text, size_t len, char *out, size_t cap);
 
 /*
  * Build a catalogue from a brand map (format in rules.d/mekiki_brands.map):

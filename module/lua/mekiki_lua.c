@@ -7,7 +7,8 @@
  * place without copying.
  *
  *   mekiki.version, mekiki.unicode_version
- *   mekiki.skeleton(text)                 -> string
+ *   mekiki.skeleton(text)                 -> string (strong skeleton)
+ *   mekiki.skeleton_weak(text)            -> string (weak skeleton)
  *   mekiki.catalogue(map_text)            -> cat, {errors} | nil, message
  *   cat:scan(text [, max_bytes [, max_hits]]) -> { hit, ... }
  *   cat:owns(brand_id, domain)            -> boolean
@@ -15,6 +16,7 @@
  *
  * A hit is { brand = id, name = "as in the map", start = i, stop = j (1-based,
  * inclusive, like string.sub), text = original bytes, confusable = bool,
+ * weak = bool (only the weak skeleton matched; confusable too),
  * foreign = { "U+0410", ... }, nforeign = occurrences }.
  */
 #include <stdio.h>
@@ -75,27 +77,39 @@ static const char *check_text(lua_State *L, int idx, size_t *len)
 	return NULL;
 }
 
-static int l_skeleton(lua_State *L)
+typedef size_t (*skeleton_fn)(const char *, size_t, char *, size_t);
+
+static int push_skeleton(lua_State *L, skeleton_fn skeleton)
 {
 	size_t len;
 	const char *s = check_text(L, 1, &len);
-	size_t need = mekiki_skeleton(s, len, NULL, 0);
+	size_t need = skeleton(s, len, NULL, 0);
 	luaL_Buffer b;
 	luaL_buffinit(L, &b);
 	if (need <= LUAL_BUFFERSIZE) {
 		char *p = luaL_prepbuffer(&b);
-		mekiki_skeleton(s, len, p, need);
+		skeleton(s, len, p, need);
 		luaL_addsize(&b, need);
 	} else {
 		char *p = malloc(need);
 		if (!p)
 			return luaL_error(L, "mekiki.skeleton: out of memory");
-		mekiki_skeleton(s, len, p, need);
+		skeleton(s, len, p, need);
 		luaL_addlstring(&b, p, need);
 		free(p);
 	}
 	luaL_pushresult(&b);
 	return 1;
+}
+
+static int l_skeleton(lua_State *L)
+{
+	return push_skeleton(L, mekiki_skeleton);
+}
+
+static int l_skeleton_weak(lua_State *L)
+{
+	return push_skeleton(L, mekiki_skeleton_weak);
 }
 
 static void collect_error(void *ud, unsigned line, const char *msg)
@@ -198,6 +212,8 @@ static int l_scan(lua_State *L)
 		lua_setfield(L, -2, "text");
 		lua_pushboolean(L, (h->flags & MEKIKI_HIT_CONFUSABLE) != 0);
 		lua_setfield(L, -2, "confusable");
+		lua_pushboolean(L, (h->flags & MEKIKI_HIT_WEAK) != 0);
+		lua_setfield(L, -2, "weak");
 		lua_pushinteger(L, (lua_Integer)h->nforeign);
 		lua_setfield(L, -2, "nforeign");
 		lua_createtable(L, (int)h->nlisted, 0);
@@ -248,6 +264,7 @@ static const luaL_Reg catalogue_methods[] = {
 
 static const luaL_Reg module_funcs[] = {
 	{"skeleton", l_skeleton},
+	{"skeleton_weak", l_skeleton_weak},
 	{"catalogue", l_catalogue},
 	{NULL, NULL},
 };

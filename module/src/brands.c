@@ -3,14 +3,17 @@
  * text, however they are written.
  *
  * A catalogue is parsed from the operator's brand map.  Every brand name is
- * reduced to its strong skeleton and all skeletons go into one Hyperscan
- * literal database.  Scanning a text builds the text's skeleton together with
- * a map from each skeleton byte back to the original byte it came from, runs
- * the database over the skeleton once, and classifies each match: a hit whose
- * original bytes spell the name (ASCII case aside) is a plain mention; any
- * other spelling -- another script, fullwidth forms, invisible characters,
- * digits for letters -- is a confusable hit and records the code points that
- * do not belong to the name.
+ * reduced to its weak skeleton and all of them go into one Hyperscan literal
+ * database.  Scanning a text builds the text's weak skeleton together with a
+ * map from each skeleton byte back to the original byte it came from, runs
+ * the database over it once, and classifies each match:
+ *   - the original bytes spell the name (ASCII case aside): a plain mention;
+ *   - the strong skeleton of the original bytes equals the name's: a
+ *     confusable hit (another script, fullwidth, invisible characters ...);
+ *   - only the weak skeletons agree: a weak confusable hit (accents, i/l).
+ * Confusable hits record the code points that do not belong to the name.
+ * The weak skeleton is a coarsening of the strong one, so one pass over the
+ * weak stream finds both kinds.
  */
 #include <hs.h>
 #include <stdio.h>
@@ -36,18 +39,25 @@ struct mk_brand {
 	uint32_t ndomains;
 };
 
+/*
+ * Strong skeletons of a name.  A name has up to three because the UTS #39
+ * skeleton keeps 'I' -> 'l' apart from 'i': "MICROSOFT" and "Microsoft"
+ * reduce differently, so the name is also taken in ASCII upper and lower
+ * case.
+ */
+#define MK_NAME_VARIANTS 3
+
 struct mk_name {
 	uint32_t brand;
-	char *text; /* as written in the map, NUL-terminated */
+	char *text; /* as written in the map (without a leading '='), NUL-terminated */
 	size_t text_len;
+	int exact;  /* '=' in the map: a plain mention counts only as the whole text */
+	uint32_t nstrong;
+	char *strong[MK_NAME_VARIANTS];
+	size_t strong_len[MK_NAME_VARIANTS];
 };
 
-/*
- * A literal is one skeleton of a name.  A name has several because the UTS
- * #39 skeleton keeps 'I' -> 'l' apart from 'i': "MICROSOFT" and "Microsoft"
- * reduce differently, so each name is also entered in ASCII upper and lower
- * case.  Literals with equal skeletons within a brand are entered once.
- */
+/* A literal is the weak skeleton of a name; equal ones within a brand once. */
 struct mk_literal {
 	uint32_t name;
 	char *skel;
@@ -71,9 +81,10 @@ struct mekiki_catalogue {
 struct mekiki_scanner {
 	const mekiki_catalogue *cat;
 	hs_scratch_t *scratch;
-	char *skel;   /* skeleton of the text being scanned */
+	char *skel;   /* weak skeleton of the text being scanned */
 	uint32_t *off; /* off[i]: offset in the text of skel[i]'s code point */
 	size_t cap;
+	char strong[MK_MAX_NAME * 4]; /* strong skeleton of one hit's span */
 	/* State of the scan in progress, for the match callback. */
 	const unsigned char *text;
 	size_t text_len, skel_len;
@@ -177,8 +188,11 @@ void mekiki_catalogue_free(mekiki_catalogue *cat)
 		return;
 	for (uint32_t i = 0; i < cat->nbrands; i++)
 		free(cat->brands[i].id);
-	for (uint32_t i = 0; i < cat->nnames; i++)
+	for (uint32_t i = 0; i < cat->nnames; i++) {
 		free(cat->names[i].text);
+		for (uint32_t k = 0; k < cat->names[i].nstrong; k++)
+			free(cat->names[i].strong[k]);
+	}
 	for (uint32_t i = 0; i < cat->nlits; i++)
 		free(cat->lits[i].skel);
 	free(cat->lits);
@@ -191,14 +205,29 @@ void mekiki_catalogue_free(mekiki_catalogue *cat)
 	free(cat);
 }
 
-/* Add one skeleton of name (a case variant of its text) unless known. */
-static int add_literal(mekiki_catalogue *cat, uint32_t name, const char *s, size_t n)
+/* Enter one case variant of a name: its strong and its weak skeleton. */
+static int add_variant(mekiki_catalogue *cat, uint32_t name, const char *s, size_t n)
 {
 	char tmp[MK_MAX_NAME * MK_MAX_EXPANSION];
+	struct mk_name *nm = &cat->names[name];
 	size_t sl = mekiki_skeleton(s, n, tmp, sizeof tmp);
 	if (sl == 0 || sl > sizeof tmp)
 		return 0;
-	uint32_t brand = cat->names[name].brand;
+	uint32_t k;
+	for (k = 0; k < nm->nstrong; k++)
+		if (nm->strong_len[k] == sl && memcmp(nm->strong[k], tmp, sl) == 0)
+			break;
+	if (k == nm->nstrong && k < MK_NAME_VARIANTS) {
+		if (!(nm->strong[k] = dup_range(tmp, sl)))
+			return -1;
+		nm->strong_len[k] = sl;
+		nm->nstrong++;
+	}
+
+	sl = mekiki_skeleton_weak(s, n, tmp, sizeof tmp);
+	if (sl == 0 || sl > sizeof tmp)
+		return 0;
+	uint32_t brand = nm->brand;
 	for (uint32_t i = cat->nlits; i-- > 0 && cat->names[cat->lits[i].name].brand == brand;)
 		if (cat->lits[i].skel_len == sl && memcmp(cat->lits[i].skel, tmp, sl) == 0)
 			return 0;
@@ -219,19 +248,26 @@ static int add_literal(mekiki_catalogue *cat, uint32_t name, const char *s, size
 /* Returns 1 when the name has no visible character, -1 on allocation failure. */
 static int add_name(mekiki_catalogue *cat, uint32_t brand, const char *s, size_t n)
 {
+	int exact = n > 0 && s[0] == '=';
+	if (exact) {
+		s++;
+		n--;
+	}
 	if (mekiki_skeleton(s, n, NULL, 0) == 0)
 		return 1;
 	if (grow((void **)&cat->names, &cat->names_cap, cat->nnames, sizeof *cat->names))
 		return -1;
 	struct mk_name *nm = &cat->names[cat->nnames];
+	memset(nm, 0, sizeof *nm);
 	nm->brand = brand;
+	nm->exact = exact;
 	nm->text = dup_range(s, n);
 	if (!nm->text)
 		return -1;
 	nm->text_len = n;
 	uint32_t id = cat->nnames++;
 	char var[MK_MAX_NAME];
-	int r = add_literal(cat, id, s, n);
+	int r = add_variant(cat, id, s, n);
 	for (int upper = 0; upper < 2 && r == 0; upper++) {
 		for (size_t i = 0; i < n; i++) {
 			unsigned char c = (unsigned char)s[i];
@@ -241,7 +277,7 @@ static int add_name(mekiki_catalogue *cat, uint32_t brand, const char *s, size_t
 				c += 32;
 			var[i] = (char)c;
 		}
-		r = add_literal(cat, id, var, n);
+		r = add_variant(cat, id, var, n);
 	}
 	return r;
 }
@@ -559,6 +595,7 @@ static void classify(const struct mk_name *nm, const unsigned char *s, size_t n,
 		return;
 	h->flags |= MEKIKI_HIT_CONFUSABLE;
 	uint32_t listed = 0;
+	int halfwidth_only = 1;
 	for (i = 0; i < n; i += k) {
 		uint32_t x = mk_utf8_decode(s + i, n - i, &k);
 		int known = 0;
@@ -569,6 +606,7 @@ static void classify(const struct mk_name *nm, const unsigned char *s, size_t n,
 		if (known)
 			continue;
 		h->nforeign++;
+		halfwidth_only = halfwidth_only && x >= 0xFF61 && x <= 0xFF9F;
 		uint32_t f = 0;
 		while (f < listed && h->foreign[f] != x)
 			f++;
@@ -576,6 +614,15 @@ static void classify(const struct mk_name *nm, const unsigned char *s, size_t n,
 			h->foreign[listed++] = x;
 	}
 	h->nlisted = listed;
+	/*
+	 * Halfwidth katakana (U+FF61..U+FF9F) is legacy typography that ordinary
+	 * Japanese mail still uses ("ﾄﾞｺﾓ"), not disguise: a name written only
+	 * with it is a plain mention.
+	 */
+	if (halfwidth_only && h->nforeign > 0 && !(h->flags & MEKIKI_HIT_WEAK)) {
+		h->flags = 0;
+		h->nforeign = h->nlisted = 0;
+	}
 }
 
 /*
@@ -594,6 +641,34 @@ static int word_edge(const mekiki_scanner *sc, size_t inside, size_t outside)
 	return mk_skeleton_nonword(mk_utf8_decode(sc->text + at, sc->text_len - at, &n));
 }
 
+/* Is the span's strong skeleton one of the name's? */
+static int strong_equal(mekiki_scanner *sc, const struct mk_name *nm, size_t os, size_t oe)
+{
+	size_t sl = mk_skeleton_str(MK_STRONG, 0, (const char *)sc->text + os, oe - os,
+	                            sc->strong, sizeof sc->strong);
+	if (sl > sizeof sc->strong)
+		return 0;
+	for (uint32_t k = 0; k < nm->nstrong; k++)
+		if (nm->strong_len[k] == sl && memcmp(nm->strong[k], sc->strong, sl) == 0)
+			return 1;
+	return 0;
+}
+
+/* Only blanks and ASCII punctuation outside [os, oe): the name is the text. */
+static int whole_text(const mekiki_scanner *sc, size_t os, size_t oe)
+{
+	for (size_t i = 0; i < sc->text_len; i++) {
+		if (i == os)
+			i = oe;
+		if (i >= sc->text_len)
+			break;
+		unsigned char c = sc->text[i];
+		if (c >= 0x80 || is_alnum_ascii(c))
+			return 0;
+	}
+	return 1;
+}
+
 static int on_match(unsigned int id, unsigned long long from, unsigned long long to,
                     unsigned int flags, void *ctx)
 {
@@ -601,6 +676,7 @@ static int on_match(unsigned int id, unsigned long long from, unsigned long long
 	(void)flags;
 	mekiki_scanner *sc = ctx;
 	const struct mk_literal *lit = &sc->cat->lits[id];
+	const struct mk_name *nm = &sc->cat->names[lit->name];
 	size_t end = (size_t)to, start = end - lit->skel_len;
 	if (lit->word_left && start > 0 && !word_edge(sc, start, start - 1))
 		return 0;
@@ -611,10 +687,14 @@ static int on_match(unsigned int id, unsigned long long from, unsigned long long
 	mekiki_hit *h = &sc->hits[sc->nhits];
 	memset(h, 0, sizeof *h);
 	h->name = lit->name;
-	h->brand = sc->cat->names[lit->name].brand;
+	h->brand = nm->brand;
 	h->start = os;
 	h->end = last + n;
-	classify(&sc->cat->names[lit->name], sc->text + os, h->end - os, h);
+	if (!strong_equal(sc, nm, h->start, h->end))
+		h->flags |= MEKIKI_HIT_WEAK;
+	classify(nm, sc->text + os, h->end - os, h);
+	if (!(h->flags & MEKIKI_HIT_CONFUSABLE) && nm->exact && !whole_text(sc, h->start, h->end))
+		return 0;
 	return ++sc->nhits >= sc->max_hits; /* non-zero stops the scan */
 }
 
@@ -630,6 +710,7 @@ int mekiki_scan(mekiki_scanner *sc, const char *text, size_t len, mekiki_hit *hi
 		return MEKIKI_OK;
 	const unsigned char *s = (const unsigned char *)text;
 	size_t pos = 0;
+	int last_v = 0; /* as in mk_skeleton_str: "vv" becomes "w" */
 	for (size_t i = 0; i < len;) {
 		size_t n;
 		uint32_t cp = mk_utf8_decode(s + i, len - i, &n);
@@ -637,7 +718,18 @@ int mekiki_scan(mekiki_scanner *sc, const char *text, size_t len, mekiki_hit *hi
 			return MEKIKI_ENOMEM;
 		char buf[4];
 		const char *rep = buf;
-		size_t m = mk_skeleton_cp(cp, buf, &rep);
+		size_t m = mk_skeleton_cp(MK_WEAK, cp, buf, &rep);
+		if (m == 1 && rep[0] == 'v') {
+			if (last_v) {
+				sc->skel[pos - 1] = 'w';
+				last_v = 0;
+				i += n;
+				continue;
+			}
+			last_v = 1;
+		} else if (m) {
+			last_v = 0;
+		}
 		memcpy(sc->skel + pos, rep, m);
 		for (size_t k = 0; k < m; k++)
 			sc->off[pos + k] = (uint32_t)i;

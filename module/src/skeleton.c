@@ -17,10 +17,12 @@ const char *mekiki_unicode_version(void)
 	return mk_unicode_version;
 }
 
-size_t mekiki_skeleton(const char *text, size_t len, char *out, size_t cap)
+size_t mk_skeleton_str(mk_table t, int weak, const char *text, size_t len, char *out,
+                       size_t cap)
 {
 	const unsigned char *s = (const unsigned char *)text;
 	size_t need = 0;
+	int last_v = 0; /* the previous code point's skeleton was exactly "v" */
 	if (!text)
 		return 0;
 	for (size_t i = 0; i < len;) {
@@ -29,7 +31,21 @@ size_t mekiki_skeleton(const char *text, size_t len, char *out, size_t cap)
 		i += n;
 		char buf[4];
 		const char *rep = buf;
-		size_t m = mk_skeleton_cp(cp, buf, &rep);
+		size_t m = mk_skeleton_cp(t, cp, buf, &rep);
+		if (m == 0)
+			continue;
+		if (weak && m == 1 && rep[0] == 'v') {
+			if (last_v) {
+				/* "vv" -> "w": rewrite the previous byte. */
+				if (need <= cap)
+					out[need - 1] = 'w';
+				last_v = 0;
+				continue;
+			}
+			last_v = 1;
+		} else {
+			last_v = 0;
+		}
 		if (need + m <= cap)
 			memcpy(out + need, rep, m);
 		else
@@ -37,4 +53,14 @@ size_t mekiki_skeleton(const char *text, size_t len, char *out, size_t cap)
 		need += m;
 	}
 	return need;
+}
+
+size_t mekiki_skeleton(const char *text, size_t len, char *out, size_t cap)
+{
+	return mk_skeleton_str(MK_STRONG, 0, text, len, out, cap);
+}
+
+size_t mekiki_skeleton_weak(const char *text, size_t len, char *out, size_t cap)
+{
+	return mk_skeleton_str(MK_WEAK, 1, text, len, out, cap);
 }

@@ -41,12 +41,23 @@ def message(body, subject="test", from_="Alice <alice@example.org>",
     return head + extra + b"\r\n" + body
 
 
+# DNS answers given by rspamd's own resolver (fake_records): amazon.co.jp
+# publishes SPF for one address and a DMARC reject policy.
+AMAZON_SES_IP = "54.240.3.18"
+DNS = [("amazon.co.jp", "txt", [f"v=spf1 ip4:{AMAZON_SES_IP} -all"]),
+       ("_dmarc.amazon.co.jp", "txt", ["v=DMARC1; p=reject"])]
+
+
+def b64(text):
+    return "=?UTF-8?B?" + __import__("base64").b64encode(text.encode()).decode() + "?="
+
+
 class RspamdTestCase(unittest.TestCase):
     local = {}
 
     @classmethod
     def setUpClass(cls):
-        cls.rspamd = Rspamd(STAGE, STATE, local=cls.local).start()
+        cls.rspamd = Rspamd(STAGE, STATE, local=cls.local, dns_records=DNS).start()
 
     @classmethod
     def tearDownClass(cls):
@@ -106,10 +117,38 @@ class TestCorpus(RspamdTestCase):
         self.assertEqual(mekiki_symbols(res).get("MEKIKI_FROM_CONFUSABLE"), ["amazon:U+0410"])
 
     def test_brand_own_domain_is_not_spoof(self):
-        res = self.scan(message(b"Your order", from_='"Amazon.co.jp" <auto-confirm@amazon.co.jp>'))
+        res = self.scan(message(b"Your order", from_='"Amazon.co.jp" <auto-confirm@amazon.co.jp>'),
+                        ip=AMAZON_SES_IP, mail_from="bounce@amazon.co.jp")
         self.assertNotIn("MEKIKI_FROM_BRAND_SPOOF", mekiki_symbols(res))
         res = self.scan(message(b"Your order", from_='Amazon <store-news@mail.amazon.com>'))
         self.assertNotIn("MEKIKI_FROM_BRAND_SPOOF", mekiki_symbols(res))
+
+    def test_weak_confusable(self):
+        # Accents stripped / i folded into l: only the aggressive skeleton.
+        res = self.scan(message("Dear customer, your Amazón account".encode()))
+        syms = mekiki_symbols(res)
+        self.assertEqual(syms.get("MEKIKI_BRAND_CONFUSABLE_WEAK"), ["amazon:U+00F3"])
+        self.assertNotIn("MEKIKI_BRAND_CONFUSABLE", syms)
+
+    def test_weak_not_repeated_when_strong(self):
+        res = self.scan(message("Аmazon and Amazón".encode()))
+        syms = mekiki_symbols(res)
+        self.assertEqual(syms.get("MEKIKI_BRAND_CONFUSABLE"), ["amazon:U+0410"])
+        self.assertNotIn("MEKIKI_BRAND_CONFUSABLE_WEAK", syms)
+
+    def test_brand_domain_with_dmarc(self):
+        from_ = '"Amazon.co.jp" <auto-confirm@amazon.co.jp>'
+        # Sent from the address amazon.co.jp's SPF allows: DMARC passes.
+        res = self.scan(message(b"Your order", from_=from_), ip=AMAZON_SES_IP,
+                        mail_from="bounce@amazon.co.jp")
+        self.assertIn("DMARC_POLICY_ALLOW", res["symbols"])
+        self.assertNotIn("MEKIKI_FROM_BRAND_SPOOF", mekiki_symbols(res))
+        # Sent from elsewhere: DMARC fails (p=reject), the claim is a spoof.
+        res = self.scan(message(b"Your order", from_=from_), ip="112.224.75.38",
+                        mail_from="bounce@amazon.co.jp")
+        self.assertIn("DMARC_POLICY_REJECT", res["symbols"])
+        self.assertEqual(mekiki_symbols(res).get("MEKIKI_FROM_BRAND_SPOOF"),
+                         ["amazon:amazon.co.jp:dmarc-fail"])
 
     def test_subject_confusable(self):
         subj = "=?UTF-8?B?" + __import__("base64").b64encode(

@@ -150,6 +150,10 @@ static void expect_one(const char *label, const char *text, size_t len,
 	ck_assert_msg(((h->flags & MEKIKI_HIT_CONFUSABLE) != 0) == (confusable != 0),
 	              "%s: confusable flag %u, expected %d", label,
 	              h->flags & MEKIKI_HIT_CONFUSABLE, confusable);
+	/* confusable == 2: only the weak skeleton matches. */
+	ck_assert_msg(((h->flags & MEKIKI_HIT_WEAK) != 0) == (confusable == 2),
+	              "%s: weak flag %u, expected %d", label, h->flags & MEKIKI_HIT_WEAK,
+	              confusable == 2);
 	ck_assert_msg(h->nforeign == nforeign, "%s: nforeign %u, expected %u", label,
 	              h->nforeign, nforeign);
 	ck_assert_msg(h->nlisted == nlisted, "%s: nlisted %u, expected %u", label, h->nlisted,
@@ -166,6 +170,13 @@ static void expect_one(const char *label, const char *text, size_t len,
 	do {                                                                              \
 		static const uint32_t f_[] = {__VA_ARGS__};                               \
 		expect_one(#text, text, sizeof(text) - 1, brand, name, start, end, 1, f_,  \
+		           (uint32_t)(sizeof f_ / sizeof f_[0]), nforeign);               \
+	} while (0)
+
+#define EXPECT_WEAK(text, brand, name, start, end, nforeign, ...)                         \
+	do {                                                                              \
+		static const uint32_t f_[] = {__VA_ARGS__};                               \
+		expect_one(#text, text, sizeof(text) - 1, brand, name, start, end, 2, f_,  \
 		           (uint32_t)(sizeof f_ / sizeof f_[0]), nforeign);               \
 	} while (0)
 
@@ -329,16 +340,18 @@ START_TEST(test_confusable_japanese)
 {
 	/* U+2064 INVISIBLE PLUS between katakana (3 bytes each). */
 	EXPECT_CONFUSABLE(u8"メルカ\u2064リ", "mercari", u8"メルカリ", 0, 15, 1, 0x2064);
-	/* Halfwidth katakana U+FF92 U+FF99 U+FF76 U+FF98 (3 bytes each). */
-	EXPECT_CONFUSABLE(u8"\uFF92\uFF99\uFF76\uFF98", "mercari", u8"メルカリ", 0, 12, 4, 0xFF92,
-	                  0xFF99, 0xFF76, 0xFF98);
-	/* Halfwidth ﾄﾞｺﾓ: U+FF84, U+FF9E (voiced mark, NFKC U+3099), U+FF7A, U+FF93.
-	 * The name ドコモ decomposes to ト + U+3099 in the (NFD) skeleton. */
-	EXPECT_CONFUSABLE(u8"\uFF84\uFF9E\uFF7A\uFF93", "docomo", u8"ドコモ", 0, 12, 4, 0xFF84,
-	                  0xFF9E, 0xFF7A, 0xFF93);
-	/* Halfwidth ｱﾏｿﾞﾝ: U+FF71 U+FF8F U+FF7F U+FF9E U+FF9D. */
-	EXPECT_CONFUSABLE(u8"\uFF71\uFF8F\uFF7F\uFF9E\uFF9D", "amazon", u8"アマゾン", 0, 15, 5,
-	                  0xFF71, 0xFF8F, 0xFF7F, 0xFF9E, 0xFF9D);
+	/*
+	 * Halfwidth katakana is legacy typography that ordinary Japanese mail
+	 * still uses, not disguise: the brand is found, as a plain mention.
+	 * ﾒﾙｶﾘ is U+FF92 U+FF99 U+FF76 U+FF98 (3 bytes each); in ﾄﾞｺﾓ, U+FF9E is
+	 * the halfwidth voiced mark (NFKC U+3099).
+	 */
+	EXPECT_PLAIN(u8"\uFF92\uFF99\uFF76\uFF98", "mercari", u8"メルカリ", 0, 12);
+	EXPECT_PLAIN(u8"\uFF84\uFF9E\uFF7A\uFF93", "docomo", u8"ドコモ", 0, 12);
+	EXPECT_PLAIN(u8"\uFF71\uFF8F\uFF7F\uFF9E\uFF9D", "amazon", u8"アマゾン", 0, 15);
+	/* Halfwidth mixed with a disguise is still confusable. */
+	EXPECT_CONFUSABLE(u8"\uFF92\uFF99\uFF76\u2064\uFF98", "mercari", u8"メルカリ", 0, 15, 5,
+	                  0xFF92, 0xFF99, 0xFF76, 0x2064, 0xFF98);
 }
 END_TEST
 
@@ -450,6 +463,59 @@ START_TEST(test_word_boundary_symbols)
 	/* A letter after the name still joins the word, in any script form. */
 	EXPECT_NONE(u8"Amazon\uFF41");   /* fullwidth a */
 	EXPECT_NONE(u8"Amazon\u24D0");   /* circled a: alphabetic */
+}
+END_TEST
+
+START_TEST(test_weak_skeleton_hits)
+{
+	/* Accents and i/l folding: only the aggressive skeleton matches. */
+	EXPECT_WEAK(u8"\u00E0mazon", "amazon", "Amazon", 0, 7, 1, 0xE0);     /* à */
+	EXPECT_WEAK(u8"Amaz\u00F3n", "amazon", "Amazon", 0, 7, 1, 0xF3);     /* ó */
+	EXPECT_WEAK(u8"a\u0300mazon", "amazon", "Amazon", 0, 8, 1, 0x300);   /* 1+2+5 bytes */
+	EXPECT_WEAK(u8"N\u00E8tfiix", "netflix", "Netflix", 0, 8, 1, 0xE8);  /* è, i for l */
+	/* The strong skeleton wins where it matches. */
+	EXPECT_CONFUSABLE(u8"\u0410mazon", "amazon", "Amazon", 0, 7, 1, 0x410);
+}
+END_TEST
+
+START_TEST(test_weak_skeleton_function)
+{
+	char a[64], b[64];
+	size_t na = mekiki_skeleton_weak("vvalmart", 8, a, sizeof a);
+	ck_assert_uint_eq(na, 8); /* "walrnart" */
+	ck_assert_int_eq(memcmp(a, "walrnart", 8), 0);
+	na = mekiki_skeleton_weak("GMAIL", 5, a, sizeof a);
+	size_t nb = mekiki_skeleton_weak("Gmail", 5, b, sizeof b);
+	ck_assert_uint_eq(na, nb);
+	ck_assert_int_eq(memcmp(a, b, na), 0);
+	/* Kana voicing marks stay: ド and ト differ even in the weak skeleton. */
+	na = mekiki_skeleton_weak(u8"ド", 3, a, sizeof a);
+	nb = mekiki_skeleton_weak(u8"ト", 3, b, sizeof b);
+	ck_assert(na != nb || memcmp(a, b, na) != 0);
+	ck_assert_uint_eq(mekiki_skeleton_weak(NULL, 3, a, sizeof a), 0);
+}
+END_TEST
+
+/* '=' names: plain mentions count only as the whole text; look-alikes anywhere. */
+START_TEST(test_exact_names)
+{
+	static const char map[] = "apple | =Apple, Apple ID | apple.com\n";
+	mekiki_catalogue *cat = build(map, sizeof map - 1, NULL);
+	mekiki_scanner *sc = mekiki_scanner_new(cat);
+	mekiki_hit hits[8];
+	ck_assert_uint_eq(scan(sc, "Apple", 5, hits, 8), 1);
+	ck_assert_uint_eq(scan(sc, " Apple. ", 8, hits, 8), 1);
+	ck_assert_uint_eq(hits[0].start, 1);
+	ck_assert_uint_eq(scan(sc, "Apple pie", 9, hits, 8), 0);
+	ck_assert_uint_eq(scan(sc, "John Apple", 10, hits, 8), 0);
+	ck_assert_uint_eq(scan(sc, "Your Apple ID", 13, hits, 8), 1);
+	ck_assert_str_eq(mekiki_catalogue_name(cat, hits[0].name), "Apple ID");
+	/* Cyrillic а р р ӏ е inside a sentence: a (weak) look-alike. */
+	static const char lk[] = u8"buy \u0430\u0440\u0440\u04CF\u0435 now";
+	ck_assert_uint_eq(scan(sc, lk, sizeof lk - 1, hits, 8), 1);
+	ck_assert(hits[0].flags & MEKIKI_HIT_CONFUSABLE);
+	mekiki_scanner_free(sc);
+	mekiki_catalogue_free(cat);
 }
 END_TEST
 
@@ -1050,6 +1116,7 @@ static Suite *core_suite(void)
 	tcase_add_test(tc, test_map_empty);
 	tcase_add_test(tc, test_map_crlf);
 	tcase_add_test(tc, test_map_empty_domain_label);
+	tcase_add_test(tc, test_exact_names);
 	tcase_add_test(tc, test_map_garbage);
 	tcase_add_test(tc, test_map_word_boundaries);
 	tcase_add_test(tc, test_catalogue_names);
@@ -1073,6 +1140,8 @@ static Suite *core_suite(void)
 	tcase_add_test(ts, test_plain_uppercase_i);
 	tcase_add_test(ts, test_word_boundary_symbols);
 	tcase_add_test(ts, test_no_hits);
+	tcase_add_test(ts, test_weak_skeleton_hits);
+	tcase_add_test(ts, test_weak_skeleton_function);
 	tcase_add_test(ts, test_span_in_context);
 	tcase_add_test(ts, test_invalid_utf8);
 	tcase_add_test(ts, test_embedded_nul);
