@@ -1,0 +1,226 @@
+/*
+ * mekiki_cli.c -- the `mekiki` command line for rule authors: the same engine
+ * as the rspamd module, without rspamd.
+ *
+ *   mekiki --version
+ *   mekiki explain [--map FILE] TEXT...   (TEXT "-" reads standard input)
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mekiki.h"
+
+#ifndef MEKIKI_DEFAULT_MAP
+#define MEKIKI_DEFAULT_MAP "/usr/local/share/mekiki/mekiki_brands.map"
+#endif
+
+/* Standard input or a map file is read whole, up to this size. */
+#define MAX_INPUT (64u << 20)
+
+static int usage(FILE *f)
+{
+	fprintf(f, "usage: mekiki --version\n"
+	           "       mekiki explain [--map FILE] TEXT...   (TEXT '-' reads stdin)\n"
+	           "\n"
+	           "explain prints the strong and weak skeletons of each TEXT and every\n"
+	           "brand of the catalogue found in it, with the reason.  The brand map is\n"
+	           "FILE, else $MEKIKI_BRANDS_MAP, else " MEKIKI_DEFAULT_MAP ".\n");
+	return f == stderr ? 2 : 0;
+}
+
+static char *read_all(FILE *f, size_t *len)
+{
+	size_t cap = 65536, n = 0;
+	char *buf = malloc(cap);
+	while (buf) {
+		size_t r = fread(buf + n, 1, cap - n, f);
+		n += r;
+		if (r == 0 || n > MAX_INPUT)
+			break;
+		if (n == cap) {
+			char *p = realloc(buf, cap *= 2);
+			if (!p) {
+				free(buf);
+				return NULL;
+			}
+			buf = p;
+		}
+	}
+	if (buf && (ferror(f) || n > MAX_INPUT)) {
+		free(buf);
+		return NULL;
+	}
+	*len = n;
+	return buf;
+}
+
+static void map_error(void *ud, unsigned line, const char *msg)
+{
+	fprintf(stderr, "mekiki: %s:%u: %s (line skipped)\n", (const char *)ud, line, msg);
+}
+
+/* Print text with control bytes and invisible code points escaped. */
+static void print_visible(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		unsigned char c = (unsigned char)s[i];
+		if (c < 0x80) {
+			if (c < 0x20 || c == 0x7f)
+				printf("\\x%02x", c);
+			else
+				putchar(c);
+			i++;
+			continue;
+		}
+		size_t k = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+		if (i + k > n)
+			k = n - i;
+		/* A code point with an empty skeleton is invisible: name it. */
+		if (k > 1 && mekiki_skeleton(s + i, k, NULL, 0) == 0) {
+			uint32_t cp = k == 2 ? (c & 0x1Fu) << 6 | (s[i + 1] & 0x3F)
+			              : k == 3 ? (c & 0x0Fu) << 12 | (uint32_t)(s[i + 1] & 0x3F) << 6 |
+			                             (s[i + 2] & 0x3F)
+			                       : (c & 0x07u) << 18 | (uint32_t)(s[i + 1] & 0x3F) << 12 |
+			                             (uint32_t)(s[i + 2] & 0x3F) << 6 | (s[i + 3] & 0x3F);
+			printf("<U+%04X>", (unsigned)cp);
+		} else {
+			fwrite(s + i, 1, k, stdout);
+		}
+		i += k;
+	}
+}
+
+static void print_skeleton(const char *label, size_t (*fn)(const char *, size_t, char *, size_t),
+                           const char *text, size_t len)
+{
+	size_t need = fn(text, len, NULL, 0);
+	char *buf = malloc(need ? need : 1);
+	if (!buf)
+		return;
+	fn(text, len, buf, need);
+	printf("  %s skeleton: ", label);
+	print_visible(buf, need);
+	putchar('\n');
+	free(buf);
+}
+
+static void explain(const mekiki_catalogue *cat, mekiki_scanner *sc, const char *text,
+                    size_t len)
+{
+	printf("text: ");
+	print_visible(text, len);
+	putchar('\n');
+	print_skeleton("strong", mekiki_skeleton, text, len);
+	print_skeleton("weak  ", mekiki_skeleton_weak, text, len);
+
+	mekiki_hit hits[256];
+	size_t n = 0;
+	int rc = mekiki_scan(sc, text, len, hits, 256, &n);
+	if (rc != MEKIKI_OK) {
+		printf("  scan failed (%d)\n", rc);
+		return;
+	}
+	if (n == 0)
+		printf("  no brand found\n");
+	for (size_t i = 0; i < n; i++) {
+		const mekiki_hit *h = &hits[i];
+		const char *kind = !(h->flags & MEKIKI_HIT_CONFUSABLE) ? "plain mention"
+		                   : (h->flags & MEKIKI_HIT_WEAK)      ? "WEAK confusable"
+		                                                       : "CONFUSABLE";
+		printf("  %s: brand %s, name \"%s\", bytes %zu-%zu \"", kind,
+		       mekiki_catalogue_brand_id(cat, h->brand), mekiki_catalogue_name(cat, h->name),
+		       h->start, h->end);
+		print_visible(text + h->start, h->end - h->start);
+		printf("\"\n");
+		if (h->flags & MEKIKI_HIT_CONFUSABLE) {
+			printf("    %s; code points not in the name:",
+			       (h->flags & MEKIKI_HIT_WEAK)
+			           ? "matches only after stripping accents / folding i and l"
+			           : "the confusable skeleton equals the name's");
+			for (uint32_t f = 0; f < h->nlisted; f++)
+				printf(" U+%04X", (unsigned)h->foreign[f]);
+			if (h->nlisted == 0)
+				printf(" none (letters of the name in another case or order)");
+			printf(" (%u occurrences)\n", (unsigned)h->nforeign);
+		} else {
+			printf("    written as in the catalogue (ASCII case aside)\n");
+		}
+	}
+}
+
+static int cmd_explain(int argc, char **argv)
+{
+	const char *map_path = getenv("MEKIKI_BRANDS_MAP");
+	if (!map_path || !*map_path)
+		map_path = MEKIKI_DEFAULT_MAP;
+	int i = 0;
+	if (i + 1 < argc && strcmp(argv[i], "--map") == 0) {
+		map_path = argv[i + 1];
+		i += 2;
+	}
+	if (i >= argc)
+		return usage(stderr);
+
+	FILE *f = fopen(map_path, "rb");
+	if (!f) {
+		fprintf(stderr, "mekiki: cannot open brand map %s: %s\n", map_path, strerror(errno));
+		return 1;
+	}
+	size_t mlen;
+	char *map = read_all(f, &mlen);
+	fclose(f);
+	if (!map) {
+		fprintf(stderr, "mekiki: cannot read brand map %s\n", map_path);
+		return 1;
+	}
+	int st;
+	mekiki_catalogue *cat = mekiki_catalogue_new(map, mlen, map_error, (void *)map_path, &st);
+	free(map);
+	mekiki_scanner *sc = cat ? mekiki_scanner_new(cat) : NULL;
+	if (!sc) {
+		fprintf(stderr, "mekiki: cannot build the catalogue from %s (%d)\n", map_path, st);
+		mekiki_catalogue_free(cat);
+		return 1;
+	}
+	printf("catalogue %s: %u brands, %u names\n\n", map_path,
+	       (unsigned)mekiki_catalogue_brand_count(cat), (unsigned)mekiki_catalogue_name_count(cat));
+	int rc = 0;
+	for (; i < argc; i++) {
+		if (strcmp(argv[i], "-") == 0) {
+			size_t len;
+			char *text = read_all(stdin, &len);
+			if (!text) {
+				fprintf(stderr, "mekiki: cannot read standard input (at most %u bytes)\n",
+				        MAX_INPUT);
+				rc = 1;
+				continue;
+			}
+			explain(cat, sc, text, len);
+			free(text);
+		} else {
+			explain(cat, sc, argv[i], strlen(argv[i]));
+		}
+		putchar('\n');
+	}
+	mekiki_scanner_free(sc);
+	mekiki_catalogue_free(cat);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2)
+		return usage(stderr);
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("mekiki %s (Unicode %s tables)\n", mekiki_version(), mekiki_unicode_version());
+		return 0;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
+		return usage(stdout);
+	if (strcmp(argv[1], "explain") == 0)
+		return cmd_explain(argc - 2, argv + 2);
+	fprintf(stderr, "mekiki: unknown command '%s'\n", argv[1]);
+	return usage(stderr);
+}
