@@ -249,6 +249,20 @@ int main(int argc, char **argv)
 
 	emit_table(f, "mk_strong", strong);
 	emit_table(f, "mk_weak", weak);
+
+	/* Bitmap of BMP code points the weak skeleton leaves as they are: the
+	 * scanner's fast path for the common case, 8 KB so it stays in L1. */
+	fprintf(f, "const uint8_t mk_weak_bmp_same[8192] = {");
+	for (uint32_t i = 0; i < 8192; i++) {
+		unsigned byte = 0;
+		for (uint32_t b = 0; b < 8; b++) {
+			uint32_t c = i * 8 + b;
+			if (!(c >= 0xD800 && c <= 0xDFFF) && weak[c] == 0)
+				byte |= 1u << b;
+		}
+		fprintf(f, "%s%u,", i % 24 ? "" : "\n", byte);
+	}
+	fprintf(f, "\n};\n\n");
 	fprintf(f, "const char mk_pool[%zu] = {", pool_len + 1);
 	for (size_t i = 0; i < pool_len; i++)
 		fprintf(f, "%s%d,", i % 20 ? "" : "\n", (signed char)pool[i]);

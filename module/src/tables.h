@@ -16,6 +16,13 @@ extern const char mk_icu_version[];
 extern const uint16_t mk_strong_stage1[], mk_weak_stage1[];
 extern const uint32_t mk_strong_stage2[], mk_weak_stage2[];
 extern const char mk_pool[];
+extern const uint8_t mk_weak_bmp_same[8192];
+
+/* Non-zero when BMP code point cp (< 0x10000) is its own weak skeleton. */
+static inline int mk_weak_bmp_identity(uint32_t cp)
+{
+	return mk_weak_bmp_same[cp >> 3] >> (cp & 7) & 1;
+}
 
 /* A two-stage table: the strong or the weak skeleton. */
 typedef struct mk_table {

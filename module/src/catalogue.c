@@ -1,0 +1,595 @@
+/*
+ * catalogue.c -- the brand catalogue: parsing the operator's brand map and
+ * compiling its names into one Hyperscan database.
+ *
+ * Each name is reduced to its weak skeleton (see skeleton.c).  The scanner
+ * does not rewrite ASCII (that would cost a copy of every text), so each
+ * skeleton becomes a small regular expression over the stream the scanner
+ * sees: a skeleton letter matches every ASCII character that reads as it
+ * ('l' matches l L i I 1 |, "rn" matches rn and m, 'w' matches w and vv),
+ * and non-ASCII skeleton bytes match themselves, because the scanner
+ * replaces non-ASCII code points with their weak skeleton.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "catalogue.h"
+#include "skeleton.h"
+
+static int grow(void **arr, uint32_t *cap, uint32_t n, size_t elem)
+{
+	if (n < *cap)
+		return 0;
+	uint32_t ncap = *cap ? *cap * 2 : 16;
+	void *p = realloc(*arr, (size_t)ncap * elem);
+	if (!p)
+		return -1;
+	*arr = p;
+	*cap = ncap;
+	return 0;
+}
+
+static char *dup_range(const char *s, size_t n)
+{
+	char *p = malloc(n + 1);
+	if (p) {
+		memcpy(p, s, n);
+		p[n] = '\0';
+	}
+	return p;
+}
+
+static void trim(const char **s, const char **e)
+{
+	while (*s < *e && (**s == ' ' || **s == '\t' || **s == '\r'))
+		(*s)++;
+	while (*e > *s && ((*e)[-1] == ' ' || (*e)[-1] == '\t' || (*e)[-1] == '\r'))
+		(*e)--;
+}
+
+static int valid_utf8(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		size_t k;
+		uint32_t c = mk_utf8_decode((const unsigned char *)s + i, n - i, &k);
+		if (c == MK_REPLACEMENT && k == 1)
+			return 0;
+		i += k;
+	}
+	return 1;
+}
+
+static int valid_id(const char *s, size_t n)
+{
+	if (n == 0 || n > MK_MAX_ID)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (!(mk_is_alnum_ascii(c) || c == '_' || c == '-' || c == '.'))
+			return 0;
+	}
+	return 1;
+}
+
+static int valid_domain(const char *s, size_t n)
+{
+	if (n == 0 || n > MK_MAX_DOMAIN || s[0] == '.' || s[n - 1] == '.')
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (!(mk_is_alnum_ascii(c) || c == '-' || c == '.'))
+			return 0;
+		if (c == '.' && s[i + 1] == '.')
+			return 0; /* empty label */
+	}
+	return 1;
+}
+
+static void report(mekiki_error_fn err, void *ud, unsigned line, const char *fmt,
+                   const char *a, size_t alen)
+{
+	if (!err)
+		return;
+	char msg[256];
+	snprintf(msg, sizeof msg, fmt, (int)(alen > 64 ? 64 : alen), a);
+	err(ud, line, msg);
+}
+
+void mekiki_catalogue_free(mekiki_catalogue *cat)
+{
+	if (!cat)
+		return;
+	for (uint32_t i = 0; i < cat->nbrands; i++)
+		free(cat->brands[i].id);
+	for (uint32_t i = 0; i < cat->nnames; i++) {
+		free(cat->names[i].text);
+		free(cat->names[i].weak);
+		for (uint32_t k = 0; k < cat->names[i].nstrong; k++)
+			free(cat->names[i].strong[k]);
+	}
+	for (uint32_t i = 0; i < cat->ndomains; i++)
+		free(cat->domains[i]);
+	free(cat->brands);
+	free(cat->names);
+	free(cat->pats);
+	free(cat->domains);
+	hs_free_database(cat->db);
+	free(cat);
+}
+
+/* Keep the strong skeleton of one case variant of a name, if new. */
+static int add_strong(struct mk_name *nm, const char *s, size_t n)
+{
+	char tmp[MK_MAX_NAME_SKELETON];
+	size_t sl = mekiki_skeleton(s, n, tmp, sizeof tmp);
+	if (sl == 0 || sl > sizeof tmp || nm->nstrong == MK_NAME_VARIANTS)
+		return 0;
+	for (uint32_t k = 0; k < nm->nstrong; k++)
+		if (nm->strong_len[k] == sl && memcmp(nm->strong[k], tmp, sl) == 0)
+			return 0;
+	if (!(nm->strong[nm->nstrong] = dup_range(tmp, sl)))
+		return -1;
+	nm->strong_len[nm->nstrong++] = sl;
+	return 0;
+}
+
+/*
+ * Add a name of brand: its skeletons, and a pattern unless the brand has one
+ * for the same weak skeleton.  Returns 1 when the name has no visible
+ * character or an oversized skeleton (ignored), -1 on allocation failure.
+ */
+static int add_name(mekiki_catalogue *cat, uint32_t brand, const char *s, size_t n)
+{
+	int exact = n > 0 && s[0] == '=';
+	if (exact) {
+		s++;
+		n--;
+	}
+	char weak[MK_MAX_NAME_SKELETON];
+	size_t wl = mekiki_skeleton_weak(s, n, weak, sizeof weak);
+	if (wl == 0 || wl > sizeof weak)
+		return 1;
+	if (grow((void **)&cat->names, &cat->names_cap, cat->nnames, sizeof *cat->names))
+		return -1;
+	struct mk_name *nm = &cat->names[cat->nnames];
+	memset(nm, 0, sizeof *nm);
+	nm->brand = brand;
+	nm->exact = exact;
+	nm->text = dup_range(s, n);
+	nm->weak = dup_range(weak, wl);
+	if (!nm->text || !nm->weak) {
+		free(nm->text);
+		free(nm->weak);
+		return -1;
+	}
+	nm->text_len = n;
+	nm->weak_len = wl;
+	uint32_t id = cat->nnames++;
+
+	char var[MK_MAX_NAME];
+	if (add_strong(nm, s, n))
+		return -1;
+	for (int upper = 0; upper < 2; upper++) {
+		for (size_t i = 0; i < n; i++) {
+			unsigned char c = (unsigned char)s[i];
+			if (upper && c >= 'a' && c <= 'z')
+				c -= 32;
+			else if (!upper && c >= 'A' && c <= 'Z')
+				c += 32;
+			var[i] = (char)c;
+		}
+		if (add_strong(nm, var, n))
+			return -1;
+	}
+
+	for (uint32_t i = cat->npats; i-- > 0;) {
+		const struct mk_name *other = &cat->names[cat->pats[i].name];
+		if (other->brand != brand)
+			break;
+		if (other->weak_len == wl && memcmp(other->weak, weak, wl) == 0)
+			return 0;
+	}
+	if (grow((void **)&cat->pats, &cat->pats_cap, cat->npats, sizeof *cat->pats))
+		return -1;
+	struct mk_pattern *p = &cat->pats[cat->npats++];
+	p->name = id;
+	p->word_left = mk_is_alnum_ascii((unsigned char)weak[0]);
+	p->word_right = mk_is_alnum_ascii((unsigned char)weak[wl - 1]);
+	return 0;
+}
+
+/*
+ * Parse one map line: "id | name, name | domain, domain".  Returns -1 on
+ * allocation failure, 0 otherwise (a bad line is reported and skipped).
+ */
+static int parse_line(mekiki_catalogue *cat, const char *s, const char *e,
+                      unsigned line, mekiki_error_fn err, void *ud)
+{
+	const char *bar1 = memchr(s, '|', (size_t)(e - s));
+	if (!bar1) {
+		report(err, ud, line, "expected 'id | names | domains', got '%.*s'", s,
+		       (size_t)(e - s));
+		return 0;
+	}
+	const char *bar2 = memchr(bar1 + 1, '|', (size_t)(e - bar1 - 1));
+	const char *id = s, *id_e = bar1;
+	const char *nm = bar1 + 1, *nm_e = bar2 ? bar2 : e;
+	const char *dm = bar2 ? bar2 + 1 : e, *dm_e = e;
+	trim(&id, &id_e);
+	if (!valid_id(id, (size_t)(id_e - id))) {
+		report(err, ud, line, "bad brand id '%.*s' (letters, digits, '_', '-', '.')",
+		       id, (size_t)(id_e - id));
+		return 0;
+	}
+	for (uint32_t i = 0; i < cat->nbrands; i++)
+		if (strlen(cat->brands[i].id) == (size_t)(id_e - id) &&
+		    memcmp(cat->brands[i].id, id, (size_t)(id_e - id)) == 0) {
+			report(err, ud, line, "duplicate brand id '%.*s'", id,
+			       (size_t)(id_e - id));
+			return 0;
+		}
+	if (dm_e > dm && memchr(dm, '|', (size_t)(dm_e - dm))) {
+		report(err, ud, line, "too many '|' fields for brand '%.*s'", id,
+		       (size_t)(id_e - id));
+		return 0;
+	}
+	/* Validate everything before adding anything, so a bad line adds nothing. */
+	unsigned nnames = 0;
+	for (const char *p = nm; p < nm_e;) {
+		const char *q = memchr(p, ',', (size_t)(nm_e - p));
+		if (!q)
+			q = nm_e;
+		const char *a = p, *b = q;
+		trim(&a, &b);
+		if (b > a) {
+			if ((size_t)(b - a) > MK_MAX_NAME || !valid_utf8(a, (size_t)(b - a))) {
+				report(err, ud, line, "bad name '%.*s' (invalid UTF-8 or too long)",
+				       a, (size_t)(b - a));
+				return 0;
+			}
+			nnames++;
+		}
+		p = q + 1;
+	}
+	if (nnames == 0) {
+		report(err, ud, line, "brand '%.*s' has no names", id, (size_t)(id_e - id));
+		return 0;
+	}
+	for (const char *p = dm; p < dm_e;) {
+		const char *q = p;
+		while (q < dm_e && *q != ',' && *q != ' ' && *q != '\t')
+			q++;
+		if (q > p && !valid_domain(p, (size_t)(q - p))) {
+			report(err, ud, line, "bad domain '%.*s'", p, (size_t)(q - p));
+			return 0;
+		}
+		p = q + 1;
+	}
+
+	if (grow((void **)&cat->brands, &cat->brands_cap, cat->nbrands, sizeof *cat->brands))
+		return -1;
+	uint32_t bi = cat->nbrands;
+	struct mk_brand *br = &cat->brands[bi];
+	br->id = dup_range(id, (size_t)(id_e - id));
+	if (!br->id)
+		return -1;
+	br->first_domain = cat->ndomains;
+	br->ndomains = 0;
+	cat->nbrands++;
+	for (const char *p = nm; p < nm_e;) {
+		const char *q = memchr(p, ',', (size_t)(nm_e - p));
+		if (!q)
+			q = nm_e;
+		const char *a = p, *b = q;
+		trim(&a, &b);
+		if (b > a) {
+			int r = add_name(cat, bi, a, (size_t)(b - a));
+			if (r < 0)
+				return -1;
+			if (r > 0)
+				report(err, ud, line, "name '%.*s' is invisible and is ignored", a,
+				       (size_t)(b - a));
+		}
+		p = q + 1;
+	}
+	for (const char *p = dm; p < dm_e;) {
+		const char *q = p;
+		while (q < dm_e && *q != ',' && *q != ' ' && *q != '\t')
+			q++;
+		if (q > p) {
+			if (grow((void **)&cat->domains, &cat->domains_cap, cat->ndomains,
+			         sizeof *cat->domains))
+				return -1;
+			char *d = dup_range(p, (size_t)(q - p));
+			if (!d)
+				return -1;
+			for (char *c = d; *c; c++)
+				*c = (char)mk_fold_ascii((unsigned char)*c);
+			cat->domains[cat->ndomains++] = d;
+			br->ndomains++;
+		}
+		p = q + 1;
+	}
+	return 0;
+}
+
+/* How each printable ASCII character reads in the weak skeleton. */
+struct reading {
+	char s[16];
+	size_t n;
+};
+
+static void ascii_readings(struct reading r[128])
+{
+	for (int c = 0; c < 128; c++) {
+		char ch = (char)c;
+		r[c].n = (c >= 0x20 && c < 0x7f) ? mekiki_skeleton_weak(&ch, 1, r[c].s, sizeof r[c].s)
+		                                  : 0;
+		if (r[c].n > sizeof r[c].s)
+			r[c].n = 0;
+	}
+}
+
+struct regex {
+	char *s;
+	size_t n, cap;
+};
+
+static int put(struct regex *re, const char *s)
+{
+	size_t k = strlen(s);
+	if (re->n + k + 1 > re->cap) {
+		size_t cap = (re->n + k + 1) * 2;
+		char *p = realloc(re->s, cap);
+		if (!p)
+			return -1;
+		re->s = p;
+		re->cap = cap;
+	}
+	memcpy(re->s + re->n, s, k + 1);
+	re->n += k;
+	return 0;
+}
+
+static int put_byte(struct regex *re, unsigned char b)
+{
+	char hex[8];
+	snprintf(hex, sizeof hex, "\\x%02x", b);
+	return put(re, hex);
+}
+
+/* A class of every ASCII character that reads as skeleton byte b. */
+static int put_class(struct regex *re, unsigned char b, const struct reading r[128])
+{
+	if (b >= 0x80)
+		return put_byte(re, b);
+	int r1 = put(re, "[");
+	r1 |= put_byte(re, b);
+	for (int c = 0; c < 128; c++)
+		if (c != b && r[c].n == 1 && (unsigned char)r[c].s[0] == b)
+			r1 |= put_byte(re, (unsigned char)c);
+	return r1 | put(re, "]");
+}
+
+/* The expression that finds weak skeleton w[0..n) in the scanner's stream. */
+static char *pattern_of(const char *w, size_t n, const struct reading r[128])
+{
+	struct regex re = {0};
+	int rc = 0;
+	for (size_t i = 0; i < n && !rc;) {
+		/* ASCII characters that read as several skeleton bytes here ("rn" for m). */
+		size_t span = 0;
+		for (int c = 0; c < 128; c++)
+			if (r[c].n > 1 && r[c].n <= n - i && memcmp(w + i, r[c].s, r[c].n) == 0) {
+				if (!span) {
+					span = r[c].n;
+					rc |= put(&re, "(?:");
+					for (size_t k = 0; k < span; k++)
+						rc |= put_class(&re, (unsigned char)w[i + k], r);
+				}
+				if (r[c].n == span) {
+					rc |= put(&re, "|");
+					rc |= put_byte(&re, (unsigned char)c);
+				}
+			}
+		if (span) {
+			rc |= put(&re, ")");
+			i += span;
+		} else if (w[i] == 'w') {
+			/* The weak skeleton merges "vv" into "w"; ASCII stays unmerged. */
+			rc |= put(&re, "(?:");
+			rc |= put_class(&re, 'w', r);
+			rc |= put(&re, "|");
+			rc |= put_class(&re, 'v', r);
+			rc |= put_class(&re, 'v', r);
+			rc |= put(&re, ")");
+			i++;
+		} else {
+			rc |= put_class(&re, (unsigned char)w[i], r);
+			i++;
+		}
+	}
+	if (rc) {
+		free(re.s);
+		return NULL;
+	}
+	return re.s;
+}
+
+/* Fill cat->rewrite_bmp from the names' weak skeletons. */
+static int plan_rewrites(mekiki_catalogue *cat)
+{
+	/* Code points (BMP and above) in any name's weak skeleton. */
+	uint8_t *used = calloc(0x110000 / 8, 1);
+	if (!used)
+		return -1;
+	for (uint32_t i = 0; i < cat->nnames; i++) {
+		const struct mk_name *nm = &cat->names[i];
+		for (size_t j = 0, n; j < nm->weak_len; j += n) {
+			uint32_t c = mk_utf8_decode((const unsigned char *)nm->weak + j,
+			                            nm->weak_len - j, &n);
+			used[c >> 3] |= (uint8_t)(1u << (c & 7));
+		}
+	}
+	memset(cat->rewrite_bmp, 0, sizeof cat->rewrite_bmp);
+	for (uint32_t c = 0x80; c < 0x10000; c++) {
+		if (c >= 0xD800 && c <= 0xDFFF)
+			continue;
+		uint32_t e = mk_table_entry(MK_WEAK, c);
+		int rewrite = e == MK_TABLE_DELETE;
+		if (e != 0 && !rewrite) {
+			char buf[4];
+			const char *rep = buf;
+			size_t k = mk_skeleton_cp(MK_WEAK, c, buf, &rep);
+			for (size_t j = 0, n; j < k && !rewrite; j += n) {
+				uint32_t x = mk_utf8_decode((const unsigned char *)rep + j, k - j, &n);
+				rewrite = used[x >> 3] >> (x & 7) & 1;
+			}
+		}
+		if (rewrite)
+			cat->rewrite_bmp[c >> 3] |= (uint8_t)(1u << (c & 7));
+	}
+	free(used);
+	return 0;
+}
+
+static int compile(mekiki_catalogue *cat)
+{
+	if (cat->npats == 0)
+		return MEKIKI_OK;
+	if (plan_rewrites(cat))
+		return MEKIKI_ENOMEM;
+	struct reading r[128];
+	ascii_readings(r);
+	char **exprs = calloc(cat->npats, sizeof *exprs);
+	unsigned *flags = malloc(cat->npats * sizeof *flags);
+	unsigned *ids = malloc(cat->npats * sizeof *ids);
+	int rc = MEKIKI_ENOMEM;
+	if (exprs && flags && ids) {
+		rc = MEKIKI_OK;
+		for (uint32_t i = 0; i < cat->npats && rc == MEKIKI_OK; i++) {
+			const struct mk_name *nm = &cat->names[cat->pats[i].name];
+			exprs[i] = pattern_of(nm->weak, nm->weak_len, r);
+			flags[i] = HS_FLAG_SOM_LEFTMOST;
+			ids[i] = i;
+			if (!exprs[i])
+				rc = MEKIKI_ENOMEM;
+		}
+		hs_compile_error_t *cerr = NULL;
+		if (rc == MEKIKI_OK &&
+		    hs_compile_multi((const char *const *)exprs, flags, ids, cat->npats,
+		                     HS_MODE_BLOCK, NULL, &cat->db, &cerr) != HS_SUCCESS) {
+			hs_free_compile_error(cerr);
+			rc = MEKIKI_EENGINE;
+		}
+	}
+	for (uint32_t i = 0; exprs && i < cat->npats; i++)
+		free(exprs[i]);
+	free(exprs);
+	free(flags);
+	free(ids);
+	return rc;
+}
+
+mekiki_catalogue *mekiki_catalogue_new(const char *map, size_t len,
+                                       mekiki_error_fn err, void *ud, int *status)
+{
+	int st = MEKIKI_OK;
+	if (!map && len) {
+		if (status)
+			*status = MEKIKI_EINVAL;
+		return NULL;
+	}
+	mekiki_catalogue *cat = calloc(1, sizeof *cat);
+	if (!cat) {
+		st = MEKIKI_ENOMEM;
+		goto out;
+	}
+	unsigned line = 0;
+	for (size_t i = 0; map && i < len;) {
+		const char *s = map + i;
+		const char *nl = memchr(s, '\n', len - i);
+		const char *e = nl ? nl : map + len;
+		i = (size_t)(e - map) + 1;
+		line++;
+		const char *first = s;
+		while (first < e && (*first == ' ' || *first == '\t'))
+			first++;
+		if (first < e && *first == '#')
+			continue;
+		if ((size_t)(e - s) > MK_MAX_LINE) {
+			report(err, ud, line, "line longer than 4096 bytes%.*s", "", 0);
+			continue;
+		}
+		/* Comments: '#' at the start of a line or after blank space. */
+		for (const char *h = s; h < e; h++)
+			if (*h == '#' && (h == s || h[-1] == ' ' || h[-1] == '\t')) {
+				e = h;
+				break;
+			}
+		trim(&s, &e);
+		if (s == e)
+			continue;
+		if (parse_line(cat, s, e, line, err, ud) < 0) {
+			st = MEKIKI_ENOMEM;
+			goto out;
+		}
+	}
+	st = compile(cat);
+out:
+	if (status)
+		*status = st;
+	if (st != MEKIKI_OK) {
+		mekiki_catalogue_free(cat);
+		return NULL;
+	}
+	return cat;
+}
+
+uint32_t mekiki_catalogue_brand_count(const mekiki_catalogue *cat)
+{
+	return cat ? cat->nbrands : 0;
+}
+
+uint32_t mekiki_catalogue_name_count(const mekiki_catalogue *cat)
+{
+	return cat ? cat->nnames : 0;
+}
+
+const char *mekiki_catalogue_brand_id(const mekiki_catalogue *cat, uint32_t brand)
+{
+	return cat && brand < cat->nbrands ? cat->brands[brand].id : NULL;
+}
+
+const char *mekiki_catalogue_name(const mekiki_catalogue *cat, uint32_t name)
+{
+	return cat && name < cat->nnames ? cat->names[name].text : NULL;
+}
+
+int mekiki_catalogue_brand_owns(const mekiki_catalogue *cat, uint32_t brand,
+                                const char *domain, size_t len)
+{
+	if (!cat || brand >= cat->nbrands || !domain)
+		return 0;
+	if (len > 0 && domain[len - 1] == '.')
+		len--;
+	const struct mk_brand *br = &cat->brands[brand];
+	for (uint32_t i = 0; i < br->ndomains; i++) {
+		const char *d = cat->domains[br->first_domain + i];
+		size_t dl = strlen(d);
+		if (len < dl)
+			continue;
+		/* Equal, or a subdomain: ends in "." + d. */
+		if (len > dl && domain[len - dl - 1] != '.')
+			continue;
+		size_t k;
+		for (k = 0; k < dl; k++)
+			if (mk_fold_ascii((unsigned char)domain[len - dl + k]) != (unsigned char)d[k])
+				break;
+		if (k == dl)
+			return 1;
+	}
+	return 0;
+}
+

@@ -1,0 +1,88 @@
+/*
+ * catalogue.h -- the brand catalogue's private layout, shared by
+ * catalogue.c (which builds it from a map) and scan.c (which matches it).
+ */
+#ifndef MEKIKI_CATALOGUE_H
+#define MEKIKI_CATALOGUE_H
+
+#include <hs.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mekiki.h"
+
+/* Limits on what a map line may hold; longer input is rejected, not cut. */
+#define MK_MAX_LINE 4096
+#define MK_MAX_ID 64
+#define MK_MAX_NAME 128
+#define MK_MAX_DOMAIN 253
+/* One code point's skeleton is at most this long (see gen/gentables.c). */
+#define MK_MAX_EXPANSION 63
+/* Skeleton buffers for one name: generous for any name the map accepts. */
+#define MK_MAX_NAME_SKELETON (MK_MAX_NAME * 4)
+
+/*
+ * Strong skeletons kept per name.  A name has up to three because the UTS
+ * #39 skeleton keeps 'I' -> 'l' apart from 'i': "MICROSOFT" and "Microsoft"
+ * reduce differently, so the name is also taken in ASCII upper and lower
+ * case.  The weak skeleton folds case entirely, so one suffices.
+ */
+#define MK_NAME_VARIANTS 3
+
+struct mk_brand {
+	char *id;
+	uint32_t first_domain; /* index into catalogue->domains */
+	uint32_t ndomains;
+};
+
+struct mk_name {
+	uint32_t brand;
+	char *text; /* as written in the map (without a leading '='), NUL-terminated */
+	size_t text_len;
+	int exact;  /* '=' in the map: a plain mention counts only as the whole text */
+	char *weak; /* weak skeleton */
+	size_t weak_len;
+	uint32_t nstrong;
+	char *strong[MK_NAME_VARIANTS];
+	size_t strong_len[MK_NAME_VARIANTS];
+};
+
+/*
+ * A pattern finds one weak skeleton (a name's; equal ones within a brand are
+ * entered once) in the scanner's stream, where ASCII is left as written.
+ */
+struct mk_pattern {
+	uint32_t name;
+	/* Patterns that begin/end with a letter or digit match whole words. */
+	unsigned char word_left, word_right;
+};
+
+struct mekiki_catalogue {
+	struct mk_brand *brands;
+	uint32_t nbrands, brands_cap;
+	struct mk_name *names;
+	uint32_t nnames, names_cap;
+	struct mk_pattern *pats;
+	uint32_t npats, pats_cap;
+	char **domains;
+	uint32_t ndomains, domains_cap;
+	hs_database_t *db; /* NULL when there are no names */
+	/*
+	 * BMP code points the scanner must rewrite: invisible ones, and those
+	 * whose weak skeleton has a character some name's skeleton has.  Others
+	 * can stay as written, because no pattern can match them either way.
+	 */
+	uint8_t rewrite_bmp[0x10000 / 8];
+};
+
+static inline int mk_is_alnum_ascii(unsigned char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static inline uint32_t mk_fold_ascii(uint32_t c)
+{
+	return (c >= 'A' && c <= 'Z') ? c + 32 : c;
+}
+
+#endif

@@ -1,0 +1,393 @@
+/*
+ * scan.c -- finding the catalogue's brand names in a text, however written.
+ *
+ * The scanner runs the catalogue's Hyperscan database over a *stream*: the
+ * text itself with every non-ASCII code point that is not its own weak
+ * skeleton replaced by that skeleton (dropped when invisible, and an invalid
+ * byte replaced by 0xFF, which no pattern contains).  ASCII is never
+ * rewritten -- the patterns know how ASCII reads -- so ordinary English mail
+ * is scanned in place, without a copy, and Japanese mail is copied in runs
+ * between the few code points that change.  Each rewrite is recorded as an
+ * edit, which maps stream offsets back to the text.
+ *
+ * A match is then checked against the text: the weak skeleton of the
+ * matched bytes must equal the name's, and the hit is
+ *   - plain when the bytes spell the name (ASCII case aside),
+ *   - confusable when their strong skeleton equals the name's,
+ *   - weak confusable otherwise (accents stripped, i/l folded).
+ * Confusable hits record the code points that do not belong to the name.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "catalogue.h"
+#include "skeleton.h"
+
+/* Scratch grows in steps of at least this many bytes. */
+#define MK_MIN_SCRATCH 4096
+/* Stream bytes for an invalid input byte: a byte no UTF-8 pattern has. */
+#define MK_INVALID_BYTE '\xff'
+
+/* Stream bytes [m, m + mlen) replace text bytes [t, t + tlen) (one code point). */
+struct mk_edit {
+	uint32_t m, t;
+	uint8_t mlen, tlen;
+};
+
+struct mekiki_scanner {
+	const mekiki_catalogue *cat;
+	hs_scratch_t *scratch;
+	char *buf;              /* the stream, when it differs from the text */
+	size_t buf_cap;
+	struct mk_edit *edits;  /* in stream order */
+	size_t nedits, edits_cap;
+	char skel[MK_MAX_NAME_SKELETON]; /* skeleton of one hit's span */
+	/* The scan in progress, for the match callback. */
+	const unsigned char *text;
+	size_t text_len;
+	const unsigned char *stream;
+	size_t stream_len;
+	mekiki_hit *hits;
+	size_t max_hits, nhits;
+};
+
+mekiki_scanner *mekiki_scanner_new(const mekiki_catalogue *cat)
+{
+	if (!cat)
+		return NULL;
+	mekiki_scanner *sc = calloc(1, sizeof *sc);
+	if (!sc)
+		return NULL;
+	sc->cat = cat;
+	if (cat->db && hs_alloc_scratch(cat->db, &sc->scratch) != HS_SUCCESS) {
+		free(sc);
+		return NULL;
+	}
+	return sc;
+}
+
+void mekiki_scanner_free(mekiki_scanner *sc)
+{
+	if (!sc)
+		return;
+	hs_free_scratch(sc->scratch);
+	free(sc->buf);
+	free(sc->edits);
+	free(sc);
+}
+
+static int reserve_buf(mekiki_scanner *sc, size_t need)
+{
+	if (need <= sc->buf_cap)
+		return 0;
+	size_t cap = sc->buf_cap < MK_MIN_SCRATCH ? MK_MIN_SCRATCH : sc->buf_cap;
+	while (cap < need)
+		cap *= 2;
+	char *p = realloc(sc->buf, cap);
+	if (!p)
+		return -1;
+	sc->buf = p;
+	sc->buf_cap = cap;
+	return 0;
+}
+
+static int add_edit(mekiki_scanner *sc, size_t m, size_t mlen, size_t t, size_t tlen)
+{
+	if (sc->nedits == sc->edits_cap) {
+		size_t cap = sc->edits_cap ? sc->edits_cap * 2 : 256;
+		struct mk_edit *p = realloc(sc->edits, cap * sizeof *p);
+		if (!p)
+			return -1;
+		sc->edits = p;
+		sc->edits_cap = cap;
+	}
+	sc->edits[sc->nedits++] = (struct mk_edit){(uint32_t)m, (uint32_t)t, (uint8_t)mlen,
+	                                           (uint8_t)tlen};
+	return 0;
+}
+
+/*
+ * Build the stream for text[0..len).  Sets sc->stream to the text itself
+ * when nothing needs rewriting.
+ */
+static int build_stream(mekiki_scanner *sc, const unsigned char *s, size_t len)
+{
+	const uint8_t *rewrite = sc->cat->rewrite_bmp;
+	size_t i = 0, copied = 0, m = 0;
+	int rewriting = 0;
+	sc->nedits = 0;
+	while (i < len) {
+		if (s[i] < 0x80) {
+			/* ASCII passes as it is: skip runs of it eight bytes at a time. */
+			i++;
+			while (i + 8 <= len) {
+				uint64_t w;
+				memcpy(&w, s + i, 8);
+				if (w & 0x8080808080808080ull)
+					break;
+				i += 8;
+			}
+			continue;
+		}
+		size_t n;
+		uint32_t cp;
+		/* Three-byte sequences (kana, kanji) first: most non-ASCII text. */
+		if ((s[i] & 0xF0) == 0xE0 && i + 2 < len && (s[i + 1] & 0xC0) == 0x80 &&
+		    (s[i + 2] & 0xC0) == 0x80 &&
+		    (cp = (s[i] & 0x0Fu) << 12 | (s[i + 1] & 0x3Fu) << 6 | (s[i + 2] & 0x3Fu)) >= 0x800 &&
+		    (cp < 0xD800 || cp > 0xDFFF)) {
+			n = 3;
+		} else {
+			cp = mk_utf8_decode(s + i, len - i, &n);
+		}
+		int invalid = cp == MK_REPLACEMENT && n == 1;
+		if (!invalid && (cp < 0x10000 ? !(rewrite[cp >> 3] >> (cp & 7) & 1)
+		                              : mk_table_entry(MK_WEAK, cp) == 0)) {
+			i += n;
+			continue;
+		}
+		char buf[4];
+		const char *rep = buf;
+		size_t k;
+		if (invalid) {
+			buf[0] = MK_INVALID_BYTE;
+			k = 1;
+		} else {
+			k = mk_skeleton_cp(MK_WEAK, cp, buf, &rep);
+		}
+		/* Room for the text so far, this replacement and the rest. */
+		if (reserve_buf(sc, m + (i - copied) + k + (len - i)))
+			return MEKIKI_ENOMEM;
+		rewriting = 1;
+		memcpy(sc->buf + m, s + copied, i - copied);
+		m += i - copied;
+		if (m + k > UINT32_MAX || add_edit(sc, m, k, i, n))
+			return MEKIKI_ENOMEM;
+		memcpy(sc->buf + m, rep, k);
+		m += k;
+		i += n;
+		copied = i;
+	}
+	if (!rewriting) {
+		sc->stream = s;
+		sc->stream_len = len;
+		return MEKIKI_OK;
+	}
+	memcpy(sc->buf + m, s + copied, len - copied);
+	m += len - copied;
+	sc->stream = (const unsigned char *)sc->buf;
+	sc->stream_len = m;
+	return MEKIKI_OK;
+}
+
+/* The last edit starting at or before stream offset x, or NULL. */
+static const struct mk_edit *edit_at(const mekiki_scanner *sc, size_t x)
+{
+	size_t lo = 0, hi = sc->nedits;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (sc->edits[mid].m <= x)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo ? &sc->edits[lo - 1] : NULL;
+}
+
+/*
+ * The edit whose replacement covers stream byte x, or NULL.  (A deletion at
+ * x comes before byte x, and a replacement before it ends by x.)
+ */
+static const struct mk_edit *edit_covering(const mekiki_scanner *sc, size_t x)
+{
+	const struct mk_edit *e = edit_at(sc, x);
+	return e && x < (size_t)e->m + e->mlen ? e : NULL;
+}
+
+/* Text offset where the code point giving stream byte x starts. */
+static size_t text_start(const mekiki_scanner *sc, size_t x)
+{
+	const struct mk_edit *e = edit_at(sc, x);
+	if (!e)
+		return x;
+	if (x < (size_t)e->m + e->mlen)
+		return e->t;
+	return (size_t)e->t + e->tlen + (x - e->m - e->mlen);
+}
+
+/* Text offset just past the code point giving stream byte x. */
+static size_t text_end(const mekiki_scanner *sc, size_t x)
+{
+	const struct mk_edit *e = edit_covering(sc, x);
+	if (e)
+		return (size_t)e->t + e->tlen;
+	size_t t = text_start(sc, x);
+	/* An unedited byte is ASCII or part of an unedited code point. */
+	size_t n;
+	mk_utf8_decode(sc->text + t, sc->text_len - t, &n);
+	return t + n;
+}
+
+/*
+ * Does the stream around a match end a word?  The neighbouring byte decides,
+ * except that a byte of the same code point as the match's edge never does
+ * (the match would split a character) and a sign like TM, whose skeleton is
+ * letters, always does.
+ */
+static int word_edge(const mekiki_scanner *sc, size_t inside, size_t outside)
+{
+	if (!mk_is_alnum_ascii(sc->stream[outside]))
+		return 1;
+	if (sc->stream == sc->text)
+		return 0;
+	const struct mk_edit *e = edit_covering(sc, outside);
+	if (!e)
+		return 0;
+	if (e == edit_covering(sc, inside))
+		return 0;
+	size_t n;
+	return mk_skeleton_nonword(mk_utf8_decode(sc->text + e->t, sc->text_len - e->t, &n));
+}
+
+/* Does skeleton kind (weak or strong) of text[os, oe) equal one of names? */
+static int skeleton_is(mekiki_scanner *sc, int weak, size_t os, size_t oe, char *const *names,
+                       const size_t *lens, uint32_t count)
+{
+	const char *t = (const char *)sc->text + os;
+	size_t sl = weak ? mekiki_skeleton_weak(t, oe - os, sc->skel, sizeof sc->skel)
+	                 : mekiki_skeleton(t, oe - os, sc->skel, sizeof sc->skel);
+	if (sl > sizeof sc->skel)
+		return 0;
+	for (uint32_t k = 0; k < count; k++)
+		if (lens[k] == sl && memcmp(names[k], sc->skel, sl) == 0)
+			return 1;
+	return 0;
+}
+
+/* Decide whether the span spells the name and collect foreign code points. */
+static void classify(const struct mk_name *nm, const unsigned char *s, size_t n,
+                     mekiki_hit *h)
+{
+	const unsigned char *t = (const unsigned char *)nm->text;
+	size_t i = 0, j = 0, k;
+	int same = 1;
+	while (i < n && j < nm->text_len) {
+		size_t a, b;
+		uint32_t x = mk_utf8_decode(s + i, n - i, &a);
+		uint32_t y = mk_utf8_decode(t + j, nm->text_len - j, &b);
+		if (mk_fold_ascii(x) != mk_fold_ascii(y)) {
+			same = 0;
+			break;
+		}
+		i += a;
+		j += b;
+	}
+	if (same && i == n && j == nm->text_len)
+		return;
+	h->flags |= MEKIKI_HIT_CONFUSABLE;
+	uint32_t listed = 0;
+	int halfwidth_only = 1;
+	for (i = 0; i < n; i += k) {
+		uint32_t x = mk_utf8_decode(s + i, n - i, &k);
+		int known = 0;
+		size_t b;
+		for (j = 0; j < nm->text_len && !known; j += b)
+			known = mk_fold_ascii(mk_utf8_decode(t + j, nm->text_len - j, &b)) ==
+			        mk_fold_ascii(x);
+		if (known)
+			continue;
+		h->nforeign++;
+		halfwidth_only = halfwidth_only && x >= 0xFF61 && x <= 0xFF9F;
+		uint32_t f = 0;
+		while (f < listed && h->foreign[f] != x)
+			f++;
+		if (f == listed && listed < MEKIKI_MAX_FOREIGN)
+			h->foreign[listed++] = x;
+	}
+	h->nlisted = listed;
+	/*
+	 * Halfwidth katakana (U+FF61..U+FF9F) is legacy typography that ordinary
+	 * Japanese mail still uses ("ﾄﾞｺﾓ"), not disguise: a name written only
+	 * with it is a plain mention.
+	 */
+	if (halfwidth_only && h->nforeign > 0 && !(h->flags & MEKIKI_HIT_WEAK)) {
+		h->flags = 0;
+		h->nforeign = h->nlisted = 0;
+	}
+}
+
+/* Only blanks and ASCII punctuation outside [os, oe): the name is the text. */
+static int whole_text(const mekiki_scanner *sc, size_t os, size_t oe)
+{
+	for (size_t i = 0; i < sc->text_len; i++) {
+		if (i == os)
+			i = oe;
+		if (i >= sc->text_len)
+			break;
+		unsigned char c = sc->text[i];
+		if (c >= 0x80 || mk_is_alnum_ascii(c))
+			return 0;
+	}
+	return 1;
+}
+
+static int on_match(unsigned int id, unsigned long long from, unsigned long long to,
+                    unsigned int flags, void *ctx)
+{
+	(void)flags;
+	mekiki_scanner *sc = ctx;
+	const struct mk_pattern *pat = &sc->cat->pats[id];
+	const struct mk_name *nm = &sc->cat->names[pat->name];
+	size_t start = (size_t)from, end = (size_t)to;
+	if (end <= start)
+		return 0;
+	if (pat->word_left && start > 0 && !word_edge(sc, start, start - 1))
+		return 0;
+	if (pat->word_right && end < sc->stream_len && !word_edge(sc, end - 1, end))
+		return 0;
+	size_t os = text_start(sc, start), oe = text_end(sc, end - 1);
+	/* The patterns approximate; the weak skeleton decides. */
+	if (!skeleton_is(sc, 1, os, oe, &nm->weak, &nm->weak_len, 1))
+		return 0;
+	mekiki_hit h = {0};
+	h.name = pat->name;
+	h.brand = nm->brand;
+	h.start = os;
+	h.end = oe;
+	if (!skeleton_is(sc, 0, os, oe, nm->strong, nm->strong_len, nm->nstrong))
+		h.flags |= MEKIKI_HIT_WEAK;
+	classify(nm, sc->text + os, oe - os, &h);
+	if (!(h.flags & MEKIKI_HIT_CONFUSABLE) && nm->exact && !whole_text(sc, os, oe))
+		return 0;
+	sc->hits[sc->nhits] = h;
+	return ++sc->nhits >= sc->max_hits; /* non-zero stops the scan */
+}
+
+int mekiki_scan(mekiki_scanner *sc, const char *text, size_t len, mekiki_hit *hits,
+                size_t max_hits, size_t *nhits)
+{
+	if (!sc || (!text && len) || (!hits && max_hits) || !nhits)
+		return MEKIKI_EINVAL;
+	*nhits = 0;
+	if (len > UINT32_MAX)
+		return MEKIKI_EINVAL;
+	if (!sc->cat->db || len == 0 || max_hits == 0)
+		return MEKIKI_OK;
+	const unsigned char *s = (const unsigned char *)text;
+	int rc = build_stream(sc, s, len);
+	if (rc != MEKIKI_OK)
+		return rc;
+	if (sc->stream_len == 0)
+		return MEKIKI_OK;
+	sc->text = s;
+	sc->text_len = len;
+	sc->hits = hits;
+	sc->max_hits = max_hits;
+	sc->nhits = 0;
+	hs_error_t r = hs_scan(sc->cat->db, (const char *)sc->stream, (unsigned)sc->stream_len, 0,
+	                       sc->scratch, on_match, sc);
+	*nhits = sc->nhits;
+	sc->hits = NULL;
+	sc->text = sc->stream = NULL;
+	return (r == HS_SUCCESS || r == HS_SCAN_TERMINATED) ? MEKIKI_OK : MEKIKI_EENGINE;
+}
