@@ -10,6 +10,7 @@
  * and non-ASCII skeleton bytes match themselves, because the scanner
  * replaces non-ASCII code points with their weak skeleton.
  */
+#define _GNU_SOURCE /* memmem */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -372,11 +373,77 @@ static int put_class(struct regex *re, unsigned char b, const struct reading r[1
 	return r1 | put(re, "]");
 }
 
+/*
+ * Non-ASCII code points the scanner leaves as written although their weak
+ * skeleton is another single non-ASCII code point that names use (カ reads
+ * as 力, ー as 一): patterns accept them in its place.  Rewriting them would
+ * cost an edit at almost every katakana word.
+ */
+struct multi {
+	char seq[MK_MAX_EXPANSION]; /* weak skeleton of cp: several code points */
+	uint8_t len;
+	uint32_t cp;
+};
+
+struct alternates {
+	uint32_t *proto; /* sorted prototypes */
+	uint32_t *first; /* first[i] .. first[i + 1]: their alternates in alt[] */
+	uint32_t *alt;
+	uint32_t nproto;
+	/* Code points whose weak skeleton is a sequence that occurs in a name
+	 * (ド reads as 卜 + U+3099): patterns accept them for the sequence. */
+	struct multi *multi;
+	uint32_t nmulti, multi_cap;
+};
+
+static void alternates_free(struct alternates *a)
+{
+	free(a->proto);
+	free(a->first);
+	free(a->alt);
+	free(a->multi);
+}
+
+static int put_cp(struct regex *re, uint32_t cp)
+{
+	char u8[4];
+	size_t k = mk_utf8_encode(cp, u8);
+	int rc = 0;
+	for (size_t j = 0; j < k; j++)
+		rc |= put_byte(re, (unsigned char)u8[j]);
+	return rc;
+}
+
+/* Code point Y, or any of its alternates. */
+static int put_alternates(struct regex *re, uint32_t y, const struct alternates *a)
+{
+	size_t lo = 0, hi = a->nproto;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (a->proto[mid] < y)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == a->nproto || a->proto[lo] != y || a->first[lo] == a->first[lo + 1])
+		return put_cp(re, y);
+	int rc = put(re, "(?:");
+	rc |= put_cp(re, y);
+	for (uint32_t k = a->first[lo]; k < a->first[lo + 1]; k++) {
+		rc |= put(re, "|");
+		rc |= put_cp(re, a->alt[k]);
+	}
+	return rc | put(re, ")");
+}
+
 /* The expression that finds weak skeleton w[0..n) in the scanner's stream. */
-static char *pattern_of(const char *w, size_t n, const struct reading r[128])
+static char *pattern_of(const char *w, size_t n, const struct reading r[128],
+                        const struct alternates *alts, const struct mk_pattern *pat)
 {
 	struct regex re = {0};
-	int rc = 0;
+	/* Whole words are checked by the engine (\b), so that a short name inside
+	 * other words costs nothing; the scanner confirms the edges. */
+	int rc = pat->word_left ? put(&re, "\\b") : put(&re, "");
 	for (size_t i = 0; i < n && !rc;) {
 		/* ASCII characters that read as several skeleton bytes here ("rn" for m). */
 		size_t span = 0;
@@ -405,11 +472,37 @@ static char *pattern_of(const char *w, size_t n, const struct reading r[128])
 			rc |= put_class(&re, 'v', r);
 			rc |= put(&re, ")");
 			i++;
+		} else if ((unsigned char)w[i] >= 0x80) {
+			/* The longest sequence some code point reads as, starting here. */
+			size_t len = 0;
+			for (uint32_t k = 0; k < alts->nmulti; k++)
+				if (alts->multi[k].len > len && alts->multi[k].len <= n - i &&
+				    memcmp(w + i, alts->multi[k].seq, alts->multi[k].len) == 0)
+					len = alts->multi[k].len;
+			if (len)
+				rc |= put(&re, "(?:");
+			size_t end = i + (len ? len : 1);
+			while (i < end) {
+				size_t k;
+				uint32_t y = mk_utf8_decode((const unsigned char *)w + i, n - i, &k);
+				rc |= put_alternates(&re, y, alts);
+				i += k;
+			}
+			for (uint32_t k = 0; len && k < alts->nmulti; k++)
+				if (alts->multi[k].len == len &&
+				    memcmp(w + end - len, alts->multi[k].seq, len) == 0) {
+					rc |= put(&re, "|");
+					rc |= put_cp(&re, alts->multi[k].cp);
+				}
+			if (len)
+				rc |= put(&re, ")");
 		} else {
 			rc |= put_class(&re, (unsigned char)w[i], r);
 			i++;
 		}
 	}
+	if (pat->word_right)
+		rc |= put(&re, "\\b");
 	if (rc) {
 		free(re.s);
 		return NULL;
@@ -417,11 +510,21 @@ static char *pattern_of(const char *w, size_t n, const struct reading r[128])
 	return re.s;
 }
 
-/* Fill cat->rewrite_bmp from the names' weak skeletons. */
-static int plan_rewrites(mekiki_catalogue *cat)
+static int bit(const uint8_t *set, uint32_t c)
 {
-	/* Code points (BMP and above) in any name's weak skeleton. */
+	return set[c >> 3] >> (c & 7) & 1;
+}
+
+/*
+ * Decide which code points the scanner rewrites (cat->rewrite_bmp; above the
+ * BMP the scanner asks the table) and collect the alternates the patterns
+ * accept instead.
+ */
+static int plan_rewrites(mekiki_catalogue *cat, struct alternates *alts)
+{
+	/* Code points in any name's weak skeleton. */
 	uint8_t *used = calloc(0x110000 / 8, 1);
+	uint32_t *proto_of = NULL;
 	if (!used)
 		return -1;
 	for (uint32_t i = 0; i < cat->nnames; i++) {
@@ -433,32 +536,141 @@ static int plan_rewrites(mekiki_catalogue *cat)
 		}
 	}
 	memset(cat->rewrite_bmp, 0, sizeof cat->rewrite_bmp);
-	for (uint32_t c = 0x80; c < 0x10000; c++) {
+	memset(alts, 0, sizeof *alts);
+	/* All weak skeletons, NUL-separated, to look for sequences in. */
+	size_t all_len = 0;
+	for (uint32_t i = 0; i < cat->nnames; i++)
+		all_len += cat->names[i].weak_len + 1;
+	char *all = malloc(all_len + 1);
+	if (!all) {
+		free(used);
+		return -1;
+	}
+	all_len = 0;
+	for (uint32_t i = 0; i < cat->nnames; i++) {
+		memcpy(all + all_len, cat->names[i].weak, cat->names[i].weak_len);
+		all_len += cat->names[i].weak_len;
+		all[all_len++] = '\0';
+	}
+	/* proto_of[k]: prototype of the k-th alternate found (parallel to alt). */
+	uint32_t nalt = 0, cap = 0;
+	for (uint32_t c = 0x80; c < 0x110000; c++) {
 		if (c >= 0xD800 && c <= 0xDFFF)
 			continue;
 		uint32_t e = mk_table_entry(MK_WEAK, c);
+		/* Signs like TM read as letters, but stay as written: they end words. */
+		if (e == 0 || (e != MK_TABLE_DELETE && (e & MK_TABLE_NONWORD)))
+			continue;
 		int rewrite = e == MK_TABLE_DELETE;
-		if (e != 0 && !rewrite) {
+		if (!rewrite) {
 			char buf[4];
 			const char *rep = buf;
-			size_t k = mk_skeleton_cp(MK_WEAK, c, buf, &rep);
-			for (size_t j = 0, n; j < k && !rewrite; j += n) {
-				uint32_t x = mk_utf8_decode((const unsigned char *)rep + j, k - j, &n);
-				rewrite = used[x >> 3] >> (x & 7) & 1;
+			size_t k = mk_skeleton_cp(MK_WEAK, c, buf, &rep), n;
+			uint32_t y = mk_utf8_decode((const unsigned char *)rep, k, &n);
+			if (n == k && y >= 0x80) {
+				/* One non-ASCII code point: an alternate if names use it. */
+				if (bit(used, y)) {
+					if (nalt == cap) {
+						cap = cap ? cap * 2 : 1024;
+						uint32_t *p = realloc(alts->alt, cap * sizeof *p);
+						uint32_t *q = realloc(proto_of, cap * sizeof *q);
+						if (p)
+							alts->alt = p;
+						if (q)
+							proto_of = q;
+						if (!p || !q)
+							goto fail;
+					}
+					alts->alt[nalt] = c;
+					proto_of[nalt++] = y;
+				}
+			} else {
+				int ascii = 0, relevant = 0;
+				for (size_t j = 0; j < k; j += n) {
+					uint32_t x = mk_utf8_decode((const unsigned char *)rep + j, k - j, &n);
+					ascii |= x < 0x80;
+					relevant |= bit(used, x);
+				}
+				if (ascii) {
+					rewrite = relevant;
+				} else if (relevant && memmem(all, all_len, rep, k)) {
+					/* A sequence of non-ASCII code points that a name has. */
+					if (alts->nmulti == alts->multi_cap) {
+						uint32_t mc = alts->multi_cap ? alts->multi_cap * 2 : 64;
+						struct multi *p = realloc(alts->multi, mc * sizeof *p);
+						if (!p)
+							goto fail;
+						alts->multi = p;
+						alts->multi_cap = mc;
+					}
+					struct multi *mu = &alts->multi[alts->nmulti++];
+					memcpy(mu->seq, rep, k);
+					mu->len = (uint8_t)k;
+					mu->cp = c;
+				}
 			}
 		}
-		if (rewrite)
+		if (rewrite && c < 0x10000)
 			cat->rewrite_bmp[c >> 3] |= (uint8_t)(1u << (c & 7));
 	}
+	/* Group the alternates by prototype (counting sort over used prototypes). */
+	uint32_t nproto = 0;
+	for (uint32_t k = 0; k < nalt; k++)
+		if (!(k && proto_of[k] == proto_of[k - 1]))
+			nproto++; /* an upper bound; exact count below */
+	alts->proto = malloc((nproto + 1) * sizeof *alts->proto);
+	alts->first = malloc((nproto + 2) * sizeof *alts->first);
+	uint32_t *sorted = malloc((nalt + 1) * sizeof *sorted);
+	if (!alts->proto || !alts->first || !sorted) {
+		free(sorted);
+		goto fail;
+	}
+	/* Selection by prototype: nalt is small (hundreds), prototypes fewer. */
+	uint8_t *taken = calloc(nalt + 1, 1);
+	if (!taken) {
+		free(sorted);
+		goto fail;
+	}
+	uint32_t out = 0;
+	alts->nproto = 0;
+	for (;;) {
+		uint32_t best = UINT32_MAX;
+		for (uint32_t k = 0; k < nalt; k++)
+			if (!taken[k] && proto_of[k] < best)
+				best = proto_of[k];
+		if (best == UINT32_MAX)
+			break;
+		alts->proto[alts->nproto] = best;
+		alts->first[alts->nproto++] = out;
+		for (uint32_t k = 0; k < nalt; k++)
+			if (!taken[k] && proto_of[k] == best) {
+				taken[k] = 1;
+				sorted[out++] = alts->alt[k];
+			}
+	}
+	alts->first[alts->nproto] = out;
+	free(taken);
+	free(alts->alt);
+	alts->alt = sorted;
+	free(proto_of);
 	free(used);
+	free(all);
 	return 0;
+fail:
+	free(proto_of);
+	free(used);
+	free(all);
+	alternates_free(alts);
+	memset(alts, 0, sizeof *alts);
+	return -1;
 }
 
 static int compile(mekiki_catalogue *cat)
 {
 	if (cat->npats == 0)
 		return MEKIKI_OK;
-	if (plan_rewrites(cat))
+	struct alternates alts;
+	if (plan_rewrites(cat, &alts))
 		return MEKIKI_ENOMEM;
 	struct reading r[128];
 	ascii_readings(r);
@@ -470,7 +682,7 @@ static int compile(mekiki_catalogue *cat)
 		rc = MEKIKI_OK;
 		for (uint32_t i = 0; i < cat->npats && rc == MEKIKI_OK; i++) {
 			const struct mk_name *nm = &cat->names[cat->pats[i].name];
-			exprs[i] = pattern_of(nm->weak, nm->weak_len, r);
+			exprs[i] = pattern_of(nm->weak, nm->weak_len, r, &alts, &cat->pats[i]);
 			flags[i] = HS_FLAG_SOM_LEFTMOST;
 			ids[i] = i;
 			if (!exprs[i])
@@ -484,6 +696,7 @@ static int compile(mekiki_catalogue *cat)
 			rc = MEKIKI_EENGINE;
 		}
 	}
+	alternates_free(&alts);
 	for (uint32_t i = 0; exprs && i < cat->npats; i++)
 		free(exprs[i]);
 	free(exprs);

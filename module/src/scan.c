@@ -129,6 +129,20 @@ static int build_stream(mekiki_scanner *sc, const unsigned char *s, size_t len)
 			}
 			continue;
 		}
+		/* Runs of three-byte sequences (kana, kanji) left as written. */
+		while (i + 3 <= len) {
+			uint32_t c0 = s[i], c1 = s[i + 1], c2 = s[i + 2];
+			if ((c0 & 0xF0) != 0xE0 || ((c1 & 0xC0) ^ 0x80) | ((c2 & 0xC0) ^ 0x80))
+				break;
+			uint32_t c = (c0 & 0x0F) << 12 | (c1 & 0x3F) << 6 | (c2 & 0x3F);
+			if (c < 0x800 || (c >= 0xD800 && c <= 0xDFFF) || (rewrite[c >> 3] >> (c & 7) & 1))
+				break;
+			i += 3;
+		}
+		if (i >= len)
+			break;
+		if (s[i] < 0x80)
+			continue;
 		size_t n;
 		uint32_t cp;
 		/* Three-byte sequences (kana, kanji) first: most non-ASCII text. */
