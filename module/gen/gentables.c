@@ -16,8 +16,8 @@
  * harmless here because the skeleton is decomposed (NFD) anyway.
  *
  * The weak (aggressive) skeleton starts from the strong one, drops combining
- * marks (except the kana voicing marks U+3099/U+309A, which tell ド from ト)
- * and folds 'i' into 'l', so that i, I, l, 1, ı, ι and ӏ all meet.  ("rn" for
+ * marks (except those of kana, which tell ド from ト and ペ from ヘ) and
+ * folds 'i' into 'l', so that i, I, l, 1, ı, ι and ӏ all meet.  ("rn" for
  * "m" and "o" for "0" are in the strong skeleton already; "vv" -> "w" spans
  * two code points and is done by the scanner.)
  *
@@ -218,14 +218,19 @@ int main(int argc, char **argv)
 		if (strong[c] != 0)
 			changed++;
 
-		/* Weak: drop combining marks but kana voicing, fold i into l. */
+		/*
+		 * Weak: drop combining marks, fold i into l.  Kana keep their marks
+		 * (the skeleton writes the handakuten of ペ as U+030A, a mark Latin
+		 * letters lose), so that ペ stays apart from ヘ and ド from ト.
+		 */
+		int kana = (c >= 0x3040 && c <= 0x30FF) || (c >= 0x31F0 && c <= 0x31FF) ||
+		           (c >= 0x32D0 && c <= 0x32FE) || (c >= 0xFF65 && c <= 0xFF9F);
 		int32_t nw = 0;
 		for (int32_t i = 0; i < ns;) {
 			UChar32 x;
 			U16_NEXT(b, i, ns, x);
 			int8_t t = u_charType(x);
-			if ((t == U_NON_SPACING_MARK || t == U_ENCLOSING_MARK) && x != 0x3099 &&
-			    x != 0x309A)
+			if ((t == U_NON_SPACING_MARK || t == U_ENCLOSING_MARK) && !kana)
 				continue;
 			if (x == 'i')
 				x = 'l';

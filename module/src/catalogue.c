@@ -361,17 +361,6 @@ static int put_byte(struct regex *re, unsigned char b)
 }
 
 /* A class of every ASCII character that reads as skeleton byte b. */
-static int put_class(struct regex *re, unsigned char b, const struct reading r[128])
-{
-	if (b >= 0x80)
-		return put_byte(re, b);
-	int r1 = put(re, "[");
-	r1 |= put_byte(re, b);
-	for (int c = 0; c < 128; c++)
-		if (c != b && r[c].n == 1 && (unsigned char)r[c].s[0] == b)
-			r1 |= put_byte(re, (unsigned char)c);
-	return r1 | put(re, "]");
-}
 
 /*
  * Non-ASCII code points the scanner leaves as written although their weak
@@ -404,102 +393,176 @@ static void alternates_free(struct alternates *a)
 	free(a->multi);
 }
 
-static int put_cp(struct regex *re, uint32_t cp)
+
+
+/*
+ * A pattern as a sequence of tokens, each a set of alternative byte strings
+ * that read as one piece of the skeleton; then a regular expression.
+ */
+struct token {
+	char (*alt)[MK_MAX_EXPANSION + 1]; /* NUL-terminated alternatives */
+	uint32_t nalt, cap;
+};
+
+struct tokens {
+	struct token *t;
+	uint32_t n, cap;
+};
+
+static void tokens_free(struct tokens *ts)
 {
-	char u8[4];
-	size_t k = mk_utf8_encode(cp, u8);
-	int rc = 0;
-	for (size_t j = 0; j < k; j++)
-		rc |= put_byte(re, (unsigned char)u8[j]);
-	return rc;
+	for (uint32_t i = 0; i < ts->n; i++)
+		free(ts->t[i].alt);
+	free(ts->t);
+	memset(ts, 0, sizeof *ts);
 }
 
-/* Code point Y, or any of its alternates. */
-static int put_alternates(struct regex *re, uint32_t y, const struct alternates *a)
+static struct token *new_token(struct tokens *ts)
 {
-	size_t lo = 0, hi = a->nproto;
+	if (grow((void **)&ts->t, &ts->cap, ts->n, sizeof *ts->t))
+		return NULL;
+	struct token *t = &ts->t[ts->n++];
+	memset(t, 0, sizeof *t);
+	return t;
+}
+
+/* Add alternative s[0..n) to t unless present. */
+static int add_alt(struct token *t, const char *s, size_t n)
+{
+	if (n > MK_MAX_EXPANSION)
+		return -1;
+	for (uint32_t k = 0; k < t->nalt; k++)
+		if (strlen(t->alt[k]) == n && memcmp(t->alt[k], s, n) == 0)
+			return 0;
+	if (grow((void **)&t->alt, &t->cap, t->nalt, sizeof *t->alt))
+		return -1;
+	memcpy(t->alt[t->nalt], s, n);
+	t->alt[t->nalt++][n] = '\0';
+	return 0;
+}
+
+/* Lower-case ASCII characters that read as skeleton byte b (b itself first). */
+static int ascii_class(unsigned char b, const struct reading r[128], char out[128])
+{
+	int n = 0;
+	out[n++] = (char)mk_fold_ascii(b);
+	for (int c = 0; c < 128; c++) {
+		char lc = (char)mk_fold_ascii((uint32_t)c);
+		if (r[c].n == 1 && (unsigned char)r[c].s[0] == b && !memchr(out, lc, (size_t)n))
+			out[n++] = lc;
+	}
+	return n;
+}
+
+/* Every alternative of w[i..end) written byte by byte, times prefix. */
+static int add_products(struct token *t, const char *w, size_t i, size_t end,
+                        const struct reading r[128], const struct alternates *alts,
+                        char *prefix, size_t plen)
+{
+	if (i >= end)
+		return add_alt(t, prefix, plen);
+	if ((unsigned char)w[i] < 0x80) {
+		char cls[128];
+		int n = ascii_class((unsigned char)w[i], r, cls);
+		for (int k = 0; k < n; k++) {
+			prefix[plen] = cls[k];
+			if (add_products(t, w, i + 1, end, r, alts, prefix, plen + 1))
+				return -1;
+		}
+		return 0;
+	}
+	size_t k;
+	uint32_t y = mk_utf8_decode((const unsigned char *)w + i, end - i, &k);
+	char u8[4];
+	size_t n8 = mk_utf8_encode(y, u8);
+	if (plen + n8 > MK_MAX_EXPANSION)
+		return -1;
+	memcpy(prefix + plen, u8, n8);
+	if (add_products(t, w, i + k, end, r, alts, prefix, plen + n8))
+		return -1;
+	/* Code points read as y. */
+	size_t lo = 0, hi = alts->nproto;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		if (a->proto[mid] < y)
+		if (alts->proto[mid] < y)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	if (lo == a->nproto || a->proto[lo] != y || a->first[lo] == a->first[lo + 1])
-		return put_cp(re, y);
-	int rc = put(re, "(?:");
-	rc |= put_cp(re, y);
-	for (uint32_t k = a->first[lo]; k < a->first[lo + 1]; k++) {
-		rc |= put(re, "|");
-		rc |= put_cp(re, a->alt[k]);
+	for (uint32_t a = lo < alts->nproto && alts->proto[lo] == y ? alts->first[lo] : 0;
+	     lo < alts->nproto && alts->proto[lo] == y && a < alts->first[lo + 1]; a++) {
+		n8 = mk_utf8_encode(alts->alt[a], u8);
+		if (plen + n8 > MK_MAX_EXPANSION)
+			return -1;
+		memcpy(prefix + plen, u8, n8);
+		if (add_products(t, w, i + k, end, r, alts, prefix, plen + n8))
+			return -1;
 	}
-	return rc | put(re, ")");
+	return 0;
 }
 
-/* The expression that finds weak skeleton w[0..n) in the scanner's stream. */
-static char *pattern_of(const char *w, size_t n, const struct reading r[128],
-                        const struct alternates *alts, const struct mk_pattern *pat)
+/* The tokens that find weak skeleton w[0..n) in the scanner's stream. */
+static int tokenize(const char *w, size_t n, const struct reading r[128],
+                    const struct alternates *alts, struct tokens *ts)
+{
+	char prefix[MK_MAX_EXPANSION + 1];
+	for (size_t i = 0; i < n;) {
+		struct token *t = new_token(ts);
+		if (!t)
+			return -1;
+		/* The longest sequence a single character reads as, starting here
+		 * ("rn" for m, "卜゙" for ド). */
+		size_t len = 0;
+		for (int c = 0; c < 128; c++)
+			if (r[c].n > 1 && r[c].n <= n - i && r[c].n > len &&
+			    memcmp(w + i, r[c].s, r[c].n) == 0)
+				len = r[c].n;
+		for (uint32_t k = 0; k < alts->nmulti; k++)
+			if (alts->multi[k].len > len && alts->multi[k].len <= n - i &&
+			    memcmp(w + i, alts->multi[k].seq, alts->multi[k].len) == 0)
+				len = alts->multi[k].len;
+		size_t end = i + 1;
+		if (len)
+			end = i + len;
+		else if ((unsigned char)w[i] >= 0x80)
+			mk_utf8_decode((const unsigned char *)w + i, n - i, &len), end = i + len;
+		if (add_products(t, w, i, end, r, alts, prefix, 0))
+			return -1;
+		for (int c = 0; c < 128; c++)
+			if (r[c].n == end - i && memcmp(w + i, r[c].s, r[c].n) == 0 && r[c].n > 1) {
+				char lc = (char)mk_fold_ascii((uint32_t)c);
+				if (add_alt(t, &lc, 1))
+					return -1;
+			}
+		for (uint32_t k = 0; k < alts->nmulti; k++)
+			if (alts->multi[k].len == end - i && memcmp(w + i, alts->multi[k].seq, end - i) == 0) {
+				char u8[4];
+				if (add_alt(t, u8, mk_utf8_encode(alts->multi[k].cp, u8)))
+					return -1;
+			}
+		/* The weak skeleton merges "vv" into "w"; the stream does not. */
+		if (end - i == 1 && w[i] == 'w' && add_alt(t, "vv", 2))
+			return -1;
+		i = end;
+	}
+	return 0;
+}
+
+/* The regular expression of a token sequence (with \b at word edges). */
+static char *regex_of(const struct tokens *ts, const struct mk_pattern *pat)
 {
 	struct regex re = {0};
-	/* Whole words are checked by the engine (\b), so that a short name inside
-	 * other words costs nothing; the scanner confirms the edges. */
-	int rc = pat->word_left ? put(&re, "\\b") : put(&re, "");
-	for (size_t i = 0; i < n && !rc;) {
-		/* ASCII characters that read as several skeleton bytes here ("rn" for m). */
-		size_t span = 0;
-		for (int c = 0; c < 128; c++)
-			if (r[c].n > 1 && r[c].n <= n - i && memcmp(w + i, r[c].s, r[c].n) == 0) {
-				if (!span) {
-					span = r[c].n;
-					rc |= put(&re, "(?:");
-					for (size_t k = 0; k < span; k++)
-						rc |= put_class(&re, (unsigned char)w[i + k], r);
-				}
-				if (r[c].n == span) {
-					rc |= put(&re, "|");
-					rc |= put_byte(&re, (unsigned char)c);
-				}
-			}
-		if (span) {
-			rc |= put(&re, ")");
-			i += span;
-		} else if (w[i] == 'w') {
-			/* The weak skeleton merges "vv" into "w"; ASCII stays unmerged. */
-			rc |= put(&re, "(?:");
-			rc |= put_class(&re, 'w', r);
-			rc |= put(&re, "|");
-			rc |= put_class(&re, 'v', r);
-			rc |= put_class(&re, 'v', r);
-			rc |= put(&re, ")");
-			i++;
-		} else if ((unsigned char)w[i] >= 0x80) {
-			/* The longest sequence some code point reads as, starting here. */
-			size_t len = 0;
-			for (uint32_t k = 0; k < alts->nmulti; k++)
-				if (alts->multi[k].len > len && alts->multi[k].len <= n - i &&
-				    memcmp(w + i, alts->multi[k].seq, alts->multi[k].len) == 0)
-					len = alts->multi[k].len;
-			if (len)
-				rc |= put(&re, "(?:");
-			size_t end = i + (len ? len : 1);
-			while (i < end) {
-				size_t k;
-				uint32_t y = mk_utf8_decode((const unsigned char *)w + i, n - i, &k);
-				rc |= put_alternates(&re, y, alts);
-				i += k;
-			}
-			for (uint32_t k = 0; len && k < alts->nmulti; k++)
-				if (alts->multi[k].len == len &&
-				    memcmp(w + end - len, alts->multi[k].seq, len) == 0) {
-					rc |= put(&re, "|");
-					rc |= put_cp(&re, alts->multi[k].cp);
-				}
-			if (len)
-				rc |= put(&re, ")");
-		} else {
-			rc |= put_class(&re, (unsigned char)w[i], r);
-			i++;
+	int rc = put(&re, pat->word_left ? "\\b" : "");
+	for (uint32_t i = 0; i < ts->n && !rc; i++) {
+		const struct token *t = &ts->t[i];
+		rc |= put(&re, "(?:");
+		for (uint32_t k = 0; k < t->nalt; k++) {
+			if (k)
+				rc |= put(&re, "|");
+			for (const char *c = t->alt[k]; *c; c++)
+				rc |= put_byte(&re, (unsigned char)*c);
 		}
+		rc |= put(&re, ")");
 	}
 	if (pat->word_right)
 		rc |= put(&re, "\\b");
@@ -509,6 +572,7 @@ static char *pattern_of(const char *w, size_t n, const struct reading r[128],
 	}
 	return re.s;
 }
+
 
 static int bit(const uint8_t *set, uint32_t c)
 {
@@ -665,6 +729,58 @@ fail:
 	return -1;
 }
 
+/* Growing arrays of the expressions or literals handed to the engine. */
+struct exprs {
+	char **s;
+	size_t *len;
+	unsigned *flags, *ids;
+	uint32_t n, cap;
+};
+
+static int exprs_add(struct exprs *x, char *s, size_t len, unsigned flags, unsigned id)
+{
+	if (x->n == x->cap) {
+		uint32_t cap = x->cap ? x->cap * 2 : 256;
+		char **a = realloc(x->s, cap * sizeof *a);
+		if (a)
+			x->s = a;
+		size_t *b = realloc(x->len, cap * sizeof *b);
+		if (b)
+			x->len = b;
+		unsigned *c = realloc(x->flags, cap * sizeof *c);
+		if (c)
+			x->flags = c;
+		unsigned *d = realloc(x->ids, cap * sizeof *d);
+		if (d)
+			x->ids = d;
+		if (!a || !b || !c || !d) {
+			free(s);
+			return -1;
+		}
+		x->cap = cap;
+	}
+	x->s[x->n] = s;
+	x->len[x->n] = len;
+	x->flags[x->n] = flags;
+	x->ids[x->n++] = id;
+	return 0;
+}
+
+static void exprs_free(struct exprs *x)
+{
+	for (uint32_t i = 0; i < x->n; i++)
+		free(x->s[i]);
+	free(x->s);
+	free(x->len);
+	free(x->flags);
+	free(x->ids);
+}
+
+/*
+ * Compile the patterns into one database.  (Expanding patterns into plain
+ * literals was measured and was slower: with a hundred brands the literal
+ * matcher drowns in short and caseless candidates that \b drops here.)
+ */
 static int compile(mekiki_catalogue *cat)
 {
 	if (cat->npats == 0)
@@ -674,34 +790,26 @@ static int compile(mekiki_catalogue *cat)
 		return MEKIKI_ENOMEM;
 	struct reading r[128];
 	ascii_readings(r);
-	char **exprs = calloc(cat->npats, sizeof *exprs);
-	unsigned *flags = malloc(cat->npats * sizeof *flags);
-	unsigned *ids = malloc(cat->npats * sizeof *ids);
-	int rc = MEKIKI_ENOMEM;
-	if (exprs && flags && ids) {
-		rc = MEKIKI_OK;
-		for (uint32_t i = 0; i < cat->npats && rc == MEKIKI_OK; i++) {
-			const struct mk_name *nm = &cat->names[cat->pats[i].name];
-			exprs[i] = pattern_of(nm->weak, nm->weak_len, r, &alts, &cat->pats[i]);
-			flags[i] = HS_FLAG_SOM_LEFTMOST;
-			ids[i] = i;
-			if (!exprs[i])
-				rc = MEKIKI_ENOMEM;
-		}
-		hs_compile_error_t *cerr = NULL;
-		if (rc == MEKIKI_OK &&
-		    hs_compile_multi((const char *const *)exprs, flags, ids, cat->npats,
-		                     HS_MODE_BLOCK, NULL, &cat->db, &cerr) != HS_SUCCESS) {
-			hs_free_compile_error(cerr);
-			rc = MEKIKI_EENGINE;
-		}
+	struct exprs res = {0};
+	int rc = MEKIKI_OK;
+	for (uint32_t i = 0; i < cat->npats && rc == MEKIKI_OK; i++) {
+		const struct mk_name *nm = &cat->names[cat->pats[i].name];
+		struct tokens ts = {0};
+		char *re = NULL;
+		if (tokenize(nm->weak, nm->weak_len, r, &alts, &ts) ||
+		    !(re = regex_of(&ts, &cat->pats[i])) ||
+		    exprs_add(&res, re, 0, HS_FLAG_SOM_LEFTMOST | HS_FLAG_CASELESS, i))
+			rc = MEKIKI_ENOMEM;
+		tokens_free(&ts);
 	}
+	hs_compile_error_t *cerr = NULL;
+	if (rc == MEKIKI_OK &&
+	    hs_compile_multi((const char *const *)res.s, res.flags, res.ids, res.n, HS_MODE_BLOCK,
+	                     NULL, &cat->db, &cerr) != HS_SUCCESS)
+		rc = MEKIKI_EENGINE;
+	hs_free_compile_error(cerr);
 	alternates_free(&alts);
-	for (uint32_t i = 0; exprs && i < cat->npats; i++)
-		free(exprs[i]);
-	free(exprs);
-	free(flags);
-	free(ids);
+	exprs_free(&res);
 	return rc;
 }
 

@@ -300,7 +300,7 @@ static void classify(const struct mk_name *nm, const unsigned char *s, size_t n,
 		return;
 	h->flags |= MEKIKI_HIT_CONFUSABLE;
 	uint32_t listed = 0;
-	int halfwidth_only = 1;
+	int halfwidth_only = 1, fullwidth_only = 1;
 	for (i = 0; i < n; i += k) {
 		uint32_t x = mk_utf8_decode(s + i, n - i, &k);
 		int known = 0;
@@ -312,6 +312,7 @@ static void classify(const struct mk_name *nm, const unsigned char *s, size_t n,
 			continue;
 		h->nforeign++;
 		halfwidth_only = halfwidth_only && x >= 0xFF61 && x <= 0xFF9F;
+		fullwidth_only = fullwidth_only && x >= 0xFF01 && x <= 0xFF5E;
 		uint32_t f = 0;
 		while (f < listed && h->foreign[f] != x)
 			f++;
@@ -328,6 +329,12 @@ static void classify(const struct mk_name *nm, const unsigned char *s, size_t n,
 		h->flags = 0;
 		h->nforeign = h->nlisted = 0;
 	}
+	/*
+	 * Fullwidth ASCII (ＪＲ, ＥＴＣ, Ａｍａｚｏｎ) is ordinary in Japanese mail
+	 * as well as a disguise: only a weak sign.
+	 */
+	if (fullwidth_only && h->nforeign > 0)
+		h->flags |= MEKIKI_HIT_WEAK;
 }
 
 /* Only blanks and ASCII punctuation outside [os, oe): the name is the text. */
@@ -345,14 +352,10 @@ static int whole_text(const mekiki_scanner *sc, size_t os, size_t oe)
 	return 1;
 }
 
-static int on_match(unsigned int id, unsigned long long from, unsigned long long to,
-                    unsigned int flags, void *ctx)
+static int found(mekiki_scanner *sc, uint32_t id, size_t start, size_t end)
 {
-	(void)flags;
-	mekiki_scanner *sc = ctx;
 	const struct mk_pattern *pat = &sc->cat->pats[id];
 	const struct mk_name *nm = &sc->cat->names[pat->name];
-	size_t start = (size_t)from, end = (size_t)to;
 	if (end <= start)
 		return 0;
 	if (pat->word_left && start > 0 && !word_edge(sc, start, start - 1))
@@ -368,13 +371,57 @@ static int on_match(unsigned int id, unsigned long long from, unsigned long long
 	h.brand = nm->brand;
 	h.start = os;
 	h.end = oe;
-	if (!skeleton_is(sc, 0, os, oe, nm->strong, nm->strong_len, nm->nstrong))
+	/*
+	 * The pattern stands for every name of the brand with its weak skeleton
+	 * ("Itaú", "Itau"); the name whose strong skeleton the text has is the
+	 * one it was written as.  (A brand's names are contiguous.)
+	 */
+	const struct mk_name *names = sc->cat->names;
+	uint32_t lo = pat->name, hi = pat->name + 1, k;
+	while (lo > 0 && names[lo - 1].brand == nm->brand)
+		lo--;
+	while (hi < sc->cat->nnames && names[hi].brand == nm->brand)
+		hi++;
+	for (k = lo; k < hi; k++)
+		if (names[k].weak_len == nm->weak_len &&
+		    memcmp(names[k].weak, nm->weak, nm->weak_len) == 0 &&
+		    skeleton_is(sc, 0, os, oe, names[k].strong, names[k].strong_len,
+		                names[k].nstrong))
+			break;
+	if (k < hi) {
+		h.name = k;
+		nm = &names[k];
+	} else {
 		h.flags |= MEKIKI_HIT_WEAK;
+	}
 	classify(nm, sc->text + os, oe - os, &h);
-	if (!(h.flags & MEKIKI_HIT_CONFUSABLE) && nm->exact && !whole_text(sc, os, oe))
+	/*
+	 * '=' names are ordinary words: plain only as the whole text, and weak
+	 * look-alikes only with letters of another script ("аррӏе" yes, Dutch
+	 * "Appie" and Portuguese "visá" no).
+	 */
+	if (nm->exact && !(h.flags & MEKIKI_HIT_CONFUSABLE) && !whole_text(sc, os, oe))
 		return 0;
+	if (nm->exact && (h.flags & MEKIKI_HIT_WEAK)) {
+		int other_script = 0;
+		for (uint32_t f = 0; f < h.nlisted; f++)
+			other_script |= h.foreign[f] >= 0x250;
+		if (!other_script)
+			return 0;
+	}
+	/* Two spellings of one name can match one place: one hit. */
+	for (size_t j = sc->nhits; j-- > 0 && sc->hits[j].end == oe;)
+		if (sc->hits[j].name == h.name && sc->hits[j].start == os)
+			return 0;
 	sc->hits[sc->nhits] = h;
 	return ++sc->nhits >= sc->max_hits; /* non-zero stops the scan */
+}
+
+static int on_match(unsigned int id, unsigned long long from, unsigned long long to,
+                    unsigned int flags, void *ctx)
+{
+	(void)flags;
+	return found(ctx, id, (size_t)from, (size_t)to);
 }
 
 int mekiki_scan(mekiki_scanner *sc, const char *text, size_t len, mekiki_hit *hits,

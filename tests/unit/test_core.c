@@ -280,9 +280,16 @@ END_TEST
 
 START_TEST(test_confusable_fullwidth)
 {
-	/* U+FF21 U+FF4D U+FF41 U+FF5A U+FF4F U+FF4E, 3 bytes each. */
-	EXPECT_CONFUSABLE(u8"\uFF21\uFF4D\uFF41\uFF5A\uFF4F\uFF4E", "amazon", "Amazon", 0, 18, 6,
-	                  0xFF21, 0xFF4D, 0xFF41, 0xFF5A, 0xFF4F, 0xFF4E);
+	/*
+	 * U+FF21 U+FF4D U+FF41 U+FF5A U+FF4F U+FF4E, 3 bytes each.  Fullwidth
+	 * Latin is ordinary typography in Japanese mail (ＪＲ, ＥＴＣ) as well as a
+	 * disguise, so alone it is only a weak look-alike.
+	 */
+	EXPECT_WEAK(u8"\uFF21\uFF4D\uFF41\uFF5A\uFF4F\uFF4E", "amazon", "Amazon", 0, 18, 6,
+	            0xFF21, 0xFF4D, 0xFF41, 0xFF5A, 0xFF4F, 0xFF4E);
+	/* Mixed with another disguise it is a strong one. */
+	EXPECT_CONFUSABLE(u8"\uFF21\uFF4D\u0430\uFF5A\uFF4F\uFF4E", "amazon", "Amazon", 0, 17, 6,
+	                  0xFF21, 0xFF4D, 0x430, 0xFF5A, 0xFF4F, 0xFF4E);
 }
 END_TEST
 
@@ -514,6 +521,9 @@ START_TEST(test_exact_names)
 	static const char lk[] = u8"buy \u0430\u0440\u0440\u04CF\u0435 now";
 	ck_assert_uint_eq(scan(sc, lk, sizeof lk - 1, hits, 8), 1);
 	ck_assert(hits[0].flags & MEKIKI_HIT_CONFUSABLE);
+	/* A weak look-alike of an ordinary word in its own script is the word. */
+	ck_assert_uint_eq(scan(sc, "Appie", 5, hits, 8), 0);
+	ck_assert_uint_eq(scan(sc, "Appie Heijn", 11, hits, 8), 0);
 	mekiki_scanner_free(sc);
 	mekiki_catalogue_free(cat);
 }
