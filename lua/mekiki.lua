@@ -11,6 +11,8 @@ From display name of each message, and inserts:
   MEKIKI_FROM_CONFUSABLE   the same in the From display name
   MEKIKI_BRAND_CONFUSABLE_WEAK  only the aggressive skeleton matches (accents
                            stripped, i/l folded): a weaker sign
+  MEKIKI_INVISIBLE_IN_WORD invisible code points between the letters of a word
+                           (アカウ<U+FE09>ント) in the subject or body
   MEKIKI_FROM_BRAND_SPOOF  the From display name claims a brand while the From
                            domain is not one of that brand's domains (or is,
                            but rspamd's DMARC check failed for it)
@@ -47,6 +49,7 @@ local settings = {
   symbol_from_confusable = 'MEKIKI_FROM_CONFUSABLE',
   symbol_from_brand_spoof = 'MEKIKI_FROM_BRAND_SPOOF',
   symbol_brand_confusable_weak = 'MEKIKI_BRAND_CONFUSABLE_WEAK',
+  symbol_invisible_in_word = 'MEKIKI_INVISIBLE_IN_WORD',
   -- rspamd symbols meaning that the From domain failed DMARC
   dmarc_fail_symbols = { 'DMARC_POLICY_REJECT', 'DMARC_POLICY_QUARANTINE',
                          'DMARC_POLICY_SOFTFAIL' },
@@ -76,9 +79,14 @@ local function confusable_option(hit)
   return hit.brand .. ':' .. table.concat(hit.foreign, ',')
 end
 
--- Confusable hits of text into found.strong / found.weak (sets of options).
+-- Confusable hits of text into found.strong / found.weak (sets of options),
+-- invisible code points inside words into found.invisible.
 local function scan_into(found, text)
-  for _, hit in ipairs(catalogue:scan(text, settings.max_text_bytes, settings.max_hits)) do
+  local hits, invisible = catalogue:scan(text, settings.max_text_bytes, settings.max_hits)
+  if invisible then
+    add_option(found.invisible, invisible.cp)
+  end
+  for _, hit in ipairs(hits) do
     if hit.confusable then
       local set = hit.weak and found.weak or found.strong
       add_option(set, confusable_option(hit))
@@ -90,7 +98,7 @@ local function scan_into(found, text)
 end
 
 local function new_found()
-  return { strong = new_set(), weak = new_set(), strong_brands = {} }
+  return { strong = new_set(), weak = new_set(), invisible = new_set(), strong_brands = {} }
 end
 
 local function is_utf8_name(charset)
@@ -150,6 +158,13 @@ local function insert_weak(task, found)
   end
 end
 
+-- Words split by invisible code points, unless a brand hit already says so.
+local function insert_invisible(task, found)
+  if #found.invisible.list > 0 and #found.strong.list == 0 then
+    task:insert_result(settings.symbol_invisible_in_word, 1.0, found.invisible.list)
+  end
+end
+
 local function dmarc_failed(task)
   for _, sym in ipairs(settings.dmarc_fail_symbols) do
     if task:has_symbol(sym) then
@@ -201,6 +216,7 @@ local function mekiki_check(task)
   check_body(task, found)
   check_from(task, found)
   insert_weak(task, found)
+  insert_invisible(task, found)
 end
 
 local function load_catalogue(data)
@@ -268,6 +284,7 @@ rspamd_config:register_dependency(settings.symbol_check, 'DMARC_CHECK')
 
 for _, sym in ipairs({ settings.symbol_brand_confusable, settings.symbol_from_confusable,
                        settings.symbol_brand_confusable_weak,
+                       settings.symbol_invisible_in_word,
                        settings.symbol_from_brand_spoof }) do
   rspamd_config:register_symbol({
     name = sym,

@@ -117,6 +117,21 @@ MEKIKI_API void mekiki_scanner_free(mekiki_scanner *sc);
 MEKIKI_API int mekiki_scan(mekiki_scanner *sc, const char *text, size_t len,
                 mekiki_hit *hits, size_t max_hits, size_t *nhits);
 
+/*
+ * Invisible code points between two letters of a word (アカウ<U+FE09>ント,
+ * Pay<U+200B>Pal): a word split to dodge filters, whether or not it is a
+ * brand.  Joiners, the soft hyphen and variation selectors after kanji are
+ * not counted.
+ */
+typedef struct mekiki_invisible {
+	size_t count;        /* how many in the last scanned text */
+	size_t first_offset; /* byte offset of the first one */
+	uint32_t first_cp;   /* and its code point */
+} mekiki_invisible;
+
+/* What the last mekiki_scan() on sc saw of invisible code points in words. */
+MEKIKI_API void mekiki_scan_invisible(const mekiki_scanner *sc, mekiki_invisible *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -10,7 +10,9 @@
  *   mekiki.skeleton(text)                 -> string (strong skeleton)
  *   mekiki.skeleton_weak(text)            -> string (weak skeleton)
  *   mekiki.catalogue(map_text)            -> cat, {errors} | nil, message
- *   cat:scan(text [, max_bytes [, max_hits]]) -> { hit, ... }
+ *   cat:scan(text [, max_bytes [, max_hits]]) -> { hit, ... }, invisible
+ *       invisible: nil, or { count = n, offset = i (1-based), cp = "U+FE09" }
+ *       for invisible code points between two letters of a word
  *   cat:owns(brand_id, domain)            -> boolean
  *   cat:brand_count(), cat:name_count()
  *
@@ -226,7 +228,22 @@ static int l_scan(lua_State *L)
 		lua_setfield(L, -2, "foreign");
 		lua_rawseti(L, -2, (int)i + 1);
 	}
-	return 1;
+	mekiki_invisible inv;
+	mekiki_scan_invisible(lc->sc, &inv);
+	if (inv.count == 0) {
+		lua_pushnil(L);
+		return 2;
+	}
+	lua_createtable(L, 0, 3);
+	lua_pushinteger(L, (lua_Integer)inv.count);
+	lua_setfield(L, -2, "count");
+	lua_pushinteger(L, (lua_Integer)inv.first_offset + 1);
+	lua_setfield(L, -2, "offset");
+	char buf[16];
+	snprintf(buf, sizeof buf, "U+%04X", (unsigned)inv.first_cp);
+	lua_pushstring(L, buf);
+	lua_setfield(L, -2, "cp");
+	return 2;
 }
 
 static int l_owns(lua_State *L)

@@ -49,6 +49,7 @@ struct mekiki_scanner {
 	size_t stream_len;
 	mekiki_hit *hits;
 	size_t max_hits, nhits;
+	mekiki_invisible invisible; /* of the last scan */
 };
 
 mekiki_scanner *mekiki_scanner_new(const mekiki_catalogue *cat)
@@ -106,6 +107,47 @@ static int add_edit(mekiki_scanner *sc, size_t m, size_t mlen, size_t t, size_t 
 	return 0;
 }
 
+/* A letter of a word in the scripts mail is written in (for invisibles). */
+static int is_letter(uint32_t c)
+{
+	return (c < 0x80 && mk_is_alnum_ascii((unsigned char)c)) ||
+	       (c >= 0xC0 && c <= 0x24F && c != 0xD7 && c != 0xF7) || /* Latin */
+	       (c >= 0x370 && c <= 0x4FF) ||                        /* Greek, Cyrillic */
+	       (c >= 0x3041 && c <= 0x30FF && c != 0x30FB) ||       /* kana */
+	       (c >= 0x3400 && c <= 0x4DBF) || (c >= 0x4E00 && c <= 0x9FFF) || /* kanji */
+	       (c >= 0xFF21 && c <= 0xFF3A) || (c >= 0xFF41 && c <= 0xFF5A) ||
+	       (c >= 0xFF66 && c <= 0xFF9D);
+}
+
+/*
+ * Invisible code point cp at text[i, i + n) between two letters: a word
+ * split to dodge filters.  Joiners (needed by Indic and Persian text and
+ * emoji), the soft hyphen (hyphenation hints) and variation selectors after
+ * kanji (ideographic variants) have honest uses there and are left out.
+ */
+static void note_invisible(mekiki_scanner *sc, const unsigned char *s, size_t len, size_t i,
+                           size_t n, uint32_t cp)
+{
+	if (cp == 0x200C || cp == 0x200D || cp == 0x00AD || cp == 0x034F || i == 0 || i + n >= len)
+		return;
+	size_t p = i - 1, k;
+	while (p > 0 && i - p < 4 && (s[p] & 0xC0) == 0x80)
+		p--;
+	uint32_t before = mk_utf8_decode(s + p, len - p, &k);
+	if (p + k != i)
+		return;
+	uint32_t after = mk_utf8_decode(s + i + n, len - i - n, &k);
+	if (!is_letter(before) || !is_letter(after))
+		return;
+	int variation = (cp >= 0xFE00 && cp <= 0xFE0F) || (cp >= 0xE0100 && cp <= 0xE01EF);
+	if (variation && ((before >= 0x3400 && before <= 0x4DBF) || (before >= 0x4E00 && before <= 0x9FFF)))
+		return;
+	if (sc->invisible.count++ == 0) {
+		sc->invisible.first_offset = i;
+		sc->invisible.first_cp = cp;
+	}
+}
+
 /*
  * Build the stream for text[0..len).  Sets sc->stream to the text itself
  * when nothing needs rewriting.
@@ -116,6 +158,7 @@ static int build_stream(mekiki_scanner *sc, const unsigned char *s, size_t len)
 	size_t i = 0, copied = 0, m = 0;
 	int rewriting = 0;
 	sc->nedits = 0;
+	memset(&sc->invisible, 0, sizeof sc->invisible);
 	while (i < len) {
 		if (s[i] < 0x80) {
 			/* ASCII passes as it is: skip runs of it eight bytes at a time. */
@@ -168,6 +211,8 @@ static int build_stream(mekiki_scanner *sc, const unsigned char *s, size_t len)
 			k = 1;
 		} else {
 			k = mk_skeleton_cp(MK_WEAK, cp, buf, &rep);
+			if (k == 0)
+				note_invisible(sc, s, len, i, n, cp);
 		}
 		/* Room for the text so far, this replacement and the rest. */
 		if (reserve_buf(sc, m + (i - copied) + k + (len - i)))
@@ -424,12 +469,19 @@ static int on_match(unsigned int id, unsigned long long from, unsigned long long
 	return found(ctx, id, (size_t)from, (size_t)to);
 }
 
+void mekiki_scan_invisible(const mekiki_scanner *sc, mekiki_invisible *out)
+{
+	if (sc && out)
+		*out = sc->invisible;
+}
+
 int mekiki_scan(mekiki_scanner *sc, const char *text, size_t len, mekiki_hit *hits,
                 size_t max_hits, size_t *nhits)
 {
 	if (!sc || (!text && len) || (!hits && max_hits) || !nhits)
 		return MEKIKI_EINVAL;
 	*nhits = 0;
+	memset(&sc->invisible, 0, sizeof sc->invisible);
 	if (len > UINT32_MAX)
 		return MEKIKI_EINVAL;
 	if (!sc->cat->db || len == 0 || max_hits == 0)

@@ -329,4 +329,17 @@ test("garbage collection", function()
   eq(#cat:scan("Amazon"), 1, "main catalogue survives collection")
 end)
 
+test("invisible code points inside words", function()
+  -- アカウ U+FE09 ント: the second result names the first invisible one.
+  local text = u(0x30A2, 0x30AB, 0x30A6, 0xFE09, 0x30F3, 0x30C8)
+  local hits, inv = cat:scan(text)
+  eq(#hits, 0, "no brand")
+  check(inv ~= nil, "invisible reported")
+  eq(inv.count, 1, "one invisible")
+  eq(inv.offset, 10, "1-based offset after three kana")
+  eq(inv.cp, "U+FE09", "its code point")
+  local _, none = cat:scan("plain words, nothing hidden")
+  eq(none, nil, "nil when there is none")
+end)
+
 print(string.format("%d passed, 0 failed", passed))

@@ -150,6 +150,14 @@ class TestCorpus(RspamdTestCase):
         self.assertEqual(mekiki_symbols(res).get("MEKIKI_FROM_BRAND_SPOOF"),
                          ["amazon:amazon.co.jp:dmarc-fail"])
 
+    def test_invisible_in_word(self):
+        # No brand: アカウ<U+FE09>ント ("account") split by a variation selector.
+        res = self.scan(message("ご確認ください".encode(), subject=b64("【重要】アカウ\ufe09ント情報の確認")))
+        self.assertEqual(mekiki_symbols(res).get("MEKIKI_INVISIBLE_IN_WORD"), ["U+FE09"])
+        # Ordinary text with a joiner in an emoji sequence: nothing.
+        res = self.scan(message("家族 👨\u200d👩\u200d👧 です".encode()))
+        self.assertNotIn("MEKIKI_INVISIBLE_IN_WORD", mekiki_symbols(res))
+
     def test_subject_confusable(self):
         subj = "=?UTF-8?B?" + __import__("base64").b64encode(
             "【重要】Аmazonアカウント".encode()).decode() + "?="

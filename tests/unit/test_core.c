@@ -529,6 +529,44 @@ START_TEST(test_exact_names)
 }
 END_TEST
 
+/* Invisible code points between letters, brand or not. */
+static mekiki_invisible invisible_of(const char *text, size_t len)
+{
+	mekiki_hit hits[MAX_HITS];
+	scan_shipped(text, len, hits);
+	mekiki_invisible inv;
+	mekiki_scan_invisible(shipped_sc, &inv);
+	return inv;
+}
+
+#define INVISIBLE(text) invisible_of(text, sizeof(text) - 1)
+
+START_TEST(test_invisible_in_words)
+{
+	/* アカウ (9 bytes), U+FE09 VARIATION SELECTOR-10, ント */
+	mekiki_invisible inv = INVISIBLE(u8"アカウ\uFE09ント");
+	ck_assert_uint_eq(inv.count, 1);
+	ck_assert_uint_eq(inv.first_offset, 9);
+	ck_assert_uint_eq(inv.first_cp, 0xFE09);
+	inv = INVISIBLE(u8"ご\u2062確認\u200Bください");
+	ck_assert_uint_eq(inv.count, 2);
+	ck_assert_uint_eq(inv.first_cp, 0x2062);
+	ck_assert_uint_eq(INVISIBLE(u8"Acc\u200Bount").count, 1);
+	/* Honest uses: joiners, soft hyphens, kanji variants, emoji, edges, gaps. */
+	ck_assert_uint_eq(INVISIBLE(u8"\u0915\u094D\u200D\u0937").count, 0);
+	ck_assert_uint_eq(INVISIBLE(u8"Silben\u00ADtrennung").count, 0);
+	ck_assert_uint_eq(INVISIBLE(u8"\u845B\uFE00\u98FE").count, 0);
+	ck_assert_uint_eq(INVISIBLE(u8"\U0001F44D\uFE0F ok").count, 0);
+	ck_assert_uint_eq(INVISIBLE(u8"\u200Bstart and end\u200B").count, 0);
+	ck_assert_uint_eq(INVISIBLE(u8"word \u200B word").count, 0);
+	ck_assert_uint_eq(INVISIBLE(u8"これは普通の日本語の文章です。").count, 0);
+	/* A brand split the same way is a confusable brand hit too. */
+	EXPECT_CONFUSABLE(u8"\u30B3\u2061\u30A4\u30F3\u30C1\u30A7\uFE09\u30C3\u30AF", "coincheck",
+	                  u8"コインチェック", 0, 27, 2, 0x2061, 0xFE09); /* 9 x 3 bytes */
+	ck_assert_uint_eq(INVISIBLE(u8"コ\u2061インチェ\uFE09ック").count, 2);
+}
+END_TEST
+
 START_TEST(test_no_hits)
 {
 	EXPECT_NONE("amazonas");
@@ -1151,6 +1189,7 @@ static Suite *core_suite(void)
 	tcase_add_test(ts, test_word_boundary_symbols);
 	tcase_add_test(ts, test_no_hits);
 	tcase_add_test(ts, test_weak_skeleton_hits);
+	tcase_add_test(ts, test_invisible_in_words);
 	tcase_add_test(ts, test_weak_skeleton_function);
 	tcase_add_test(ts, test_span_in_context);
 	tcase_add_test(ts, test_invalid_utf8);
