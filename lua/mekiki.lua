@@ -13,6 +13,8 @@ From display name of each message, and inserts:
                            stripped, i/l folded): a weaker sign
   MEKIKI_INVISIBLE_IN_WORD invisible code points between the letters of a word
                            (アカウ<U+FE09>ント) in the subject or body
+  MEKIKI_URL_TLD           links into top-level domains weighted in the TLD map
+  MEKIKI_FROM_TLD          the From domain is in such a top-level domain
   MEKIKI_FROM_BRAND_SPOOF  the From display name claims a brand while the From
                            domain is not one of that brand's domains (or is,
                            but rspamd's DMARC check failed for it)
@@ -40,6 +42,8 @@ end
 
 local settings = {
   brands_map = nil,          -- required: URL or path of the brand catalogue
+  tld_map = nil,             -- URL or path of the TLD weights (optional)
+  max_urls = 200,            -- links looked at per message
   max_text_bytes = 1048576,  -- bytes scanned per text part; the rest is skipped
   max_parts = 16,            -- text parts scanned per message
   max_hits = 64,             -- hits recorded per scanned text
@@ -50,14 +54,17 @@ local settings = {
   symbol_from_brand_spoof = 'MEKIKI_FROM_BRAND_SPOOF',
   symbol_brand_confusable_weak = 'MEKIKI_BRAND_CONFUSABLE_WEAK',
   symbol_invisible_in_word = 'MEKIKI_INVISIBLE_IN_WORD',
+  symbol_url_tld = 'MEKIKI_URL_TLD',
+  symbol_from_tld = 'MEKIKI_FROM_TLD',
   -- rspamd symbols meaning that the From domain failed DMARC
   dmarc_fail_symbols = { 'DMARC_POLICY_REJECT', 'DMARC_POLICY_QUARANTINE',
                          'DMARC_POLICY_SOFTFAIL' },
 }
 
-local positive_ints = { 'max_text_bytes', 'max_parts', 'max_hits', 'max_options' }
+local positive_ints = { 'max_text_bytes', 'max_parts', 'max_hits', 'max_options', 'max_urls' }
 
 local catalogue -- built from the brand map; nil until the map has loaded
+local tld_weights -- suffix -> weight, from the TLD map; nil until loaded
 
 -- An ordered set of option strings, bounded so that hostile mail cannot make
 -- a result grow without limit.
@@ -207,7 +214,59 @@ local function check_from(task, found)
   end
 end
 
+-- The weight of the longest suffix of host in the TLD map, and the suffix.
+local function tld_weight(host)
+  host = host:lower():gsub('%.$', '')
+  local pos = 1
+  while true do
+    local suffix = host:sub(pos)
+    local w = tld_weights[suffix]
+    if w then
+      return w, suffix
+    end
+    local dot = host:find('.', pos, true)
+    if not dot then
+      return nil
+    end
+    pos = dot + 1
+  end
+end
+
+-- Links and the From domain in weighted TLDs: once each, by the highest weight.
+local function check_tlds(task)
+  if not tld_weights then
+    return
+  end
+  local best, hosts = 0, new_set()
+  for i, url in ipairs(task:get_urls() or {}) do
+    if i > settings.max_urls then
+      lua_util.debugm(N, task, 'skipping links after the %s-th', settings.max_urls)
+      break
+    end
+    local host = url:get_host()
+    if host and #host > 0 then
+      local w = tld_weight(host)
+      if w and w > 0 then
+        best = math.max(best, w)
+        add_option(hosts, host:lower())
+      end
+    end
+  end
+  if best > 0 then
+    task:insert_result(settings.symbol_url_tld, best, hosts.list)
+  end
+  local from = task:get_from('mime')
+  local domain = from and from[1] and from[1].domain
+  if domain and #domain > 0 then
+    local w = tld_weight(domain)
+    if w and w > 0 then
+      task:insert_result(settings.symbol_from_tld, w, domain:lower())
+    end
+  end
+end
+
 local function mekiki_check(task)
+  check_tlds(task)
   if not catalogue then
     lua_util.debugm(N, task, 'brand catalogue not loaded yet; skipping')
     return
@@ -233,6 +292,28 @@ local function load_catalogue(data)
   catalogue = cat
   rspamd_logger.infox(rspamd_config, '%s: brand catalogue loaded: %s brands, %s names',
       N, cat:brand_count(), cat:name_count())
+end
+
+-- "suffix weight" lines; a bad line is logged with its number and skipped.
+local function load_tld_weights(data)
+  local weights, n, bad = {}, 0, 0
+  for line in (tostring(data) .. '\n'):gmatch('([^\n]*)\n') do
+    n = n + 1
+    line = line:gsub('#.*$', ''):gsub('^%s+', ''):gsub('%s+$', '')
+    if #line > 0 then
+      local suffix, w = line:match('^([%w%.%-]+)%s+([%d%.]+)$')
+      w = tonumber(w)
+      if not suffix or not w or w < 0 or w > 1 or suffix:find('^%.') or suffix:find('%.$') then
+        bad = bad + 1
+        rspamd_logger.warnx(rspamd_config, '%s: TLD map %s line %s: expected "suffix weight" ' ..
+            'with a weight from 0 to 1, got "%s" (line skipped)', N, settings.tld_map, n, line)
+      else
+        weights[suffix:lower()] = w
+      end
+    end
+  end
+  tld_weights = weights
+  rspamd_logger.infox(rspamd_config, '%s: TLD map loaded (%s bad lines)', N, bad)
 end
 
 -- Configuration
@@ -272,6 +353,17 @@ if not rspamd_config:add_map({
   return
 end
 
+if settings.tld_map and settings.tld_map ~= '' then
+  if not rspamd_config:add_map({
+    type = 'callback',
+    url = settings.tld_map,
+    description = 'mekiki TLD weights',
+    callback = load_tld_weights,
+  }) then
+    rspamd_logger.errx(rspamd_config, '%s: cannot add the TLD map %s', N, settings.tld_map)
+  end
+end
+
 local id = rspamd_config:register_symbol({
   name = settings.symbol_check,
   type = 'callback',
@@ -285,6 +377,7 @@ rspamd_config:register_dependency(settings.symbol_check, 'DMARC_CHECK')
 for _, sym in ipairs({ settings.symbol_brand_confusable, settings.symbol_from_confusable,
                        settings.symbol_brand_confusable_weak,
                        settings.symbol_invisible_in_word,
+                       settings.symbol_url_tld, settings.symbol_from_tld,
                        settings.symbol_from_brand_spoof }) do
   rspamd_config:register_symbol({
     name = sym,

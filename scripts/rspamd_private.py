@@ -97,9 +97,10 @@ class Rspamd:
                 w("plugins.d/mekiki.lua", f.read())
             # The shipped default points at the installed map; the staged
             # install keeps it under the stage, as an operator's local.d would.
-            brands = os.path.join(self.stage, "usr/local/share/mekiki/mekiki_brands.map")
+            maps = os.path.join(self.stage, "usr/local/share/mekiki")
             if "local.d/mekiki.conf" not in self.local:
-                w("local.d/mekiki.conf", f'brands_map = "{brands}";\n')
+                w("local.d/mekiki.conf", f'brands_map = "{maps}/mekiki_brands.map";\n'
+                                         f'tld_map = "{maps}/mekiki_tld.map";\n')
         for rel, text in self.local.items():
             w(rel, text)
         for root, dirs, files in os.walk(self.etc):

@@ -158,6 +158,30 @@ class TestCorpus(RspamdTestCase):
         res = self.scan(message("家族 👨\u200d👩\u200d👧 です".encode()))
         self.assertNotIn("MEKIKI_INVISIBLE_IN_WORD", mekiki_symbols(res))
 
+    def test_url_tld_once_by_highest_weight(self):
+        # The shipped TLD map weighs xyz 0.8 and cn 1.0; MEKIKI_URL_TLD is 3.0.
+        weights = shipped_weights()
+        body = (b"<html><body><a href='https://a.example.xyz/x'>x</a> "
+                b"<a href='https://b.example.cn/y'>y</a> <a href='https://c.example.cn/z'>z</a> "
+                b"<a href='https://github.com/'>ok</a></body></html>")
+        res = self.scan(message(body, ctype="text/html; charset=utf-8"))
+        sym = res["symbols"]["MEKIKI_URL_TLD"]
+        self.assertAlmostEqual(sym["score"], weights["MEKIKI_URL_TLD"] * 1.0, places=2)
+        self.assertEqual(sorted(sym["options"]), ["a.example.xyz", "b.example.cn", "c.example.cn"])
+        res = self.scan(message(b"<a href='https://a.example.xyz/x'>x</a>",
+                                ctype="text/html; charset=utf-8"))
+        self.assertAlmostEqual(res["symbols"]["MEKIKI_URL_TLD"]["score"],
+                               weights["MEKIKI_URL_TLD"] * 0.8, places=2)
+        res = self.scan(message(b"see https://www.kernel.org/ and https://github.com/"))
+        self.assertNotIn("MEKIKI_URL_TLD", mekiki_symbols(res))
+
+    def test_from_tld(self):
+        weights = shipped_weights()
+        res = self.scan(message(b"Hello", from_="Shop <info@notice.example.top>"))
+        sym = res["symbols"]["MEKIKI_FROM_TLD"]
+        self.assertEqual(sym["options"], ["notice.example.top"])
+        self.assertAlmostEqual(sym["score"], weights["MEKIKI_FROM_TLD"] * 0.9, places=2)
+
     def test_subject_confusable(self):
         subj = "=?UTF-8?B?" + __import__("base64").b64encode(
             "【重要】Аmazonアカウント".encode()).decode() + "?="
