@@ -201,6 +201,28 @@ static int add_name(mekiki_catalogue *cat, uint32_t brand, const char *s, size_t
 }
 
 /*
+ * Iterate over the fields of s[*p .. e): names are separated by commas,
+ * domains by commas or blanks.  Sets [*a, *b) to the next non-empty field,
+ * trimmed, and returns 1; returns 0 at the end.
+ */
+static int next_field(const char **p, const char *e, int blanks, const char **a,
+                      const char **b)
+{
+	while (*p < e) {
+		const char *q = *p;
+		while (q < e && *q != ',' && !(blanks && (*q == ' ' || *q == '\t')))
+			q++;
+		*a = *p;
+		*b = q;
+		*p = q < e ? q + 1 : e;
+		trim(a, b);
+		if (*b > *a)
+			return 1;
+	}
+	return 0;
+}
+
+/*
  * Parse one map line: "id | name, name | domain, domain".  Returns -1 on
  * allocation failure, 0 otherwise (a bad line is reported and skipped).
  */
@@ -237,36 +259,22 @@ static int parse_line(mekiki_catalogue *cat, const char *s, const char *e,
 	}
 	/* Validate everything before adding anything, so a bad line adds nothing. */
 	unsigned nnames = 0;
-	for (const char *p = nm; p < nm_e;) {
-		const char *q = memchr(p, ',', (size_t)(nm_e - p));
-		if (!q)
-			q = nm_e;
-		const char *a = p, *b = q;
-		trim(&a, &b);
-		if (b > a) {
-			if ((size_t)(b - a) > MK_MAX_NAME || !valid_utf8(a, (size_t)(b - a))) {
-				report(err, ud, line, "bad name '%.*s' (invalid UTF-8 or too long)",
-				       a, (size_t)(b - a));
-				return 0;
-			}
-			nnames++;
+	const char *p, *a, *b;
+	for (p = nm; next_field(&p, nm_e, 0, &a, &b); nnames++)
+		if ((size_t)(b - a) > MK_MAX_NAME || !valid_utf8(a, (size_t)(b - a))) {
+			report(err, ud, line, "bad name '%.*s' (invalid UTF-8 or too long)", a,
+			       (size_t)(b - a));
+			return 0;
 		}
-		p = q + 1;
-	}
 	if (nnames == 0) {
 		report(err, ud, line, "brand '%.*s' has no names", id, (size_t)(id_e - id));
 		return 0;
 	}
-	for (const char *p = dm; p < dm_e;) {
-		const char *q = p;
-		while (q < dm_e && *q != ',' && *q != ' ' && *q != '\t')
-			q++;
-		if (q > p && !valid_domain(p, (size_t)(q - p))) {
-			report(err, ud, line, "bad domain '%.*s'", p, (size_t)(q - p));
+	for (p = dm; next_field(&p, dm_e, 1, &a, &b);)
+		if (!valid_domain(a, (size_t)(b - a))) {
+			report(err, ud, line, "bad domain '%.*s'", a, (size_t)(b - a));
 			return 0;
 		}
-		p = q + 1;
-	}
 
 	if (grow((void **)&cat->brands, &cat->brands_cap, cat->nbrands, sizeof *cat->brands))
 		return -1;
@@ -278,39 +286,25 @@ static int parse_line(mekiki_catalogue *cat, const char *s, const char *e,
 	br->first_domain = cat->ndomains;
 	br->ndomains = 0;
 	cat->nbrands++;
-	for (const char *p = nm; p < nm_e;) {
-		const char *q = memchr(p, ',', (size_t)(nm_e - p));
-		if (!q)
-			q = nm_e;
-		const char *a = p, *b = q;
-		trim(&a, &b);
-		if (b > a) {
-			int r = add_name(cat, bi, a, (size_t)(b - a));
-			if (r < 0)
-				return -1;
-			if (r > 0)
-				report(err, ud, line, "name '%.*s' is invisible and is ignored", a,
-				       (size_t)(b - a));
-		}
-		p = q + 1;
+	for (p = nm; next_field(&p, nm_e, 0, &a, &b);) {
+		int r = add_name(cat, bi, a, (size_t)(b - a));
+		if (r < 0)
+			return -1;
+		if (r > 0)
+			report(err, ud, line, "name '%.*s' is invisible and is ignored", a,
+			       (size_t)(b - a));
 	}
-	for (const char *p = dm; p < dm_e;) {
-		const char *q = p;
-		while (q < dm_e && *q != ',' && *q != ' ' && *q != '\t')
-			q++;
-		if (q > p) {
-			if (grow((void **)&cat->domains, &cat->domains_cap, cat->ndomains,
-			         sizeof *cat->domains))
-				return -1;
-			char *d = dup_range(p, (size_t)(q - p));
-			if (!d)
-				return -1;
-			for (char *c = d; *c; c++)
-				*c = (char)mk_fold_ascii((unsigned char)*c);
-			cat->domains[cat->ndomains++] = d;
-			br->ndomains++;
-		}
-		p = q + 1;
+	for (p = dm; next_field(&p, dm_e, 1, &a, &b);) {
+		if (grow((void **)&cat->domains, &cat->domains_cap, cat->ndomains,
+		         sizeof *cat->domains))
+			return -1;
+		char *d = dup_range(a, (size_t)(b - a));
+		if (!d)
+			return -1;
+		for (char *c = d; *c; c++)
+			*c = (char)mk_fold_ascii((unsigned char)*c);
+		cat->domains[cat->ndomains++] = d;
+		br->ndomains++;
 	}
 	return 0;
 }

@@ -11,71 +11,11 @@ if not map_path then
   os.exit(2)
 end
 
-local passed = 0
-local current = "(setup)"
-
-local function fail(msg)
-  io.stderr:write(string.format("FAIL [%s]: %s\n", current, msg))
-  io.stderr:write(debug.traceback("", 2), "\n")
-  io.stderr:write(string.format("%d passed, 1 failed\n", passed))
-  os.exit(1)
-end
-
-local function check(cond, msg)
-  if not cond then fail(msg or "check failed") end
-  passed = passed + 1
-end
-
-local function eq(got, want, msg)
-  if got ~= want then
-    fail(string.format("%s: expected %q, got %q", msg or "value",
-                       tostring(want), tostring(got)))
-  end
-  passed = passed + 1
-end
-
--- pcall(f, ...) must fail with an error (not crash, not succeed).
-local function raises(msg, f, ...)
-  local ok, err = pcall(f, ...)
-  if ok then fail(msg .. ": expected an error, call succeeded") end
-  if type(err) ~= "string" then fail(msg .. ": error is not a string") end
-  passed = passed + 1
-  return err
-end
-
-local function test(name, f)
-  current = name
-  f()
-end
-
--- UTF-8 encoding of code points, so the test does not depend on \u escapes.
-local function u(...)
-  local out = {}
-  for _, c in ipairs({...}) do
-    if c < 0x80 then
-      out[#out + 1] = string.char(c)
-    elseif c < 0x800 then
-      out[#out + 1] = string.char(0xC0 + math.floor(c / 0x40), 0x80 + c % 0x40)
-    elseif c < 0x10000 then
-      out[#out + 1] = string.char(0xE0 + math.floor(c / 0x1000),
-                                  0x80 + math.floor(c / 0x40) % 0x40, 0x80 + c % 0x40)
-    else
-      out[#out + 1] = string.char(0xF0 + math.floor(c / 0x40000),
-                                  0x80 + math.floor(c / 0x1000) % 0x40,
-                                  0x80 + math.floor(c / 0x40) % 0x40, 0x80 + c % 0x40)
-    end
-  end
-  return table.concat(out)
-end
+local T = dofile(arg[0]:match("^(.-)[^/]*$") .. "testlib.lua")
+local check, eq, raises, test, u, read_file = T.check, T.eq, T.raises, T.test, T.u, T.read_file
+local fail = T.fail
 
 local CYR_A = u(0x410) -- CYRILLIC CAPITAL LETTER A, 2 bytes
-
-local function read_file(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("*a")
-  f:close()
-  return s
-end
 
 local mekiki = require("mekiki")
 local map = read_file(map_path)
@@ -342,4 +282,4 @@ test("invisible code points inside words", function()
   eq(none, nil, "nil when there is none")
 end)
 
-print(string.format("%d passed, 0 failed", passed))
+T.done()

@@ -17,55 +17,9 @@ if not map_path then
   os.exit(2)
 end
 
-local passed = 0
-local current = "(setup)"
-
-local function fail(msg)
-  io.stderr:write(string.format("FAIL [%s]: %s\n", current, msg))
-  io.stderr:write(string.format("%d passed, 1 failed\n", passed))
-  os.exit(1)
-end
-
-local function check(cond, msg)
-  if not cond then fail(msg or "check failed") end
-  passed = passed + 1
-end
-
-local function test(name, f)
-  current = name
-  f()
-end
-
--- UTF-8 encoding of code points, so that look-alike letters are explicit.
-local function u(...)
-  local out = {}
-  for _, c in ipairs({...}) do
-    if c < 0x80 then
-      out[#out + 1] = string.char(c)
-    elseif c < 0x800 then
-      out[#out + 1] = string.char(0xC0 + math.floor(c / 0x40), 0x80 + c % 0x40)
-    elseif c < 0x10000 then
-      out[#out + 1] = string.char(0xE0 + math.floor(c / 0x1000),
-                                  0x80 + math.floor(c / 0x40) % 0x40, 0x80 + c % 0x40)
-    else
-      out[#out + 1] = string.char(0xF0 + math.floor(c / 0x40000),
-                                  0x80 + math.floor(c / 0x1000) % 0x40,
-                                  0x80 + math.floor(c / 0x40) % 0x40, 0x80 + c % 0x40)
-    end
-  end
-  return table.concat(out)
-end
-
-local function read_file(path)
-  local f, err = io.open(path, "rb")
-  if not f then
-    io.stderr:write("cannot open the map: " .. tostring(err) .. "\n")
-    os.exit(2)
-  end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
+local T = dofile(arg[0]:match("^(.-)[^/]*$") .. "testlib.lua")
+local check, eq, test, u, read_file = T.check, T.eq, T.test, T.u, T.read_file
+local fail = T.fail
 
 -- A readable description of a scan result, for failure messages.
 local function describe(hits)
@@ -88,7 +42,7 @@ test("load", function()
   if #errs > 0 then
     fail(#errs .. " error(s) in the map, first: " .. tostring(errs[1]))
   end
-  passed = passed + 1
+  T.passed = T.passed + 1
   check(cat:brand_count() >= 80,
         "at least 80 brands, the map has " .. tostring(cat:brand_count()))
   check(cat:name_count() >= cat:brand_count(), "at least one name per brand")
@@ -174,7 +128,7 @@ test("names", function()
         fail(string.format("%q: a plain spelling found as confusable: %s", text, describe(hits)))
       end
     end
-    passed = passed + 1
+    T.passed = T.passed + 1
   end
 end)
 
@@ -209,7 +163,7 @@ test("ordinary text", function()
     if #hits > 0 then
       fail(string.format("%q: expected no hit, got %s", text, describe(hits)))
     end
-    passed = passed + 1
+    T.passed = T.passed + 1
   end
 end)
 
@@ -238,7 +192,7 @@ test("look-alikes", function()
     if not found then
       fail(string.format("%q: expected a confusable hit of %s, got %s", text, brand, describe(hits)))
     end
-    passed = passed + 1
+    T.passed = T.passed + 1
   end
 end)
 
@@ -261,4 +215,4 @@ test("owns", function()
   end
 end)
 
-print(string.format("%d passed, 0 failed", passed))
+T.done()
