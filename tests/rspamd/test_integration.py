@@ -181,6 +181,9 @@ class TestCorpus(RspamdTestCase):
         sym = res["symbols"]["MEKIKI_FROM_TLD"]
         self.assertEqual(sym["options"], ["notice.example.top"])
         self.assertAlmostEqual(sym["score"], weights["MEKIKI_FROM_TLD"] * 0.9, places=2)
+        # A university's own mail: edu.cn is listed with weight 0.
+        res = self.scan(message(b"Re: [PATCH] fix", from_="Li Wei <liwei@hust.edu.cn>"))
+        self.assertNotIn("MEKIKI_FROM_TLD", mekiki_symbols(res))
 
     def test_subject_confusable(self):
         subj = "=?UTF-8?B?" + __import__("base64").b64encode(
