@@ -13,6 +13,9 @@ From display name of each message, and inserts:
                            stripped, i/l folded): a weaker sign
   MEKIKI_INVISIBLE_IN_WORD invisible code points between the letters of a word
                            (アカウ<U+FE09>ント) in the subject or body
+  MEKIKI_URL_LOOKALIKE     a link's host imitates a brand: its name or domain
+                           label, plain or with look-alikes, under a foreign
+                           registrable domain (or a mixed-script label)
   MEKIKI_URL_TLD           links into top-level domains weighted in the TLD map
   MEKIKI_FROM_TLD          the From domain is in such a top-level domain
   MEKIKI_FROM_BRAND_SPOOF  the From display name claims a brand while the From
@@ -55,6 +58,7 @@ local settings = {
   symbol_brand_confusable_weak = 'MEKIKI_BRAND_CONFUSABLE_WEAK',
   symbol_invisible_in_word = 'MEKIKI_INVISIBLE_IN_WORD',
   symbol_url_tld = 'MEKIKI_URL_TLD',
+  symbol_url_lookalike = 'MEKIKI_URL_LOOKALIKE',
   symbol_from_tld = 'MEKIKI_FROM_TLD',
   -- rspamd symbols meaning that the From domain failed DMARC
   dmarc_fail_symbols = { 'DMARC_POLICY_REJECT', 'DMARC_POLICY_QUARANTINE',
@@ -232,32 +236,42 @@ local function tld_weight(host)
   end
 end
 
--- Links and the From domain in weighted TLDs: once each, by the highest weight.
-local function check_tlds(task)
-  if not tld_weights then
-    return
-  end
-  local best, hosts = 0, new_set()
+-- Links: hosts that imitate a brand (MEKIKI_URL_LOOKALIKE) and hosts in
+-- weighted TLDs (MEKIKI_URL_TLD, by the highest weight); the From domain's
+-- TLD (MEKIKI_FROM_TLD).  Each symbol once per message.
+local function check_urls(task)
+  local best, tld_hosts, lookalikes, seen = 0, new_set(), new_set(), {}
   for i, url in ipairs(task:get_urls() or {}) do
     if i > settings.max_urls then
       lua_util.debugm(N, task, 'skipping links after the %s-th', settings.max_urls)
       break
     end
     local host = url:get_host()
-    if host and #host > 0 then
-      local w = tld_weight(host)
+    host = host and host:lower()
+    if host and #host > 0 and not seen[host] then
+      seen[host] = true
+      local w = tld_weights and tld_weight(host)
       if w and w > 0 then
         best = math.max(best, w)
-        add_option(hosts, host:lower())
+        add_option(tld_hosts, host)
+      end
+      local v = catalogue and catalogue:host(host)
+      if v and v.lookalike then
+        add_option(lookalikes, host .. ':' .. v.brand)
+      elseif v and v.mixed_script then
+        add_option(lookalikes, host .. ':mixed-script')
       end
     end
   end
+  if #lookalikes.list > 0 then
+    task:insert_result(settings.symbol_url_lookalike, 1.0, lookalikes.list)
+  end
   if best > 0 then
-    task:insert_result(settings.symbol_url_tld, best, hosts.list)
+    task:insert_result(settings.symbol_url_tld, best, tld_hosts.list)
   end
   local from = task:get_from('mime')
   local domain = from and from[1] and from[1].domain
-  if domain and #domain > 0 then
+  if tld_weights and domain and #domain > 0 then
     local w = tld_weight(domain)
     if w and w > 0 then
       task:insert_result(settings.symbol_from_tld, w, domain:lower())
@@ -266,7 +280,7 @@ local function check_tlds(task)
 end
 
 local function mekiki_check(task)
-  check_tlds(task)
+  check_urls(task)
   if not catalogue then
     lua_util.debugm(N, task, 'brand catalogue not loaded yet; skipping')
     return
@@ -378,6 +392,7 @@ for _, sym in ipairs({ settings.symbol_brand_confusable, settings.symbol_from_co
                        settings.symbol_brand_confusable_weak,
                        settings.symbol_invisible_in_word,
                        settings.symbol_url_tld, settings.symbol_from_tld,
+                       settings.symbol_url_lookalike,
                        settings.symbol_from_brand_spoof }) do
   rspamd_config:register_symbol({
     name = sym,

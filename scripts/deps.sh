@@ -7,7 +7,8 @@ set -euo pipefail
 PACKAGES=(
   # build
   gcc make cmake pkg-config
-  libhyperscan-dev libicu-dev libluajit-5.1-dev liblua5.4-dev
+  libhyperscan-dev libicu-dev libluajit-5.1-dev liblua5.4-dev libidn2-dev libpsl-dev
+  publicsuffix
   # tests
   check luajit lua5.4 valgrind python3
   # the mail filter itself

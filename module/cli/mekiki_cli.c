@@ -4,6 +4,7 @@
  *
  *   mekiki --version
  *   mekiki explain [--map FILE] TEXT...   (TEXT "-" reads standard input)
+ *   mekiki host [--map FILE] HOST...
  */
 #include <errno.h>
 #include <stdio.h>
@@ -23,10 +24,12 @@ static int usage(FILE *f)
 {
 	fprintf(f, "usage: mekiki --version\n"
 	           "       mekiki explain [--map FILE] TEXT...   (TEXT '-' reads stdin)\n"
+	           "       mekiki host [--map FILE] HOST...\n"
 	           "\n"
 	           "explain prints the strong and weak skeletons of each TEXT and every\n"
-	           "brand of the catalogue found in it, with the reason.  The brand map is\n"
-	           "FILE, else $MEKIKI_BRANDS_MAP, else " MEKIKI_DEFAULT_MAP ".\n");
+	           "brand of the catalogue found in it, with the reason.  host says whether\n"
+	           "a link's host imitates a brand, and why.  The brand map is FILE, else\n"
+	           "$MEKIKI_BRANDS_MAP, else " MEKIKI_DEFAULT_MAP ".\n");
 	return f == stderr ? 2 : 0;
 }
 
@@ -150,7 +153,34 @@ static void explain(const mekiki_catalogue *cat, mekiki_scanner *sc, const char 
 	}
 }
 
-static int cmd_explain(int argc, char **argv)
+static void explain_host(const mekiki_catalogue *cat, mekiki_scanner *sc, const char *host)
+{
+	mekiki_host_verdict v;
+	printf("host: %s\n", host);
+	if (mekiki_host_check(sc, host, strlen(host), &v) != MEKIKI_OK) {
+		printf("  not a host name (empty or longer than 253 bytes)\n\n");
+		return;
+	}
+	printf("  unicode: %s%s\n  registrable domain: %s\n", v.unicode,
+	       (v.flags & MEKIKI_HOST_IDN) ? " (IDNA decoded)" : "", v.registrable);
+	const char *brand = v.brand != UINT32_MAX ? mekiki_catalogue_brand_id(cat, v.brand) : NULL;
+	if (v.flags & MEKIKI_HOST_BRAND_DOMAIN)
+		printf("  verdict: clean, inside a domain of brand %s\n", brand);
+	else if (v.flags & MEKIKI_HOST_DOMAIN_LABEL)
+		printf("  verdict: LOOKALIKE of %s: a label of its domain, under a foreign domain\n",
+		       brand);
+	else if (v.flags & MEKIKI_HOST_LOOKALIKE)
+		printf("  verdict: LOOKALIKE of %s: the name \"%s\"%s in a foreign domain\n", brand,
+		       mekiki_catalogue_name(cat, v.name),
+		       (v.flags & MEKIKI_HOST_CONFUSABLE) ? " written with look-alikes" : "");
+	else if (v.flags & MEKIKI_HOST_MIXED_SCRIPT)
+		printf("  verdict: suspicious: a label mixes Latin with another script\n");
+	else
+		printf("  verdict: no brand\n");
+	putchar('\n');
+}
+
+static int cmd_explain(int argc, char **argv, int hosts)
 {
 	const char *map_path = getenv("MEKIKI_BRANDS_MAP");
 	if (!map_path || !*map_path)
@@ -199,6 +229,9 @@ static int cmd_explain(int argc, char **argv)
 			}
 			explain(cat, sc, text, len);
 			free(text);
+		} else if (hosts) {
+			explain_host(cat, sc, argv[i]);
+			continue;
 		} else {
 			explain(cat, sc, argv[i], strlen(argv[i]));
 		}
@@ -220,7 +253,9 @@ int main(int argc, char **argv)
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
 		return usage(stdout);
 	if (strcmp(argv[1], "explain") == 0)
-		return cmd_explain(argc - 2, argv + 2);
+		return cmd_explain(argc - 2, argv + 2, 0);
+	if (strcmp(argv[1], "host") == 0)
+		return cmd_explain(argc - 2, argv + 2, 1);
 	fprintf(stderr, "mekiki: unknown command '%s'\n", argv[1]);
 	return usage(stderr);
 }

@@ -117,6 +117,30 @@ MEKIKI_API void mekiki_scanner_free(mekiki_scanner *sc);
 MEKIKI_API int mekiki_scan(mekiki_scanner *sc, const char *text, size_t len,
                 mekiki_hit *hits, size_t max_hits, size_t *nhits);
 
+/* Host verdict flags. */
+#define MEKIKI_HOST_BRAND_DOMAIN 0x01u /* inside one of brand's domains */
+#define MEKIKI_HOST_LOOKALIKE 0x02u    /* imitates brand from a foreign domain */
+#define MEKIKI_HOST_CONFUSABLE 0x04u   /* ... with look-alike characters */
+#define MEKIKI_HOST_DOMAIN_LABEL 0x08u /* ... by a label of the brand's domain */
+#define MEKIKI_HOST_MIXED_SCRIPT 0x10u /* a label mixes Latin with another script */
+#define MEKIKI_HOST_IDN 0x20u          /* had IDNA (xn--) labels */
+
+typedef struct mekiki_host_verdict {
+	uint32_t flags;       /* MEKIKI_HOST_* */
+	uint32_t brand;       /* the brand owning or imitated, else UINT32_MAX */
+	uint32_t name;        /* the name found, for a name look-alike */
+	char unicode[256];    /* the host, lower case, IDNA labels decoded */
+	char registrable[256]; /* its registrable domain (Public Suffix List) */
+} mekiki_host_verdict;
+
+/*
+ * Does host[0..len) (a link's host, ASCII or IDNA or UTF-8) imitate a brand
+ * of sc's catalogue?  Fills *v; returns MEKIKI_OK, or MEKIKI_EINVAL for an
+ * empty or over-long (253 bytes) host.
+ */
+MEKIKI_API int mekiki_host_check(mekiki_scanner *sc, const char *host, size_t len,
+                                 mekiki_host_verdict *v);
+
 /*
  * Invisible code points between two letters of a word (アカウ<U+FE09>ント,
  * Pay<U+200B>Pal): a word split to dodge filters, whether or not it is a

@@ -14,6 +14,9 @@
  *       invisible: nil, or { count = n, offset = i (1-based), cp = "U+FE09" }
  *       for invisible code points between two letters of a word
  *   cat:owns(brand_id, domain)            -> boolean
+ *   cat:host(host)                        -> { brand = id|nil, lookalike = bool,
+ *       confusable = bool, domain_label = bool, mixed_script = bool, own = bool,
+ *       unicode = "...", registrable = "..." } | nil, message
  *   cat:brand_count(), cat:name_count()
  *
  * A hit is { brand = id, name = "as in the map", start = i, stop = j (1-based,
@@ -262,6 +265,40 @@ static int l_owns(lua_State *L)
 	return 1;
 }
 
+static void set_bool(lua_State *L, const char *k, int v)
+{
+	lua_pushboolean(L, v != 0);
+	lua_setfield(L, -2, k);
+}
+
+static int l_host(lua_State *L)
+{
+	struct lcatalogue *lc = check_catalogue(L);
+	size_t len;
+	const char *host = check_text(L, 2, &len);
+	mekiki_host_verdict v;
+	if (mekiki_host_check(lc->sc, host, len, &v) != MEKIKI_OK) {
+		lua_pushnil(L);
+		lua_pushstring(L, "not a host name");
+		return 2;
+	}
+	lua_createtable(L, 0, 8);
+	if (v.brand != UINT32_MAX) {
+		lua_pushstring(L, mekiki_catalogue_brand_id(lc->cat, v.brand));
+		lua_setfield(L, -2, "brand");
+	}
+	set_bool(L, "own", v.flags & MEKIKI_HOST_BRAND_DOMAIN);
+	set_bool(L, "lookalike", v.flags & MEKIKI_HOST_LOOKALIKE);
+	set_bool(L, "confusable", v.flags & MEKIKI_HOST_CONFUSABLE);
+	set_bool(L, "domain_label", v.flags & MEKIKI_HOST_DOMAIN_LABEL);
+	set_bool(L, "mixed_script", v.flags & MEKIKI_HOST_MIXED_SCRIPT);
+	lua_pushstring(L, v.unicode);
+	lua_setfield(L, -2, "unicode");
+	lua_pushstring(L, v.registrable);
+	lua_setfield(L, -2, "registrable");
+	return 1;
+}
+
 static int l_tostring(lua_State *L)
 {
 	struct lcatalogue *lc = luaL_checkudata(L, 1, CATALOGUE_MT);
@@ -274,6 +311,7 @@ static int l_tostring(lua_State *L)
 static const luaL_Reg catalogue_methods[] = {
 	{"scan", l_scan},
 	{"owns", l_owns},
+	{"host", l_host},
 	{"brand_count", l_brand_count},
 	{"name_count", l_name_count},
 	{NULL, NULL},

@@ -116,6 +116,7 @@ void mekiki_catalogue_free(mekiki_catalogue *cat)
 	free(cat->pats);
 	free(cat->domains);
 	hs_free_database(cat->db);
+	psl_free(cat->psl);
 	free(cat);
 }
 
@@ -852,6 +853,8 @@ mekiki_catalogue *mekiki_catalogue_new(const char *map, size_t len,
 		}
 	}
 	st = compile(cat);
+	/* The system's list (Debian: publicsuffix), else libpsl's built-in one. */
+	cat->psl = psl_latest(NULL);
 out:
 	if (status)
 		*status = st;

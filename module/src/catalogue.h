@@ -6,6 +6,7 @@
 #define MEKIKI_CATALOGUE_H
 
 #include <hs.h>
+#include <libpsl.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -67,6 +68,7 @@ struct mekiki_catalogue {
 	char **domains;
 	uint32_t ndomains, domains_cap;
 	hs_database_t *db; /* NULL when there are no names */
+	psl_ctx_t *psl;    /* the Public Suffix List, NULL if it cannot be read */
 	/*
 	 * BMP code points the scanner must rewrite: invisible ones, and those
 	 * whose weak skeleton has a character some name's skeleton has.  Others
@@ -74,6 +76,9 @@ struct mekiki_catalogue {
 	 */
 	uint8_t rewrite_bmp[0x10000 / 8];
 };
+
+/* The catalogue a scanner matches (scan.c). */
+const mekiki_catalogue *mk_scanner_catalogue(const mekiki_scanner *sc);
 
 static inline int mk_is_alnum_ascii(unsigned char c)
 {

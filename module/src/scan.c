@@ -67,6 +67,11 @@ mekiki_scanner *mekiki_scanner_new(const mekiki_catalogue *cat)
 	return sc;
 }
 
+const mekiki_catalogue *mk_scanner_catalogue(const mekiki_scanner *sc)
+{
+	return sc->cat;
+}
+
 void mekiki_scanner_free(mekiki_scanner *sc)
 {
 	if (!sc)

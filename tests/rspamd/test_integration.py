@@ -175,6 +175,25 @@ class TestCorpus(RspamdTestCase):
         res = self.scan(message(b"see https://www.kernel.org/ and https://github.com/"))
         self.assertNotIn("MEKIKI_URL_TLD", mekiki_symbols(res))
 
+    def test_url_lookalike(self):
+        weights = shipped_weights()
+        html = "text/html; charset=utf-8"
+        res = self.scan(message(b"<a href='https://amazon-co-jp.login-verify.cn/signin'>sign in</a>"
+                                b" <a href='https://www.amazon.co.jp/gp/css'>orders</a>", ctype=html))
+        sym = res["symbols"]["MEKIKI_URL_LOOKALIKE"]
+        self.assertEqual(sym["options"], ["amazon-co-jp.login-verify.cn:amazon"])
+        self.assertAlmostEqual(sym["score"], weights["MEKIKI_URL_LOOKALIKE"], places=2)
+        # An IDN homograph: xn--80ak6aa92e.com is аррӏе.com in Cyrillic.
+        res = self.scan(message(b"<a href='https://xn--80ak6aa92e.com/id'>Apple ID</a>", ctype=html))
+        opts = mekiki_symbols(res).get("MEKIKI_URL_LOOKALIKE", [])
+        self.assertEqual(len(opts), 1)
+        self.assertTrue(opts[0].endswith(":apple"), opts)
+        # The brand's own hosts and ordinary ones: nothing.
+        res = self.scan(message(b"<a href='https://www.amazon.co.jp/'>a</a> <a href='https://smile.amazon.com/'>"
+                                b"b</a> <a href='https://github.com/x'>c</a> <a href='https://www.tsinghua.edu.cn/'>"
+                                b"d</a>", ctype=html))
+        self.assertNotIn("MEKIKI_URL_LOOKALIKE", mekiki_symbols(res))
+
     def test_from_tld(self):
         weights = shipped_weights()
         res = self.scan(message(b"Hello", from_="Shop <info@notice.example.top>"))

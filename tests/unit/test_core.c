@@ -567,6 +567,80 @@ START_TEST(test_invisible_in_words)
 }
 END_TEST
 
+/* Link hosts: look-alikes of a brand under foreign domains, and clean ones. */
+static mekiki_host_verdict host_of(const char *host)
+{
+	mekiki_host_verdict v;
+	ck_assert_int_eq(mekiki_host_check(shipped_sc, host, strlen(host), &v), MEKIKI_OK);
+	return v;
+}
+
+static void expect_lookalike(const char *host, const char *brand)
+{
+	mekiki_host_verdict v = host_of(host);
+	ck_assert_msg(v.flags & MEKIKI_HOST_LOOKALIKE, "%s: not a look-alike (flags %x)", host,
+	              (unsigned)v.flags);
+	const char *b = mekiki_catalogue_brand_id(shipped, v.brand);
+	ck_assert_msg(b && strcmp(b, brand) == 0, "%s: brand %s, expected %s", host,
+	              b ? b : "(none)", brand);
+}
+
+static void expect_clean(const char *host)
+{
+	mekiki_host_verdict v = host_of(host);
+	ck_assert_msg(!(v.flags & (MEKIKI_HOST_LOOKALIKE | MEKIKI_HOST_MIXED_SCRIPT)),
+	              "%s: flagged (flags %x)", host, (unsigned)v.flags);
+}
+
+START_TEST(test_hosts)
+{
+	expect_lookalike("amazon-co-jp.login-verify.cn", "amazon");
+	expect_lookalike("smbc-card.com.metaplanning.xyz", "smbc");
+	expect_lookalike("eki-net.co.jp.example.sbs", "eki-net");
+	expect_lookalike("xn--80ak6aa92e.com", "apple");        /* аррӏе.com */
+	expect_lookalike(u8"\u0430mazon.co.jp", "amazon");      /* Cyrillic а */
+	expect_lookalike("xn--mazon-3ve.co.jp", "amazon");       /* the same, IDNA */
+	expect_lookalike("amazonaws-login.example.com", "amazon"); /* a domain label */
+	expect_lookalike("WWW.PAYPA1-SECURE.COM.", "paypal");     /* case, dot, digit */
+	mekiki_host_verdict v = host_of("xn--80ak6aa92e.com");
+	ck_assert(v.flags & MEKIKI_HOST_IDN);
+	ck_assert(v.flags & MEKIKI_HOST_CONFUSABLE);
+	ck_assert_str_eq(v.unicode, u8"\u0430\u0440\u0440\u04CF\u0435.com");
+	ck_assert_str_eq(v.registrable, u8"\u0430\u0440\u0440\u04CF\u0435.com");
+	v = host_of("kqwe.hjyzbd.cn");
+	ck_assert_str_eq(v.registrable, "hjyzbd.cn");
+	v = host_of("login.example.co.jp");
+	ck_assert_str_eq(v.registrable, "example.co.jp"); /* from the suffix list */
+
+	expect_clean("amazon.co.jp");
+	expect_clean("www.amazon.co.jp");
+	expect_clean("smile.amazon.com");
+	expect_clean("amazon-adsystem.com");
+	expect_clean("mercari.com");
+	expect_clean("jp.mercari.com");
+	expect_clean("eki-net.com");
+	expect_clean("vpass.ne.jp");
+	expect_clean("github.com");
+	expect_clean("kernel.org");
+	expect_clean("www.tsinghua.edu.cn");
+	expect_clean("kqwe.hjyzbd.cn");
+	expect_clean("lists.sourceforge.net");
+	ck_assert(host_of("www.amazon.co.jp").flags & MEKIKI_HOST_BRAND_DOMAIN);
+	/* A label mixing Latin and Cyrillic, no brand. */
+	ck_assert(host_of(u8"sh\u043Ep-example.com").flags & MEKIKI_HOST_MIXED_SCRIPT);
+	/* Not host names. */
+	mekiki_host_verdict w;
+	ck_assert_int_eq(mekiki_host_check(shipped_sc, "", 0, &w), MEKIKI_EINVAL);
+	char long_host[300];
+	memset(long_host, 'a', sizeof long_host);
+	ck_assert_int_eq(mekiki_host_check(shipped_sc, long_host, sizeof long_host, &w),
+	                 MEKIKI_EINVAL);
+	ck_assert_int_eq(mekiki_host_check(shipped_sc, "a\0b.com", 7, &w), MEKIKI_EINVAL);
+	/* Broken IDNA stays as it is, without a crash. */
+	host_of("xn--.xn--zz-.com");
+}
+END_TEST
+
 START_TEST(test_no_hits)
 {
 	EXPECT_NONE("amazonas");
@@ -1190,6 +1264,7 @@ static Suite *core_suite(void)
 	tcase_add_test(ts, test_no_hits);
 	tcase_add_test(ts, test_weak_skeleton_hits);
 	tcase_add_test(ts, test_invisible_in_words);
+	tcase_add_test(ts, test_hosts);
 	tcase_add_test(ts, test_weak_skeleton_function);
 	tcase_add_test(ts, test_span_in_context);
 	tcase_add_test(ts, test_invalid_utf8);
