@@ -16,6 +16,9 @@ From display name of each message, and inserts:
   MEKIKI_URL_LOOKALIKE     a link's host imitates a brand: its name or domain
                            label, plain or with look-alikes, under a foreign
                            registrable domain (or a mixed-script label)
+  MEKIKI_BRAND_URL_MISMATCH  the message claims a brand (spoofed display name,
+                           look-alike spelling) and no link goes to its domains;
+                           or a link shows a brand's domain and goes elsewhere
   MEKIKI_URL_TLD           links into top-level domains weighted in the TLD map
   MEKIKI_FROM_TLD          the From domain is in such a top-level domain
   MEKIKI_FROM_BRAND_SPOOF  the From display name claims a brand while the From
@@ -59,6 +62,7 @@ local settings = {
   symbol_invisible_in_word = 'MEKIKI_INVISIBLE_IN_WORD',
   symbol_url_tld = 'MEKIKI_URL_TLD',
   symbol_url_lookalike = 'MEKIKI_URL_LOOKALIKE',
+  symbol_brand_url_mismatch = 'MEKIKI_BRAND_URL_MISMATCH',
   symbol_from_tld = 'MEKIKI_FROM_TLD',
   -- rspamd symbols meaning that the From domain failed DMARC
   dmarc_fail_symbols = { 'DMARC_POLICY_REJECT', 'DMARC_POLICY_QUARANTINE',
@@ -101,6 +105,7 @@ local function scan_into(found, text)
     if hit.confusable then
       local set = hit.weak and found.weak or found.strong
       add_option(set, confusable_option(hit))
+      found.claimed[hit.brand] = true
       if not hit.weak then
         found.strong_brands[hit.brand] = true
       end
@@ -109,7 +114,8 @@ local function scan_into(found, text)
 end
 
 local function new_found()
-  return { strong = new_set(), weak = new_set(), invisible = new_set(), strong_brands = {} }
+  return { strong = new_set(), weak = new_set(), invisible = new_set(), strong_brands = {},
+           claimed = {} }
 end
 
 local function is_utf8_name(charset)
@@ -202,7 +208,11 @@ local function check_from(task, found)
         elseif hit.weak then
           add_option(found.weak, confusable_option(hit))
         end
+        if hit.confusable then
+          found.claimed[hit.brand] = true
+        end
         if not catalogue:owns(hit.brand, domain) then
+          found.claimed[hit.brand] = true
           add_option(spoof, hit.brand .. ':' .. (domain ~= '' and domain or '<none>'))
         elseif dmarc_failed(task) then
           add_option(spoof, hit.brand .. ':' .. domain .. ':dmarc-fail')
@@ -236,11 +246,30 @@ local function tld_weight(host)
   end
 end
 
+-- The brand whose domain a link's visible text shows ("https://www.amazon.co.jp/",
+-- "Amazon.co.jp"), if any.
+local function shown_brand(url)
+  local visible = url.get_visible and url:get_visible()
+  if not visible or #visible == 0 or #visible > 256 then
+    return nil
+  end
+  local host = tostring(visible):lower():match('^%s*%a+://([%w%.%-]+)') or
+      tostring(visible):lower():match('^%s*([%w%-]+%.[%w%.%-]+)%s*/?%s*$')
+  if not host or not host:find('.', 1, true) then
+    return nil
+  end
+  local v = catalogue:host(host)
+  return v and v.own and v.brand or nil
+end
+
 -- Links: hosts that imitate a brand (MEKIKI_URL_LOOKALIKE) and hosts in
 -- weighted TLDs (MEKIKI_URL_TLD, by the highest weight); the From domain's
 -- TLD (MEKIKI_FROM_TLD).  Each symbol once per message.
 local function check_urls(task)
   local best, tld_hosts, lookalikes, seen = 0, new_set(), new_set(), {}
+  -- Distinct link hosts, and links whose visible text names a brand's
+  -- domain while the link goes elsewhere (for MEKIKI_BRAND_URL_MISMATCH).
+  local links = { hosts = {}, shown = new_set() }
   for i, url in ipairs(task:get_urls() or {}) do
     if i > settings.max_urls then
       lua_util.debugm(N, task, 'skipping links after the %s-th', settings.max_urls)
@@ -248,8 +277,15 @@ local function check_urls(task)
     end
     local host = url:get_host()
     host = host and host:lower()
+    if host and #host > 0 and catalogue then
+      local shown = shown_brand(url)
+      if shown and not catalogue:owns(shown, host) then
+        add_option(links.shown, shown .. ':' .. host)
+      end
+    end
     if host and #host > 0 and not seen[host] then
       seen[host] = true
+      links.hosts[#links.hosts + 1] = host
       local w = tld_weights and tld_weight(host)
       if w and w > 0 then
         best = math.max(best, w)
@@ -277,10 +313,38 @@ local function check_urls(task)
       task:insert_result(settings.symbol_from_tld, w, domain:lower())
     end
   end
+  return links
+end
+
+-- The message claims brands (a spoofed display name, look-alike spellings)
+-- but none of its links goes to their domains; or a link shows a brand's
+-- domain and goes elsewhere.
+local function check_mismatch(task, found, links)
+  local mismatch = new_set()
+  for _, opt in ipairs(links.shown.list) do
+    add_option(mismatch, opt)
+  end
+  if #links.hosts > 0 then
+    for brand in pairs(found.claimed) do
+      local owned = false
+      for _, host in ipairs(links.hosts) do
+        if catalogue:owns(brand, host) then
+          owned = true
+          break
+        end
+      end
+      if not owned then
+        add_option(mismatch, brand .. ':' .. links.hosts[1])
+      end
+    end
+  end
+  if #mismatch.list > 0 then
+    task:insert_result(settings.symbol_brand_url_mismatch, 1.0, mismatch.list)
+  end
 end
 
 local function mekiki_check(task)
-  check_urls(task)
+  local links = check_urls(task)
   if not catalogue then
     lua_util.debugm(N, task, 'brand catalogue not loaded yet; skipping')
     return
@@ -290,6 +354,7 @@ local function mekiki_check(task)
   check_from(task, found)
   insert_weak(task, found)
   insert_invisible(task, found)
+  check_mismatch(task, found, links)
 end
 
 local function load_catalogue(data)
@@ -392,7 +457,7 @@ for _, sym in ipairs({ settings.symbol_brand_confusable, settings.symbol_from_co
                        settings.symbol_brand_confusable_weak,
                        settings.symbol_invisible_in_word,
                        settings.symbol_url_tld, settings.symbol_from_tld,
-                       settings.symbol_url_lookalike,
+                       settings.symbol_url_lookalike, settings.symbol_brand_url_mismatch,
                        settings.symbol_from_brand_spoof }) do
   rspamd_config:register_symbol({
     name = sym,

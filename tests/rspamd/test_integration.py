@@ -194,6 +194,27 @@ class TestCorpus(RspamdTestCase):
                                 b"d</a>", ctype=html))
         self.assertNotIn("MEKIKI_URL_LOOKALIKE", mekiki_symbols(res))
 
+    def test_brand_url_mismatch(self):
+        html = "text/html; charset=utf-8"
+        # A link shows Amazon's address and goes elsewhere; nothing else claims Amazon.
+        res = self.scan(message(b"<a href='https://kqwe.hjyzbd.cn/x'>https://www.amazon.co.jp/</a>",
+                                ctype=html))
+        self.assertEqual(mekiki_symbols(res).get("MEKIKI_BRAND_URL_MISMATCH"),
+                         ["amazon:kqwe.hjyzbd.cn"])
+        # A spoofed display name and links only elsewhere.
+        res = self.scan(message(b"<a href='https://login.example.net/'>login</a>", ctype=html,
+                                from_='"Amazon.co.jp" <info@shop-notice.example>'))
+        self.assertEqual(mekiki_symbols(res).get("MEKIKI_BRAND_URL_MISMATCH"),
+                         ["amazon:login.example.net"])
+        # The same claim with a link to the brand: no mismatch.
+        res = self.scan(message(b"<a href='https://www.amazon.co.jp/gp/css'>Amazon.co.jp</a> "
+                                b"<a href='https://track.example.net/'>x</a>", ctype=html,
+                                from_='"Amazon.co.jp" <info@shop-notice.example>'))
+        self.assertNotIn("MEKIKI_BRAND_URL_MISMATCH", mekiki_symbols(res))
+        # Mentioning a brand in ordinary mail with ordinary links: nothing.
+        res = self.scan(message(b"I ordered it on Amazon, see https://github.com/x"))
+        self.assertNotIn("MEKIKI_BRAND_URL_MISMATCH", mekiki_symbols(res))
+
     def test_from_tld(self):
         weights = shipped_weights()
         res = self.scan(message(b"Hello", from_="Shop <info@notice.example.top>"))
