@@ -421,26 +421,29 @@ if type(settings.brands_map) ~= 'string' or settings.brands_map == '' then
   return
 end
 
-if not rspamd_config:add_map({
-  type = 'callback',
-  url = settings.brands_map,
-  description = 'mekiki brand catalogue',
-  callback = load_catalogue,
-}) then
-  rspamd_logger.errx(rspamd_config, '%s: cannot add the brand map %s', N, settings.brands_map)
+-- A map read through rspamd's map machinery (files reload on change, HTTP
+-- maps work); callback receives the whole text.
+local function add_text_map(option, description, callback)
+  local ok = rspamd_config:add_map({
+    type = 'callback',
+    url = settings[option],
+    description = description,
+    callback = callback,
+  })
+  if not ok then
+    rspamd_logger.errx(rspamd_config, '%s: cannot add the %s %s (option %s)', N, description,
+        settings[option], option)
+  end
+  return ok
+end
+
+if not add_text_map('brands_map', 'mekiki brand catalogue', load_catalogue) then
   lua_util.disable_module(N, 'config')
   return
 end
 
 if settings.tld_map and settings.tld_map ~= '' then
-  if not rspamd_config:add_map({
-    type = 'callback',
-    url = settings.tld_map,
-    description = 'mekiki TLD weights',
-    callback = load_tld_weights,
-  }) then
-    rspamd_logger.errx(rspamd_config, '%s: cannot add the TLD map %s', N, settings.tld_map)
-  end
+  add_text_map('tld_map', 'mekiki TLD weights', load_tld_weights)
 end
 
 local id = rspamd_config:register_symbol({
