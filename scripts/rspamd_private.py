@@ -92,7 +92,8 @@ class Rspamd:
             confdir = os.path.join(self.stage, "etc/rspamd")
             w("rspamd.conf.local",
               f'.include "{confdir}/modules.d/mekiki.conf"\n'
-              f'.include "{confdir}/modules.d/mekiki_group.conf"\n')
+              f'.include "{confdir}/modules.d/mekiki_group.conf"\n'
+              f'.include "{confdir}/modules.d/mekiki_composites.conf"\n')
             with open(os.path.join(confdir, "plugins.d/mekiki.lua"), encoding="utf-8") as f:
                 w("plugins.d/mekiki.lua", f.read())
             # The shipped default points at the installed map; the staged

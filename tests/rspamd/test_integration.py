@@ -102,6 +102,23 @@ class TestCorpus(RspamdTestCase):
         for name in ("MEKIKI_BRAND_CONFUSABLE", "MEKIKI_FROM_BRAND_SPOOF"):
             self.assertAlmostEqual(res["symbols"][name]["score"], weights[name], places=2)
 
+    def test_phish_composite_keeps_members(self):
+        # rules.d/mekiki_composites.conf: a claimed brand and a risky link.
+        with open(os.path.join(ROOT, "rules.d", "mekiki_composites.conf"), encoding="utf-8") as f:
+            score = float(re.search(r"MEKIKI_PHISH \{.*?score = ([\d.]+);", f.read(), re.S).group(1))
+        res = self.scan(os.path.join(CORPUS, "phish-amazon-cojp-utf8-base64.eml"))
+        self.assertAlmostEqual(res["symbols"]["MEKIKI_PHISH"]["score"], score, places=2)
+        syms = mekiki_symbols(res)
+        for member in ("MEKIKI_BRAND_CONFUSABLE", "MEKIKI_FROM_BRAND_SPOOF", "MEKIKI_URL_TLD",
+                       "MEKIKI_BRAND_URL_MISMATCH"):
+            self.assertIn(member, syms, "composite members keep their scores")
+        # A risky link alone is not enough.
+        res = self.scan(message(b"see https://a.example.cn/x"))
+        self.assertIn("MEKIKI_URL_TLD", mekiki_symbols(res))
+        self.assertNotIn("MEKIKI_PHISH", mekiki_symbols(res))
+        res = self.scan(os.path.join(CORPUS, "ham-amazon-order-confirmation.eml"))
+        self.assertNotIn("MEKIKI_PHISH", mekiki_symbols(res))
+
     def test_display_name_forms(self):
         # Each display name claims Amazon; the domain is not Amazon's.
         for name in ("Amazon.co.jp", "Amazon", "=?UTF-8?B?0JBtYXpvbg==?=",  # Аmazon
@@ -274,6 +291,16 @@ class TestHostile(RspamdTestCase):
         # The worker answers normal mail promptly afterwards.
         res = self.scan(os.path.join(CORPUS, "phish-amazon-shop-variant.eml"))
         self.assertIn("MEKIKI_BRAND_CONFUSABLE", mekiki_symbols(res))
+
+
+class TestConfigtest(unittest.TestCase):
+    """The shipped configuration passes rspamadm configtest."""
+
+    def test_configtest(self):
+        r = Rspamd(STAGE, STATE + "-configtest")
+        res = r.configtest()
+        self.assertEqual(res.returncode, 0, res.stdout + res.stderr)
+        self.assertIn("syntax OK", res.stdout + res.stderr)
 
 
 class TestDisabled(RspamdTestCase):
