@@ -19,6 +19,8 @@ From display name of each message, and inserts:
   MEKIKI_BRAND_URL_MISMATCH  the message claims a brand (spoofed display name,
                            look-alike spelling) and no link goes to its domains;
                            or a link shows a brand's domain and goes elsewhere
+  MEKIKI_LURE              lure phrases of the observed waves (payment declined,
+                           account restricted ...) in the subject or body
   MEKIKI_URL_TLD           links into top-level domains weighted in the TLD map
   MEKIKI_FROM_TLD          the From domain is in such a top-level domain
   MEKIKI_FROM_BRAND_SPOOF  the From display name claims a brand while the From
@@ -49,6 +51,7 @@ end
 local settings = {
   brands_map = nil,          -- required: URL or path of the brand catalogue
   tld_map = nil,             -- URL or path of the TLD weights (optional)
+  lures_map = nil,           -- URL or path of the lure phrases (optional)
   max_urls = 200,            -- links looked at per message
   max_text_bytes = 1048576,  -- bytes scanned per text part; the rest is skipped
   max_parts = 16,            -- text parts scanned per message
@@ -62,6 +65,7 @@ local settings = {
   symbol_invisible_in_word = 'MEKIKI_INVISIBLE_IN_WORD',
   symbol_url_tld = 'MEKIKI_URL_TLD',
   symbol_url_lookalike = 'MEKIKI_URL_LOOKALIKE',
+  symbol_lure = 'MEKIKI_LURE',
   symbol_brand_url_mismatch = 'MEKIKI_BRAND_URL_MISMATCH',
   symbol_from_tld = 'MEKIKI_FROM_TLD',
   -- rspamd symbols meaning that the From domain failed DMARC
@@ -73,6 +77,7 @@ local positive_ints = { 'max_text_bytes', 'max_parts', 'max_hits', 'max_options'
 
 local catalogue -- built from the brand map; nil until the map has loaded
 local tld_weights -- suffix -> weight, from the TLD map; nil until loaded
+local lures -- a catalogue of lure phrases; nil until loaded
 
 -- An ordered set of option strings, bounded so that hostile mail cannot make
 -- a result grow without limit.
@@ -97,6 +102,11 @@ end
 -- Confusable hits of text into found.strong / found.weak (sets of options),
 -- invisible code points inside words into found.invisible.
 local function scan_into(found, text)
+  if lures then
+    for _, hit in ipairs(lures:scan(text, settings.max_text_bytes, settings.max_hits)) do
+      add_option(found.lures, hit.brand)
+    end
+  end
   local hits, invisible = catalogue:scan(text, settings.max_text_bytes, settings.max_hits)
   if invisible then
     add_option(found.invisible, invisible.cp)
@@ -114,8 +124,8 @@ local function scan_into(found, text)
 end
 
 local function new_found()
-  return { strong = new_set(), weak = new_set(), invisible = new_set(), strong_brands = {},
-           claimed = {} }
+  return { strong = new_set(), weak = new_set(), invisible = new_set(), lures = new_set(),
+           strong_brands = {}, claimed = {} }
 end
 
 local function is_utf8_name(charset)
@@ -355,22 +365,33 @@ local function mekiki_check(task)
   insert_weak(task, found)
   insert_invisible(task, found)
   check_mismatch(task, found, links)
+  if #found.lures.list > 0 then
+    task:insert_result(settings.symbol_lure, 1.0, found.lures.list)
+  end
+end
+
+-- A catalogue from a map in the brand-map format; nil (logged) if it fails.
+local function build_catalogue(data, what, path)
+  local cat, errs = mekiki.catalogue(data)
+  if not cat then
+    rspamd_logger.errx(rspamd_config, '%s: cannot build the %s from %s: %s; ' ..
+        'keeping the previous one', N, what, path, errs)
+    return nil
+  end
+  for _, e in ipairs(errs) do
+    rspamd_logger.warnx(rspamd_config, '%s: %s %s: %s (line skipped)', N, what, path, e)
+  end
+  rspamd_logger.infox(rspamd_config, '%s: %s loaded: %s entries, %s names',
+      N, what, cat:brand_count(), cat:name_count())
+  return cat
 end
 
 local function load_catalogue(data)
-  local cat, errs = mekiki.catalogue(data)
-  if not cat then
-    rspamd_logger.errx(rspamd_config, '%s: cannot build the brand catalogue from %s: %s; ' ..
-        'keeping the previous one', N, settings.brands_map, errs)
-    return
-  end
-  for _, e in ipairs(errs) do
-    rspamd_logger.warnx(rspamd_config, '%s: brand map %s: %s (line skipped)',
-        N, settings.brands_map, e)
-  end
-  catalogue = cat
-  rspamd_logger.infox(rspamd_config, '%s: brand catalogue loaded: %s brands, %s names',
-      N, cat:brand_count(), cat:name_count())
+  catalogue = build_catalogue(data, 'brand catalogue', settings.brands_map) or catalogue
+end
+
+local function load_lures(data)
+  lures = build_catalogue(data, 'lure phrases', settings.lures_map) or lures
 end
 
 -- "suffix weight" lines; a bad line is logged with its number and skipped.
@@ -446,6 +467,10 @@ if settings.tld_map and settings.tld_map ~= '' then
   add_text_map('tld_map', 'mekiki TLD weights', load_tld_weights)
 end
 
+if settings.lures_map and settings.lures_map ~= '' then
+  add_text_map('lures_map', 'mekiki lure phrases', load_lures)
+end
+
 local id = rspamd_config:register_symbol({
   name = settings.symbol_check,
   type = 'callback',
@@ -461,6 +486,7 @@ for _, sym in ipairs({ settings.symbol_brand_confusable, settings.symbol_from_co
                        settings.symbol_invisible_in_word,
                        settings.symbol_url_tld, settings.symbol_from_tld,
                        settings.symbol_url_lookalike, settings.symbol_brand_url_mismatch,
+                       settings.symbol_lure,
                        settings.symbol_from_brand_spoof }) do
   rspamd_config:register_symbol({
     name = sym,

@@ -101,7 +101,8 @@ class Rspamd:
             maps = os.path.join(self.stage, "usr/local/share/mekiki")
             if "local.d/mekiki.conf" not in self.local:
                 w("local.d/mekiki.conf", f'brands_map = "{maps}/mekiki_brands.map";\n'
-                                         f'tld_map = "{maps}/mekiki_tld.map";\n')
+                                         f'tld_map = "{maps}/mekiki_tld.map";\n'
+                                         f'lures_map = "{maps}/mekiki_lures.map";\n')
         for rel, text in self.local.items():
             w(rel, text)
         for root, dirs, files in os.walk(self.etc):

@@ -232,6 +232,17 @@ class TestCorpus(RspamdTestCase):
         res = self.scan(message(b"I ordered it on Amazon, see https://github.com/x"))
         self.assertNotIn("MEKIKI_BRAND_URL_MISMATCH", mekiki_symbols(res))
 
+    def test_lure(self):
+        # The seed wave's wording, one phrase written with a look-alike (Cyrillic а).
+        res = self.scan(os.path.join(CORPUS, "phish-amazon-cojp-utf8-base64.eml"))
+        opts = mekiki_symbols(res).get("MEKIKI_LURE", [])
+        self.assertIn("payment-declined", opts)
+        self.assertIn("account-restricted", opts)
+        res = self.scan(message("Your \u0430ccount has been suspended.".encode()))
+        self.assertEqual(mekiki_symbols(res).get("MEKIKI_LURE"), ["account-restricted"])
+        res = self.scan(os.path.join(CORPUS, "ham-amazon-order-confirmation.eml"))
+        self.assertNotIn("MEKIKI_LURE", mekiki_symbols(res))
+
     def test_from_tld(self):
         weights = shipped_weights()
         res = self.scan(message(b"Hello", from_="Shop <info@notice.example.top>"))
