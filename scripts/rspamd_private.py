@@ -182,10 +182,10 @@ class Rspamd:
 
     # -- scanning --------------------------------------------------------
     def scan(self, message, ip="112.224.75.38", helo="mx.example.net",
-             hostname="mx.example.net", mail_from=None, timeout=60):
+             hostname="mx.example.net", mail_from=None, rcpt=None, timeout=60):
         """Scan bytes (or a path) through /checkv2; returns the JSON reply.
 
-        ip, helo, hostname and mail_from (the SMTP envelope sender) describe
+        ip, helo, hostname, mail_from and rcpt (the SMTP envelope) describe
         the connection the message arrived on."""
         if isinstance(message, str):
             with open(message, "rb") as f:
@@ -194,6 +194,8 @@ class Rspamd:
                    "Content-Type": "application/octet-stream"}
         if mail_from:
             headers["From"] = mail_from
+        if rcpt:
+            headers["Rcpt"] = rcpt
         req = urllib.request.Request(f"http://127.0.0.1:{self.port}/checkv2", data=message,
                                      method="POST", headers=headers)
         with urllib.request.urlopen(req, timeout=timeout) as r:

@@ -105,7 +105,7 @@ class TestCorpus(RspamdTestCase):
     def test_phish_composite_keeps_members(self):
         # rules.d/mekiki_composites.conf: a claimed brand and a risky link.
         with open(os.path.join(ROOT, "rules.d", "mekiki_composites.conf"), encoding="utf-8") as f:
-            score = float(re.search(r"MEKIKI_PHISH \{.*?score = ([\d.]+);", f.read(), re.S).group(1))
+            score = float(re.search(r'"MEKIKI_PHISH" \{.*?score = ([\d.]+);', f.read(), re.S).group(1))
         res = self.scan(os.path.join(CORPUS, "phish-amazon-cojp-utf8-base64.eml"))
         self.assertAlmostEqual(res["symbols"]["MEKIKI_PHISH"]["score"], score, places=2)
         syms = mekiki_symbols(res)
@@ -304,14 +304,70 @@ class TestHostile(RspamdTestCase):
         self.assertIn("MEKIKI_BRAND_CONFUSABLE", mekiki_symbols(res))
 
 
+class TestOperator(RspamdTestCase):
+    """What an operator changes: a map while rspamd runs, a score in
+    local.d, mekiki off for one recipient through rspamd's settings."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tld_map = os.path.join(STATE, "operator-tld.map")
+        with open(cls.tld_map, "w", encoding="utf-8") as f:
+            f.write("cn 1.0\n")
+        os.chmod(cls.tld_map, 0o644)
+        maps = os.path.join(STAGE, "usr/local/share/mekiki")
+        cls.local = {
+            "local.d/mekiki.conf": f'brands_map = "{maps}/mekiki_brands.map";\n'
+                                   f'tld_map = "{cls.tld_map}";\n',
+            "local.d/mekiki_group.conf": 'symbols { "MEKIKI_FROM_BRAND_SPOOF" { weight = 7.5; } '
+                                         '"MEKIKI_PHISH" { weight = 5.0; } }\n',
+            "local.d/settings.conf": 'no_mekiki { priority = high; rcpt = "nomekiki@example.jp"; '
+                                     'apply { groups_disabled = ["mekiki"]; } }\n',
+            "override.d/options.inc": 'filters = "chartable,dkim,regexp";\n'
+                                      'hs_cache_dir = "${DBDIR}/";\nmap_watch_interval = 1s;\n',
+        }
+        super().setUpClass()
+
+    def test_score_override_in_local_d(self):
+        res = self.scan(message(b"Hello", from_='"Amazon.co.jp" <info@shop-notice.example>'))
+        self.assertAlmostEqual(res["symbols"]["MEKIKI_FROM_BRAND_SPOOF"]["score"], 7.5, places=2)
+        # The composite's score too.
+        res = self.scan(os.path.join(CORPUS, "phish-amazon-cojp-utf8-base64.eml"))
+        self.assertAlmostEqual(res["symbols"]["MEKIKI_PHISH"]["score"], 5.0, places=2)
+
+    def test_map_change_without_restart(self):
+        msg = message(b"see https://a.example.cn/x")
+        before = self.scan(msg)["symbols"]["MEKIKI_URL_TLD"]["score"]
+        weight = shipped_weights()["MEKIKI_URL_TLD"]
+        self.assertAlmostEqual(before, weight * 1.0, places=2)
+        with open(self.tld_map, "w", encoding="utf-8") as f:
+            f.write("cn 0.5\n")
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            time.sleep(1)
+            after = self.scan(msg)["symbols"].get("MEKIKI_URL_TLD", {}).get("score")
+            if after is not None and abs(after - weight * 0.5) < 0.01:
+                break
+        self.assertAlmostEqual(after, weight * 0.5, places=2)
+
+    def test_disabled_for_one_recipient(self):
+        path = os.path.join(CORPUS, "phish-amazon-cojp-utf8-base64.eml")
+        self.assertTrue(mekiki_symbols(self.scan(path)))
+        res = self.scan(path, rcpt="nomekiki@example.jp")
+        self.assertEqual(mekiki_symbols(res), {})
+
+
 class TestConfigtest(unittest.TestCase):
     """The shipped configuration passes rspamadm configtest."""
 
     def test_configtest(self):
         r = Rspamd(STAGE, STATE + "-configtest")
         res = r.configtest()
-        self.assertEqual(res.returncode, 0, res.stdout + res.stderr)
-        self.assertIn("syntax OK", res.stdout + res.stderr)
+        out = res.stdout + res.stderr
+        self.assertEqual(res.returncode, 0, out)
+        self.assertIn("syntax OK", out)
+        # Nothing of ours is defined twice or rejected.
+        self.assertNotIn("redefined", out)
+        self.assertNotIn("mekiki", out.lower(), out)
 
 
 class TestDisabled(RspamdTestCase):
