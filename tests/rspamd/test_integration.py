@@ -356,6 +356,53 @@ class TestOperator(RspamdTestCase):
         self.assertEqual(mekiki_symbols(res), {})
 
 
+class TestBrokenMap(RspamdTestCase):
+    """A bad map line is logged with file and line and skipped; a missing
+    map leaves the rest of mekiki working."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.brands = os.path.join(STATE, "broken-brands.map")
+        with open(cls.brands, "w", encoding="utf-8") as f:
+            f.write("goodbrand | Goodbrand | goodbrand.example\n"
+                    "this line has no bars\n"
+                    "other | Otherbrand | bad_domain!\n")
+        os.chmod(cls.brands, 0o644)
+        maps = os.path.join(STAGE, "usr/local/share/mekiki")
+        cls.local = {"local.d/mekiki.conf": f'brands_map = "{cls.brands}";\n'
+                                            f'tld_map = "{maps}/mekiki_tld.map";\n'
+                                            'lures_map = "/nonexistent/mekiki_lures.map";\n'}
+        super().setUpClass()
+
+    def test_bad_lines_logged_and_skipped(self):
+        # Goodbrand with a Cyrillic о: the good line loaded.
+        res = self.scan(message("Your G\u043e\u043edbrand account".encode(),
+                                subject="see https://x.example.cn/"))
+        syms = mekiki_symbols(res)
+        self.assertEqual(syms.get("MEKIKI_BRAND_CONFUSABLE"), ["goodbrand:U+043E"])
+        log = self.rspamd.log()
+        self.assertIn(f"{self.brands}: line 2: expected 'id | names | domains'", log)
+        self.assertIn(f"{self.brands}: line 3: bad domain 'bad_domain!'", log)
+
+    def test_missing_map_leaves_the_rest_working(self):
+        res = self.scan(message(b"see https://a.example.cn/x"))
+        self.assertIn("MEKIKI_URL_TLD", mekiki_symbols(res))
+        self.assertNotIn("MEKIKI_LURE", mekiki_symbols(res))
+        self.assertTrue(self.rspamd.alive())
+
+
+class TestBrokenOption(RspamdTestCase):
+    """A bad option value is reported with its key; mail still flows."""
+
+    local = {"local.d/mekiki.conf": 'max_hits = "lots";\n'}
+
+    def test_bad_option(self):
+        res = self.scan(os.path.join(CORPUS, "phish-amazon-cojp-utf8-base64.eml"))
+        self.assertEqual(mekiki_symbols(res), {})
+        self.assertIn("mekiki: option max_hits must be a positive integer, got lots",
+                      self.rspamd.log())
+
+
 class TestConfigtest(unittest.TestCase):
     """The shipped configuration passes rspamadm configtest."""
 
