@@ -422,6 +422,17 @@ if not opts then
   lua_util.disable_module(N, 'config')
   return
 end
+-- Unknown keys are errors (rspamadm configtest -s fails on them): a typo
+-- in local.d/mekiki.conf should not pass silently.
+local known = { enabled = true, brands_map = true, tld_map = true, lures_map = true }
+for k in pairs(settings) do
+  known[k] = true
+end
+for k in pairs(opts) do
+  if not known[k] then
+    rspamd_logger.errx(rspamd_config, '%s: unknown option %s', N, k)
+  end
+end
 settings = lua_util.override_defaults(settings, opts)
 
 for _, k in ipairs(positive_ints) do

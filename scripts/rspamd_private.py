@@ -122,10 +122,11 @@ class Rspamd:
         return env
 
     # -- life cycle ------------------------------------------------------
-    def configtest(self):
+    def configtest(self, strict=True):
+        """rspamadm configtest (-s: any error logged while loading fails it)."""
         self._configure()
-        return subprocess.run(["rspamadm", *self.vars(), "configtest", "-c",
-                               "/etc/rspamd/rspamd.conf"], env=self.environ(),
+        return subprocess.run(["rspamadm", *self.vars(), "configtest", *(["-s"] if strict else []),
+                               "-c", "/etc/rspamd/rspamd.conf"], env=self.environ(),
                               capture_output=True, text=True)
 
     def start(self, timeout=120):

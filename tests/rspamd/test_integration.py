@@ -416,6 +416,18 @@ class TestConfigtest(unittest.TestCase):
         self.assertNotIn("redefined", out)
         self.assertNotIn("mekiki", out.lower(), out)
 
+    def test_configtest_names_a_bad_option(self):
+        maps = os.path.join(STAGE, "usr/local/share/mekiki")
+        for conf, key in (('max_hits = "lots";\n', "option max_hits must be a positive integer"),
+                          ('max_hitz = 10;\n', "unknown option max_hitz")):
+            with self.subTest(key=key):
+                r = Rspamd(STAGE, STATE + "-configtest", local={
+                    "local.d/mekiki.conf": f'brands_map = "{maps}/mekiki_brands.map";\n' + conf})
+                res = r.configtest()
+                out = res.stdout + res.stderr
+                self.assertNotEqual(res.returncode, 0, out)
+                self.assertIn(key, out)
+
 
 class TestDisabled(RspamdTestCase):
     """An operator turns mekiki off in local.d/mekiki.conf."""
