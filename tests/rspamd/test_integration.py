@@ -440,5 +440,6 @@ class TestDisabled(RspamdTestCase):
 
 
 if __name__ == "__main__":
-    STAGE, STATE = sys.argv[1], sys.argv[2]
+    STAGE, STATE = sys.argv[1], os.path.abspath(sys.argv[2])
+    os.makedirs(STATE, exist_ok=True)
     unittest.main(argv=[sys.argv[0], "-v"])
