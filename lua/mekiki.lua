@@ -80,16 +80,31 @@ local tld_weights -- suffix -> weight, from the TLD map; nil until loaded
 local lures -- a catalogue of lure phrases; nil until loaded
 
 -- An ordered set of option strings, bounded so that hostile mail cannot make
--- a result grow without limit.
-local function add_option(set, opt)
-  if not set.seen[opt] and #set.list < settings.max_options then
-    set.seen[opt] = true
+-- a result grow without limit, each with a weight (the brand's weight from
+-- the brand map; 1 where no brand is involved).
+local function add_option(set, opt, weight)
+  weight = weight or 1.0
+  if set.seen[opt] then
+    set.seen[opt] = math.max(set.seen[opt], weight)
+  elseif #set.list < settings.max_options then
+    set.seen[opt] = weight
     set.list[#set.list + 1] = opt
   end
 end
 
 local function new_set()
   return { seen = {}, list = {} }
+end
+
+-- Insert sym with options list (default: all of set), its dynamic weight the
+-- highest weight among them.
+local function insert_set(task, sym, set, list)
+  list = list or set.list
+  local weight = 0
+  for _, opt in ipairs(list) do
+    weight = math.max(weight, set.seen[opt] or 1.0)
+  end
+  task:insert_result(sym, weight, list)
 end
 
 local function confusable_option(hit)
@@ -114,8 +129,8 @@ local function scan_into(found, text)
   for _, hit in ipairs(hits) do
     if hit.confusable then
       local set = hit.weak and found.weak or found.strong
-      add_option(set, confusable_option(hit))
-      found.claimed[hit.brand] = true
+      add_option(set, confusable_option(hit), hit.weight)
+      found.claimed[hit.brand] = hit.weight
       if not hit.weak then
         found.strong_brands[hit.brand] = true
       end
@@ -168,7 +183,7 @@ local function check_body(task, found)
     end
   end
   if #found.strong.list > 0 then
-    task:insert_result(settings.symbol_brand_confusable, 1.0, found.strong.list)
+    insert_set(task, settings.symbol_brand_confusable, found.strong)
   end
 end
 
@@ -181,7 +196,7 @@ local function insert_weak(task, found)
     end
   end
   if #opts > 0 then
-    task:insert_result(settings.symbol_brand_confusable_weak, 1.0, opts)
+    insert_set(task, settings.symbol_brand_confusable_weak, found.weak, opts)
   end
 end
 
@@ -213,28 +228,28 @@ local function check_from(task, found)
     if name and #name > 0 then
       for _, hit in ipairs(catalogue:scan(name, settings.max_text_bytes, settings.max_hits)) do
         if hit.confusable and not hit.weak then
-          add_option(confusable, confusable_option(hit))
+          add_option(confusable, confusable_option(hit), hit.weight)
           found.strong_brands[hit.brand] = true
         elseif hit.weak then
-          add_option(found.weak, confusable_option(hit))
+          add_option(found.weak, confusable_option(hit), hit.weight)
         end
         if hit.confusable then
-          found.claimed[hit.brand] = true
+          found.claimed[hit.brand] = hit.weight
         end
         if not catalogue:owns(hit.brand, domain) then
-          found.claimed[hit.brand] = true
-          add_option(spoof, hit.brand .. ':' .. (domain ~= '' and domain or '<none>'))
+          found.claimed[hit.brand] = hit.weight
+          add_option(spoof, hit.brand .. ':' .. (domain ~= '' and domain or '<none>'), hit.weight)
         elseif dmarc_failed(task) then
-          add_option(spoof, hit.brand .. ':' .. domain .. ':dmarc-fail')
+          add_option(spoof, hit.brand .. ':' .. domain .. ':dmarc-fail', hit.weight)
         end
       end
     end
   end
   if #confusable.list > 0 then
-    task:insert_result(settings.symbol_from_confusable, 1.0, confusable.list)
+    insert_set(task, settings.symbol_from_confusable, confusable)
   end
   if #spoof.list > 0 then
-    task:insert_result(settings.symbol_from_brand_spoof, 1.0, spoof.list)
+    insert_set(task, settings.symbol_from_brand_spoof, spoof)
   end
 end
 
@@ -269,7 +284,10 @@ local function shown_brand(url)
     return nil
   end
   local v = catalogue:host(host)
-  return v and v.own and v.brand or nil
+  if v and v.own then
+    return v.brand, v.weight
+  end
+  return nil
 end
 
 -- Links: hosts that imitate a brand (MEKIKI_URL_LOOKALIKE) and hosts in
@@ -288,9 +306,9 @@ local function check_urls(task)
     local host = url:get_host()
     host = host and host:lower()
     if host and #host > 0 and catalogue then
-      local shown = shown_brand(url)
+      local shown, weight = shown_brand(url)
       if shown and not catalogue:owns(shown, host) then
-        add_option(links.shown, shown .. ':' .. host)
+        add_option(links.shown, shown .. ':' .. host, weight)
       end
     end
     if host and #host > 0 and not seen[host] then
@@ -303,14 +321,14 @@ local function check_urls(task)
       end
       local v = catalogue and catalogue:host(host)
       if v and v.lookalike then
-        add_option(lookalikes, host .. ':' .. v.brand)
+        add_option(lookalikes, host .. ':' .. v.brand, v.weight)
       elseif v and v.mixed_script then
         add_option(lookalikes, host .. ':mixed-script')
       end
     end
   end
   if #lookalikes.list > 0 then
-    task:insert_result(settings.symbol_url_lookalike, 1.0, lookalikes.list)
+    insert_set(task, settings.symbol_url_lookalike, lookalikes)
   end
   if best > 0 then
     task:insert_result(settings.symbol_url_tld, best, tld_hosts.list)
@@ -332,10 +350,10 @@ end
 local function check_mismatch(task, found, links)
   local mismatch = new_set()
   for _, opt in ipairs(links.shown.list) do
-    add_option(mismatch, opt)
+    add_option(mismatch, opt, links.shown.seen[opt])
   end
   if #links.hosts > 0 then
-    for brand in pairs(found.claimed) do
+    for brand, weight in pairs(found.claimed) do
       local owned = false
       for _, host in ipairs(links.hosts) do
         if catalogue:owns(brand, host) then
@@ -344,12 +362,12 @@ local function check_mismatch(task, found, links)
         end
       end
       if not owned then
-        add_option(mismatch, brand .. ':' .. links.hosts[1])
+        add_option(mismatch, brand .. ':' .. links.hosts[1], weight)
       end
     end
   end
   if #mismatch.list > 0 then
-    task:insert_result(settings.symbol_brand_url_mismatch, 1.0, mismatch.list)
+    insert_set(task, settings.symbol_brand_url_mismatch, mismatch)
   end
 end
 

@@ -84,7 +84,7 @@ MEKIKI_API size_t mekiki_skeleton_weak(const char *text, size_t len, char *out, 
 
 /*
  * Build a catalogue from a brand map (format in rules.d/mekiki_brands.map):
- *     id | name, name, ... | domain, domain, ...
+ *     id | name, name, ... | domain, domain, ... [| weight]
  * Bad lines are reported through err (may be NULL) and skipped.  Returns NULL
  * and sets *status on allocation or engine failure; an empty map gives an
  * empty catalogue that finds nothing.
@@ -98,6 +98,8 @@ MEKIKI_API uint32_t mekiki_catalogue_brand_count(const mekiki_catalogue *cat);
 MEKIKI_API uint32_t mekiki_catalogue_name_count(const mekiki_catalogue *cat);
 MEKIKI_API const char *mekiki_catalogue_brand_id(const mekiki_catalogue *cat, uint32_t brand);
 MEKIKI_API const char *mekiki_catalogue_name(const mekiki_catalogue *cat, uint32_t name);
+/* The brand's weight from the map's optional fourth column (0 .. 1, default 1). */
+MEKIKI_API double mekiki_catalogue_brand_weight(const mekiki_catalogue *cat, uint32_t brand);
 
 /*
  * Non-zero when domain (case-insensitive, trailing dot ignored) is one of the

@@ -19,7 +19,8 @@
  *       unicode = "...", registrable = "..." } | nil, message
  *   cat:brand_count(), cat:name_count()
  *
- * A hit is { brand = id, name = "as in the map", start = i, stop = j (1-based,
+ * A hit is { brand = id, weight = the brand's weight (0 .. 1),
+ * name = "as in the map", start = i, stop = j (1-based,
  * inclusive, like string.sub), text = original bytes, confusable = bool,
  * weak = bool (only the weak skeleton matched; confusable too),
  * foreign = { "U+0410", ... }, nforeign = occurrences }.
@@ -207,6 +208,8 @@ static int l_scan(lua_State *L)
 		lua_createtable(L, 0, 8);
 		lua_pushstring(L, mekiki_catalogue_brand_id(lc->cat, h->brand));
 		lua_setfield(L, -2, "brand");
+		lua_pushnumber(L, mekiki_catalogue_brand_weight(lc->cat, h->brand));
+		lua_setfield(L, -2, "weight");
 		lua_pushstring(L, mekiki_catalogue_name(lc->cat, h->name));
 		lua_setfield(L, -2, "name");
 		lua_pushinteger(L, (lua_Integer)h->start + 1);
@@ -286,6 +289,8 @@ static int l_host(lua_State *L)
 	if (v.brand != UINT32_MAX) {
 		lua_pushstring(L, mekiki_catalogue_brand_id(lc->cat, v.brand));
 		lua_setfield(L, -2, "brand");
+		lua_pushnumber(L, mekiki_catalogue_brand_weight(lc->cat, v.brand));
+		lua_setfield(L, -2, "weight");
 	}
 	set_bool(L, "own", v.flags & MEKIKI_HOST_BRAND_DOMAIN);
 	set_bool(L, "lookalike", v.flags & MEKIKI_HOST_LOOKALIKE);

@@ -224,8 +224,9 @@ static int next_field(const char **p, const char *e, int blanks, const char **a,
 }
 
 /*
- * Parse one map line: "id | name, name | domain, domain".  Returns -1 on
- * allocation failure, 0 otherwise (a bad line is reported and skipped).
+ * Parse one map line: "id | name, name | domain, domain [| weight]".
+ * Returns -1 on allocation failure, 0 otherwise (a bad line is reported and
+ * skipped).
  */
 static int parse_line(mekiki_catalogue *cat, const char *s, const char *e,
                       unsigned line, mekiki_error_fn err, void *ud)
@@ -253,10 +254,30 @@ static int parse_line(mekiki_catalogue *cat, const char *s, const char *e,
 			       (size_t)(id_e - id));
 			return 0;
 		}
-	if (dm_e > dm && memchr(dm, '|', (size_t)(dm_e - dm))) {
-		report(err, ud, line, "too many '|' fields for brand '%.*s'", id,
-		       (size_t)(id_e - id));
-		return 0;
+	/* The optional fourth field: the brand's weight. */
+	double weight = 1.0;
+	const char *bar3 = dm_e > dm ? memchr(dm, '|', (size_t)(dm_e - dm)) : NULL;
+	if (bar3) {
+		const char *w = bar3 + 1, *w_e = e;
+		dm_e = bar3;
+		if (memchr(w, '|', (size_t)(w_e - w))) {
+			report(err, ud, line, "too many '|' fields for brand '%.*s'", id,
+			       (size_t)(id_e - id));
+			return 0;
+		}
+		trim(&w, &w_e);
+		char num[32];
+		char *end = NULL;
+		if (w_e > w && (size_t)(w_e - w) < sizeof num) {
+			memcpy(num, w, (size_t)(w_e - w));
+			num[w_e - w] = '\0';
+			weight = strtod(num, &end);
+		}
+		if (!end || *end || w_e == w || !(weight >= 0.0 && weight <= 1.0)) {
+			report(err, ud, line, "bad weight '%.*s' (a number from 0 to 1)", w,
+			       (size_t)(w_e - w));
+			return 0;
+		}
 	}
 	/* Validate everything before adding anything, so a bad line adds nothing. */
 	unsigned nnames = 0;
@@ -286,6 +307,7 @@ static int parse_line(mekiki_catalogue *cat, const char *s, const char *e,
 		return -1;
 	br->first_domain = cat->ndomains;
 	br->ndomains = 0;
+	br->weight = weight;
 	cat->nbrands++;
 	for (p = nm; next_field(&p, nm_e, 0, &a, &b);) {
 		int r = add_name(cat, bi, a, (size_t)(b - a));
@@ -878,6 +900,11 @@ uint32_t mekiki_catalogue_name_count(const mekiki_catalogue *cat)
 const char *mekiki_catalogue_brand_id(const mekiki_catalogue *cat, uint32_t brand)
 {
 	return cat && brand < cat->nbrands ? cat->brands[brand].id : NULL;
+}
+
+double mekiki_catalogue_brand_weight(const mekiki_catalogue *cat, uint32_t brand)
+{
+	return cat && brand < cat->nbrands ? cat->brands[brand].weight : 0.0;
 }
 
 const char *mekiki_catalogue_name(const mekiki_catalogue *cat, uint32_t name)

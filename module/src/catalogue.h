@@ -34,6 +34,7 @@ struct mk_brand {
 	char *id;
 	uint32_t first_domain; /* index into catalogue->domains */
 	uint32_t ndomains;
+	double weight;         /* the map's fourth column, 0 .. 1 (default 1) */
 };
 
 struct mk_name {

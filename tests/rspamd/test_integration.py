@@ -364,9 +364,10 @@ class TestBrokenMap(RspamdTestCase):
     def setUpClass(cls):
         cls.brands = os.path.join(STATE, "broken-brands.map")
         with open(cls.brands, "w", encoding="utf-8") as f:
-            f.write("goodbrand | Goodbrand | goodbrand.example\n"
+            f.write("goodbrand | Goodbrand | goodbrand.example | 0.5\n"
                     "this line has no bars\n"
-                    "other | Otherbrand | bad_domain!\n")
+                    "other | Otherbrand | bad_domain!\n"
+                    "third | Thirdbrand | third.example | 2\n")
         os.chmod(cls.brands, 0o644)
         maps = os.path.join(STAGE, "usr/local/share/mekiki")
         cls.local = {"local.d/mekiki.conf": f'brands_map = "{cls.brands}";\n'
@@ -383,6 +384,14 @@ class TestBrokenMap(RspamdTestCase):
         log = self.rspamd.log()
         self.assertIn(f"{self.brands}: line 2: expected 'id | names | domains'", log)
         self.assertIn(f"{self.brands}: line 3: bad domain 'bad_domain!'", log)
+        self.assertIn(f"{self.brands}: line 4: bad weight '2'", log)
+
+    def test_brand_weight_scales_scores(self):
+        # goodbrand weighs 0.5 in its map line: half of each symbol's score.
+        weights = shipped_weights()
+        res = self.scan(message(b"Hello", from_="Goodbrand <info@elsewhere.example>"))
+        self.assertAlmostEqual(res["symbols"]["MEKIKI_FROM_BRAND_SPOOF"]["score"],
+                               weights["MEKIKI_FROM_BRAND_SPOOF"] * 0.5, places=2)
 
     def test_missing_map_leaves_the_rest_working(self):
         res = self.scan(message(b"see https://a.example.cn/x"))

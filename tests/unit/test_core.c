@@ -860,6 +860,24 @@ START_TEST(test_einval)
 }
 END_TEST
 
+START_TEST(test_map_brand_weight)
+{
+	static const char map[] = "a | Abrand | a.example\n"
+	                          "b | Bbrand | b.example | 0.25\n"
+	                          "c | Cbrand | c.example | 1.5\n"
+	                          "d | Dbrand | d.example | x\n"
+	                          "e | Ebrand | e.example | 0.5 | 1\n";
+	int st;
+	mekiki_catalogue *cat = mekiki_catalogue_new(map, sizeof map - 1, NULL, NULL, &st);
+	ck_assert_ptr_nonnull(cat);
+	ck_assert_uint_eq(mekiki_catalogue_brand_count(cat), 2); /* c, d, e rejected */
+	ck_assert(mekiki_catalogue_brand_weight(cat, 0) == 1.0);  /* the default */
+	ck_assert(mekiki_catalogue_brand_weight(cat, 1) == 0.25);
+	ck_assert(mekiki_catalogue_brand_weight(cat, 2) == 0.0);  /* out of range */
+	mekiki_catalogue_free(cat);
+}
+END_TEST
+
 START_TEST(test_map_empty_domain_label)
 {
 	int st;
@@ -1239,6 +1257,7 @@ static Suite *core_suite(void)
 	tcase_add_test(tc, test_map_empty);
 	tcase_add_test(tc, test_map_crlf);
 	tcase_add_test(tc, test_map_empty_domain_label);
+	tcase_add_test(tc, test_map_brand_weight);
 	tcase_add_test(tc, test_exact_names);
 	tcase_add_test(tc, test_map_garbage);
 	tcase_add_test(tc, test_map_word_boundaries);
