@@ -114,6 +114,9 @@ void mekiki_catalogue_free(mekiki_catalogue *cat)
 	free(cat->brands);
 	free(cat->names);
 	free(cat->pats);
+	for (uint32_t i = 0; i < cat->nlabels; i++)
+		free(cat->labels[i].weak);
+	free(cat->labels);
 	free(cat->domains);
 	hs_free_database(cat->db);
 	psl_free(cat->psl);
@@ -794,6 +797,44 @@ static void exprs_free(struct exprs *x)
 }
 
 /*
+ * Collect the label of each brand domain that names the brand: the longest
+ * one (amazon.co.jp, smbc-card.com, group.softbank), if it has 5 characters
+ * or more (jcb and nhk are words of too many hosts).
+ */
+static int plan_labels(mekiki_catalogue *cat)
+{
+	char lw[MK_MAX_NAME_SKELETON];
+	for (uint32_t b = 0; b < cat->nbrands; b++) {
+		const struct mk_brand *br = &cat->brands[b];
+		for (uint32_t k = 0; k < br->ndomains; k++) {
+			const char *d = cat->domains[br->first_domain + k], *label = d;
+			size_t n = 0;
+			for (const char *p = d; *p;) {
+				size_t m = strcspn(p, ".");
+				if (m > n) {
+					n = m;
+					label = p;
+				}
+				p += m + (p[m] == '.');
+			}
+			size_t ln = n < 5 ? 0 : mekiki_skeleton_weak(label, n, lw, sizeof lw);
+			if (ln == 0 || ln > sizeof lw)
+				continue;
+			if (grow((void **)&cat->labels, &cat->labels_cap, cat->nlabels,
+			         sizeof *cat->labels))
+				return -1;
+			struct mk_label *l = &cat->labels[cat->nlabels];
+			if (!(l->weak = dup_range(lw, ln)))
+				return -1;
+			l->brand = b;
+			l->len = ln;
+			cat->nlabels++;
+		}
+	}
+	return 0;
+}
+
+/*
  * Compile the patterns into one database.  (Expanding patterns into plain
  * literals was measured and was slower: with a hundred brands the literal
  * matcher drowns in short and caseless candidates that \b drops here.)
@@ -874,7 +915,7 @@ mekiki_catalogue *mekiki_catalogue_new(const char *map, size_t len,
 			goto out;
 		}
 	}
-	st = compile(cat);
+	st = plan_labels(cat) ? MEKIKI_ENOMEM : compile(cat);
 	/* The system's list (Debian: publicsuffix), else libpsl's built-in one. */
 	cat->psl = psl_latest(NULL);
 out:

@@ -59,6 +59,16 @@ struct mk_pattern {
 	unsigned char word_left, word_right;
 };
 
+/*
+ * The label of a brand's domain that names it, weak skeleton (for link hosts
+ * that carry it: smbc-card.com.metaplanning.xyz).
+ */
+struct mk_label {
+	uint32_t brand;
+	char *weak;
+	size_t len;
+};
+
 struct mekiki_catalogue {
 	struct mk_brand *brands;
 	uint32_t nbrands, brands_cap;
@@ -68,6 +78,8 @@ struct mekiki_catalogue {
 	uint32_t npats, pats_cap;
 	char **domains;
 	uint32_t ndomains, domains_cap;
+	struct mk_label *labels;
+	uint32_t nlabels, labels_cap;
 	hs_database_t *db; /* NULL when there are no names */
 	psl_ctx_t *psl;    /* the Public Suffix List, NULL if it cannot be read */
 	/*

@@ -75,32 +75,9 @@ static int has_word(const char *s, size_t sl, const char *w, size_t n)
 /* The brand one of whose domain labels is a word of the host, or -1. */
 static int32_t brand_label_in(const mekiki_catalogue *cat, const char *weak, size_t wl)
 {
-	char lw[MK_MAX_NAME_SKELETON];
-	for (uint32_t b = 0; b < cat->nbrands; b++) {
-		const struct mk_brand *br = &cat->brands[b];
-		for (uint32_t k = 0; k < br->ndomains; k++) {
-			/*
-			 * The domain's longest label names the brand (amazon.co.jp,
-			 * smbc-card.com, group.softbank); short ones (jcb, nhk) are
-			 * words of too many hosts.
-			 */
-			const char *d = cat->domains[br->first_domain + k], *label = d;
-			size_t n = 0;
-			for (const char *p = d; *p;) {
-				size_t m = strcspn(p, ".");
-				if (m > n) {
-					n = m;
-					label = p;
-				}
-				p += m + (p[m] == '.');
-			}
-			if (n < 5)
-				continue;
-			size_t ln = mekiki_skeleton_weak(label, n, lw, sizeof lw);
-			if (ln <= sizeof lw && has_word(weak, wl, lw, ln))
-				return (int32_t)b;
-		}
-	}
+	for (uint32_t i = 0; i < cat->nlabels; i++)
+		if (has_word(weak, wl, cat->labels[i].weak, cat->labels[i].len))
+			return (int32_t)cat->labels[i].brand;
 	return -1;
 }
 
