@@ -459,6 +459,37 @@ class TestAsnDbMissing(RspamdTestCase):
         self.assertIn("ASN database /nonexistent/mekiki-asn.mmdb", log)
         self.assertTrue(self.rspamd.alive())
 
+
+class TestAsnDbAppears(RspamdTestCase):
+    """The database file appears (or is replaced) while rspamd runs: it is
+    picked up without a restart."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.db = os.path.join(STATE, "appearing-asn.mmdb")
+        if os.path.exists(cls.db):
+            os.unlink(cls.db)
+        maps = os.path.join(STAGE, "usr/local/share/mekiki")
+        cls.local = {"local.d/mekiki.conf":
+                     f'brands_map = "{maps}/mekiki_brands.map";\n'
+                     f'asn_map = "{maps}/mekiki_asn.map";\n'
+                     f'asn_db = "{cls.db}";\nasn_db_check_interval = 1;\n'}
+        super().setUpClass()
+
+    def test_database_appears(self):
+        msg = message(b"Hello")
+        self.assertNotIn("MEKIKI_SENDER_ASN", self.scan(msg, ip="104.248.1.1")["symbols"])
+        import shutil
+        shutil.copy(asn_fixture(), self.db + ".tmp")
+        os.chmod(self.db + ".tmp", 0o644)
+        os.rename(self.db + ".tmp", self.db)
+        deadline, seen = time.time() + 20, False
+        while time.time() < deadline and not seen:
+            time.sleep(0.5)
+            seen = "MEKIKI_SENDER_ASN" in self.scan(msg, ip="104.248.1.1")["symbols"]
+        self.assertTrue(seen, "the new database was not picked up within 20 s")
+        self.assertIn("ASN database " + self.db + " loaded", self.rspamd.log())
+
 class TestHostile(RspamdTestCase):
     """Hostile input: every message gets an answer and the worker survives."""
 
