@@ -62,6 +62,7 @@ local settings = {
   tld_map = nil,             -- URL or path of the TLD weights (optional)
   lures_map = nil,           -- URL or path of the lure phrases (optional)
   max_urls = 200,            -- links looked at per message
+  max_map_bytes = 16777216,  -- a bigger map (a runaway HTTP map) is refused
   max_text_bytes = 1048576,  -- bytes scanned per text part; the rest is skipped
   max_parts = 16,            -- text parts scanned per message
   max_hits = 64,             -- hits recorded per scanned text
@@ -95,6 +96,7 @@ local settings = {
 }
 
 local positive_ints = { 'max_text_bytes', 'max_parts', 'max_hits', 'max_options', 'max_urls',
+                        'max_map_bytes',
                         'max_dns', 'dns_cache_size', 'dns_cache_ttl', 'shared_ip_min_domains',
                         'asn_db_check_interval' }
 
@@ -806,7 +808,18 @@ local function add_text_map(option, description, callback)
     type = 'callback',
     url = settings[option],
     description = description,
-    callback = callback,
+    callback = function(data)
+      -- Compiling a runaway map would stall the workers: refuse it and keep
+      -- what was loaded before.
+      local size = type(data) == 'string' and #data or (data and data:len()) or 0
+      if size > settings.max_map_bytes then
+        rspamd_logger.errx(rspamd_config, '%s: the %s %s is %s bytes, more than ' ..
+            'max_map_bytes (%s); keeping the previous one', N, description,
+            settings[option], size, settings.max_map_bytes)
+        return
+      end
+      callback(data)
+    end,
   })
   if not ok then
     rspamd_logger.errx(rspamd_config, '%s: cannot add the %s %s (option %s)', N, description,

@@ -80,7 +80,8 @@ class Rspamd:
         w("override.d/worker-proxy.inc", "count = -1;\n")
         w("override.d/worker-fuzzy.inc", "count = -1;\n")
         w("override.d/options.inc",
-          'filters = "chartable,dkim,regexp";\nhs_cache_dir = "${DBDIR}/";\n')
+          'filters = "chartable,dkim,regexp";\nhs_cache_dir = "${DBDIR}/";\n'
+          'maps_cache_dir = "${DBDIR}/";\n')
         fake = "".join(
             f'    {{ name = {json.dumps(n)}; type = "{t}"; replies = {json.dumps(r)}; }},\n'
             for n, t, r in self.dns_records)

@@ -553,7 +553,8 @@ class TestOperator(RspamdTestCase):
             "local.d/settings.conf": 'no_mekiki { priority = high; rcpt = "nomekiki@example.jp"; '
                                      'apply { groups_disabled = ["mekiki"]; } }\n',
             "override.d/options.inc": 'filters = "chartable,dkim,regexp";\n'
-                                      'hs_cache_dir = "${DBDIR}/";\nmap_watch_interval = 1s;\n',
+                                      'hs_cache_dir = "${DBDIR}/";\nmap_watch_interval = 1s;\n'
+                                      'maps_cache_dir = "${DBDIR}/";\n',
         }
         super().setUpClass()
 
@@ -629,6 +630,111 @@ class TestBrokenMap(RspamdTestCase):
         self.assertNotIn("MEKIKI_LURE", mekiki_symbols(res))
         self.assertTrue(self.rspamd.alive())
 
+
+
+class MapServer:
+    """Maps served over HTTP on 127.0.0.1, as an operator's central map
+    server would."""
+
+    def __init__(self, files):
+        import http.server
+        import threading
+        self.files = dict(files)
+        server_files = self.files
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_HEAD(self, with_body=False):
+                body = server_files.get(self.path.lstrip("/"))
+                if body is None:
+                    self.send_error(404)
+                    return
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Last-Modified", "Mon, 01 Jan 2024 00:00:00 GMT")
+                self.end_headers()
+                if with_body:
+                    self.wfile.write(body)
+
+            def do_GET(self):
+                self.do_HEAD(with_body=True)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def url(self, name):
+        return f"http://127.0.0.1:{self.port}/{name}"
+
+    def stop(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class TestHttpMaps(RspamdTestCase):
+    """Brand and ASN maps from an HTTP map server; a map over max_map_bytes
+    is refused with a log line."""
+
+    @classmethod
+    def setUpClass(cls):
+        maps = os.path.join(STAGE, "usr/local/share/mekiki")
+        with open(os.path.join(maps, "mekiki_brands.map"), "rb") as f:
+            brands = f.read()
+        # The limit: room for the shipped brand map, not for a runaway one.
+        cls.limit = len(brands) + 4000
+        huge = b"# padding\n" * (cls.limit // 10 + 100) + b"hugebrand | Hugebrand | x.example\n"
+        cls.huge_size = len(huge)
+        cls.server = MapServer({"brands.map": brands,
+                                "asn.map": b"AS14061 sender=1 link=1\n",
+                                "lures.map": huge})
+        cls.local = {"local.d/mekiki.conf":
+                     f'brands_map = "{cls.server.url("brands.map")}";\n'
+                     f'asn_map = "{cls.server.url("asn.map")}";\n'
+                     f'lures_map = "{cls.server.url("lures.map")}";\n'
+                     f'asn_db = "{asn_fixture()}";\nmax_map_bytes = {cls.limit};\n',
+                     # workers pick up the fetched maps at their next check
+                     "override.d/options.inc": 'filters = "chartable,dkim,regexp";\n'
+                                               'hs_cache_dir = "${DBDIR}/";\n'
+                                               'maps_cache_dir = "${DBDIR}/";\n'
+                                               'map_watch_interval = 1s;\n'}
+        super().setUpClass()
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        cls.server.stop()
+
+    def scan_until(self, msg, symbol, **kw):
+        # HTTP maps load asynchronously after start.
+        deadline = time.time() + 30
+        while True:
+            res = self.scan(msg, **kw)
+            if symbol in res["symbols"] or time.time() > deadline:
+                return res
+            time.sleep(0.5)
+
+    def test_brand_map_over_http(self):
+        res = self.scan_until(os.path.join(CORPUS, "phish-amazon-cojp-utf8-base64.eml"),
+                              "MEKIKI_BRAND_CONFUSABLE")
+        self.assertEqual(mekiki_symbols(res).get("MEKIKI_BRAND_CONFUSABLE"), ["amazon:U+0410"])
+
+    def test_asn_map_over_http(self):
+        res = self.scan_until(message(b"Hello"), "MEKIKI_SENDER_ASN", ip="104.248.1.1")
+        sym = res["symbols"]["MEKIKI_SENDER_ASN"]
+        self.assertAlmostEqual(sym["score"], shipped_weights()["MEKIKI_SENDER_ASN"] * 1.0, places=2)
+
+    def test_oversized_map_refused(self):
+        self.scan_until(message(b"Hello"), "MEKIKI_SENDER_ASN", ip="104.248.1.1")
+        deadline = time.time() + 30
+        while "more than max_map_bytes" not in self.rspamd.log() and time.time() < deadline:
+            time.sleep(0.5)
+        want = (f"the mekiki lure phrases {self.server.url('lures.map')} is {self.huge_size} "
+                f"bytes, more than max_map_bytes ({self.limit})")
+        self.assertTrue(want in self.rspamd.log(), f"not logged: {want}")
+        self.assertTrue(self.rspamd.alive())
 
 class TestBrokenOption(RspamdTestCase):
     """A bad option value is reported with its key; mail still flows."""
