@@ -841,6 +841,24 @@ if settings.lures_map and settings.lures_map ~= '' then
   add_text_map('lures_map', 'mekiki lure phrases', load_lures)
 end
 
+-- A callback symbol and the virtual symbols it inserts, in the mekiki group.
+local function register_check(name, callback, children)
+  local id = rspamd_config:register_symbol({
+    name = name,
+    type = 'callback',
+    callback = callback,
+    group = 'mekiki',
+  })
+  for _, sym in ipairs(children) do
+    rspamd_config:register_symbol({
+      name = sym,
+      type = 'virtual',
+      parent = id,
+      group = 'mekiki',
+    })
+  end
+end
+
 if settings.asn_db and settings.asn_db ~= '' and settings.asn_map and settings.asn_map ~= '' then
   dns_cache = new_lru(settings.dns_cache_size, settings.dns_cache_ttl)
   open_asn_db(rspamd_config)
@@ -853,44 +871,16 @@ if settings.asn_db and settings.asn_db ~= '' and settings.asn_map and settings.a
       end, true)
     end
   end)
-  local asn_id = rspamd_config:register_symbol({
-    name = settings.symbol_asn_check,
-    type = 'callback',
-    callback = asn_check,
-    group = 'mekiki',
-  })
-  for _, sym in ipairs({ settings.symbol_sender_asn, settings.symbol_url_asn,
-                         settings.symbol_url_shared_ip }) do
-    rspamd_config:register_symbol({
-      name = sym,
-      type = 'virtual',
-      parent = asn_id,
-      group = 'mekiki',
-    })
-  end
+  register_check(settings.symbol_asn_check, asn_check,
+      { settings.symbol_sender_asn, settings.symbol_url_asn, settings.symbol_url_shared_ip })
 end
 
-local id = rspamd_config:register_symbol({
-  name = settings.symbol_check,
-  type = 'callback',
-  callback = mekiki_check,
-  group = 'mekiki',
-})
+register_check(settings.symbol_check, mekiki_check,
+    { settings.symbol_brand_confusable, settings.symbol_from_confusable,
+      settings.symbol_brand_confusable_weak, settings.symbol_invisible_in_word,
+      settings.symbol_url_tld, settings.symbol_from_tld,
+      settings.symbol_url_lookalike, settings.symbol_brand_url_mismatch,
+      settings.symbol_lure, settings.symbol_from_brand_spoof })
 
 -- Run after DMARC, whose verdict on the From domain the spoof check reads.
 rspamd_config:register_dependency(settings.symbol_check, 'DMARC_CHECK')
-
-for _, sym in ipairs({ settings.symbol_brand_confusable, settings.symbol_from_confusable,
-                       settings.symbol_brand_confusable_weak,
-                       settings.symbol_invisible_in_word,
-                       settings.symbol_url_tld, settings.symbol_from_tld,
-                       settings.symbol_url_lookalike, settings.symbol_brand_url_mismatch,
-                       settings.symbol_lure,
-                       settings.symbol_from_brand_spoof }) do
-  rspamd_config:register_symbol({
-    name = sym,
-    type = 'virtual',
-    parent = id,
-    group = 'mekiki',
-  })
-end

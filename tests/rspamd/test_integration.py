@@ -275,6 +275,13 @@ class TestCorpus(RspamdTestCase):
 
 
 
+def asn_conf(extra):
+    """local.d/mekiki.conf with the staged brand and ASN maps, plus extra."""
+    maps = os.path.join(STAGE, "usr/local/share/mekiki")
+    return (f'brands_map = "{maps}/mekiki_brands.map";\n'
+            f'asn_map = "{maps}/mekiki_asn.map";\n' + extra)
+
+
 class TestAsn(RspamdTestCase):
     """Networks of the sender and of the link hosts, with the tests' own
     .mmdb and rspamd's resolver answering from fake records."""
@@ -354,11 +361,7 @@ class TestAsnBounds(RspamdTestCase):
 
     @classmethod
     def setUpClass(cls):
-        maps = os.path.join(STAGE, "usr/local/share/mekiki")
-        cls.local = {"local.d/mekiki.conf":
-                     f'brands_map = "{maps}/mekiki_brands.map";\n'
-                     f'asn_map = "{maps}/mekiki_asn.map";\n'
-                     f'asn_db = "{asn_fixture()}";\nmax_dns = 1;\n'}
+        cls.local = {"local.d/mekiki.conf": asn_conf(f'asn_db = "{asn_fixture()}";\nmax_dns = 1;\n')}
         super().setUpClass()
 
     def test_max_dns(self):
@@ -469,11 +472,8 @@ class TestAsnDbAppears(RspamdTestCase):
         cls.db = os.path.join(STATE, "appearing-asn.mmdb")
         if os.path.exists(cls.db):
             os.unlink(cls.db)
-        maps = os.path.join(STAGE, "usr/local/share/mekiki")
         cls.local = {"local.d/mekiki.conf":
-                     f'brands_map = "{maps}/mekiki_brands.map";\n'
-                     f'asn_map = "{maps}/mekiki_asn.map";\n'
-                     f'asn_db = "{cls.db}";\nasn_db_check_interval = 1;\n'}
+                     asn_conf(f'asn_db = "{cls.db}";\nasn_db_check_interval = 1;\n')}
         super().setUpClass()
 
     def test_database_appears(self):
