@@ -67,6 +67,11 @@ GROUPS = collections.OrderedDict([
 # rspamd's default action thresholds (rspamd 3.4, /etc/rspamd/actions.conf)
 DEFAULT_ACTIONS = {"reject": 15.0, "add header": 6.0, "greylist": 4.0}
 SPAM_CLASSES = ("phish", "spam")
+# hfilter's HELO, hostname and From checks resolve names: on an offline
+# machine the answer is a time-out race, so two runs of the same corpus
+# differed by 1.3 points on hundreds of ham.  Off, like the other network
+# modules (rspamd_private.NETWORK_MODULES); the rest of hfilter stays.
+HFILTER_OFFLINE = "from_enabled = false;\nhelo_enabled = false;\nhostname_enabled = false;\n"
 NOT_SPAM_ACTIONS = ("no action", "greylist")
 
 
@@ -805,7 +810,8 @@ def cmd_scan(argv):
     progress = (args.progress or sys.stderr.isatty()) and not args.no_progress
 
     def run(with_mekiki):
-        rs = Rspamd(args.stage, args.state, with_mekiki=with_mekiki, workers=args.workers)
+        rs = Rspamd(args.stage, args.state, with_mekiki=with_mekiki, workers=args.workers,
+                    local={"local.d/hfilter.conf": HFILTER_OFFLINE})
         t0 = time.time()
         with rs:
             recs = list(scan_items(rs, items, args.jobs, progress, args.ip_from_received, trusted))
