@@ -466,8 +466,13 @@ def load_results(path):
                 raise SystemExit(f"{path}:{n}: not a JSON line: {e}")
             if not isinstance(rec, dict) or "file" not in rec or "label" not in rec:
                 raise SystemExit(f"{path}:{n}: not a corpus_scan.py result (no file/label)")
-            if "error" not in rec and not isinstance(rec.get("symbols"), dict):
-                raise SystemExit(f"{path}:{n}: no symbols object")
+            if "error" not in rec and not (
+                    isinstance(rec.get("symbols"), dict) and isinstance(rec.get("action"), str)
+                    and isinstance(rec.get("score"), (int, float))
+                    and all(isinstance(v, dict) and isinstance(v.get("score"), (int, float))
+                            for v in rec["symbols"].values())):
+                raise SystemExit(f"{path}:{n}: a result needs a numeric score, an action and "
+                                 "symbols with numeric scores")
             recs[rec.get("id") or rec["file"]] = rec
     return recs
 

@@ -164,6 +164,11 @@ def test_baseline(out_dir):
     rc, _, err = run("check", bad, "--baseline", base_a)
     check(rc != 0 and "bad.jsonl:2: not a JSON line" in err and "Traceback" not in err,
           f"a broken results line is a clear error: {err!r}")
+    with open(bad, "w", encoding="utf-8") as f:
+        f.write('{"file": "x.eml", "label": "ham", "score": null, "action": "no action", "symbols": {}}\n')
+    rc, _, err = run("diff", bad, A)
+    check(rc != 0 and "bad.jsonl:1: a result needs a numeric score" in err and "Traceback" not in err,
+          f"a result without a score is a clear error: {err!r}")
     rc, out, _ = run("check", A, "--baseline", A)
     check(rc == 1 and "cannot read the baseline" in out, f"a results file is no baseline: {out!r}")
 

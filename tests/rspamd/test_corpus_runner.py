@@ -212,6 +212,34 @@ def main():
         check(re.search(rf"\| {c} \(\d+\) \| {a} \| \d+ \([\d.]+%\) \| {n_} \(", table) is not None,
               f"compare table: {c} / {a} should show {n_} with mekiki")
 
+    # rescore's prediction against the real thing: the same weights in
+    # local.d/mekiki_group.conf of a real rspamd, every corpus/ message
+    # scanned again; scores and actions must agree.
+    group_conf = ('symbols { "MEKIKI_FROM_BRAND_SPOOF" { weight = 5.0; } '
+                  '"MEKIKI_URL_TLD" { weight = 1.0; } "MEKIKI_PHISH" { weight = 0.5; } '
+                  '"MEKIKI_BRAND_CONFUSABLE" { weight = 2.0; } }\n')
+    wfile = os.path.join(out, "weights-group.conf")
+    with open(wfile, "w", encoding="utf-8") as f:
+        f.write(group_conf)
+    rescored = os.path.join(out, "rescored.jsonl")
+    res = scan("rescore", results, "--weights", wfile, "--out", rescored)
+    check(res.returncode == 0, f"rescore exited {res.returncode}: {res.stderr[-500:]}")
+    with open(rescored, encoding="utf-8") as f:
+        predicted = {r["id"]: r for r in map(json.loads, f)}
+    from corpus_scan import HFILTER_OFFLINE  # the scanner's own rspamd settings
+    from rspamd_private import Rspamd
+    changed = 0
+    with Rspamd(stage, state, workers=1, local={"local.d/hfilter.conf": HFILTER_OFFLINE,
+                                               "local.d/mekiki_group.conf": group_conf}) as rs:
+        for name in rows:
+            real = rs.scan(os.path.join(corpus, name))
+            p = predicted[name]
+            changed += p["action"] != recs[name]["action"]
+            check(abs(real["score"] - p["score"]) < 0.02 and real["action"] == p["action"],
+                  f"rescore predicted {p['score']:.2f} '{p['action']}' for {name}, "
+                  f"rspamd says {real['score']:.2f} '{real['action']}'")
+    check(changed > 0, "the test weights should change at least one action")
+
     for f in failed:
         print("FAIL:", f)
     print(f"{checks - len(failed)} passed, {len(failed)} failed")
