@@ -173,12 +173,38 @@ def test_baseline(out_dir):
     check(rc == 1 and "cannot read the baseline" in out, f"a results file is no baseline: {out!r}")
 
 
+def test_received():
+    """--ip-from-received: the client rspamd is told about, from hand-written headers."""
+    sys.path.insert(0, os.path.join(ROOT, "scripts"))
+    from corpus_scan import parse_networks, relay_from_received
+    msg = (b"Received: from mx.example.jp (mx.example.jp [192.0.2.1])\r\n"
+           b"\tby mail.example.jp with LMTP; Mon, 1 Jan 2024 00:00:00 +0900\r\n"
+           b"Received: from BN8PR.prod.outlook.com (2603:10b6:408:e6:cafe::23) by\r\n"
+           b" BN0PR.outlook.office365.com (2603:10b6:408:e6::28) with Microsoft SMTP Server\r\n"
+           b"Received: from ubuntu-s-1vcpu (137.184.34.4) by BN8PR.mail.protection.outlook.com\r\n"
+           b" (10.13.177.138) with Microsoft SMTP Server\r\n"
+           b"Received: from [10.0.0.5] (unknown [10.0.0.5]) by ubuntu-s-1vcpu\r\n"
+           b"Subject: by [8.8.8.8]\r\n\r\nReceived: from body.example ([9.9.9.9])\r\n")
+    # 192.0.2.1 is documentation space (not global): the first public relay
+    # is Exchange's internal hop, unless its network is trusted.
+    check(relay_from_received(msg) == ("2603:10b6:408:e6:cafe::23", "BN8PR.prod.outlook.com"),
+          f"first public relay: {relay_from_received(msg)}")
+    check(relay_from_received(msg, parse_networks("2603:10b6::/32")) == ("137.184.34.4", "ubuntu-s-1vcpu"),
+          f"trusted networks skipped: {relay_from_received(msg, parse_networks('2603:10b6::/32'))}")
+    check(relay_from_received(b"Received: from a ([10.1.1.1]) by b\n\nReceived: from c ([9.9.9.9])\n")
+          is None, "only private relays in the header, a relay in the body: none")
+    check(relay_from_received(b"Received: from x (x [999.1.1.1]) by y\n\n") is None
+          and relay_from_received(b"") is None and relay_from_received(b"\xff\xfe\x00") is None,
+          "malformed input: none, no exception")
+
+
 def main():
     out_dir = sys.argv[1]
     os.makedirs(out_dir, exist_ok=True)
     test_diff()
     test_rescore(out_dir)
     test_baseline(out_dir)
+    test_received()
     for f in failed:
         print("FAIL:", f)
     print(f"{passed} passed, {len(failed)} failed")
