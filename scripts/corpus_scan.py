@@ -797,13 +797,16 @@ def cmd_scan(argv):
     ap.add_argument("--trusted-networks", metavar="CIDR,...",
                     help="with --ip-from-received: relays to skip (e.g. 2603:10b6::/32, "
                          "Exchange Online's internal hops)")
+    ap.add_argument("--dns", metavar="FILE", action="append", default=[],
+                    help="answers for rspamd's resolver, 'host type address' lines (as "
+                         "corpus/dns.tsv; a scanned directory's own dns.tsv is always read)")
     ap.add_argument("paths", nargs="+", metavar="PATH", help="directories, .eml or mbox files")
     args = ap.parse_args(argv)
     trusted = parse_networks(args.trusted_networks)
     if args.jobs < 1 or args.jobs > 256:
         ap.error("--jobs must be 1..256")
 
-    from rspamd_private import Rspamd, dns_for
+    from rspamd_private import Rspamd, dns_for, read_dns_tsv
 
     labels = read_labels(args.labels) if args.labels else find_labels(args.paths)
     items = collect(args.paths)
@@ -818,7 +821,8 @@ def cmd_scan(argv):
         # corpus/'s invented link hosts are answered from its dns.tsv
         rs = Rspamd(args.stage, args.state, with_mekiki=with_mekiki, workers=args.workers,
                     local={"local.d/hfilter.conf": HFILTER_OFFLINE},
-                    dns_records=dns_for(args.paths))
+                    dns_records=dns_for(args.paths) +
+                    [r for f in args.dns for r in read_dns_tsv(f)])
         t0 = time.time()
         with rs:
             recs = list(scan_items(rs, items, args.jobs, progress, args.ip_from_received, trusted))

@@ -156,6 +156,7 @@ def main():
         f.write("file\tclass\nmixed.mbox#1\tphish\nmixed.mbox#2\tham\n")
     mres = os.path.join(out, "mbox.jsonl")
     res = scan("scan", "--stage", stage, "--state", state, "--out", mres, "--progress",
+               "--dns", os.path.join(corpus, "dns.tsv"),
                "--mass-check", os.path.join(out, "mbox-mc"), mdir)
     check(res.returncode == 0, f"mbox scan exited {res.returncode}: {res.stderr[-1000:]}")
     check("2/2" in res.stderr and "[" + "#" * 30 + "]" in res.stderr,
@@ -217,7 +218,8 @@ def main():
     # scanned again; scores and actions must agree.
     group_conf = ('symbols { "MEKIKI_FROM_BRAND_SPOOF" { weight = 5.0; } '
                   '"MEKIKI_URL_TLD" { weight = 1.0; } "MEKIKI_PHISH" { weight = 0.5; } '
-                  '"MEKIKI_BRAND_CONFUSABLE" { weight = 2.0; } }\n')
+                  '"MEKIKI_BRAND_CONFUSABLE" { weight = 2.0; } '
+                  '"MEKIKI_BRAND_URL_MISMATCH" { weight = 1.0; } }\n')
     wfile = os.path.join(out, "weights-group.conf")
     with open(wfile, "w", encoding="utf-8") as f:
         f.write(group_conf)
@@ -227,10 +229,11 @@ def main():
     with open(rescored, encoding="utf-8") as f:
         predicted = {r["id"]: r for r in map(json.loads, f)}
     from corpus_scan import HFILTER_OFFLINE  # the scanner's own rspamd settings
-    from rspamd_private import Rspamd
+    from rspamd_private import Rspamd, read_dns_tsv
     changed = 0
     with Rspamd(stage, state, workers=1, local={"local.d/hfilter.conf": HFILTER_OFFLINE,
-                                               "local.d/mekiki_group.conf": group_conf}) as rs:
+                                               "local.d/mekiki_group.conf": group_conf},
+                dns_records=read_dns_tsv(os.path.join(corpus, "dns.tsv"))) as rs:
         for name in rows:
             real = rs.scan(os.path.join(corpus, name))
             p = predicted[name]
