@@ -14,7 +14,7 @@ PACKAGES=(
   # tests
   check luajit lua5.4 valgrind python3
   # the mail filter itself
-  rspamd
+  rspamd spamassassin libffi-platypus-perl
 )
 
 missing=()
