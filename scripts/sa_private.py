@@ -30,12 +30,15 @@ def staged_perl_module(stage):
 class SpamAssassin:
     """A private SpamAssassin configuration; run() checks one message."""
 
-    def __init__(self, stage, state, with_mekiki=True, local_cf="", debian_site=True):
+    def __init__(self, stage, state, with_mekiki=True, local_cf="", debian_site=True,
+                 asn_db=None):
         self.stage = os.path.abspath(stage)
         self.state = os.path.abspath(state)
         self.with_mekiki = with_mekiki
         self.local_cf = local_cf
         self.debian_site = debian_site
+        # the ASN database: default, the staged install's (absent unless built)
+        self.asn_db = asn_db
         self.site = os.path.join(self.state, "site")
         self.home = os.path.join(self.state, "home")
         self._configure()
@@ -70,7 +73,9 @@ class SpamAssassin:
                         f"mekiki_library {lib}\n"
                         f"mekiki_brands_map {maps}/mekiki_brands.map\n"
                         f"mekiki_tld_map {maps}/mekiki_tld.map\n"
-                        f"mekiki_lures_map {maps}/mekiki_lures.map\n")
+                        f"mekiki_lures_map {maps}/mekiki_lures.map\n"
+                        f"mekiki_asn_map {maps}/mekiki_asn.map\n"
+                        f"mekiki_asn_db {self.asn_db or maps + '/mekiki-asn.mmdb'}\n")
         # Every test hit (sub-rules excluded) in one header, for the tests.
         self._write("zz_test.cf", f"add_header all Mekiki-Tests _TESTS(,)_\n"
                                   "use_bayes 0\n" + self.local_cf)

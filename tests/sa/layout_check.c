@@ -2,7 +2,7 @@
  * The layouts of mekiki.h's structures that the SpamAssassin plugin
  * (module/perl/Mail/SpamAssassin/Plugin/Mekiki.pm) unpacks through
  * FFI::Platypus: if one changes, this file stops compiling and the .pm's
- * HIT_*, VERDICT_* and INVISIBLE_* constants must follow.
+ * HIT_*, VERDICT_*, INVISIBLE_* and ASN_* constants must follow.
  */
 #include <stddef.h>
 
@@ -24,6 +24,10 @@ _Static_assert(sizeof(mekiki_host_verdict) == 524 && offsetof(mekiki_host_verdic
 _Static_assert(sizeof(mekiki_invisible) == 24 && offsetof(mekiki_invisible, count) == 0 &&
                offsetof(mekiki_invisible, first_offset) == 8 &&
                offsetof(mekiki_invisible, first_cp) == 16, "INVISIBLE_PACK 'Q Q L'");
+_Static_assert(sizeof(mekiki_asn_info) == 132 && offsetof(mekiki_asn_info, org) == 4,
+               "ASN_INFO_PACK 'L Z128'");
+_Static_assert(MEKIKI_ASN_SENDER == 0 && MEKIKI_ASN_LINK == 1 && MEKIKI_ASN_SHARED == 2,
+               "ASN_SENDER, ASN_LINK, ASN_SHARED");
 #else
 #error "the SpamAssassin plugin's structure layouts assume a 64-bit size_t (LP64)"
 #endif

@@ -5,7 +5,9 @@ tests only), loaded from the staged install:
 
 lint with the shipped configuration and with broken options; every corpus/
 message against corpus/manifest.tsv; the MEKIKI_PHISH meta rule; brand and
-TLD weights scaling scores; hostile input.
+TLD weights scaling scores; the ASN rules (sender under -L; link hosts through
+SpamAssassin's resolver, asking a DNS fixture on 127.0.0.1 that answers from
+corpus/dns.tsv); hostile input.
 """
 
 import base64
@@ -19,7 +21,8 @@ from concurrent.futures import ThreadPoolExecutor
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
-from rspamd_private import read_manifest  # noqa: E402
+from dns_fixture import DnsFixture  # noqa: E402
+from rspamd_private import build_asn_fixture, read_dns_tsv, read_manifest  # noqa: E402
 from sa_private import SpamAssassin, mekiki_rules  # noqa: E402
 
 CORPUS = os.path.join(ROOT, "corpus")
@@ -28,6 +31,8 @@ STAGE = STATE = None
 CLAIM = {"MEKIKI_FROM_BRAND_SPOOF", "MEKIKI_BRAND_CONFUSABLE", "MEKIKI_FROM_CONFUSABLE",
          "MEKIKI_BRAND_CONFUSABLE_WEAK"}
 RISKY_LINK = {"MEKIKI_URL_LOOKALIKE", "MEKIKI_URL_TLD", "MEKIKI_BRAND_URL_MISMATCH"}
+# Rules that resolve link hosts: not run under -L (tflags net).
+DNS_RULES = {"MEKIKI_URL_ASN", "MEKIKI_URL_SHARED_IP"}
 
 
 def shipped_scores():
@@ -57,9 +62,19 @@ def b64(text):
     return "=?UTF-8?B?" + base64.b64encode(text.encode()).decode() + "?="
 
 
+def asn_db():
+    os.makedirs(STATE, exist_ok=True)
+    return build_asn_fixture(os.path.join(STATE, "asn-fixture.mmdb"), ROOT)
+
+
+def new_sa(name, **kw):
+    kw.setdefault("asn_db", asn_db())
+    return SpamAssassin(STAGE, os.path.join(STATE, name), **kw)
+
+
 class SATestCase(unittest.TestCase):
     def sa(self, name, **kw):
-        return SpamAssassin(STAGE, os.path.join(STATE, name), **kw)
+        return new_sa(name, **kw)
 
     def check(self, sa, msg):
         rc, tests, out, err = sa.run(msg)
@@ -114,8 +129,9 @@ class TestCorpus(SATestCase):
             with self.subTest(file=row["file"]):
                 self.assertEqual(rc, 0, err[-2000:])
                 hit = mekiki_rules(tests)
-                for rule in row["expect"]:
+                for rule in set(row["expect"]) - DNS_RULES:
                     self.assertIn(rule, hit)
+                self.assertEqual(hit & DNS_RULES, set(), "link lookups under -L")
                 for pat in row["forbid"]:
                     bad = {r for r in hit if re.fullmatch(pat.replace("*", r"\w*"), r)}
                     self.assertEqual(bad, set(), f"forbidden {pat}")
@@ -173,7 +189,7 @@ class TestRules(SATestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.cfg = SpamAssassin(STAGE, os.path.join(STATE, "rules"))
+        cls.cfg = new_sa("rules")
 
     def hit(self, msg):
         return mekiki_rules(self.check(self.cfg, msg)[0])
@@ -205,10 +221,45 @@ class TestRules(SATestCase):
         self.assertNotIn("MEKIKI_FROM_TLD", self.hit(message(b"hi\r\n", from_="x <a@b.jp>")))
 
 
+class TestAsn(SATestCase):
+    def test_sender_asn_under_local_tests(self):
+        # 112.224.75.38 (first untrusted relay) is China Unicom, AS4837: sender weight 0.5
+        tests, out = self.check(self.sa("asn-local"),
+                                os.path.join(CORPUS, "phish-amazon-shared-server.eml"))
+        self.assertIn("MEKIKI_SENDER_ASN", tests)
+        self.assertRegex(out, r"\[112\.224\.75\.38:AS4837:CHINA UNICOM")
+        self.assertEqual(mekiki_rules(tests) & DNS_RULES, set())
+
+    def test_no_database_no_asn_rules(self):
+        sa = self.sa("asn-none", asn_db=os.path.join(STATE, "missing.mmdb"))
+        res = sa.lint()
+        self.assertEqual(res.returncode, 0, res.stderr[-2000:])  # optional: not an error
+        tests, out = self.check(sa, os.path.join(CORPUS, "phish-amazon-shared-server.eml"))
+        self.assertNotIn("MEKIKI_SENDER_ASN", tests)
+
+    def test_link_hosts_through_spamassassin_resolver(self):
+        rows = {r["file"]: r for r in read_manifest(os.path.join(CORPUS, "manifest.tsv"))}
+        with DnsFixture(read_dns_tsv(os.path.join(CORPUS, "dns.tsv"))) as dns:
+            sa = self.sa("asn-dns", local_cf=f"dns_server [127.0.0.1]:{dns.port}\n"
+                                             "dns_available yes\n")
+            for name in ("phish-amazon-shared-server.eml", "ham-en-newsletter-shared-cdn.eml"):
+                with self.subTest(file=name):
+                    rc, tests, out, err = sa.run(os.path.join(CORPUS, name), extra=("-t",))
+                    self.assertEqual(rc, 0, err[-2000:])
+                    self.assertNotRegex(err, r"Mekiki\.pm|mekiki:")
+                    hit = mekiki_rules(tests)
+                    for rule in rows[name]["expect"]:
+                        self.assertIn(rule, hit)
+                    if rows[name]["class"] == "ham":
+                        self.assertEqual(hit, set())
+            self.assertIn(("amzn.pzlmtr.cn", 1), dns.queries)
+            self.assertIn(("amzn.pzlmtr.cn", 28), dns.queries)
+
+
 class TestHostile(SATestCase):
     @classmethod
     def setUpClass(cls):
-        cls.cfg = SpamAssassin(STAGE, os.path.join(STATE, "hostile"))
+        cls.cfg = new_sa("hostile")
 
     def test_empty_message(self):
         rc, tests, out, err = self.cfg.run(b"")

@@ -29,6 +29,11 @@ use constant VERDICT_SIZE => 524;  # sizeof(mekiki_host_verdict)
 use constant VERDICT_PACK => 'L L L Z256 Z256';
 use constant INVISIBLE_SIZE => 24; # sizeof(mekiki_invisible)
 use constant INVISIBLE_PACK => 'Q Q L';
+use constant ASN_INFO_SIZE => 132; # sizeof(mekiki_asn_info)
+use constant ASN_INFO_PACK => 'L Z128';
+use constant ASN_SENDER => 0;      # enum mekiki_asn_context
+use constant ASN_LINK => 1;
+use constant ASN_SHARED => 2;
 
 use constant HIT_CONFUSABLE => 0x1;
 use constant HIT_WEAK => 0x2;
@@ -43,7 +48,8 @@ use constant LIMIT_MAX_HITS => 1024;
 # DMARC_POLICY_REJECT / _QUARANTINE / _SOFTFAIL).
 our @RULES = qw(MEKIKI_BRAND_CONFUSABLE MEKIKI_FROM_CONFUSABLE MEKIKI_BRAND_CONFUSABLE_WEAK
                 MEKIKI_INVISIBLE_IN_WORD MEKIKI_URL_LOOKALIKE MEKIKI_BRAND_URL_MISMATCH
-                MEKIKI_LURE MEKIKI_URL_TLD MEKIKI_FROM_TLD MEKIKI_FROM_BRAND_SPOOF);
+                MEKIKI_LURE MEKIKI_URL_TLD MEKIKI_FROM_TLD MEKIKI_FROM_BRAND_SPOOF
+                MEKIKI_SENDER_ASN MEKIKI_URL_ASN MEKIKI_URL_SHARED_IP);
 our @DMARC_FAIL_RULES = qw(DMARC_REJECT DMARC_QUAR DMARC_NONE);
 
 # The library, loaded once per process; a catalogue per configuration.
@@ -56,6 +62,8 @@ sub new {
   bless($self, $class);
   $self->set_config($mailsa->{conf});
   $self->register_eval_rule('check_mekiki', $Mail::SpamAssassin::Conf::TYPE_HEAD_EVALS);
+  $self->register_eval_rule('check_mekiki_sender_asn', $Mail::SpamAssassin::Conf::TYPE_HEAD_EVALS);
+  $self->register_eval_rule('check_mekiki_link_asn', $Mail::SpamAssassin::Conf::TYPE_HEAD_EVALS);
   return $self;
 }
 
@@ -66,13 +74,16 @@ sub set_config {
   for my $opt (['mekiki_library', 'libmekiki.so.0'],
                ['mekiki_brands_map', ''],
                ['mekiki_tld_map', ''],
-               ['mekiki_lures_map', '']) {
+               ['mekiki_lures_map', ''],
+               ['mekiki_asn_db', ''],
+               ['mekiki_asn_map', '']) {
     push @cmds, { setting => $opt->[0], is_admin => 1, default => $opt->[1],
                   type => $Mail::SpamAssassin::Conf::CONF_TYPE_STRING };
   }
   for my $opt (['mekiki_max_text_bytes', 1048576], ['mekiki_max_parts', 16],
                ['mekiki_max_hits', 64], ['mekiki_max_options', 8],
-               ['mekiki_max_urls', 200]) {
+               ['mekiki_max_urls', 200], ['mekiki_max_dns', 8],
+               ['mekiki_shared_ip_min_domains', 2]) {
     my $name = $opt->[0];
     push @cmds, {
       setting => $name, is_admin => 1, default => $opt->[1],
@@ -116,6 +127,13 @@ sub _ffi {
     [mekiki_scan => ['opaque', 'opaque', 'size_t', 'opaque', 'size_t', 'size_t*'] => 'int'],
     [mekiki_scan_invisible => ['opaque', 'opaque'] => 'void'],
     [mekiki_host_check => ['opaque', 'opaque', 'size_t', 'opaque'] => 'int'],
+    [mekiki_asn_open => ['string', 'opaque', 'size_t'] => 'opaque'],
+    [mekiki_asn_close => ['opaque'] => 'void'],
+    [mekiki_asn_lookup => ['opaque', 'opaque', 'size_t', 'opaque'] => 'int'],
+    [mekiki_asn_map_new => ['opaque', 'size_t', '(opaque,uint,string)->void', 'opaque', 'int*']
+      => 'opaque'],
+    [mekiki_asn_map_count => ['opaque'] => 'size_t'],
+    [mekiki_asn_map_weight => ['opaque', 'uint32', 'int', 'double'] => 'double'],
   );
   for my $s (@sig) {
     my $name = $s->[0];
@@ -179,6 +197,60 @@ sub _catalogue {
            errors => scalar(@errors), hits => "\0" x (HIT_SIZE * LIMIT_MAX_HITS) };
 }
 
+# The ASN database and weight map, or () when the database is absent (it is
+# optional: the ASN rules are then off).  A bad map or file dies.
+sub _asn {
+  my ($f, $db_path, $map_path) = @_;
+  unless (-e $db_path) {
+    info("mekiki: ASN database $db_path: not there; the ASN rules are off");
+    return ();
+  }
+  my $err = "\0" x 256;
+  my ($eptr, $elen) = FFI::Platypus::Buffer::scalar_to_buffer($err);
+  my $db = $f->{asn_open}->call($db_path, $eptr, $elen);
+  die "cannot open the ASN database (mekiki_asn_db $db_path): " . unpack('Z*', $err) . "\n"
+    unless $db;
+  my $text = _read_file($map_path);
+  my @errors;
+  my $cb = $f->{ffi}->closure(sub { my (undef, $line, $msg) = @_; push @errors, "line $line: $msg" });
+  my $status = 0;
+  my ($ptr, $len) = FFI::Platypus::Buffer::scalar_to_buffer($text);
+  my $map = $f->{asn_map_new}->call($ptr, $len, $cb, undef, \$status);
+  unless ($map) {
+    $f->{asn_close}->call($db);
+    die "cannot build the ASN map from $map_path\n";
+  }
+  warn "mekiki: ASN map $map_path: $_ (line skipped)\n" for @errors;
+  info("mekiki: ASN database $db_path and map $map_path loaded: " .
+       $f->{asn_map_count}->call($map) . " networks");
+  return ($db, $map);
+}
+
+# AS number and organisation of a numeric address, or ().
+sub _asn_of {
+  my ($st, $ip) = @_;
+  $ip = _bytes($ip);
+  return () if $ip eq '' || length($ip) > 64;
+  my $out = "\0" x ASN_INFO_SIZE;
+  my ($optr) = FFI::Platypus::Buffer::scalar_to_buffer($out);
+  my ($ptr, $len) = FFI::Platypus::Buffer::scalar_to_buffer($ip);
+  return () if $st->{f}{asn_lookup}->call($st->{asn_db}, $ptr, $len, $optr) != 1;
+  return unpack(ASN_INFO_PACK, $out);
+}
+
+sub _asn_weight {
+  my ($st, $asn, $context, $dflt) = @_;
+  return $st->{f}{asn_map_weight}->call($st->{asn_map}, $asn, $context, $dflt || 0);
+}
+
+sub _asn_option {
+  my ($host, $ip, $asn, $org) = @_;
+  my $o = "$ip:AS$asn";
+  $o .= ":$org" if defined $org && $org ne '';
+  $o = "$host:$o" if defined $host;
+  return $o;
+}
+
 # "suffix weight" lines; a bad line is logged with its number and skipped.
 sub _tld_weights {
   my ($path) = @_;
@@ -221,6 +293,11 @@ sub _load {
     $st{lures} = _catalogue($f, $lures, 'lure map') if defined $lures && $lures ne '';
     my $tld = untaint_var($conf->{mekiki_tld_map});
     $st{tld} = _tld_weights($tld) if defined $tld && $tld ne '';
+    my $asn_db = untaint_var($conf->{mekiki_asn_db});
+    my $asn_map = untaint_var($conf->{mekiki_asn_map});
+    if (defined $asn_db && $asn_db ne '' && defined $asn_map && $asn_map ne '') {
+      @st{qw(asn_db asn_map)} = _asn($f, $asn_db, $asn_map);
+    }
     1;
   } or do {
     my $err = $@ || 'unknown error';
@@ -307,8 +384,9 @@ sub _host {
   my ($vptr) = FFI::Platypus::Buffer::scalar_to_buffer($v);
   my ($ptr, $len) = FFI::Platypus::Buffer::scalar_to_buffer($host);
   return undef if $st->{f}{host_check}->call($c->{sc}, $ptr, $len, $vptr) != 0;
-  my ($flags, $brand) = unpack(VERDICT_PACK, $v);
-  my %r = (own => ($flags & HOST_BRAND_DOMAIN) ? 1 : 0,
+  my ($flags, $brand, undef, undef, $registrable) = unpack(VERDICT_PACK, $v);
+  my %r = (registrable => $registrable,
+           own => ($flags & HOST_BRAND_DOMAIN) ? 1 : 0,
            lookalike => ($flags & HOST_LOOKALIKE) ? 1 : 0,
            mixed_script => ($flags & HOST_MIXED_SCRIPT) ? 1 : 0);
   if ($brand != NO_BRAND) {
@@ -457,20 +535,30 @@ sub _shown_brand {
 # Link hosts of the message, in a stable order: those of rspamd's URL list
 # (links, text URLs, forms and frames; not images, mail addresses or the
 # domains of DKIM signatures), with their anchor texts.
+#
+# SpamAssassin also reads a bare domain in text ("Amazon.co.jp をご利用…") as
+# a link "http://Amazon.co.jp"; rspamd does not, and such a brand mention is
+# no link: a URI found only in text counts when the text has it with its
+# scheme, or it starts with "www.".
 sub _links {
   my ($self, $pms) = @_;
+  return $pms->{mekiki_links} if $pms->{mekiki_links};
   my $udl = $pms->get_uri_detail_list();
-  my @links;
+  my ($text, @links);
   for my $uri (sort keys %$udl) {
     my $info = $udl->{$uri};
     my $types = $info->{types} || {};
     next unless grep { $types->{$_} } qw(a area parsed form frame iframe link);
     next if $uri =~ /^\s*mailto:/i;
+    if (!grep { $types->{$_} } qw(a area form frame iframe link)) {
+      $text = lc join("\n", @{$pms->get_decoded_stripped_body_text_array()}) unless defined $text;
+      next unless $uri =~ m{^[a-z][a-z0-9+.\-]*://www\.}i || index($text, lc $uri) >= 0;
+    }
     next unless $info->{hosts};
     push @links, { hosts => [sort keys %{$info->{hosts}}],
                    anchors => [grep { defined } @{$info->{anchor_text} || []}] };
   }
-  return \@links;
+  return $pms->{mekiki_links} = \@links;
 }
 
 sub _check_urls {
@@ -593,6 +681,13 @@ sub check_mekiki {
     }
   }
   return 0 unless $res;
+  $self->_hit($pms, $rule, $res);
+  return 0;
+}
+
+# got_hit with the rule's base score scaled by the result's weight.
+sub _hit {
+  my ($self, $pms, $rule, $res) = @_;
   my $set = $pms->{conf}->get_score_set();
   my $base = $self->{base}{$rule} ? $self->{base}{$rule}[$set] : undef;
   $base = $pms->{conf}{scores}{$rule} unless defined $base;
@@ -601,7 +696,168 @@ sub check_mekiki {
   return 0 unless $score;
   $pms->test_log(join(',', @{$res->{options}}), $rule) if @{$res->{options}};
   $pms->got_hit($rule, '', ruletype => 'eval', score => $score);
+  return 1;
+}
+
+# header MEKIKI_SENDER_ASN eval:check_mekiki_sender_asn(): the address that
+# handed the message to our network (the first untrusted relay) is in a
+# network with a sender weight in the ASN map.
+sub check_mekiki_sender_asn {
+  my ($self, $pms) = @_;
+  my $rule = 'MEKIKI_SENDER_ASN';
+  my $st = $self->_load($pms->{conf});
+  return 0 unless $st && $st->{asn_db};
+  my $relay = $pms->{relays_untrusted} && $pms->{relays_untrusted}[0];
+  return 0 unless $relay && defined $relay->{ip} && !$relay->{ip_private};
+  my ($asn, $org) = _asn_of($st, $relay->{ip});
+  return 0 unless $asn;
+  my $w = _asn_weight($st, $asn, ASN_SENDER, 0);
+  dbg("mekiki: sender $relay->{ip} is AS$asn $org, weight $w");
+  return 0 unless $w > 0;
+  $self->{max_options} = $pms->{conf}{mekiki_max_options};
+  $self->_hit($pms, $rule, { options => [_asn_option(undef, $relay->{ip}, $asn, $org)],
+                             weight => $w });
   return 0;
+}
+
+# header MEKIKI_URL_ASN eval:check_mekiki_link_asn('MEKIKI_URL_ASN'), and the
+# same for MEKIKI_URL_SHARED_IP (tflags net: not run under -L): the link hosts
+# are resolved (A and AAAA, at most mekiki_max_dns hosts, risky TLDs first)
+# through SpamAssassin's own asynchronous resolver; the rules are decided
+# when every answer is in.
+sub check_mekiki_link_asn {
+  my ($self, $pms, $rule) = @_;
+  return 0 unless defined $rule;
+  my $st = $self->_load($pms->{conf});
+  return 0 unless $st && $st->{asn_db};
+  my $d = $pms->{mekiki_dns};
+  if ($d && $d->{done}) {
+    $self->_score_link_addresses($pms, $st, $rule);
+    return 0;
+  }
+  unless ($d) {
+    # pending 1 while launching: an answer SpamAssassin already has comes
+    # back at once, inside bgsend_and_start_lookup.
+    $d = $pms->{mekiki_dns} = { rules => {}, pending => 1 };
+    $d->{rules}{$rule} = 1;
+    $self->_start_link_dns($pms, $st, $d);
+    $self->_dns_answered($pms, $st, $d);
+    return 0 if $d->{done}; # decided (and scored) already
+  }
+  if ($d->{pending}) {
+    # undef: not ready yet (SpamAssassin 4's asynchronous eval rules); the
+    # answers call rule_ready or got_hit.
+    $d->{rules}{$rule} = 1;
+    return undef;
+  }
+  return 0;
+}
+
+sub _start_link_dns {
+  my ($self, $pms, $st, $d) = @_;
+  my $conf = $pms->{conf};
+  my (@hosts, %seen);
+  my $n = 0;
+  for my $link (@{$self->_links($pms)}) {
+    for my $host (@{$link->{hosts}}) {
+      last if ++$n > $conf->{mekiki_max_urls};
+      $host = lc $host;
+      $host =~ s/^\[(.*)\]\z/$1/;
+      $host =~ s/\.\z//;
+      next if $host eq '' || $seen{$host}++;
+      my ($domain, $own, $literal) = ($host, 0, 0);
+      if ($host =~ /^\d+\.\d+\.\d+\.\d+\z/ || index($host, ':') >= 0) {
+        $literal = 1;
+      } else {
+        my $v = _host($st, $host);
+        $own = $v && $v->{own};
+        # (the verdict's registrable domain)
+        $domain = $v->{registrable} if $v && defined $v->{registrable} && $v->{registrable} ne '';
+      }
+      next if $own;
+      push @hosts, { host => $host, domain => $domain, literal => $literal, addrs => [],
+                     risk => ($st->{tld} && _tld_weight($st->{tld}, $host)) || 0 };
+    }
+  }
+  @hosts = sort { $b->{risk} <=> $a->{risk} || $a->{host} cmp $b->{host} } @hosts;
+  $d->{hosts} = \@hosts;
+  my $budget = $conf->{mekiki_max_dns};
+  for my $h (@hosts) {
+    if ($h->{literal}) {
+      $h->{addrs} = [$h->{host}];
+      next;
+    }
+    if ($budget-- <= 0) {
+      dbg("mekiki: not resolving $h->{host}: $conf->{mekiki_max_dns} lookups per message");
+      next;
+    }
+    for my $type ('A', 'AAAA') {
+      $d->{pending}++;
+      my $ent = { rulename => 'MEKIKI_URL_ASN', type => 'MEKIKI', zone => $h->{host},
+                  key => "MEKIKI:$type:$h->{host}" };
+      my $sent = $pms->{async}->bgsend_and_start_lookup($h->{host}, $type, undef, $ent, sub {
+        my ($e, $pkt) = @_;
+        if ($pkt) {
+          for my $rr ($pkt->answer) {
+            push @{$h->{addrs}}, $rr->address if $rr->type eq 'A' || $rr->type eq 'AAAA';
+          }
+        }
+        $self->_dns_answered($pms, $st, $d);
+      }, master_deadline => $pms->{master_deadline});
+      $self->_dns_answered($pms, $st, $d) unless $sent;
+    }
+  }
+}
+
+sub _dns_answered {
+  my ($self, $pms, $st, $d) = @_;
+  return if --$d->{pending} > 0 || $d->{done};
+  $d->{done} = 1;
+  $self->_score_link_addresses($pms, $st, $_) for sort keys %{$d->{rules}};
+}
+
+# MEKIKI_URL_ASN by the highest link weight; MEKIKI_URL_SHARED_IP for an
+# address that unrelated registrable domains share (weight: its network's
+# shared weight, default 1).
+sub _score_link_addresses {
+  my ($self, $pms, $st, $rule) = @_;
+  my $d = $pms->{mekiki_dns};
+  $self->{max_options} = $pms->{conf}{mekiki_max_options};
+  my ($best, $link) = (0, _new_set());
+  my (%by_ip, @order);
+  for my $h (@{$d->{hosts}}) {
+    my %uniq;
+    for my $addr (grep { !$uniq{$_}++ } @{$h->{addrs}}) {
+      my ($asn, $org) = _asn_of($st, $addr);
+      if ($asn) {
+        my $w = _asn_weight($st, $asn, ASN_LINK, 0);
+        if ($w > 0) {
+          $self->_add($link, _asn_option($h->{host}, $addr, $asn, $org), $w);
+          $best = $w if $w > $best;
+        }
+      }
+      my $shared = $asn ? _asn_weight($st, $asn, ASN_SHARED, 1.0) : 1.0;
+      next unless $shared > 0;
+      my $e = $by_ip{$addr} ||= do { push @order, $addr;
+                                     { domains => {}, list => [], weight => $shared, asn => $asn } };
+      push @{$e->{list}}, $h->{domain} unless $e->{domains}{$h->{domain}}++;
+    }
+  }
+  my %res;
+  _insert(\%res, 'MEKIKI_URL_ASN', $link) if $best > 0;
+  my ($shared_set, $shared_best) = (_new_set(), 0);
+  for my $addr (@order) {
+    my $e = $by_ip{$addr};
+    next if @{$e->{list}} < $pms->{conf}{mekiki_shared_ip_min_domains};
+    my @l = sort @{$e->{list}};
+    my $o = "$addr:" . join(',', @l[0 .. ($#l < 3 ? $#l : 3)]);
+    $o .= ":AS$e->{asn}" if $e->{asn};
+    $self->_add($shared_set, $o, $e->{weight});
+    $shared_best = $e->{weight} if $e->{weight} > $shared_best;
+  }
+  _insert(\%res, 'MEKIKI_URL_SHARED_IP', $shared_set) if $shared_best > 0;
+  $self->_hit($pms, $rule, $res{$rule}) if $res{$rule};
+  $pms->rule_ready($rule, 1); # every answer is in
 }
 
 1;
