@@ -13,6 +13,7 @@ corpus/dns.tsv); hostile input.
 import base64
 import os
 import re
+import subprocess
 import sys
 import time
 import unittest
@@ -182,6 +183,26 @@ class TestWeights(SATestCase):
         # (the report shows one decimal)
         for rule in ("MEKIKI_BRAND_CONFUSABLE", "MEKIKI_FROM_BRAND_SPOOF"):
             self.assertAlmostEqual(scores[rule], shipped[rule] * 0.5, delta=0.051)
+
+
+class TestInProcess(SATestCase):
+    def test_weighted_score_does_not_leak_to_next_message(self):
+        """One SpamAssassin object (as in spamd): a .top link scores 3.0 x 0.9,
+        the next message's .cn link the full 3.0, round after round."""
+        os.makedirs(STATE, exist_ok=True)
+        paths = []
+        for name, host in (("top.eml", "xj3k.example-kq.top"), ("cn.eml", "xj3k.example-kq.cn")):
+            paths.append(os.path.join(STATE, name))
+            with open(paths[-1], "wb") as f:
+                f.write(message(f"see https://{host}/a for details\r\n".encode()))
+        sa = self.sa("inprocess")
+        res = subprocess.run(["perl", os.path.join(ROOT, "scripts", "sa_bench.pl"), "-v", sa.site,
+                              "3", *paths], capture_output=True, text=True, env=sa.environ())
+        self.assertEqual(res.returncode, 0, res.stderr[-2000:])
+        got = dict(line.split(" ", 1) for line in res.stdout.splitlines()[:2])
+        base = shipped_scores()["MEKIKI_URL_TLD"]
+        self.assertIn(f"MEKIKI_URL_TLD={base * 0.9:g}", got[paths[0]].split())
+        self.assertIn(f"MEKIKI_URL_TLD={base:g}", got[paths[1]].split())
 
 
 class TestRules(SATestCase):
