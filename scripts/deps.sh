@@ -13,8 +13,8 @@ PACKAGES=(
   libmaxmind-db-writer-perl
   # tests
   check luajit lua5.4 valgrind python3
-  # the mail filter itself
-  rspamd
+  # the mail filters (and FFI::Platypus for the SpamAssassin plugin)
+  rspamd spamassassin libffi-platypus-perl
 )
 
 missing=()

@@ -1,0 +1,906 @@
+# Mail::SpamAssassin::Plugin::Mekiki -- mekiki's brand-impersonation
+# detection for SpamAssassin, driven by libmekiki through FFI::Platypus.
+#
+# The same detection and the same names as the rspamd plugin (lua/mekiki.lua):
+# this file is thin glue that hands SpamAssassin's decoded data (From display
+# name and address, subject, rendered text parts, get_uri_detail_list hosts
+# and anchor texts) to the native library and reports eval rules.
+#
+# Copyright the mekiki authors.  Same licence as the rest of mekiki.
+
+package Mail::SpamAssassin::Plugin::Mekiki;
+
+use strict;
+use warnings;
+use re 'taint';
+
+use Mail::SpamAssassin::Plugin;
+use Mail::SpamAssassin::Logger;
+use Mail::SpamAssassin::Util qw(untaint_var);
+
+our @ISA = qw(Mail::SpamAssassin::Plugin);
+our $VERSION = '0.1.0';
+
+# Layouts of the C structures of mekiki.h (x86_64 / LP64); the build checks
+# them against the compiler (tests/sa/layout_check.c).
+use constant HIT_SIZE => 72;       # sizeof(mekiki_hit)
+use constant HIT_PACK => 'L L Q Q L L L L8';
+use constant VERDICT_SIZE => 524;  # sizeof(mekiki_host_verdict)
+use constant VERDICT_PACK => 'L L L Z256 Z256';
+use constant INVISIBLE_SIZE => 24; # sizeof(mekiki_invisible)
+use constant INVISIBLE_PACK => 'Q Q L';
+use constant ASN_INFO_SIZE => 132; # sizeof(mekiki_asn_info)
+use constant ASN_INFO_PACK => 'L Z128';
+use constant ASN_SENDER => 0;      # enum mekiki_asn_context
+use constant ASN_LINK => 1;
+use constant ASN_SHARED => 2;
+
+use constant HIT_CONFUSABLE => 0x1;
+use constant HIT_WEAK => 0x2;
+use constant HOST_BRAND_DOMAIN => 0x01;
+use constant HOST_LOOKALIKE => 0x02;
+use constant HOST_MIXED_SCRIPT => 0x10;
+use constant NO_BRAND => 0xFFFFFFFF;
+use constant LIMIT_MAX_HITS => 1024;
+
+# Every rule this plugin reports, and the rules whose DMARC verdict makes a
+# display name claiming the From domain's own brand a spoof (as rspamd's
+# DMARC_POLICY_REJECT / _QUARANTINE / _SOFTFAIL).
+our @RULES = qw(MEKIKI_BRAND_CONFUSABLE MEKIKI_FROM_CONFUSABLE MEKIKI_BRAND_CONFUSABLE_WEAK
+                MEKIKI_INVISIBLE_IN_WORD MEKIKI_URL_LOOKALIKE MEKIKI_BRAND_URL_MISMATCH
+                MEKIKI_LURE MEKIKI_URL_TLD MEKIKI_FROM_TLD MEKIKI_FROM_BRAND_SPOOF
+                MEKIKI_SENDER_ASN MEKIKI_URL_ASN MEKIKI_URL_SHARED_IP);
+our @DMARC_FAIL_RULES = qw(DMARC_REJECT DMARC_QUAR DMARC_NONE);
+
+# The library, loaded once per process; a catalogue per configuration.
+my $FFI;
+
+sub new {
+  my ($class, $mailsa) = @_;
+  $class = ref($class) || $class;
+  my $self = $class->SUPER::new($mailsa);
+  bless($self, $class);
+  $self->set_config($mailsa->{conf});
+  $self->register_eval_rule('check_mekiki', $Mail::SpamAssassin::Conf::TYPE_HEAD_EVALS);
+  $self->register_eval_rule('check_mekiki_sender_asn', $Mail::SpamAssassin::Conf::TYPE_HEAD_EVALS);
+  $self->register_eval_rule('check_mekiki_link_asn', $Mail::SpamAssassin::Conf::TYPE_HEAD_EVALS);
+  return $self;
+}
+
+sub set_config {
+  my ($self, $conf) = @_;
+  my @cmds;
+  # Paths: admin only (a user's preferences must not load a library).
+  for my $opt (['mekiki_library', 'libmekiki.so.0'],
+               ['mekiki_brands_map', ''],
+               ['mekiki_tld_map', ''],
+               ['mekiki_lures_map', ''],
+               ['mekiki_asn_db', ''],
+               ['mekiki_asn_map', '']) {
+    push @cmds, { setting => $opt->[0], is_admin => 1, default => $opt->[1],
+                  type => $Mail::SpamAssassin::Conf::CONF_TYPE_STRING };
+  }
+  for my $opt (['mekiki_max_text_bytes', 1048576], ['mekiki_max_parts', 16],
+               ['mekiki_max_hits', 64], ['mekiki_max_options', 8],
+               ['mekiki_max_urls', 200], ['mekiki_max_dns', 8],
+               ['mekiki_shared_ip_min_domains', 2]) {
+    my $name = $opt->[0];
+    push @cmds, {
+      setting => $name, is_admin => 1, default => $opt->[1],
+      code => sub {
+        my ($c, $key, $value) = @_;
+        return $Mail::SpamAssassin::Conf::MISSING_REQUIRED_VALUE
+          if !defined $value || $value eq '';
+        return $Mail::SpamAssassin::Conf::INVALID_VALUE
+          unless $value =~ /^\s*([1-9][0-9]{0,9})\s*$/;
+        $c->{$key} = untaint_var($1) + 0;
+        return;
+      },
+    };
+  }
+  $conf->{parser}->register_commands(\@cmds);
+}
+
+# ---------------------------------------------------------------------------
+# The native library
+
+sub _ffi {
+  my ($path) = @_;
+  return $FFI if $FFI && $FFI->{path} eq $path;
+  require FFI::Platypus;
+  require FFI::Platypus::Buffer;
+  my $ffi = FFI::Platypus->new(api => 2, lib => [$path]);
+  # Fail here, naming the library, rather than at the first message.
+  my $version = $ffi->function('mekiki_version' => [] => 'string');
+  my %f = (path => $path, ffi => $ffi, version => $version->call);
+  my @sig = (
+    [mekiki_catalogue_new => ['opaque', 'size_t', '(opaque,uint,string)->void', 'opaque', 'int*']
+      => 'opaque'],
+    [mekiki_catalogue_free => ['opaque'] => 'void'],
+    [mekiki_catalogue_brand_count => ['opaque'] => 'uint32'],
+    [mekiki_catalogue_name_count => ['opaque'] => 'uint32'],
+    [mekiki_catalogue_brand_id => ['opaque', 'uint32'] => 'string'],
+    [mekiki_catalogue_brand_weight => ['opaque', 'uint32'] => 'double'],
+    [mekiki_catalogue_brand_owns => ['opaque', 'uint32', 'opaque', 'size_t'] => 'int'],
+    [mekiki_scanner_new => ['opaque'] => 'opaque'],
+    [mekiki_scanner_free => ['opaque'] => 'void'],
+    [mekiki_scan => ['opaque', 'opaque', 'size_t', 'opaque', 'size_t', 'size_t*'] => 'int'],
+    [mekiki_scan_invisible => ['opaque', 'opaque'] => 'void'],
+    [mekiki_host_check => ['opaque', 'opaque', 'size_t', 'opaque'] => 'int'],
+    [mekiki_asn_open => ['string', 'opaque', 'size_t'] => 'opaque'],
+    [mekiki_asn_close => ['opaque'] => 'void'],
+    [mekiki_asn_lookup => ['opaque', 'opaque', 'size_t', 'opaque'] => 'int'],
+    [mekiki_asn_map_new => ['opaque', 'size_t', '(opaque,uint,string)->void', 'opaque', 'int*']
+      => 'opaque'],
+    [mekiki_asn_map_count => ['opaque'] => 'size_t'],
+    [mekiki_asn_map_weight => ['opaque', 'uint32', 'int', 'double'] => 'double'],
+  );
+  for my $s (@sig) {
+    my $name = $s->[0];
+    (my $short = $name) =~ s/^mekiki_//;
+    $f{$short} = $ffi->function($name => $s->[1] => $s->[2]);
+  }
+  return $FFI = \%f;
+}
+
+# Bytes of a Perl string (SpamAssassin's decoded text may carry the UTF8 flag).
+sub _bytes {
+  my ($s) = @_;
+  return '' unless defined $s;
+  if (utf8::is_utf8($s)) {
+    utf8::encode($s);
+  }
+  return $s;
+}
+
+sub _read_file {
+  my ($path) = @_;
+  open(my $fh, '<:raw', $path) or die "cannot read $path: $!\n";
+  local $/;
+  my $text = <$fh>;
+  close($fh);
+  return defined $text ? $text : '';
+}
+
+# A catalogue (brands or lures) from a map file: { cat, sc, ids, weights }.
+# Bad lines are logged and skipped; an unusable map dies with the reason.
+sub _catalogue {
+  my ($f, $path, $what) = @_;
+  my $text = _read_file($path);
+  my @errors;
+  # mekiki_error_fn(ud, line, msg): the closure keeps the errors itself.
+  my $cb = $f->{ffi}->closure(sub { my (undef, $line, $msg) = @_; push @errors, "line $line: $msg" });
+  my $status = 0;
+  my ($ptr, $len) = FFI::Platypus::Buffer::scalar_to_buffer($text);
+  my $cat = $f->{catalogue_new}->call($ptr, $len, $cb, undef, \$status);
+  die "cannot build the $what from $path: " .
+      ($status == -1 ? 'out of memory' : 'cannot compile the names') . "\n" unless $cat;
+  my $sc = $f->{scanner_new}->call($cat);
+  unless ($sc) {
+    $f->{catalogue_free}->call($cat);
+    die "cannot allocate a scanner for the $what\n";
+  }
+  for my $e (@errors) {
+    warn "mekiki: $what $path: $e (line skipped)\n";
+  }
+  my $n = $f->{catalogue_brand_count}->call($cat);
+  my (@ids, @weights);
+  for my $b (0 .. $n - 1) {
+    push @ids, $f->{catalogue_brand_id}->call($cat, $b);
+    push @weights, $f->{catalogue_brand_weight}->call($cat, $b);
+  }
+  info("mekiki: $what loaded from $path: $n entries, " .
+       $f->{catalogue_name_count}->call($cat) . " names");
+  my %index;
+  @index{@ids} = (0 .. $#ids);
+  return { cat => $cat, sc => $sc, ids => \@ids, weights => \@weights, index => \%index,
+           errors => scalar(@errors), hits => "\0" x (HIT_SIZE * LIMIT_MAX_HITS) };
+}
+
+# The ASN database and weight map, or () when the database is absent (it is
+# optional: the ASN rules are then off).  A bad map or file dies.
+sub _asn {
+  my ($f, $db_path, $map_path) = @_;
+  unless (-e $db_path) {
+    info("mekiki: ASN database $db_path: not there; the ASN rules are off");
+    return ();
+  }
+  my $err = "\0" x 256;
+  my ($eptr, $elen) = FFI::Platypus::Buffer::scalar_to_buffer($err);
+  my $db = $f->{asn_open}->call($db_path, $eptr, $elen);
+  die "cannot open the ASN database (mekiki_asn_db $db_path): " . unpack('Z*', $err) . "\n"
+    unless $db;
+  my $text = _read_file($map_path);
+  my @errors;
+  my $cb = $f->{ffi}->closure(sub { my (undef, $line, $msg) = @_; push @errors, "line $line: $msg" });
+  my $status = 0;
+  my ($ptr, $len) = FFI::Platypus::Buffer::scalar_to_buffer($text);
+  my $map = $f->{asn_map_new}->call($ptr, $len, $cb, undef, \$status);
+  unless ($map) {
+    $f->{asn_close}->call($db);
+    die "cannot build the ASN map from $map_path\n";
+  }
+  warn "mekiki: ASN map $map_path: $_ (line skipped)\n" for @errors;
+  info("mekiki: ASN database $db_path and map $map_path loaded: " .
+       $f->{asn_map_count}->call($map) . " networks");
+  return ($db, $map);
+}
+
+# AS number and organisation of a numeric address, or ().
+sub _asn_of {
+  my ($st, $ip) = @_;
+  $ip = _bytes($ip);
+  return () if $ip eq '' || length($ip) > 64;
+  my $out = "\0" x ASN_INFO_SIZE;
+  my ($optr) = FFI::Platypus::Buffer::scalar_to_buffer($out);
+  my ($ptr, $len) = FFI::Platypus::Buffer::scalar_to_buffer($ip);
+  return () if $st->{f}{asn_lookup}->call($st->{asn_db}, $ptr, $len, $optr) != 1;
+  return unpack(ASN_INFO_PACK, $out);
+}
+
+sub _asn_weight {
+  my ($st, $asn, $context, $dflt) = @_;
+  return $st->{f}{asn_map_weight}->call($st->{asn_map}, $asn, $context, $dflt || 0);
+}
+
+sub _asn_option {
+  my ($host, $ip, $asn, $org) = @_;
+  my $o = "$ip:AS$asn";
+  $o .= ":$org" if defined $org && $org ne '';
+  $o = "$host:$o" if defined $host;
+  return $o;
+}
+
+# "suffix weight" lines; a bad line is logged with its number and skipped.
+sub _tld_weights {
+  my ($path) = @_;
+  my %w;
+  my $n = 0;
+  for my $line (split /\n/, _read_file($path)) {
+    $n++;
+    $line =~ s/#.*//s;
+    $line =~ s/^\s+|\s+$//g;
+    next if $line eq '';
+    my ($suffix, $weight) = $line =~ /^([A-Za-z0-9.\-]+)\s+([0-9.]+)$/;
+    if (defined $suffix && $suffix !~ /^\.|\.$/ &&
+        $weight =~ /^(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$/ && $weight <= 1) {
+      $w{lc $suffix} = $weight + 0;
+    } else {
+      warn "mekiki: TLD map $path line $n: expected \"suffix weight\" with a weight from 0 to 1, " .
+           "got \"$line\" (line skipped)\n";
+    }
+  }
+  return \%w;
+}
+
+# Loads the library and the maps once per configuration; returns the state
+# or undef (the reason logged; lint fails through conf->{errors}).
+sub _load {
+  my ($self, $conf) = @_;
+  return $self->{state} if $self->{state};
+  return undef if $self->{load_failed};
+  my %st;
+  eval {
+    my $lib = untaint_var($conf->{mekiki_library});
+    my $brands = untaint_var($conf->{mekiki_brands_map});
+    die "option mekiki_brands_map (path of the brand map) is required\n"
+      unless defined $brands && $brands ne '';
+    my $f = eval { _ffi($lib) };
+    die "cannot load libmekiki from mekiki_library $lib: " . ($@ =~ s/\s+$//r) . "\n" unless $f;
+    $st{f} = $f;
+    $st{brands} = _catalogue($f, $brands, 'brand map');
+    my $lures = untaint_var($conf->{mekiki_lures_map});
+    $st{lures} = _catalogue($f, $lures, 'lure map') if defined $lures && $lures ne '';
+    my $tld = untaint_var($conf->{mekiki_tld_map});
+    $st{tld} = _tld_weights($tld) if defined $tld && $tld ne '';
+    my $asn_db = untaint_var($conf->{mekiki_asn_db});
+    my $asn_map = untaint_var($conf->{mekiki_asn_map});
+    if (defined $asn_db && $asn_db ne '' && defined $asn_map && $asn_map ne '') {
+      @st{qw(asn_db asn_map)} = _asn($f, $asn_db, $asn_map);
+    }
+    1;
+  } or do {
+    my $err = $@ || 'unknown error';
+    $err =~ s/\s+$//;
+    warn "mekiki: $err; mekiki rules disabled\n";
+    $conf->{errors}++;
+    $self->{load_failed} = 1;
+    return undef;
+  };
+  return $self->{state} = \%st;
+}
+
+# Base scores (per score set) of our rules, read once the configuration is
+# parsed: a brand or TLD weight scales them per hit (rspamd's dynamic
+# weights), and SpamAssassin stores a dynamic score back into its
+# configuration, so the base must be kept apart.
+sub _save_base_scores {
+  my ($self, $conf) = @_;
+  for my $rule (@RULES) {
+    $self->{base}{$rule} = [ map { $conf->{scoreset}->[$_]->{$rule} } 0 .. 3 ];
+  }
+}
+
+sub finish_parsing_end {
+  my ($self, $opts) = @_;
+  my $conf = $opts->{conf};
+  $self->_save_base_scores($conf);
+  $self->_load($conf);
+  return;
+}
+
+sub user_conf_parsing_end {
+  my ($self, $opts) = @_;
+  $self->_save_base_scores($opts->{conf});
+  return;
+}
+
+# ---------------------------------------------------------------------------
+# Scanning
+
+sub _scan {
+  my ($st, $c, $text, $max_bytes, $max_hits) = @_;
+  my $f = $st->{f};
+  $text = _bytes($text);
+  $text = substr($text, 0, $max_bytes) if length($text) > $max_bytes;
+  $max_hits = LIMIT_MAX_HITS if $max_hits > LIMIT_MAX_HITS;
+  my ($ptr, $len) = FFI::Platypus::Buffer::scalar_to_buffer($text);
+  my ($hptr) = FFI::Platypus::Buffer::scalar_to_buffer($c->{hits});
+  my $n = 0;
+  my $rc = $f->{scan}->call($c->{sc}, $ptr, $len, $hptr, $max_hits, \$n);
+  die "scan failed ($rc)\n" if $rc != 0;
+  my @hits;
+  for my $i (0 .. $n - 1) {
+    my ($brand, $name, $start, $end, $flags, $nforeign, $nlisted, @foreign) =
+      unpack(HIT_PACK, substr($c->{hits}, $i * HIT_SIZE, HIT_SIZE));
+    push @hits, {
+      brand => $c->{ids}[$brand], index => $brand, weight => $c->{weights}[$brand],
+      confusable => ($flags & HIT_CONFUSABLE) ? 1 : 0, weak => ($flags & HIT_WEAK) ? 1 : 0,
+      foreign => [ map { sprintf('U+%04X', $_) } @foreign[0 .. $nlisted - 1] ],
+    };
+  }
+  my $inv = "\0" x INVISIBLE_SIZE;
+  my ($iptr) = FFI::Platypus::Buffer::scalar_to_buffer($inv);
+  $f->{scan_invisible}->call($c->{sc}, $iptr);
+  my ($count, undef, $cp) = unpack(INVISIBLE_PACK, $inv);
+  return (\@hits, $count ? sprintf('U+%04X', $cp) : undef);
+}
+
+sub _owns {
+  my ($st, $brand_index, $domain) = @_;
+  $domain = _bytes($domain);
+  return 0 if $domain eq '';
+  my ($ptr, $len) = FFI::Platypus::Buffer::scalar_to_buffer($domain);
+  return $st->{f}{catalogue_brand_owns}->call($st->{brands}{cat}, $brand_index, $ptr, $len);
+}
+
+# { brand, index, weight, own, lookalike, mixed_script } or undef.
+sub _host {
+  my ($st, $host) = @_;
+  $host = _bytes($host);
+  return undef if $host eq '' || length($host) > 253;
+  my $c = $st->{brands};
+  my $v = "\0" x VERDICT_SIZE;
+  my ($vptr) = FFI::Platypus::Buffer::scalar_to_buffer($v);
+  my ($ptr, $len) = FFI::Platypus::Buffer::scalar_to_buffer($host);
+  return undef if $st->{f}{host_check}->call($c->{sc}, $ptr, $len, $vptr) != 0;
+  my ($flags, $brand, undef, undef, $registrable) = unpack(VERDICT_PACK, $v);
+  my %r = (registrable => $registrable,
+           own => ($flags & HOST_BRAND_DOMAIN) ? 1 : 0,
+           lookalike => ($flags & HOST_LOOKALIKE) ? 1 : 0,
+           mixed_script => ($flags & HOST_MIXED_SCRIPT) ? 1 : 0);
+  if ($brand != NO_BRAND) {
+    @r{qw(brand index weight)} = ($c->{ids}[$brand], $brand, $c->{weights}[$brand]);
+  }
+  return \%r;
+}
+
+# An ordered set of options, bounded, each with a weight (the brand's weight;
+# 1 where no brand is involved).
+sub _new_set { return { seen => {}, list => [] } }
+
+sub _add {
+  my ($self, $set, $opt, $weight) = @_;
+  $weight = 1.0 unless defined $weight;
+  if (exists $set->{seen}{$opt}) {
+    $set->{seen}{$opt} = $weight if $weight > $set->{seen}{$opt};
+  } elsif (@{$set->{list}} < $self->{max_options}) {
+    $set->{seen}{$opt} = $weight;
+    push @{$set->{list}}, $opt;
+  }
+}
+
+# Record a result: rule => { options, weight = highest weight among them }.
+sub _insert {
+  my ($r, $rule, $set, $list) = @_;
+  $list ||= $set->{list};
+  my $w = 0;
+  for (@$list) {
+    my $ow = defined $set->{seen}{$_} ? $set->{seen}{$_} : 1.0;
+    $w = $ow if $ow > $w;
+  }
+  $r->{$rule} = { options => [@$list], weight => $w };
+}
+
+sub _confusable_option {
+  my ($hit) = @_;
+  return $hit->{brand} unless @{$hit->{foreign}};
+  return $hit->{brand} . ':' . join(',', @{$hit->{foreign}});
+}
+
+sub _scan_into {
+  my ($self, $st, $found, $text) = @_;
+  my $conf = $self->{conf};
+  if ($st->{lures}) {
+    my ($hits) = _scan($st, $st->{lures}, $text, $conf->{mekiki_max_text_bytes},
+                       $conf->{mekiki_max_hits});
+    $self->_add($found->{lures}, $_->{brand}) for @$hits;
+  }
+  my ($hits, $invisible) = _scan($st, $st->{brands}, $text, $conf->{mekiki_max_text_bytes},
+                                 $conf->{mekiki_max_hits});
+  $self->_add($found->{invisible}, $invisible) if defined $invisible;
+  for my $hit (@$hits) {
+    next unless $hit->{confusable};
+    my $set = $hit->{weak} ? $found->{weak} : $found->{strong};
+    $self->_add($set, _confusable_option($hit), $hit->{weight});
+    $found->{claimed}{$hit->{brand}} = [$hit->{index}, $hit->{weight}];
+    $found->{strong_brands}{$hit->{brand}} = 1 unless $hit->{weak};
+  }
+}
+
+# The subject and the rendered text parts (HTML parts as SpamAssassin renders
+# them), at most mekiki_max_parts parts.
+sub _check_body {
+  my ($self, $st, $pms, $found, $r) = @_;
+  my $subject = $pms->get('Subject', undef);
+  if (defined $subject) {
+    $subject =~ s/\r?\n\z//;
+    $self->_scan_into($st, $found, $subject) if length $subject;
+  }
+  my $n = 0;
+  for my $part ($pms->{msg}->find_parts(qr/^text\b/i, 1)) {
+    if (++$n > $self->{conf}{mekiki_max_parts}) {
+      dbg("mekiki: skipping text parts after the $self->{conf}{mekiki_max_parts}-th");
+      last;
+    }
+    my ($type, $text) = $part->rendered();
+    $self->_scan_into($st, $found, $text) if defined $text && length $text;
+  }
+  _insert($r, 'MEKIKI_BRAND_CONFUSABLE', $found->{strong}) if @{$found->{strong}{list}};
+}
+
+sub _check_from {
+  my ($self, $st, $pms, $found, $r) = @_;
+  my $addr = $pms->get('From:addr', undef);
+  return unless defined $addr && $addr ne '';
+  my $name = $pms->get('From:name', undef);
+  my $domain = $addr =~ /\@([^\@]*)\z/ ? $1 : '';
+  my ($confusable, $spoof) = (_new_set(), _new_set());
+  if (defined $name && length $name) {
+    my ($hits) = _scan($st, $st->{brands}, $name, $self->{conf}{mekiki_max_text_bytes},
+                       $self->{conf}{mekiki_max_hits});
+    for my $hit (@$hits) {
+      my $opt = _confusable_option($hit);
+      if ($hit->{confusable} && !$hit->{weak}) {
+        $self->_add($confusable, $opt, $hit->{weight});
+        $found->{strong_brands}{$hit->{brand}} = 1;
+      } elsif ($hit->{weak}) {
+        $self->_add($found->{weak}, $opt, $hit->{weight});
+      }
+      $found->{claimed}{$hit->{brand}} = [$hit->{index}, $hit->{weight}] if $hit->{confusable};
+      if (!_owns($st, $hit->{index}, $domain)) {
+        $found->{claimed}{$hit->{brand}} = [$hit->{index}, $hit->{weight}];
+        $self->_add($spoof, $hit->{brand} . ':' . ($domain ne '' ? $domain : '<none>'),
+                    $hit->{weight});
+      } else {
+        # Decided when the rule runs, after SpamAssassin's DMARC rules.
+        push @{$found->{own_claims}}, [$hit->{brand} . ':' . $domain . ':dmarc-fail',
+                                       $hit->{weight}];
+      }
+    }
+  }
+  _insert($r, 'MEKIKI_FROM_CONFUSABLE', $confusable) if @{$confusable->{list}};
+  $found->{spoof} = $spoof;
+}
+
+# The weight of the longest suffix of host in the TLD map.
+sub _tld_weight {
+  my ($tld, $host) = @_;
+  $host = lc $host;
+  $host =~ s/\.\z//;
+  while (1) {
+    return $tld->{$host} if exists $tld->{$host};
+    return undef unless $host =~ s/^[^.]*\.//;
+  }
+}
+
+# The brand whose domain a link's visible text shows, as [index, weight, id].
+sub _shown_brand {
+  my ($st, $visible) = @_;
+  return undef unless defined $visible;
+  $visible = lc _bytes($visible);
+  return undef if $visible eq '' || length($visible) > 256;
+  my $host;
+  if ($visible =~ m{^\s*[a-z]+://([a-z0-9.\-]+)}) {
+    $host = $1;
+  } elsif ($visible =~ m{^\s*([a-z0-9\-]+\.[a-z0-9.\-]+)\s*/?\s*\z}) {
+    $host = $1;
+  }
+  return undef unless defined $host && index($host, '.') >= 0;
+  my $v = _host($st, $host);
+  return [$v->{index}, $v->{weight}, $v->{brand}] if $v && $v->{own} && defined $v->{brand};
+  return undef;
+}
+
+# Link hosts of the message, in a stable order: those of rspamd's URL list
+# (links, text URLs, forms and frames; not images, mail addresses or the
+# domains of DKIM signatures), with their anchor texts.
+#
+# SpamAssassin also reads a bare domain in text ("Amazon.co.jp をご利用…") as
+# a link "http://Amazon.co.jp"; rspamd does not, and such a brand mention is
+# no link: a URI found only in text counts when the text has it with its
+# scheme, or it starts with "www.".
+sub _links {
+  my ($self, $pms) = @_;
+  return $pms->{mekiki_links} if $pms->{mekiki_links};
+  my $udl = $pms->get_uri_detail_list();
+  my ($text, @links);
+  for my $uri (sort keys %$udl) {
+    my $info = $udl->{$uri};
+    my $types = $info->{types} || {};
+    next unless grep { $types->{$_} } qw(a area parsed form frame iframe link);
+    next if $uri =~ /^\s*mailto:/i;
+    if (!grep { $types->{$_} } qw(a area form frame iframe link)) {
+      $text = lc join("\n", @{$pms->get_decoded_stripped_body_text_array()}) unless defined $text;
+      next unless $uri =~ m{^[a-z][a-z0-9+.\-]*://www\.}i || index($text, lc $uri) >= 0;
+    }
+    next unless $info->{hosts};
+    push @links, { hosts => [sort keys %{$info->{hosts}}],
+                   anchors => [grep { defined } @{$info->{anchor_text} || []}] };
+  }
+  return $pms->{mekiki_links} = \@links;
+}
+
+sub _check_urls {
+  my ($self, $st, $pms, $r) = @_;
+  my ($best, $tld_hosts, $lookalikes, %seen) = (0, _new_set(), _new_set());
+  my $links = { hosts => [], shown => _new_set() };
+  my $n = 0;
+  LINK: for my $link (@{$self->_links($pms)}) {
+    for my $host (@{$link->{hosts}}) {
+      if (++$n > $self->{conf}{mekiki_max_urls}) {
+        dbg("mekiki: skipping links after the $self->{conf}{mekiki_max_urls}-th");
+        last LINK;
+      }
+      $host = lc $host;
+      next if $host eq '';
+      for my $anchor (@{$link->{anchors}}) {
+        my $shown = _shown_brand($st, $anchor);
+        if ($shown && !_owns($st, $shown->[0], $host)) {
+          $self->_add($links->{shown}, "$shown->[2]:$host", $shown->[1]);
+        }
+      }
+      next if $seen{$host}++;
+      push @{$links->{hosts}}, $host;
+      my $w = $st->{tld} && _tld_weight($st->{tld}, $host);
+      if ($w && $w > 0) {
+        $best = $w if $w > $best;
+        $self->_add($tld_hosts, $host);
+      }
+      my $v = _host($st, $host);
+      if ($v && $v->{lookalike} && defined $v->{brand}) {
+        $self->_add($lookalikes, "$host:$v->{brand}", $v->{weight});
+      } elsif ($v && $v->{mixed_script}) {
+        $self->_add($lookalikes, "$host:mixed-script");
+      }
+    }
+  }
+  _insert($r, 'MEKIKI_URL_LOOKALIKE', $lookalikes) if @{$lookalikes->{list}};
+  $r->{MEKIKI_URL_TLD} = { options => $tld_hosts->{list}, weight => $best } if $best > 0;
+  my $addr = $pms->get('From:addr', undef);
+  if ($st->{tld} && defined $addr && $addr =~ /\@([^\@]+)\z/) {
+    my $domain = lc $1;
+    my $w = _tld_weight($st->{tld}, $domain);
+    $r->{MEKIKI_FROM_TLD} = { options => [$domain], weight => $w } if $w && $w > 0;
+  }
+  return $links;
+}
+
+sub _check_mismatch {
+  my ($self, $st, $found, $links, $r) = @_;
+  my $mismatch = _new_set();
+  $self->_add($mismatch, $_, $links->{shown}{seen}{$_}) for @{$links->{shown}{list}};
+  if (@{$links->{hosts}}) {
+    for my $brand (sort keys %{$found->{claimed}}) {
+      my ($index, $weight) = @{$found->{claimed}{$brand}};
+      next if grep { _owns($st, $index, $_) } @{$links->{hosts}};
+      $self->_add($mismatch, "$brand:$links->{hosts}[0]", $weight);
+    }
+  }
+  _insert($r, 'MEKIKI_BRAND_URL_MISMATCH', $mismatch) if @{$mismatch->{list}};
+}
+
+# Everything, once per message: { rule => { options, weight } }, plus what
+# MEKIKI_FROM_BRAND_SPOOF decides later.
+sub _analyse {
+  my ($self, $pms) = @_;
+  return $pms->{mekiki} if $pms->{mekiki};
+  my $r = $pms->{mekiki} = { results => {} };
+  my $st = $self->_load($pms->{conf}) or return $r;
+  $self->{conf} = $pms->{conf};
+  $self->{max_options} = $pms->{conf}{mekiki_max_options};
+  my $res = $r->{results};
+  eval {
+    my $links = $self->_check_urls($st, $pms, $res);
+    my $found = { strong => _new_set(), weak => _new_set(), invisible => _new_set(),
+                  lures => _new_set(), strong_brands => {}, claimed => {}, own_claims => [] };
+    $self->_check_body($st, $pms, $found, $res);
+    $self->_check_from($st, $pms, $found, $res);
+    my @weak = grep { !$found->{strong_brands}{ (split /:/, $_, 2)[0] } } @{$found->{weak}{list}};
+    _insert($res, 'MEKIKI_BRAND_CONFUSABLE_WEAK', $found->{weak}, \@weak) if @weak;
+    if (@{$found->{invisible}{list}} && !@{$found->{strong}{list}}) {
+      $res->{MEKIKI_INVISIBLE_IN_WORD} = { options => $found->{invisible}{list}, weight => 1 };
+    }
+    $self->_check_mismatch($st, $found, $links, $res);
+    if (@{$found->{lures}{list}}) {
+      $res->{MEKIKI_LURE} = { options => $found->{lures}{list}, weight => 1 };
+    }
+    $r->{spoof} = $found->{spoof};
+    $r->{own_claims} = $found->{own_claims};
+    1;
+  } or do {
+    my $err = $@ || 'unknown error';
+    $err =~ s/\s+$//;
+    info("mekiki: message skipped: $err");
+    $r->{results} = {};
+  };
+  return $r;
+}
+
+# ---------------------------------------------------------------------------
+# Eval rules
+
+# header RULE eval:check_mekiki('RULE'): hits when the analysis found RULE,
+# with RULE's score scaled by the weight (rspamd's dynamic weight) and the
+# options in the report.
+sub check_mekiki {
+  my ($self, $pms, $rule) = @_;
+  return 0 unless defined $rule;
+  my $r = $self->_analyse($pms);
+  my $res = $r->{results}{$rule};
+  if ($rule eq 'MEKIKI_FROM_BRAND_SPOOF' && $r->{spoof}) {
+    # A brand claimed from its own domain is a spoof when DMARC failed.
+    my $set = $r->{spoof};
+    if (grep { $pms->{tests_already_hit}{$_} } @DMARC_FAIL_RULES) {
+      $self->_add($set, $_->[0], $_->[1]) for @{$r->{own_claims} || []};
+    }
+    if (@{$set->{list}}) {
+      my %one;
+      _insert(\%one, $rule, $set);
+      $res = $one{$rule};
+    }
+  }
+  return 0 unless $res;
+  $self->_hit($pms, $rule, $res);
+  return 0;
+}
+
+# got_hit with the rule's base score scaled by the result's weight.
+sub _hit {
+  my ($self, $pms, $rule, $res) = @_;
+  my $set = $pms->{conf}->get_score_set();
+  my $base = $self->{base}{$rule} ? $self->{base}{$rule}[$set] : undef;
+  $base = $pms->{conf}{scores}{$rule} unless defined $base;
+  return 0 unless $base;
+  my $score = sprintf('%.3f', $base * $res->{weight}) + 0;
+  return 0 unless $score;
+  $pms->test_log(join(',', @{$res->{options}}), $rule) if @{$res->{options}};
+  $pms->got_hit($rule, '', ruletype => 'eval', score => $score);
+  return 1;
+}
+
+# header MEKIKI_SENDER_ASN eval:check_mekiki_sender_asn(): the address that
+# handed the message to our network (the first untrusted relay) is in a
+# network with a sender weight in the ASN map.
+sub check_mekiki_sender_asn {
+  my ($self, $pms) = @_;
+  my $rule = 'MEKIKI_SENDER_ASN';
+  my $st = $self->_load($pms->{conf});
+  return 0 unless $st && $st->{asn_db};
+  my $relay = $pms->{relays_untrusted} && $pms->{relays_untrusted}[0];
+  return 0 unless $relay && defined $relay->{ip} && !$relay->{ip_private};
+  my ($asn, $org) = _asn_of($st, $relay->{ip});
+  return 0 unless $asn;
+  my $w = _asn_weight($st, $asn, ASN_SENDER, 0);
+  dbg("mekiki: sender $relay->{ip} is AS$asn $org, weight $w");
+  return 0 unless $w > 0;
+  $self->{max_options} = $pms->{conf}{mekiki_max_options};
+  $self->_hit($pms, $rule, { options => [_asn_option(undef, $relay->{ip}, $asn, $org)],
+                             weight => $w });
+  return 0;
+}
+
+# header MEKIKI_URL_ASN eval:check_mekiki_link_asn('MEKIKI_URL_ASN'), and the
+# same for MEKIKI_URL_SHARED_IP (tflags net: not run under -L): the link hosts
+# are resolved (A and AAAA, at most mekiki_max_dns hosts, risky TLDs first)
+# through SpamAssassin's own asynchronous resolver; the rules are decided
+# when every answer is in.
+sub check_mekiki_link_asn {
+  my ($self, $pms, $rule) = @_;
+  return 0 unless defined $rule;
+  my $st = $self->_load($pms->{conf});
+  return 0 unless $st && $st->{asn_db};
+  my $d = $pms->{mekiki_dns};
+  if ($d && $d->{done}) {
+    $self->_score_link_addresses($pms, $st, $rule);
+    return 0;
+  }
+  unless ($d) {
+    # pending 1 while launching: an answer SpamAssassin already has comes
+    # back at once, inside bgsend_and_start_lookup.
+    $d = $pms->{mekiki_dns} = { rules => {}, pending => 1 };
+    $d->{rules}{$rule} = 1;
+    $self->_start_link_dns($pms, $st, $d);
+    $self->_dns_answered($pms, $st, $d);
+    return 0 if $d->{done}; # decided (and scored) already
+  }
+  if ($d->{pending}) {
+    # undef: not ready yet (SpamAssassin 4's asynchronous eval rules); the
+    # answers call rule_ready or got_hit.
+    $d->{rules}{$rule} = 1;
+    return undef;
+  }
+  return 0;
+}
+
+sub _start_link_dns {
+  my ($self, $pms, $st, $d) = @_;
+  my $conf = $pms->{conf};
+  my (@hosts, %seen);
+  my $n = 0;
+  for my $link (@{$self->_links($pms)}) {
+    for my $host (@{$link->{hosts}}) {
+      last if ++$n > $conf->{mekiki_max_urls};
+      $host = lc $host;
+      $host =~ s/^\[(.*)\]\z/$1/;
+      $host =~ s/\.\z//;
+      next if $host eq '' || $seen{$host}++;
+      my ($domain, $own, $literal) = ($host, 0, 0);
+      if ($host =~ /^\d+\.\d+\.\d+\.\d+\z/ || index($host, ':') >= 0) {
+        $literal = 1;
+      } else {
+        my $v = _host($st, $host);
+        $own = $v && $v->{own};
+        # (the verdict's registrable domain)
+        $domain = $v->{registrable} if $v && defined $v->{registrable} && $v->{registrable} ne '';
+      }
+      next if $own;
+      push @hosts, { host => $host, domain => $domain, literal => $literal, addrs => [],
+                     risk => ($st->{tld} && _tld_weight($st->{tld}, $host)) || 0 };
+    }
+  }
+  @hosts = sort { $b->{risk} <=> $a->{risk} || $a->{host} cmp $b->{host} } @hosts;
+  $d->{hosts} = \@hosts;
+  my $budget = $conf->{mekiki_max_dns};
+  for my $h (@hosts) {
+    if ($h->{literal}) {
+      $h->{addrs} = [$h->{host}];
+      next;
+    }
+    if ($budget-- <= 0) {
+      dbg("mekiki: not resolving $h->{host}: $conf->{mekiki_max_dns} lookups per message");
+      next;
+    }
+    for my $type ('A', 'AAAA') {
+      $d->{pending}++;
+      my $ent = { rulename => 'MEKIKI_URL_ASN', type => 'MEKIKI', zone => $h->{host},
+                  key => "MEKIKI:$type:$h->{host}" };
+      my $sent = $pms->{async}->bgsend_and_start_lookup($h->{host}, $type, undef, $ent, sub {
+        my ($e, $pkt) = @_;
+        if ($pkt) {
+          for my $rr ($pkt->answer) {
+            push @{$h->{addrs}}, $rr->address if $rr->type eq 'A' || $rr->type eq 'AAAA';
+          }
+        }
+        $self->_dns_answered($pms, $st, $d);
+      }, master_deadline => $pms->{master_deadline});
+      $self->_dns_answered($pms, $st, $d) unless $sent;
+    }
+  }
+}
+
+sub _dns_answered {
+  my ($self, $pms, $st, $d) = @_;
+  return if --$d->{pending} > 0 || $d->{done};
+  $d->{done} = 1;
+  $self->_score_link_addresses($pms, $st, $_) for sort keys %{$d->{rules}};
+}
+
+# MEKIKI_URL_ASN by the highest link weight; MEKIKI_URL_SHARED_IP for an
+# address that unrelated registrable domains share (weight: its network's
+# shared weight, default 1).
+sub _score_link_addresses {
+  my ($self, $pms, $st, $rule) = @_;
+  my $d = $pms->{mekiki_dns};
+  $self->{max_options} = $pms->{conf}{mekiki_max_options};
+  my ($best, $link) = (0, _new_set());
+  my (%by_ip, @order);
+  for my $h (@{$d->{hosts}}) {
+    my %uniq;
+    for my $addr (grep { !$uniq{$_}++ } @{$h->{addrs}}) {
+      my ($asn, $org) = _asn_of($st, $addr);
+      if ($asn) {
+        my $w = _asn_weight($st, $asn, ASN_LINK, 0);
+        if ($w > 0) {
+          $self->_add($link, _asn_option($h->{host}, $addr, $asn, $org), $w);
+          $best = $w if $w > $best;
+        }
+      }
+      my $shared = $asn ? _asn_weight($st, $asn, ASN_SHARED, 1.0) : 1.0;
+      next unless $shared > 0;
+      my $e = $by_ip{$addr} ||= do { push @order, $addr;
+                                     { domains => {}, list => [], weight => $shared, asn => $asn } };
+      push @{$e->{list}}, $h->{domain} unless $e->{domains}{$h->{domain}}++;
+    }
+  }
+  my %res;
+  _insert(\%res, 'MEKIKI_URL_ASN', $link) if $best > 0;
+  my ($shared_set, $shared_best) = (_new_set(), 0);
+  for my $addr (@order) {
+    my $e = $by_ip{$addr};
+    next if @{$e->{list}} < $pms->{conf}{mekiki_shared_ip_min_domains};
+    my @l = sort @{$e->{list}};
+    my $o = "$addr:" . join(',', @l[0 .. ($#l < 3 ? $#l : 3)]);
+    $o .= ":AS$e->{asn}" if $e->{asn};
+    $self->_add($shared_set, $o, $e->{weight});
+    $shared_best = $e->{weight} if $e->{weight} > $shared_best;
+  }
+  _insert(\%res, 'MEKIKI_URL_SHARED_IP', $shared_set) if $shared_best > 0;
+  $self->_hit($pms, $rule, $res{$rule}) if $res{$rule};
+  $pms->rule_ready($rule, 1); # every answer is in
+}
+
+1;
+
+__END__
+
+=head1 NAME
+
+Mail::SpamAssassin::Plugin::Mekiki - brand-impersonation phishing detection (libmekiki)
+
+=head1 SYNOPSIS
+
+  loadplugin Mail::SpamAssassin::Plugin::Mekiki
+
+  mekiki_library     /usr/local/lib/libmekiki.so.0
+  mekiki_brands_map  /usr/local/share/mekiki/mekiki_brands.map
+  mekiki_tld_map     /usr/local/share/mekiki/mekiki_tld.map
+  mekiki_lures_map   /usr/local/share/mekiki/mekiki_lures.map
+
+  header MEKIKI_BRAND_CONFUSABLE eval:check_mekiki('MEKIKI_BRAND_CONFUSABLE')
+
+=head1 DESCRIPTION
+
+The detection of mekiki's rspamd plugin, with the same rule names, for
+SpamAssassin.  See the mekiki README.  Each rule is an eval rule
+C<check_mekiki('NAME')>; the message is analysed once, at the first of them.
+A brand's weight (fourth column of the brand map) or a TLD's weight scales
+the rule's configured score for that message, as rspamd's dynamic weights do.
+
+=head1 ADMINISTRATOR SETTINGS
+
+=over 4
+
+=item mekiki_library PATH (default: libmekiki.so.0)
+
+=item mekiki_brands_map PATH (required)
+
+=item mekiki_tld_map PATH, mekiki_lures_map PATH (optional)
+
+=item mekiki_max_text_bytes, mekiki_max_parts, mekiki_max_hits, mekiki_max_options, mekiki_max_urls
+
+Bounds, as the rspamd options of the same names.
+
+=back
+
+=cut

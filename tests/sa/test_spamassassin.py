@@ -1,0 +1,309 @@
+"""The SpamAssassin plugin through Debian's real spamassassin (-L -t, local
+tests only), loaded from the staged install:
+
+    python3 tests/sa/test_spamassassin.py STAGE STATE_DIR
+
+lint with the shipped configuration and with broken options; every corpus/
+message against corpus/manifest.tsv; the MEKIKI_PHISH meta rule; brand and
+TLD weights scaling scores; the ASN rules (sender under -L; link hosts through
+SpamAssassin's resolver, asking a DNS fixture on 127.0.0.1 that answers from
+corpus/dns.tsv); hostile input.
+"""
+
+import base64
+import os
+import re
+import subprocess
+import sys
+import time
+import unittest
+from concurrent.futures import ThreadPoolExecutor
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+from dns_fixture import DnsFixture  # noqa: E402
+from rspamd_private import build_asn_fixture, read_dns_tsv, read_manifest  # noqa: E402
+from sa_private import SpamAssassin, mekiki_rules  # noqa: E402
+
+CORPUS = os.path.join(ROOT, "corpus")
+STAGE = STATE = None
+
+CLAIM = {"MEKIKI_FROM_BRAND_SPOOF", "MEKIKI_BRAND_CONFUSABLE", "MEKIKI_FROM_CONFUSABLE",
+         "MEKIKI_BRAND_CONFUSABLE_WEAK"}
+RISKY_LINK = {"MEKIKI_URL_LOOKALIKE", "MEKIKI_URL_TLD", "MEKIKI_BRAND_URL_MISMATCH"}
+# Rules that resolve link hosts: not run under -L (tflags net).
+DNS_RULES = {"MEKIKI_URL_ASN", "MEKIKI_URL_SHARED_IP"}
+
+
+def shipped_scores():
+    """score lines of rules.d/mekiki.cf.in."""
+    with open(os.path.join(ROOT, "rules.d", "mekiki.cf.in"), encoding="utf-8") as f:
+        return {m.group(1): float(m.group(2))
+                for m in re.finditer(r"^score\s+(MEKIKI_\w+)\s+([-\d.]+)", f.read(), re.M)}
+
+
+def report_scores(out):
+    """{rule: points} from the -t report's table."""
+    table = out.rsplit("Content analysis details", 1)[-1]
+    return {m.group(2): float(m.group(1))
+            for m in re.finditer(r"^\s*(-?\d+(?:\.\d+)?) (\w+)\s", table, re.M)}
+
+
+def message(body, subject="test", from_="Alice <alice@example.org>",
+            ctype="text/plain; charset=utf-8", cte="8bit"):
+    head = (f"From: {from_}\r\nTo: user@example.jp\r\nSubject: {subject}\r\n"
+            f"Date: Mon, 10 Jun 2024 10:00:00 +0900\r\nMessage-ID: <t{time.time_ns()}@example.org>\r\n"
+            f"MIME-Version: 1.0\r\nContent-Type: {ctype}\r\n"
+            f"Content-Transfer-Encoding: {cte}\r\n").encode()
+    return head + b"\r\n" + body
+
+
+def b64(text):
+    return "=?UTF-8?B?" + base64.b64encode(text.encode()).decode() + "?="
+
+
+def asn_db():
+    os.makedirs(STATE, exist_ok=True)
+    return build_asn_fixture(os.path.join(STATE, "asn-fixture.mmdb"), ROOT)
+
+
+def new_sa(name, **kw):
+    kw.setdefault("asn_db", asn_db())
+    return SpamAssassin(STAGE, os.path.join(STATE, name), **kw)
+
+
+class SATestCase(unittest.TestCase):
+    def sa(self, name, **kw):
+        return new_sa(name, **kw)
+
+    def check(self, sa, msg):
+        rc, tests, out, err = sa.run(msg)
+        self.assertEqual(rc, 0, err[-2000:])
+        self.assertNotRegex(err, r"Mekiki\.pm|mekiki:", "the plugin warned")
+        return tests, out
+
+
+class TestLint(SATestCase):
+    def test_lint_clean(self):
+        res = self.sa("lint").lint()
+        self.assertEqual(res.returncode, 0, res.stderr[-3000:])
+        self.assertEqual(res.stderr.strip(), "", "spamassassin --lint is not clean")
+
+    def test_lint_missing_map(self):
+        res = self.sa("lint-map", local_cf="mekiki_brands_map /nonexistent/brands.map\n").lint()
+        self.assertNotEqual(res.returncode, 0)
+        self.assertIn("/nonexistent/brands.map", res.stderr)
+
+    def test_lint_bad_library(self):
+        res = self.sa("lint-lib", local_cf="mekiki_library /nonexistent/libmekiki.so.0\n").lint()
+        self.assertNotEqual(res.returncode, 0)
+        self.assertIn("mekiki_library /nonexistent/libmekiki.so.0", res.stderr)
+
+    def test_lint_bad_bound(self):
+        res = self.sa("lint-bound", local_cf="mekiki_max_hits 0\n").lint()
+        self.assertNotEqual(res.returncode, 0)
+        self.assertIn("mekiki_max_hits", res.stderr)
+
+    def test_bad_map_line_skipped(self):
+        with open(os.path.join(STAGE, "usr/local/share/mekiki/mekiki_brands.map"),
+                  encoding="utf-8") as f:
+            text = f.read()
+        path = os.path.join(STATE, "bad-line.map")
+        os.makedirs(STATE, exist_ok=True)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write("this line has no bars\n" + text)
+        sa = self.sa("bad-line", local_cf=f"mekiki_brands_map {path}\n")
+        rc, tests, out, err = sa.run(os.path.join(CORPUS, "phish-amazon-cojp-utf8-base64.eml"))
+        self.assertEqual(rc, 0)
+        self.assertRegex(err, r"mekiki: brand map .*bad-line\.map: line 1: .*\(line skipped\)")
+        self.assertIn("MEKIKI_BRAND_CONFUSABLE", tests)
+
+
+class TestCorpus(SATestCase):
+    def test_manifest(self):
+        rows = read_manifest(os.path.join(CORPUS, "manifest.tsv"))
+        sa = self.sa("corpus")
+        with ThreadPoolExecutor(2) as pool:
+            results = list(pool.map(lambda r: sa.run(os.path.join(CORPUS, r["file"])), rows))
+        for row, (rc, tests, out, err) in zip(rows, results):
+            with self.subTest(file=row["file"]):
+                self.assertEqual(rc, 0, err[-2000:])
+                hit = mekiki_rules(tests)
+                for rule in set(row["expect"]) - DNS_RULES:
+                    self.assertIn(rule, hit)
+                self.assertEqual(hit & DNS_RULES, set(), "link lookups under -L")
+                for pat in row["forbid"]:
+                    bad = {r for r in hit if re.fullmatch(pat.replace("*", r"\w*"), r)}
+                    self.assertEqual(bad, set(), f"forbidden {pat}")
+                if row["class"] == "ham":
+                    self.assertEqual(hit, set())
+                    self.assertNotIn("MEKIKI_PHISH", hit)
+                # The meta rule: a brand claimed and a risky link.
+                self.assertEqual("MEKIKI_PHISH" in hit, bool(hit & CLAIM) and bool(hit & RISKY_LINK))
+
+    def test_report_options_and_scores(self):
+        tests, out = self.check(self.sa("report"),
+                                os.path.join(CORPUS, "phish-amazon-cojp-utf8-base64.eml"))
+        self.assertRegex(out, r"MEKIKI_BRAND_CONFUSABLE[^\n]*\n\s*\[amazon:U\+0410\]")
+        scores = report_scores(out)
+        shipped = shipped_scores()
+        for rule in ("MEKIKI_BRAND_CONFUSABLE", "MEKIKI_FROM_BRAND_SPOOF", "MEKIKI_PHISH"):
+            self.assertEqual(scores.get(rule), shipped[rule], rule)
+        # .cn weighs 1.0 in the TLD map: the full score.
+        self.assertEqual(scores.get("MEKIKI_URL_TLD"), shipped["MEKIKI_URL_TLD"])
+
+
+class TestWeights(SATestCase):
+    def test_tld_weight_scales_score(self):
+        # .top weighs 0.9 in the shipped TLD map.
+        msg = message(b"see https://xj3k.example-kq.top/a for details\r\n")
+        tests, out = self.check(self.sa("tld"), msg)
+        self.assertIn("MEKIKI_URL_TLD", tests)
+        self.assertAlmostEqual(report_scores(out)["MEKIKI_URL_TLD"],
+                               round(shipped_scores()["MEKIKI_URL_TLD"] * 0.9, 1))
+
+    def test_score_overridden_in_local_cf(self):
+        msg = message(b"see https://xj3k.example-kq.top/a for details\r\n")
+        tests, out = self.check(self.sa("tld-local", local_cf="score MEKIKI_URL_TLD 10\n"), msg)
+        self.assertAlmostEqual(report_scores(out)["MEKIKI_URL_TLD"], 9.0)
+
+    def test_brand_weight_scales_score(self):
+        with open(os.path.join(STAGE, "usr/local/share/mekiki/mekiki_brands.map"),
+                  encoding="utf-8") as f:
+            lines = f.read().split("\n")
+        lines = [ln + " | 0.5" if ln.startswith("amazon ") else ln for ln in lines]
+        os.makedirs(STATE, exist_ok=True)
+        path = os.path.join(STATE, "weighted.map")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write("\n".join(lines))
+        tests, out = self.check(self.sa("brand-weight", local_cf=f"mekiki_brands_map {path}\n"),
+                                os.path.join(CORPUS, "phish-amazon-cojp-utf8-base64.eml"))
+        scores, shipped = report_scores(out), shipped_scores()
+        # (the report shows one decimal)
+        for rule in ("MEKIKI_BRAND_CONFUSABLE", "MEKIKI_FROM_BRAND_SPOOF"):
+            self.assertAlmostEqual(scores[rule], shipped[rule] * 0.5, delta=0.051)
+
+
+class TestInProcess(SATestCase):
+    def test_weighted_score_does_not_leak_to_next_message(self):
+        """One SpamAssassin object (as in spamd): a .top link scores 3.0 x 0.9,
+        the next message's .cn link the full 3.0, round after round."""
+        os.makedirs(STATE, exist_ok=True)
+        paths = []
+        for name, host in (("top.eml", "xj3k.example-kq.top"), ("cn.eml", "xj3k.example-kq.cn")):
+            paths.append(os.path.join(STATE, name))
+            with open(paths[-1], "wb") as f:
+                f.write(message(f"see https://{host}/a for details\r\n".encode()))
+        sa = self.sa("inprocess")
+        res = subprocess.run(["perl", os.path.join(ROOT, "scripts", "sa_bench.pl"), "-v", sa.site,
+                              "3", *paths], capture_output=True, text=True, env=sa.environ())
+        self.assertEqual(res.returncode, 0, res.stderr[-2000:])
+        got = dict(line.split(" ", 1) for line in res.stdout.splitlines()[:2])
+        base = shipped_scores()["MEKIKI_URL_TLD"]
+        self.assertIn(f"MEKIKI_URL_TLD={base * 0.9:g}", got[paths[0]].split())
+        self.assertIn(f"MEKIKI_URL_TLD={base:g}", got[paths[1]].split())
+
+
+class TestRules(SATestCase):
+    """Each rule on crafted mail, one SpamAssassin configuration."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.cfg = new_sa("rules")
+
+    def hit(self, msg):
+        return mekiki_rules(self.check(self.cfg, msg)[0])
+
+    def test_from_confusable(self):
+        hit = self.hit(message(b"hello\r\n", from_=f"{b64('Аmazon')} <a@example.org>"))
+        self.assertIn("MEKIKI_FROM_CONFUSABLE", hit)
+        self.assertIn("MEKIKI_FROM_BRAND_SPOOF", hit)
+
+    def test_from_own_domain_is_not_spoof(self):
+        hit = self.hit(message(b"hello\r\n", from_="Amazon.co.jp <no-reply@amazon.co.jp>"))
+        self.assertNotIn("MEKIKI_FROM_BRAND_SPOOF", hit)
+
+    def test_invisible_in_word(self):
+        hit = self.hit(message("アカウ\ufe09ントの確認\r\n".encode()))
+        self.assertIn("MEKIKI_INVISIBLE_IN_WORD", hit)
+        hit = self.hit(message("アカウントの確認\r\n".encode()))
+        self.assertNotIn("MEKIKI_INVISIBLE_IN_WORD", hit)
+
+    def test_url_lookalike_and_shown_domain(self):
+        html = (b'<html><body><a href="https://smbc-card.com.metaplanning.xyz/login">'
+                b'https://www.smbc-card.com/</a></body></html>\r\n')
+        hit = self.hit(message(html, ctype="text/html; charset=utf-8"))
+        self.assertIn("MEKIKI_URL_LOOKALIKE", hit)
+        self.assertIn("MEKIKI_BRAND_URL_MISMATCH", hit)
+
+    def test_from_tld(self):
+        self.assertIn("MEKIKI_FROM_TLD", self.hit(message(b"hi\r\n", from_="x <a@b.shop>")))
+        self.assertNotIn("MEKIKI_FROM_TLD", self.hit(message(b"hi\r\n", from_="x <a@b.jp>")))
+
+
+class TestAsn(SATestCase):
+    def test_sender_asn_under_local_tests(self):
+        # 112.224.75.38 (first untrusted relay) is China Unicom, AS4837: sender weight 0.5
+        tests, out = self.check(self.sa("asn-local"),
+                                os.path.join(CORPUS, "phish-amazon-shared-server.eml"))
+        self.assertIn("MEKIKI_SENDER_ASN", tests)
+        self.assertRegex(out, r"\[112\.224\.75\.38:AS4837:CHINA UNICOM")
+        self.assertEqual(mekiki_rules(tests) & DNS_RULES, set())
+
+    def test_no_database_no_asn_rules(self):
+        sa = self.sa("asn-none", asn_db=os.path.join(STATE, "missing.mmdb"))
+        res = sa.lint()
+        self.assertEqual(res.returncode, 0, res.stderr[-2000:])  # optional: not an error
+        tests, out = self.check(sa, os.path.join(CORPUS, "phish-amazon-shared-server.eml"))
+        self.assertNotIn("MEKIKI_SENDER_ASN", tests)
+
+    def test_link_hosts_through_spamassassin_resolver(self):
+        rows = {r["file"]: r for r in read_manifest(os.path.join(CORPUS, "manifest.tsv"))}
+        with DnsFixture(read_dns_tsv(os.path.join(CORPUS, "dns.tsv"))) as dns:
+            sa = self.sa("asn-dns", local_cf=f"dns_server [127.0.0.1]:{dns.port}\n"
+                                             "dns_available yes\n")
+            for name in ("phish-amazon-shared-server.eml", "ham-en-newsletter-shared-cdn.eml"):
+                with self.subTest(file=name):
+                    rc, tests, out, err = sa.run(os.path.join(CORPUS, name), extra=("-t",))
+                    self.assertEqual(rc, 0, err[-2000:])
+                    self.assertNotRegex(err, r"Mekiki\.pm|mekiki:")
+                    hit = mekiki_rules(tests)
+                    for rule in rows[name]["expect"]:
+                        self.assertIn(rule, hit)
+                    if rows[name]["class"] == "ham":
+                        self.assertEqual(hit, set())
+            self.assertIn(("amzn.pzlmtr.cn", 1), dns.queries)
+            self.assertIn(("amzn.pzlmtr.cn", 28), dns.queries)
+
+
+class TestHostile(SATestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.cfg = new_sa("hostile")
+
+    def test_empty_message(self):
+        rc, tests, out, err = self.cfg.run(b"")
+        self.assertEqual(rc, 0, err[-2000:])
+        self.assertNotRegex(err, r"Mekiki\.pm")
+
+    def test_invalid_utf8_and_nul(self):
+        body = b"\xd0\x90mazon \xff\xfe\x00 \xe3\x81 Amazon\r\n" * 50
+        self.check(self.cfg, message(body))
+
+    def test_many_links_bounded(self):
+        body = b"".join(b"https://h%d.example-%d.cn/x\r\n" % (i, i) for i in range(2000))
+        tests, out = self.check(self.cfg, message(body))
+        self.assertIn("MEKIKI_URL_TLD", tests)
+        m = re.search(r"MEKIKI_URL_TLD[^\n]*\n\s*\[([^\]]*)\]", out)
+        self.assertIsNotNone(m)
+        self.assertLessEqual(len(m.group(1).split(",")), 8)
+
+    def test_big_message(self):
+        body = ("Аmazon " + "x" * 70 + "\r\n").encode() * 40000  # ~3 MB
+        self.check(self.cfg, message(body))
+
+
+if __name__ == "__main__":
+    STAGE, STATE = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
+    unittest.main(argv=[sys.argv[0], "-v"] + sys.argv[3:])
