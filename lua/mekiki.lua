@@ -296,9 +296,25 @@ local function tld_weight(host)
   end
 end
 
+-- catalogue:host(host), once per host and message: both callbacks (and the
+-- visible text of links) ask about the same hosts.
+local function host_verdict(task, host)
+  local memo = task:cache_get('mekiki_hosts')
+  if not memo or memo.cat ~= catalogue then
+    memo = { cat = catalogue, v = {} }
+    task:cache_set('mekiki_hosts', memo)
+  end
+  local v = memo.v[host]
+  if v == nil then
+    v = catalogue:host(host) or false
+    memo.v[host] = v
+  end
+  return v or nil
+end
+
 -- The brand whose domain a link's visible text shows ("https://www.amazon.co.jp/",
 -- "Amazon.co.jp"), if any.
-local function shown_brand(url)
+local function shown_brand(task, url)
   local visible = url.get_visible and url:get_visible()
   if not visible or #visible == 0 or #visible > 256 then
     return nil
@@ -308,7 +324,7 @@ local function shown_brand(url)
   if not host or not host:find('.', 1, true) then
     return nil
   end
-  local v = catalogue:host(host)
+  local v = host_verdict(task, host)
   if v and v.own then
     return v.brand, v.weight
   end
@@ -331,7 +347,7 @@ local function check_urls(task)
     local host = url:get_host()
     host = host and host:lower()
     if host and #host > 0 and catalogue then
-      local shown, weight = shown_brand(url)
+      local shown, weight = shown_brand(task, url)
       if shown and not catalogue:owns(shown, host) then
         add_option(links.shown, shown .. ':' .. host, weight)
       end
@@ -344,7 +360,7 @@ local function check_urls(task)
         best = math.max(best, w)
         add_option(tld_hosts, host)
       end
-      local v = catalogue and catalogue:host(host)
+      local v = catalogue and host_verdict(task, host)
       if v and v.lookalike then
         add_option(lookalikes, host .. ':' .. v.brand, v.weight)
       elseif v and v.mixed_script then
@@ -445,7 +461,7 @@ local function new_lru(size, ttl)
     push(e)
     return e.value
   end
-  function lru.put(key, value, now)
+  function lru.put(key, value, now, entry_ttl)
     local e = index[key]
     if e then
       unlink(e)
@@ -460,7 +476,7 @@ local function new_lru(size, ttl)
       index[key] = e
       count = count + 1
     end
-    e.value, e.expires = value, now + ttl
+    e.value, e.expires = value, now + math.min(entry_ttl or ttl, ttl)
     push(e)
   end
   function lru.count()
@@ -470,6 +486,8 @@ local function new_lru(size, ttl)
 end
 
 local dns_cache -- created once the settings are known
+local NXDOMAIN = 'no records with this name' -- rspamd's text for rcode 3
+local NEGATIVE_TTL = 60 -- seconds a name that does not exist stays cached
 
 local function asn_of(ip)
   local asn, org = asn_db:lookup(ip)
@@ -579,7 +597,7 @@ local function link_hosts(task)
       if is_ip_literal(host) then
         domain = host
       else
-        local v = catalogue and catalogue:host(host)
+        local v = catalogue and host_verdict(task, host)
         own = v and v.own
         domain = (v and v.registrable ~= '' and v.registrable) or
             (url:get_tld() or host):lower()
@@ -625,10 +643,11 @@ local function check_link_asn(task)
       h.addrs = dns_cache.get(h.host, now)
       if not h.addrs and budget > 0 then
         budget = budget - 1
-        -- A and AAAA; the answer is cached once both have come back.
-        local answers, left, any = {}, 2, false
-        local function on_answer(_, name, results, err)
-          left = left - 1
+        -- A, then AAAA; the answer is cached once both have come back.  A
+        -- name that does not exist (NXDOMAIN on A) has no AAAA either: one
+        -- query, and that answer is cached too, for at most a minute.
+        local answers, any, nxdomain = {}, false, false
+        local function add(name, results, err)
           if results then
             any = true
             for _, r in ipairs(results) do
@@ -637,22 +656,35 @@ local function check_link_asn(task)
           elseif err then
             lua_util.debugm(N, task, 'resolving %s: %s', name, err)
           end
-          if left == 0 then
-            h.addrs = answers
-            if any then
-              dns_cache.put(h.host, answers, rspamd_util.get_time())
-            end
-            pending = pending - 1
-            finish()
+        end
+        local function done()
+          h.addrs = answers
+          if any then
+            dns_cache.put(h.host, answers, rspamd_util.get_time())
+          elseif nxdomain then
+            dns_cache.put(h.host, answers, rspamd_util.get_time(), NEGATIVE_TTL)
+          end
+          pending = pending - 1
+          finish()
+        end
+        local function on_aaaa(_, name, results, err)
+          add(name, results, err)
+          done()
+        end
+        local function on_a(_, name, results, err)
+          add(name, results, err)
+          if not results and err == NXDOMAIN then
+            nxdomain = true
+            done()
+          elseif not resolver:resolve('aaaa', { task = task, name = h.host,
+                                                callback = on_aaaa }) then
+            on_aaaa(nil, h.host, nil, 'request not sent')
           end
         end
         pending = pending + 1
-        for _, rtype in ipairs({ 'a', 'aaaa' }) do
-          local sent = resolver:resolve(rtype, { task = task, name = h.host,
-                                                 callback = on_answer })
-          if not sent then
-            on_answer(nil, h.host, nil, 'request not sent')
-          end
+        if not resolver:resolve('a', { task = task, name = h.host, callback = on_a }) then
+          add(h.host, nil, 'request not sent')
+          done()
         end
       elseif not h.addrs then
         lua_util.debugm(N, task, 'not resolving %s: %s lookups per message', h.host,
