@@ -296,18 +296,22 @@ local function tld_weight(host)
   end
 end
 
--- catalogue:host(host), once per host and message: both callbacks (and the
--- visible text of links) ask about the same hosts.
-local function host_verdict(task, host)
-  local memo = task:cache_get('mekiki_hosts')
-  if not memo or memo.cat ~= catalogue then
-    memo = { cat = catalogue, v = {} }
-    task:cache_set('mekiki_hosts', memo)
+-- catalogue:host(host), cached per worker: the same hosts come back in
+-- message after message (tracking and CDN hosts, a wave's throw-away hosts),
+-- and inside rspamd a check costs 10-15 us with cold caches.  Bounded: the
+-- cache is emptied when it holds VERDICT_CACHE_SIZE hosts, and when the
+-- catalogue is reloaded.
+local VERDICT_CACHE_SIZE = 4096
+local verdicts, verdicts_count, verdicts_cat = {}, 0, nil
+local function host_verdict(host)
+  if verdicts_cat ~= catalogue or verdicts_count >= VERDICT_CACHE_SIZE then
+    verdicts, verdicts_count, verdicts_cat = {}, 0, catalogue
   end
-  local v = memo.v[host]
+  local v = verdicts[host]
   if v == nil then
     v = catalogue:host(host) or false
-    memo.v[host] = v
+    verdicts[host] = v
+    verdicts_count = verdicts_count + 1
   end
   return v or nil
 end
@@ -324,7 +328,7 @@ local function shown_brand(task, url)
   if not host or not host:find('.', 1, true) then
     return nil
   end
-  local v = host_verdict(task, host)
+  local v = host_verdict(host)
   if v and v.own then
     return v.brand, v.weight
   end
@@ -360,7 +364,7 @@ local function check_urls(task)
         best = math.max(best, w)
         add_option(tld_hosts, host)
       end
-      local v = catalogue and host_verdict(task, host)
+      local v = catalogue and host_verdict(host)
       if v and v.lookalike then
         add_option(lookalikes, host .. ':' .. v.brand, v.weight)
       elseif v and v.mixed_script then
@@ -582,7 +586,9 @@ local function is_ip_literal(host)
   return host:match('^%d+%.%d+%.%d+%.%d+$') or host:find(':', 1, true)
 end
 
--- Distinct link hosts (not a brand's own), each with its registrable domain.
+-- Distinct link hosts, each with its URL and the weight of its TLD, in the
+-- order they are looked up: risky TLDs first, then by name (rspamd's URL set
+-- has no stable order).
 local function link_hosts(task)
   local hosts, seen = {}, {}
   for i, url in ipairs(task:get_urls() or {}) do
@@ -593,23 +599,10 @@ local function link_hosts(task)
     host = host and host:lower():gsub('^%[(.*)%]$', '%1'):gsub('%.$', '')
     if host and #host > 0 and not seen[host] then
       seen[host] = true
-      local domain, own = host, false
-      if is_ip_literal(host) then
-        domain = host
-      else
-        local v = catalogue and host_verdict(task, host)
-        own = v and v.own
-        domain = (v and v.registrable ~= '' and v.registrable) or
-            (url:get_tld() or host):lower()
-      end
-      if not own then
-        hosts[#hosts + 1] = { host = host, domain = domain,
-                              risk = tld_weights and tld_weight(host) or 0 }
-      end
+      hosts[#hosts + 1] = { host = host, url = url,
+                            risk = tld_weights and tld_weight(host) or 0 }
     end
   end
-  -- The lookups per message are bounded: resolve hosts in risky TLDs first,
-  -- then in name order (rspamd's URL set has no stable order).
   table.sort(hosts, function(a, b)
     if a.risk ~= b.risk then
       return a.risk > b.risk
@@ -628,20 +621,40 @@ local function check_link_asn(task)
   local pending, budget = 0, settings.max_dns
   local resolver = task:get_resolver()
   local scored = false
+  -- The hosts that can count: IP literals, hosts with a cached answer, and
+  -- the first max_dns others, never a brand's own.  Only these are checked
+  -- against the catalogue, so a message with hundreds of link hosts costs
+  -- about max_dns checks, not one per host.
+  local used = {}
 
   local function finish()
     if pending == 0 and not scored then
       scored = true
-      score_link_addresses(task, hosts)
+      score_link_addresses(task, used)
     end
   end
 
   for _, h in ipairs(hosts) do
     if is_ip_literal(h.host) then
-      h.addrs = { h.host }
+      h.domain, h.addrs = h.host, { h.host }
+      used[#used + 1] = h
     else
-      h.addrs = dns_cache.get(h.host, now)
-      if not h.addrs and budget > 0 then
+      local cached = dns_cache.get(h.host, now)
+      if cached and #cached == 0 then
+        -- a name known not to exist: nothing to score
+      elseif not cached and budget <= 0 then
+        lua_util.debugm(N, task, 'not resolving %s: %s lookups per message', h.host,
+            settings.max_dns)
+      else
+        local v = catalogue and host_verdict(h.host)
+        if not (v and v.own) then
+          h.domain = (v and v.registrable ~= '' and v.registrable) or
+              (h.url:get_tld() or h.host):lower()
+          h.addrs = cached
+          used[#used + 1] = h
+        end
+      end
+      if h.domain and not h.addrs then
         budget = budget - 1
         -- A, then AAAA; the answer is cached once both have come back.  A
         -- name that does not exist (NXDOMAIN on A) has no AAAA either: one
@@ -686,9 +699,6 @@ local function check_link_asn(task)
           add(h.host, nil, 'request not sent')
           done()
         end
-      elseif not h.addrs then
-        lua_util.debugm(N, task, 'not resolving %s: %s lookups per message', h.host,
-            settings.max_dns)
       end
     end
   end
