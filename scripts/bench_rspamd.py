@@ -17,6 +17,8 @@ One run, on one machine, against the real Debian rspamd (private instances on
    alternating A B B A ..., messages per second (wall clock) and CPU time of
    the scanner workers per message (/proc/PID/schedstat, which other load on
    the machine does not inflate as much as the wall clock);
+   then where the extra CPU goes: perf samples of the workers by shared
+   object, with and without mekiki;
 3. per-symbol time: (a) rspamd's own symbol timings from the controller's
    /counters; (b) every symbol callback timed by uprobes on rspamd's
    symcache_runtime::process_symbol (perf, root), for mekiki's symbols next to
@@ -440,6 +442,53 @@ def phase_throughput(args, without, withm, messages):
     return runs, pairs, cpu_pairs
 
 
+def phase_dso(args, without, withm, messages):
+    """Where the workers' extra CPU goes: perf samples of the scanner workers
+    by shared object, scaled to CPU microseconds per message, with and without
+    mekiki (restarted cold, alternating, 2 rounds)."""
+    warm = [(f"warm-{i}", synth_message(4096 + 512 * i, 1 + i % 20, seed=i), "192.0.2.1")
+            for i in range(args.warmup)]
+    per = {"with": collections.defaultdict(list), "without": collections.defaultdict(list)}
+    for key in ("without", "with", "with", "without"):
+        rs = withm if key == "with" else without
+        rs.stop()
+        rs.start(timeout=300)
+        scan_all(Client(rs.port), warm, 16)
+        pids = rs.scanners()
+        data = os.path.join(args.state, f"dso-{key}.data")
+        perf = subprocess.Popen(["perf", "record", "-q", "-F", "1999", "-o", data, "-p",
+                                 ",".join(map(str, pids))],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(1)
+        c0 = cpu_ns(pids)
+        scan_all(Client(rs.port), messages, args.jobs)
+        cpu = cpu_ns(pids) - c0
+        perf.send_signal(2)
+        perf.wait()
+        rep = subprocess.run(["perf", "report", "-i", data, "--no-children", "--sort", "dso",
+                              "--stdio", "-g", "none"], capture_output=True, text=True).stdout
+        os.unlink(data)
+        seen = collections.defaultdict(float)
+        for line in rep.splitlines():
+            m = re.match(r"\s+([\d.]+)%\s+(\S.*?)\s*$", line)
+            if m:
+                name = "LuaJIT traces ([JIT])" if m.group(2).startswith("[JIT]") else m.group(2)
+                seen[name] += float(m.group(1)) / 100 * cpu / 1e3 / len(messages)
+        seen["(all)"] = cpu / 1e3 / len(messages)
+        for name, v in seen.items():
+            per[key][name].append(v)
+        print(f"  dso {key}: {cpu / 1e3 / len(messages):.0f} us CPU per message",
+              file=sys.stderr, flush=True)
+    names = set(per["with"]) | set(per["without"])
+    rows = []
+    for name in names:
+        w = statistics.mean(per["with"].get(name, [0.0]) + [0.0] * (2 - len(per["with"].get(name, []))))
+        wo = statistics.mean(per["without"].get(name, [0.0]) + [0.0] * (2 - len(per["without"].get(name, []))))
+        rows.append({"dso": name, "with": w, "without": wo, "diff": w - wo})
+    rows.sort(key=lambda r: -r["diff"])
+    return rows
+
+
 # ---- 3. per-symbol time -------------------------------------------------------
 
 PROBE_GROUP = "mekiki_bench"
@@ -670,7 +719,7 @@ def human(n):
     return f"{n} B"
 
 
-def report(args, info, mem, tp, counters, up, timed, scaling):
+def report(args, info, mem, tp, counters, up, timed, scaling, dso=None):
     L = []
     out = L.append
     runs, pairs, cpu_pairs = tp
@@ -695,6 +744,18 @@ def report(args, info, mem, tp, counters, up, timed, scaling):
         f"(median pair {median(pairs):.3f}) | {max(pairs):.3f} (pair max) | "
         f"{median(cpu_pairs):.3f} (without / with CPU, median pair) | |")
     out("")
+    if dso:
+        out(f"**Where the workers' extra CPU goes** (perf samples of the scanner workers by "
+            f"shared object, µs of CPU per message, {min(args.uprobe_messages, info['messages'])} "
+            "messages, mean of 2 "
+            "cold runs each; the largest differences):")
+        out("")
+        out("| shared object | with mekiki | without | difference |")
+        out("|---|---:|---:|---:|")
+        top = [r for r in dso if r["dso"] != "(all)"][:9]
+        for r in top + [r for r in dso if r["dso"] == "(all)"]:
+            out(f"| {r['dso']} | {r['with']:.0f} | {r['without']:.0f} | {r['diff']:+.0f} |")
+        out("")
     out("**Per-symbol time per message** (µs; all messages, symbols that did not run count 0):")
     out("")
     out("| symbol | uprobes on process_symbol (wall) | mekiki's own timing: CPU (wall) | "
@@ -866,6 +927,10 @@ def main():
         withm.start(timeout=300)
         print("2. throughput", file=sys.stderr, flush=True)
         tp = phase_throughput(args, without, withm, messages)
+        dso = None
+        if not args.no_uprobes and os.geteuid() == 0 and shutil.which("perf"):
+            print("2b. CPU by shared object", file=sys.stderr, flush=True)
+            dso = phase_dso(args, without, withm, messages[:args.uprobe_messages])
         time.sleep(12)   # two symcache refreshes (cache_reload = 5s, jittered)
         counters = withm.counters()
         regexp_syms = set()
@@ -893,7 +958,7 @@ def main():
             rs.stop()
     info["load_end"] = loadavg()
     info["seconds"] = time.time() - t_start
-    lines = report(args, info, mem, tp, counters, up, timed_res, scaling)
+    lines = report(args, info, mem, tp, counters, up, timed_res, scaling, dso)
     checks = targets(tp, mem, up, timed_res, scaling)
     lines.append("")
     lines.append("**Targets:**")
@@ -910,6 +975,7 @@ def main():
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
             json.dump({"info": info, "memory": mem, "throughput": tp[0], "pairs": tp[1],
+                       "cpu_by_dso": dso,
                        "cpu_pairs": tp[2], "counters": counters, "uprobes": up,
                        "timed": timed_res, "scaling": scaling,
                        "targets": [{"target": n, "met": ok, "value": d}
