@@ -298,9 +298,29 @@ local function tld_weight(host)
   end
 end
 
+-- catalogue:host(host), cached per worker: the same hosts come back in
+-- message after message (tracking and CDN hosts, a wave's throw-away hosts),
+-- and inside rspamd a check costs 10-15 us with cold caches.  Bounded: the
+-- cache is emptied when it holds VERDICT_CACHE_SIZE hosts, and when the
+-- catalogue is reloaded.
+local VERDICT_CACHE_SIZE = 4096
+local verdicts, verdicts_count, verdicts_cat = {}, 0, nil
+local function host_verdict(host)
+  if verdicts_cat ~= catalogue or verdicts_count >= VERDICT_CACHE_SIZE then
+    verdicts, verdicts_count, verdicts_cat = {}, 0, catalogue
+  end
+  local v = verdicts[host]
+  if v == nil then
+    v = catalogue:host(host) or false
+    verdicts[host] = v
+    verdicts_count = verdicts_count + 1
+  end
+  return v or nil
+end
+
 -- The brand whose domain a link's visible text shows ("https://www.amazon.co.jp/",
 -- "Amazon.co.jp"), if any.
-local function shown_brand(url)
+local function shown_brand(task, url)
   local visible = url.get_visible and url:get_visible()
   if not visible or #visible == 0 or #visible > 256 then
     return nil
@@ -310,7 +330,7 @@ local function shown_brand(url)
   if not host or not host:find('.', 1, true) then
     return nil
   end
-  local v = catalogue:host(host)
+  local v = host_verdict(host)
   if v and v.own then
     return v.brand, v.weight
   end
@@ -333,7 +353,7 @@ local function check_urls(task)
     local host = url:get_host()
     host = host and host:lower()
     if host and #host > 0 and catalogue then
-      local shown, weight = shown_brand(url)
+      local shown, weight = shown_brand(task, url)
       if shown and not catalogue:owns(shown, host) then
         add_option(links.shown, shown .. ':' .. host, weight)
       end
@@ -346,7 +366,7 @@ local function check_urls(task)
         best = math.max(best, w)
         add_option(tld_hosts, host)
       end
-      local v = catalogue and catalogue:host(host)
+      local v = catalogue and host_verdict(host)
       if v and v.lookalike then
         add_option(lookalikes, host .. ':' .. v.brand, v.weight)
       elseif v and v.mixed_script then
@@ -447,7 +467,7 @@ local function new_lru(size, ttl)
     push(e)
     return e.value
   end
-  function lru.put(key, value, now)
+  function lru.put(key, value, now, entry_ttl)
     local e = index[key]
     if e then
       unlink(e)
@@ -462,7 +482,7 @@ local function new_lru(size, ttl)
       index[key] = e
       count = count + 1
     end
-    e.value, e.expires = value, now + ttl
+    e.value, e.expires = value, now + math.min(entry_ttl or ttl, ttl)
     push(e)
   end
   function lru.count()
@@ -472,6 +492,8 @@ local function new_lru(size, ttl)
 end
 
 local dns_cache -- created once the settings are known
+local NXDOMAIN = 'no records with this name' -- rspamd's text for rcode 3
+local NEGATIVE_TTL = 60 -- seconds a name that does not exist stays cached
 
 local function asn_of(ip)
   local asn, org = asn_db:lookup(ip)
@@ -566,7 +588,9 @@ local function is_ip_literal(host)
   return host:match('^%d+%.%d+%.%d+%.%d+$') or host:find(':', 1, true)
 end
 
--- Distinct link hosts (not a brand's own), each with its registrable domain.
+-- Distinct link hosts, each with its URL and the weight of its TLD, in the
+-- order they are looked up: risky TLDs first, then by name (rspamd's URL set
+-- has no stable order).
 local function link_hosts(task)
   local hosts, seen = {}, {}
   for i, url in ipairs(task:get_urls() or {}) do
@@ -577,23 +601,10 @@ local function link_hosts(task)
     host = host and host:lower():gsub('^%[(.*)%]$', '%1'):gsub('%.$', '')
     if host and #host > 0 and not seen[host] then
       seen[host] = true
-      local domain, own = host, false
-      if is_ip_literal(host) then
-        domain = host
-      else
-        local v = catalogue and catalogue:host(host)
-        own = v and v.own
-        domain = (v and v.registrable ~= '' and v.registrable) or
-            (url:get_tld() or host):lower()
-      end
-      if not own then
-        hosts[#hosts + 1] = { host = host, domain = domain,
-                              risk = tld_weights and tld_weight(host) or 0 }
-      end
+      hosts[#hosts + 1] = { host = host, url = url,
+                            risk = tld_weights and tld_weight(host) or 0 }
     end
   end
-  -- The lookups per message are bounded: resolve hosts in risky TLDs first,
-  -- then in name order (rspamd's URL set has no stable order).
   table.sort(hosts, function(a, b)
     if a.risk ~= b.risk then
       return a.risk > b.risk
@@ -612,25 +623,46 @@ local function check_link_asn(task)
   local pending, budget = 0, settings.max_dns
   local resolver = task:get_resolver()
   local scored = false
+  -- The hosts that can count: IP literals, hosts with a cached answer, and
+  -- the first max_dns others, never a brand's own.  Only these are checked
+  -- against the catalogue, so a message with hundreds of link hosts costs
+  -- about max_dns checks, not one per host.
+  local used = {}
 
   local function finish()
     if pending == 0 and not scored then
       scored = true
-      score_link_addresses(task, hosts)
+      score_link_addresses(task, used)
     end
   end
 
   for _, h in ipairs(hosts) do
     if is_ip_literal(h.host) then
-      h.addrs = { h.host }
+      h.domain, h.addrs = h.host, { h.host }
+      used[#used + 1] = h
     else
-      h.addrs = dns_cache.get(h.host, now)
-      if not h.addrs and budget > 0 then
+      local cached = dns_cache.get(h.host, now)
+      if cached and #cached == 0 then
+        -- a name known not to exist: nothing to score
+      elseif not cached and budget <= 0 then
+        lua_util.debugm(N, task, 'not resolving %s: %s lookups per message', h.host,
+            settings.max_dns)
+      else
+        local v = catalogue and host_verdict(h.host)
+        if not (v and v.own) then
+          h.domain = (v and v.registrable ~= '' and v.registrable) or
+              (h.url:get_tld() or h.host):lower()
+          h.addrs = cached
+          used[#used + 1] = h
+        end
+      end
+      if h.domain and not h.addrs then
         budget = budget - 1
-        -- A and AAAA; the answer is cached once both have come back.
-        local answers, left, any = {}, 2, false
-        local function on_answer(_, name, results, err)
-          left = left - 1
+        -- A, then AAAA; the answer is cached once both have come back.  A
+        -- name that does not exist (NXDOMAIN on A) has no AAAA either: one
+        -- query, and that answer is cached too, for at most a minute.
+        local answers, any, nxdomain = {}, false, false
+        local function add(name, results, err)
           if results then
             any = true
             for _, r in ipairs(results) do
@@ -639,26 +671,36 @@ local function check_link_asn(task)
           elseif err then
             lua_util.debugm(N, task, 'resolving %s: %s', name, err)
           end
-          if left == 0 then
-            h.addrs = answers
-            if any then
-              dns_cache.put(h.host, answers, rspamd_util.get_time())
-            end
-            pending = pending - 1
-            finish()
+        end
+        local function done()
+          h.addrs = answers
+          if any then
+            dns_cache.put(h.host, answers, rspamd_util.get_time())
+          elseif nxdomain then
+            dns_cache.put(h.host, answers, rspamd_util.get_time(), NEGATIVE_TTL)
+          end
+          pending = pending - 1
+          finish()
+        end
+        local function on_aaaa(_, name, results, err)
+          add(name, results, err)
+          done()
+        end
+        local function on_a(_, name, results, err)
+          add(name, results, err)
+          if not results and err == NXDOMAIN then
+            nxdomain = true
+            done()
+          elseif not resolver:resolve('aaaa', { task = task, name = h.host,
+                                                callback = on_aaaa }) then
+            on_aaaa(nil, h.host, nil, 'request not sent')
           end
         end
         pending = pending + 1
-        for _, rtype in ipairs({ 'a', 'aaaa' }) do
-          local sent = resolver:resolve(rtype, { task = task, name = h.host,
-                                                 callback = on_answer })
-          if not sent then
-            on_answer(nil, h.host, nil, 'request not sent')
-          end
+        if not resolver:resolve('a', { task = task, name = h.host, callback = on_a }) then
+          add(h.host, nil, 'request not sent')
+          done()
         end
-      elseif not h.addrs then
-        lua_util.debugm(N, task, 'not resolving %s: %s lookups per message', h.host,
-            settings.max_dns)
       end
     end
   end

@@ -13,7 +13,6 @@
  * and, with no brand, a label mixing Latin with Cyrillic, Greek or Armenian
  * letters is suspicious on its own.
  */
-#define _GNU_SOURCE /* memmem */
 #include <idn2.h>
 #include <libpsl.h>
 #include <stdlib.h>
@@ -60,13 +59,32 @@ static int mixed_script(const char *h, size_t n)
 	return 0;
 }
 
-/* Is w[0..n) a word of the skeleton s[0..sl): bounded by '.', '-' or the ends? */
-static int has_word(const char *s, size_t sl, const char *w, size_t n)
+/* Word starts of the skeleton s[0..sl): offset 0 and every offset after a
+ * '.' or '-'.  Returns how many (at most cap). */
+static size_t word_starts(const char *s, size_t sl, uint16_t *starts, size_t cap)
 {
-	for (const char *p = s; n && (p = memmem(p, (size_t)(s + sl - p), w, n)); p++) {
-		int left = p == s || p[-1] == '.' || p[-1] == '-';
-		int right = p + n == s + sl || p[n] == '.' || p[n] == '-';
-		if (left && right)
+	size_t n = 0;
+	if (sl > 0 && n < cap)
+		starts[n++] = 0;
+	for (size_t i = 0; i + 1 < sl && n < cap; i++)
+		if (s[i] == '.' || s[i] == '-')
+			starts[n++] = (uint16_t)(i + 1);
+	return n;
+}
+
+/* Is w[0..n) a word of the skeleton s[0..sl): starting at a word start and
+ * ending at '.', '-' or the end?  Only the word starts are tried, so a
+ * catalogue of hundreds of labels costs a few compares per label. */
+static int has_word(const char *s, size_t sl, const uint16_t *starts, size_t nstarts,
+                    const char *w, size_t n)
+{
+	if (n == 0)
+		return 0;
+	for (size_t i = 0; i < nstarts; i++) {
+		const char *p = s + starts[i];
+		if (starts[i] + n > sl || p[0] != w[0] || memcmp(p, w, n) != 0)
+			continue;
+		if (starts[i] + n == sl || p[n] == '.' || p[n] == '-')
 			return 1;
 	}
 	return 0;
@@ -75,8 +93,12 @@ static int has_word(const char *s, size_t sl, const char *w, size_t n)
 /* The brand one of whose domain labels is a word of the host, or -1. */
 static int32_t brand_label_in(const mekiki_catalogue *cat, const char *weak, size_t wl)
 {
+	/* A host name has at most 127 labels; its weak skeleton has at most as
+	 * many words as bytes, but a word start follows each separator. */
+	uint16_t starts[MK_MAX_NAME_SKELETON * 2];
+	size_t ns = word_starts(weak, wl, starts, sizeof starts / sizeof starts[0]);
 	for (uint32_t i = 0; i < cat->nlabels; i++)
-		if (has_word(weak, wl, cat->labels[i].weak, cat->labels[i].len))
+		if (has_word(weak, wl, starts, ns, cat->labels[i].weak, cat->labels[i].len))
 			return (int32_t)cat->labels[i].brand;
 	return -1;
 }
