@@ -11,6 +11,8 @@ PACKAGES=(
   publicsuffix
   # tests
   check luajit lua5.4 valgrind python3
+  # fuzzing (scripts/fuzz.sh): clang with libFuzzer and the sanitizer runtimes
+  clang libclang-rt-14-dev
   # the mail filter itself
   rspamd
 )
