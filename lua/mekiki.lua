@@ -26,6 +26,14 @@ From display name of each message, and inserts:
   MEKIKI_FROM_BRAND_SPOOF  the From display name claims a brand while the From
                            domain is not one of that brand's domains (or is,
                            but rspamd's DMARC check failed for it)
+  MEKIKI_SENDER_ASN        the sending IP is in a network weighted in the ASN map
+  MEKIKI_URL_ASN           a link host resolves into such a network
+  MEKIKI_URL_SHARED_IP     unrelated registrable domains of the links resolve to
+                           one address ("different names, same server")
+
+Link hosts are resolved with rspamd's own asynchronous resolver (A and AAAA,
+at most max_dns hosts per message, cached per worker); the addresses' networks
+come from a MaxMind DB file (asn_db) read by the native module.
 
 Scores, descriptions and the group live in modules.d/mekiki_group.conf
 (override in local.d/mekiki_group.conf); options in modules.d/mekiki.conf
@@ -39,6 +47,7 @@ end
 local N = 'mekiki'
 local rspamd_logger = require 'rspamd_logger'
 local lua_util = require 'lua_util'
+local rspamd_util = require 'rspamd_util'
 
 local ok, mekiki = pcall(require, 'mekiki')
 if not ok then
@@ -53,6 +62,7 @@ local settings = {
   tld_map = nil,             -- URL or path of the TLD weights (optional)
   lures_map = nil,           -- URL or path of the lure phrases (optional)
   max_urls = 200,            -- links looked at per message
+  max_map_bytes = 16777216,  -- a bigger map (a runaway HTTP map) is refused
   max_text_bytes = 1048576,  -- bytes scanned per text part; the rest is skipped
   max_parts = 16,            -- text parts scanned per message
   max_hits = 64,             -- hits recorded per scanned text
@@ -68,16 +78,33 @@ local settings = {
   symbol_lure = 'MEKIKI_LURE',
   symbol_brand_url_mismatch = 'MEKIKI_BRAND_URL_MISMATCH',
   symbol_from_tld = 'MEKIKI_FROM_TLD',
+  -- ASN: networks of the sender and of the link hosts
+  asn_db = nil,               -- path of a MaxMind DB (GeoLite2-ASN format)
+  asn_map = nil,              -- URL or path of the ASN weights
+  max_dns = 8,                -- link hosts resolved per message (A and AAAA)
+  dns_cache_size = 4096,      -- host -> addresses cached per worker (LRU)
+  dns_cache_ttl = 600,        -- seconds an answer is cached
+  shared_ip_min_domains = 2,  -- unrelated domains on one address to count
+  asn_db_check_interval = 60, -- seconds between checks for a new asn_db file
+  symbol_asn_check = 'MEKIKI_ASN_CHECK',
+  symbol_sender_asn = 'MEKIKI_SENDER_ASN',
+  symbol_url_asn = 'MEKIKI_URL_ASN',
+  symbol_url_shared_ip = 'MEKIKI_URL_SHARED_IP',
   -- rspamd symbols meaning that the From domain failed DMARC
   dmarc_fail_symbols = { 'DMARC_POLICY_REJECT', 'DMARC_POLICY_QUARANTINE',
                          'DMARC_POLICY_SOFTFAIL' },
 }
 
-local positive_ints = { 'max_text_bytes', 'max_parts', 'max_hits', 'max_options', 'max_urls' }
+local positive_ints = { 'max_text_bytes', 'max_parts', 'max_hits', 'max_options', 'max_urls',
+                        'max_map_bytes',
+                        'max_dns', 'dns_cache_size', 'dns_cache_ttl', 'shared_ip_min_domains',
+                        'asn_db_check_interval' }
 
 local catalogue -- built from the brand map; nil until the map has loaded
 local tld_weights -- suffix -> weight, from the TLD map; nil until loaded
 local lures -- a catalogue of lure phrases; nil until loaded
+local asn_db -- the open MaxMind DB; nil when absent or unreadable
+local asn_weights -- the ASN map; nil until loaded
 
 -- An ordered set of option strings, bounded so that hostile mail cannot make
 -- a result grow without limit, each with a weight (the brand's weight from
@@ -388,6 +415,265 @@ local function mekiki_check(task)
   end
 end
 
+-- ---- ASN: where the mail comes from and where its links really go ----
+
+-- A bounded LRU cache with expiry: host -> list of addresses.  Hostile mail
+-- cannot make it grow past dns_cache_size entries.
+local function new_lru(size, ttl)
+  local head = {} -- sentinel of a doubly linked list, most recent first
+  head.next, head.prev = head, head
+  local index, count = {}, 0
+  local function unlink(e)
+    e.prev.next, e.next.prev = e.next, e.prev
+  end
+  local function push(e)
+    e.next, e.prev = head.next, head
+    head.next.prev = e
+    head.next = e
+  end
+  local lru = {}
+  function lru.get(key, now)
+    local e = index[key]
+    if not e then
+      return nil
+    end
+    if e.expires < now then
+      unlink(e)
+      index[key] = nil
+      count = count - 1
+      return nil
+    end
+    unlink(e)
+    push(e)
+    return e.value
+  end
+  function lru.put(key, value, now)
+    local e = index[key]
+    if e then
+      unlink(e)
+    else
+      if count >= size then
+        local old = head.prev
+        unlink(old)
+        index[old.key] = nil
+        count = count - 1
+      end
+      e = { key = key }
+      index[key] = e
+      count = count + 1
+    end
+    e.value, e.expires = value, now + ttl
+    push(e)
+  end
+  function lru.count()
+    return count
+  end
+  return lru
+end
+
+local dns_cache -- created once the settings are known
+
+local function asn_of(ip)
+  local asn, org = asn_db:lookup(ip)
+  if asn then
+    return asn, org
+  end
+  return nil
+end
+
+local function asn_option(host, ip, asn, org)
+  local o = string.format('%s:AS%d', ip, asn)
+  if org and #org > 0 then
+    o = o .. ':' .. org
+  end
+  if host then
+    o = host .. ':' .. o
+  end
+  return o
+end
+
+-- The sending IP (the address that connected to the MTA, as the MTA tells
+-- rspamd) in a network with a sender weight.
+local function check_sender_asn(task)
+  local ip = task:get_from_ip()
+  if not ip or not ip:is_valid() or ip:is_local() then
+    return
+  end
+  local addr = ip:to_string()
+  local asn, org = asn_of(addr)
+  if not asn then
+    return
+  end
+  local w = asn_weights:weight(asn, 'sender')
+  lua_util.debugm(N, task, 'sender %s is AS%s %s, weight %s', addr, asn, org, w)
+  if w > 0 then
+    task:insert_result(settings.symbol_sender_asn, w, asn_option(nil, addr, asn, org))
+  end
+end
+
+-- With every host's addresses known: MEKIKI_URL_ASN by the highest link
+-- weight, MEKIKI_URL_SHARED_IP for an address shared by unrelated domains.
+local function score_link_addresses(task, hosts)
+  local best, link_opts = 0, new_set()
+  local by_ip, ip_order = {}, {}
+  for _, h in ipairs(hosts) do
+    for _, addr in ipairs(h.addrs or {}) do
+      local asn, org = asn_of(addr)
+      if asn then
+        local w = asn_weights:weight(asn, 'link')
+        if w > 0 then
+          add_option(link_opts, asn_option(h.host, addr, asn, org), w)
+          best = math.max(best, w)
+        end
+      end
+      local shared = asn and asn_weights:weight(asn, 'shared', 1.0) or 1.0
+      if shared > 0 then
+        local e = by_ip[addr]
+        if not e then
+          e = { domains = {}, list = {}, weight = shared, asn = asn }
+          by_ip[addr] = e
+          ip_order[#ip_order + 1] = addr
+        end
+        if not e.domains[h.domain] then
+          e.domains[h.domain] = true
+          e.list[#e.list + 1] = h.domain
+        end
+      end
+    end
+  end
+  if best > 0 then
+    insert_set(task, settings.symbol_url_asn, link_opts)
+  end
+  local shared_opts, shared_best = new_set(), 0
+  for _, addr in ipairs(ip_order) do
+    local e = by_ip[addr]
+    if #e.list >= settings.shared_ip_min_domains then
+      table.sort(e.list)
+      local o = addr .. ':' .. table.concat(e.list, ',', 1, math.min(#e.list, 4))
+      if e.asn then
+        o = o .. ':AS' .. e.asn
+      end
+      add_option(shared_opts, o, e.weight)
+      shared_best = math.max(shared_best, e.weight)
+    end
+  end
+  if shared_best > 0 then
+    insert_set(task, settings.symbol_url_shared_ip, shared_opts)
+  end
+end
+
+local function is_ip_literal(host)
+  return host:match('^%d+%.%d+%.%d+%.%d+$') or host:find(':', 1, true)
+end
+
+-- Distinct link hosts (not a brand's own), each with its registrable domain.
+local function link_hosts(task)
+  local hosts, seen = {}, {}
+  for i, url in ipairs(task:get_urls() or {}) do
+    if i > settings.max_urls then
+      break
+    end
+    local host = url:get_host()
+    host = host and host:lower():gsub('^%[(.*)%]$', '%1'):gsub('%.$', '')
+    if host and #host > 0 and not seen[host] then
+      seen[host] = true
+      local domain, own = host, false
+      if is_ip_literal(host) then
+        domain = host
+      else
+        local v = catalogue and catalogue:host(host)
+        own = v and v.own
+        domain = (v and v.registrable ~= '' and v.registrable) or
+            (url:get_tld() or host):lower()
+      end
+      if not own then
+        hosts[#hosts + 1] = { host = host, domain = domain,
+                              risk = tld_weights and tld_weight(host) or 0 }
+      end
+    end
+  end
+  -- The lookups per message are bounded: resolve hosts in risky TLDs first,
+  -- then in name order (rspamd's URL set has no stable order).
+  table.sort(hosts, function(a, b)
+    if a.risk ~= b.risk then
+      return a.risk > b.risk
+    end
+    return a.host < b.host
+  end)
+  return hosts
+end
+
+local function check_link_asn(task)
+  local hosts = link_hosts(task)
+  if #hosts == 0 then
+    return
+  end
+  local now = rspamd_util.get_time()
+  local pending, budget = 0, settings.max_dns
+  local resolver = task:get_resolver()
+  local scored = false
+
+  local function finish()
+    if pending == 0 and not scored then
+      scored = true
+      score_link_addresses(task, hosts)
+    end
+  end
+
+  for _, h in ipairs(hosts) do
+    if is_ip_literal(h.host) then
+      h.addrs = { h.host }
+    else
+      h.addrs = dns_cache.get(h.host, now)
+      if not h.addrs and budget > 0 then
+        budget = budget - 1
+        -- A and AAAA; the answer is cached once both have come back.
+        local answers, left, any = {}, 2, false
+        local function on_answer(_, name, results, err)
+          left = left - 1
+          if results then
+            any = true
+            for _, r in ipairs(results) do
+              answers[#answers + 1] = tostring(r)
+            end
+          elseif err then
+            lua_util.debugm(N, task, 'resolving %s: %s', name, err)
+          end
+          if left == 0 then
+            h.addrs = answers
+            if any then
+              dns_cache.put(h.host, answers, rspamd_util.get_time())
+            end
+            pending = pending - 1
+            finish()
+          end
+        end
+        pending = pending + 1
+        for _, rtype in ipairs({ 'a', 'aaaa' }) do
+          local sent = resolver:resolve(rtype, { task = task, name = h.host,
+                                                 callback = on_answer })
+          if not sent then
+            on_answer(nil, h.host, nil, 'request not sent')
+          end
+        end
+      elseif not h.addrs then
+        lua_util.debugm(N, task, 'not resolving %s: %s lookups per message', h.host,
+            settings.max_dns)
+      end
+    end
+  end
+  finish()
+end
+
+local function asn_check(task)
+  if not asn_db or not asn_weights then
+    lua_util.debugm(N, task, 'ASN database or map not loaded; skipping')
+    return
+  end
+  check_sender_asn(task)
+  check_link_asn(task)
+end
+
 -- A catalogue from a map in the brand-map format; nil (logged) if it fails.
 local function build_catalogue(data, what, path)
   local cat, errs = mekiki.catalogue(data)
@@ -434,6 +720,49 @@ local function load_tld_weights(data)
   rspamd_logger.infox(rspamd_config, '%s: TLD map loaded (%s bad lines)', N, bad)
 end
 
+local function load_asn_weights(data)
+  local map, errs = mekiki.asn_map(data)
+  if not map then
+    rspamd_logger.errx(rspamd_config, '%s: cannot build the ASN map from %s: %s; ' ..
+        'keeping the previous one', N, settings.asn_map, errs)
+    return
+  end
+  for _, e in ipairs(errs) do
+    rspamd_logger.warnx(rspamd_config, '%s: ASN map %s: %s (line skipped)', N,
+        settings.asn_map, e)
+  end
+  rspamd_logger.infox(rspamd_config, '%s: ASN map loaded: %s networks', N, map:count())
+  asn_weights = map
+end
+
+-- The ASN database is a binary file, not a map: it is opened at start and
+-- reopened when its modification time or size changes.  A missing or broken
+-- file is logged once per change; mekiki keeps the database it has.
+local asn_db_stamp
+local function open_asn_db(cfg)
+  local err, st = rspamd_util.stat(settings.asn_db)
+  local stamp = st and string.format('%s/%s', st.mtime, st.size) or 'missing'
+  if stamp == asn_db_stamp then
+    return
+  end
+  asn_db_stamp = stamp
+  local keep = asn_db and 'keeping the one loaded before' or
+      'the ASN symbols are off until it is there'
+  if not st then
+    -- Not an error: the database is optional (scripts/asn_db.sh builds it).
+    rspamd_logger.warnx(cfg, '%s: ASN database %s: %s; %s', N, settings.asn_db, err, keep)
+    return
+  end
+  local db, why = mekiki.asn_open(settings.asn_db)
+  if not db then
+    rspamd_logger.errx(cfg, '%s: cannot open the ASN database: %s; %s', N, why, keep)
+    return
+  end
+  asn_db = db
+  rspamd_logger.infox(cfg, '%s: ASN database %s loaded (IPv%s, built %s)', N,
+      settings.asn_db, db:ip_version(), os.date('!%Y-%m-%d', db:build_epoch()))
+end
+
 -- Configuration
 local opts = rspamd_config:get_all_opt(N)
 if not opts then
@@ -442,7 +771,8 @@ if not opts then
 end
 -- Unknown keys are errors (rspamadm configtest -s fails on them): a typo
 -- in local.d/mekiki.conf should not pass silently.
-local known = { enabled = true, brands_map = true, tld_map = true, lures_map = true }
+local known = { enabled = true, brands_map = true, tld_map = true, lures_map = true,
+                asn_db = true, asn_map = true }
 for k in pairs(settings) do
   known[k] = true
 end
@@ -478,7 +808,18 @@ local function add_text_map(option, description, callback)
     type = 'callback',
     url = settings[option],
     description = description,
-    callback = callback,
+    callback = function(data)
+      -- Compiling a runaway map would stall the workers: refuse it and keep
+      -- what was loaded before.
+      local size = type(data) == 'string' and #data or (data and data:len()) or 0
+      if size > settings.max_map_bytes then
+        rspamd_logger.errx(rspamd_config, '%s: the %s %s is %s bytes, more than ' ..
+            'max_map_bytes (%s); keeping the previous one', N, description,
+            settings[option], size, settings.max_map_bytes)
+        return
+      end
+      callback(data)
+    end,
   })
   if not ok then
     rspamd_logger.errx(rspamd_config, '%s: cannot add the %s %s (option %s)', N, description,
@@ -500,27 +841,46 @@ if settings.lures_map and settings.lures_map ~= '' then
   add_text_map('lures_map', 'mekiki lure phrases', load_lures)
 end
 
-local id = rspamd_config:register_symbol({
-  name = settings.symbol_check,
-  type = 'callback',
-  callback = mekiki_check,
-  group = 'mekiki',
-})
+-- A callback symbol and the virtual symbols it inserts, in the mekiki group.
+local function register_check(name, callback, children)
+  local id = rspamd_config:register_symbol({
+    name = name,
+    type = 'callback',
+    callback = callback,
+    group = 'mekiki',
+  })
+  for _, sym in ipairs(children) do
+    rspamd_config:register_symbol({
+      name = sym,
+      type = 'virtual',
+      parent = id,
+      group = 'mekiki',
+    })
+  end
+end
+
+if settings.asn_db and settings.asn_db ~= '' and settings.asn_map and settings.asn_map ~= '' then
+  dns_cache = new_lru(settings.dns_cache_size, settings.dns_cache_ttl)
+  open_asn_db(rspamd_config)
+  add_text_map('asn_map', 'mekiki ASN weights', load_asn_weights)
+  rspamd_config:add_on_load(function(cfg, ev_base, worker)
+    if worker:is_scanner() then
+      rspamd_config:add_periodic(ev_base, settings.asn_db_check_interval, function()
+        open_asn_db(cfg)
+        return true
+      end, true)
+    end
+  end)
+  register_check(settings.symbol_asn_check, asn_check,
+      { settings.symbol_sender_asn, settings.symbol_url_asn, settings.symbol_url_shared_ip })
+end
+
+register_check(settings.symbol_check, mekiki_check,
+    { settings.symbol_brand_confusable, settings.symbol_from_confusable,
+      settings.symbol_brand_confusable_weak, settings.symbol_invisible_in_word,
+      settings.symbol_url_tld, settings.symbol_from_tld,
+      settings.symbol_url_lookalike, settings.symbol_brand_url_mismatch,
+      settings.symbol_lure, settings.symbol_from_brand_spoof })
 
 -- Run after DMARC, whose verdict on the From domain the spoof check reads.
 rspamd_config:register_dependency(settings.symbol_check, 'DMARC_CHECK')
-
-for _, sym in ipairs({ settings.symbol_brand_confusable, settings.symbol_from_confusable,
-                       settings.symbol_brand_confusable_weak,
-                       settings.symbol_invisible_in_word,
-                       settings.symbol_url_tld, settings.symbol_from_tld,
-                       settings.symbol_url_lookalike, settings.symbol_brand_url_mismatch,
-                       settings.symbol_lure,
-                       settings.symbol_from_brand_spoof }) do
-  rspamd_config:register_symbol({
-    name = sym,
-    type = 'virtual',
-    parent = id,
-    group = 'mekiki',
-  })
-end

@@ -22,7 +22,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from rspamd_private import Rspamd  # noqa: E402
+from rspamd_private import Rspamd, dns_for  # noqa: E402
 
 
 def label_of(path, labels):
@@ -103,7 +103,8 @@ def main():
                 if os.path.exists(cand):
                     labels.update(read_labels(cand))
     files = [os.path.abspath(p) for p in collect(args.dirs)]
-    rs = Rspamd(args.stage, args.state, with_mekiki=not args.without_mekiki, workers=2)
+    rs = Rspamd(args.stage, args.state, with_mekiki=not args.without_mekiki, workers=2,
+                dns_records=dns_for(args.dirs))
     out = open(args.out, "w", encoding="utf-8") if args.out else None
     per_class = collections.Counter()
     hits = collections.defaultdict(collections.Counter)

@@ -4,7 +4,10 @@
 
 Arguments are .eml files or directories of them.  When a directory has a
 manifest.tsv (as corpus/ does), each message's expected and forbidden
-symbols are checked too, and the summary says how many matched.
+symbols are checked too, and the summary says how many matched.  When it
+has a dns.tsv, rspamd's resolver answers its link hosts from it (this
+machine may be offline; corpus/'s hosts are invented).  Networks come from
+the staged install's default ASN database (scripts/asn_db.sh).
 """
 
 import argparse
@@ -13,7 +16,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from rspamd_private import Rspamd, mekiki_symbols, read_manifest  # noqa: E402
+from rspamd_private import Rspamd, dns_for, mekiki_symbols, read_manifest  # noqa: E402
 
 
 def messages(args):
@@ -46,7 +49,7 @@ def main():
     print("starting a private rspamd with mekiki on 127.0.0.1 "
           "(the first start compiles rspamd's rules, ~20 s) ...", flush=True)
     ok = bad = 0
-    with Rspamd(args.stage, args.state) as rspamd:
+    with Rspamd(args.stage, args.state, dns_records=dns_for(args.paths)) as rspamd:
         print(f"rspamd is up on 127.0.0.1:{rspamd.port}\n")
         for path, row in messages(args.paths):
             res = rspamd.scan(path)

@@ -8,7 +8,9 @@ PACKAGES=(
   # build
   gcc make cmake pkg-config
   libhyperscan-dev libicu-dev libluajit-5.1-dev liblua5.4-dev libidn2-dev libpsl-dev
-  publicsuffix
+  libmaxminddb-dev publicsuffix
+  # the default ASN database (scripts/asn_db.sh): CSV from npm -> .mmdb
+  libmaxmind-db-writer-perl
   # tests
   check luajit lua5.4 valgrind python3
   # fuzzing (scripts/fuzz.sh): clang with libFuzzer and the sanitizer runtimes
@@ -23,6 +25,11 @@ for p in "${PACKAGES[@]}"; do
     missing+=("$p")
   fi
 done
+
+# npm fetches the ASN data; Debian's npm when the machine has no Node.js.
+if ! command -v npm >/dev/null 2>&1; then
+  missing+=(npm)
+fi
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

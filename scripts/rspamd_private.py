@@ -9,6 +9,7 @@ Hyperscan cache lives in the state directory: the first start compiles for
 """
 
 import json
+import re
 import os
 import shutil
 import signal
@@ -37,7 +38,7 @@ class Rspamd:
     """One private rspamd.  Use as a context manager or call start()/stop()."""
 
     def __init__(self, stage, state, local=None, with_mekiki=True, env=None, workers=1,
-                 dns_records=None):
+                 dns_records=None, asn_db=None, nameserver="127.0.0.1:5399"):
         self.stage = os.path.abspath(stage)
         self.state = os.path.abspath(state)
         self.local = local or {}          # extra files: relative path -> text
@@ -46,6 +47,11 @@ class Rspamd:
         self.workers = workers
         # [(name, type, [replies])]: answered by rspamd's resolver itself
         self.dns_records = dns_records or []
+        # the ASN database: default, the staged install's
+        self.asn_db = asn_db
+        # where names without a fake record go (default: a closed port, so
+        # lookups fail at once)
+        self.nameserver = nameserver
         self.proc = None
         self.port = self.ctl_port = None
 
@@ -74,12 +80,13 @@ class Rspamd:
         w("override.d/worker-proxy.inc", "count = -1;\n")
         w("override.d/worker-fuzzy.inc", "count = -1;\n")
         w("override.d/options.inc",
-          'filters = "chartable,dkim,regexp";\nhs_cache_dir = "${DBDIR}/";\n')
+          'filters = "chartable,dkim,regexp";\nhs_cache_dir = "${DBDIR}/";\n'
+          'maps_cache_dir = "${DBDIR}/";\n')
         fake = "".join(
             f'    {{ name = {json.dumps(n)}; type = "{t}"; replies = {json.dumps(r)}; }},\n'
             for n, t, r in self.dns_records)
         w("local.d/options.inc",
-          'dns {\n  nameserver = ["127.0.0.1:5399"];\n  timeout = 0.3s;\n'
+          f'dns {{\n  nameserver = ["{self.nameserver}"];\n  timeout = 0.3s;\n'
           f'  retransmits = 1;\n  fake_records = [\n{fake}  ];\n}}\n')
         w("override.d/logging.inc",
           'type = "file";\nfilename = "$LOGDIR/rspamd.log";\nlevel = "info";\n')
@@ -100,9 +107,12 @@ class Rspamd:
             # install keeps it under the stage, as an operator's local.d would.
             maps = os.path.join(self.stage, "usr/local/share/mekiki")
             if "local.d/mekiki.conf" not in self.local:
+                asn_db = self.asn_db or f"{maps}/mekiki-asn.mmdb"
                 w("local.d/mekiki.conf", f'brands_map = "{maps}/mekiki_brands.map";\n'
                                          f'tld_map = "{maps}/mekiki_tld.map";\n'
-                                         f'lures_map = "{maps}/mekiki_lures.map";\n')
+                                         f'lures_map = "{maps}/mekiki_lures.map";\n'
+                                         f'asn_map = "{maps}/mekiki_asn.map";\n'
+                                         f'asn_db = "{asn_db}";\n')
         for rel, text in self.local.items():
             w(rel, text)
         for root, dirs, files in os.walk(self.etc):
@@ -182,16 +192,20 @@ class Rspamd:
             return f.read()
 
     # -- scanning --------------------------------------------------------
-    def scan(self, message, ip="112.224.75.38", helo="mx.example.net",
-             hostname="mx.example.net", mail_from=None, rcpt=None, timeout=60, profile=False):
+    def scan(self, message, ip=None, helo="mx.example.net",
+             hostname="mx.example.net", mail_from=None, rcpt=None, timeout=60,
+             profile=False):
         """Scan bytes (or a path) through /checkv2; returns the JSON reply.
 
         ip, helo, hostname, mail_from and rcpt (the SMTP envelope) describe
-        the connection the message arrived on.  With profile, the reply has
-        rspamd's per-symbol times ("profile": {symbol: milliseconds})."""
+        the connection the message arrived on.  Without ip, the address in
+        the message's topmost Received header (the peer our MX saw) is used,
+        else a documentation address that is in no network.  With profile, the
+        reply has rspamd's per-symbol times ("profile": {symbol: milliseconds})."""
         if isinstance(message, str):
             with open(message, "rb") as f:
                 message = f.read()
+        ip = ip or received_ip(message) or "192.0.2.1"
         headers = {"IP": ip, "Helo": helo, "Hostname": hostname,
                    "Content-Type": "application/octet-stream"}
         if mail_from:
@@ -211,10 +225,21 @@ class Rspamd:
             return json.loads(r.read())
 
 
+RECEIVED_PEER = re.compile(rb"^Received:[ \t]*from[^\r\n]*?\[(?:IPv6:)?([0-9A-Fa-f:.]+)\]",
+                           re.M | re.I)
+
+
+def received_ip(message):
+    """The peer address of the topmost Received header ("from host [IP]")."""
+    head = message.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+    m = RECEIVED_PEER.search(head)
+    return m.group(1).decode() if m else None
+
+
 def mekiki_symbols(result):
     """{name: options} of the mekiki symbols in a /checkv2 reply."""
     return {name: sym.get("options", []) for name, sym in result.get("symbols", {}).items()
-            if name.startswith("MEKIKI_") and name != "MEKIKI_CHECK"}
+            if name.startswith("MEKIKI_") and name not in ("MEKIKI_CHECK", "MEKIKI_ASN_CHECK")}
 
 
 def read_manifest(path):
@@ -233,3 +258,42 @@ def read_manifest(path):
                 row[k] = [] if row[k] in ("", "-") else row[k].split(",")
             rows.append(row)
     return rows
+
+
+def read_dns_tsv(path):
+    """corpus/dns.tsv (host, type, address per line) as dns_records for
+    Rspamd(): [(name, type, [replies])], answers of one name and type
+    grouped."""
+    grouped = {}
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f, start=1):
+            line = line.split("#", 1)[0].strip()
+            if not line:
+                continue
+            cols = line.split()
+            if len(cols) != 3 or cols[1].lower() not in ("a", "aaaa", "txt", "mx", "cname"):
+                raise ValueError(f"{path}:{n}: expected 'host type address'")
+            grouped.setdefault((cols[0].lower(), cols[1].lower()), []).append(cols[2])
+    return [(name, t, replies) for (name, t), replies in grouped.items()]
+
+
+def build_asn_fixture(out, root=None):
+    """Build the tests' .mmdb from tests/asn/asn-fixture.csv (if missing)."""
+    root = root or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    if not os.path.exists(out):
+        subprocess.run(["perl", os.path.join(root, "scripts", "asn_csv2mmdb.pl"), out,
+                        os.path.join(root, "tests", "asn", "asn-fixture.csv")],
+                       check=True, capture_output=True)
+        os.chmod(out, 0o644)
+    return out
+
+
+def dns_for(paths):
+    """dns_records from the dns.tsv of each scanned directory that has one
+    (corpus/ does: its link hosts are invented, and answered from it)."""
+    records = []
+    for p in paths:
+        cand = os.path.join(p, "dns.tsv")
+        if os.path.isdir(p) and os.path.exists(cand):
+            records += read_dns_tsv(cand)
+    return records

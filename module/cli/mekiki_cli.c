@@ -5,6 +5,7 @@
  *   mekiki --version
  *   mekiki explain [--map FILE] TEXT...   (TEXT "-" reads standard input)
  *   mekiki host [--map FILE] HOST...
+ *   mekiki asn [--db FILE] [--asn-map FILE] IP...
  */
 #include <errno.h>
 #include <stdio.h>
@@ -17,6 +18,13 @@
 #define MEKIKI_DEFAULT_MAP "/usr/local/share/mekiki/mekiki_brands.map"
 #endif
 
+#ifndef MEKIKI_DEFAULT_ASN_DB
+#define MEKIKI_DEFAULT_ASN_DB "/usr/local/share/mekiki/mekiki-asn.mmdb"
+#endif
+#ifndef MEKIKI_DEFAULT_ASN_MAP
+#define MEKIKI_DEFAULT_ASN_MAP "/usr/local/share/mekiki/mekiki_asn.map"
+#endif
+
 /* Standard input or a map file is read whole, up to this size. */
 #define MAX_INPUT (64u << 20)
 
@@ -25,11 +33,17 @@ static int usage(FILE *f)
 	fprintf(f, "usage: mekiki --version\n"
 	           "       mekiki explain [--map FILE] TEXT...   (TEXT '-' reads stdin)\n"
 	           "       mekiki host [--map FILE] HOST...\n"
+	           "       mekiki asn [--db FILE] [--asn-map FILE] IP...\n"
 	           "\n"
 	           "explain prints the strong and weak skeletons of each TEXT and every\n"
 	           "brand of the catalogue found in it, with the reason.  host says whether\n"
 	           "a link's host imitates a brand, and why.  The brand map is FILE, else\n"
-	           "$MEKIKI_BRANDS_MAP, else " MEKIKI_DEFAULT_MAP ".\n");
+	           "$MEKIKI_BRANDS_MAP, else " MEKIKI_DEFAULT_MAP ".\n"
+	           "\n"
+	           "asn prints the autonomous system of each address and its weights in the\n"
+	           "ASN map.  The database is FILE, else $MEKIKI_ASN_DB, else\n"
+	           MEKIKI_DEFAULT_ASN_DB "; the map FILE, else $MEKIKI_ASN_MAP,\n"
+	           "else " MEKIKI_DEFAULT_ASN_MAP " (optional).\n");
 	return f == stderr ? 2 : 0;
 }
 
@@ -242,6 +256,83 @@ static int cmd_explain(int argc, char **argv, int hosts)
 	return rc;
 }
 
+static const char *env_or(const char *name, const char *dflt)
+{
+	const char *v = getenv(name);
+	return v && *v ? v : dflt;
+}
+
+static int cmd_asn(int argc, char **argv)
+{
+	const char *db_path = env_or("MEKIKI_ASN_DB", MEKIKI_DEFAULT_ASN_DB);
+	const char *map_path = env_or("MEKIKI_ASN_MAP", MEKIKI_DEFAULT_ASN_MAP);
+	int map_given = getenv("MEKIKI_ASN_MAP") && *getenv("MEKIKI_ASN_MAP");
+	int i = 0;
+	while (i + 1 < argc && argv[i][0] == '-' && argv[i][1] == '-') {
+		if (strcmp(argv[i], "--db") == 0) {
+			db_path = argv[i + 1];
+		} else if (strcmp(argv[i], "--asn-map") == 0) {
+			map_path = argv[i + 1];
+			map_given = 1;
+		} else {
+			return usage(stderr);
+		}
+		i += 2;
+	}
+	if (i >= argc)
+		return usage(stderr);
+
+	char err[512];
+	mekiki_asn_db *db = mekiki_asn_open(db_path, err, sizeof err);
+	if (!db) {
+		fprintf(stderr, "mekiki: cannot open the ASN database: %s\n", err);
+		return 1;
+	}
+	mekiki_asn_map *map = NULL;
+	FILE *f = fopen(map_path, "rb");
+	if (f) {
+		size_t mlen;
+		char *text = read_all(f, &mlen);
+		fclose(f);
+		int st;
+		map = text ? mekiki_asn_map_new(text, mlen, map_error, (void *)map_path, &st) : NULL;
+		free(text);
+		if (!map) {
+			fprintf(stderr, "mekiki: cannot read the ASN map %s\n", map_path);
+			mekiki_asn_close(db);
+			return 1;
+		}
+	} else if (map_given) {
+		fprintf(stderr, "mekiki: cannot open the ASN map %s: %s\n", map_path, strerror(errno));
+		mekiki_asn_close(db);
+		return 1;
+	}
+	int rc = 0;
+	for (; i < argc; i++) {
+		mekiki_asn_info info;
+		int r = mekiki_asn_lookup(db, argv[i], strlen(argv[i]), &info);
+		if (r == 1) {
+			printf("%s AS%u \"%s\"", argv[i], (unsigned)info.asn, info.org);
+			if (map)
+				printf(" sender=%g link=%g shared=%g",
+				       mekiki_asn_map_weight(map, info.asn, MEKIKI_ASN_SENDER, 0.0),
+				       mekiki_asn_map_weight(map, info.asn, MEKIKI_ASN_LINK, 0.0),
+				       mekiki_asn_map_weight(map, info.asn, MEKIKI_ASN_SHARED, 1.0));
+			putchar('\n');
+		} else if (r == 0) {
+			printf("%s not in the database\n", argv[i]);
+		} else {
+			printf("%s %s\n", argv[i],
+			       r == MEKIKI_EINVAL ? "is not a numeric IP address"
+			                          : "gives a corrupt record");
+			rc = 1;
+		}
+	}
+	mekiki_asn_map_free(map);
+	mekiki_asn_close(db);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2)
@@ -256,6 +347,8 @@ int main(int argc, char **argv)
 		return cmd_explain(argc - 2, argv + 2, 0);
 	if (strcmp(argv[1], "host") == 0)
 		return cmd_explain(argc - 2, argv + 2, 1);
+	if (strcmp(argv[1], "asn") == 0)
+		return cmd_asn(argc - 2, argv + 2);
 	fprintf(stderr, "mekiki: unknown command '%s'\n", argv[1]);
 	return usage(stderr);
 }

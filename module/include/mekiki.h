@@ -158,6 +158,67 @@ typedef struct mekiki_invisible {
 /* What the last mekiki_scan() on sc saw of invisible code points in words. */
 MEKIKI_API void mekiki_scan_invisible(const mekiki_scanner *sc, mekiki_invisible *out);
 
+/*
+ * IP -> autonomous system, from a MaxMind DB file (GeoLite2-ASN, DB-IP ASN
+ * Lite, or the one scripts/asn_csv2mmdb.pl builds): the records'
+ * autonomous_system_number and autonomous_system_organization.  A database
+ * is immutable once open and may be shared by threads.
+ */
+typedef struct mekiki_asn_db mekiki_asn_db;
+
+#define MEKIKI_ASN_ORG_MAX 128 /* organisation names are cut to this, NUL included */
+
+typedef struct mekiki_asn_info {
+	uint32_t asn;
+	char org[MEKIKI_ASN_ORG_MAX]; /* printable UTF-8, control bytes replaced by '?' */
+} mekiki_asn_info;
+
+/*
+ * Open path; NULL on failure with the reason in err (if errlen > 0): missing
+ * or unreadable file, not a MaxMind DB, corrupt metadata.
+ */
+MEKIKI_API mekiki_asn_db *mekiki_asn_open(const char *path, char *err, size_t errlen);
+MEKIKI_API void mekiki_asn_close(mekiki_asn_db *db);
+
+/* The database's build time (Unix seconds) and IP version (4 or 6). */
+MEKIKI_API uint64_t mekiki_asn_build_epoch(const mekiki_asn_db *db);
+MEKIKI_API unsigned mekiki_asn_ip_version(const mekiki_asn_db *db);
+
+/*
+ * Look up ip[0..len), a numeric IPv4 or IPv6 address (no name resolution;
+ * "[::1]" brackets and an IPv6 zone are not accepted).  Returns 1 and fills
+ * *out when the address is in a network with an AS number, 0 when it is not
+ * (or an IPv6 address in an IPv4-only database), MEKIKI_EINVAL for text
+ * that is not an address, MEKIKI_EENGINE for a corrupt record.
+ */
+MEKIKI_API int mekiki_asn_lookup(const mekiki_asn_db *db, const char *ip, size_t len,
+                                 mekiki_asn_info *out);
+
+/*
+ * ASN weight map (format in rules.d/mekiki_asn.map), one line per network:
+ *     AS14061  link=0.6 sender=0.2   # why
+ *     AS13335  shared=0               # a CDN: many domains per address is normal
+ * Weights are 0 .. 1 per context.  Bad lines are
+ * reported through err and skipped; a later line for the same AS replaces the
+ * contexts it names.
+ */
+typedef struct mekiki_asn_map mekiki_asn_map;
+
+enum mekiki_asn_context {
+	MEKIKI_ASN_SENDER = 0, /* the network that connected to the MX */
+	MEKIKI_ASN_LINK = 1,   /* networks that link hosts resolve to */
+	MEKIKI_ASN_SHARED = 2, /* unrelated domains on one address in it */
+};
+#define MEKIKI_ASN_CONTEXTS 3
+
+MEKIKI_API mekiki_asn_map *mekiki_asn_map_new(const char *map, size_t len,
+                                              mekiki_error_fn err, void *ud, int *status);
+MEKIKI_API void mekiki_asn_map_free(mekiki_asn_map *map);
+MEKIKI_API size_t mekiki_asn_map_count(const mekiki_asn_map *map);
+/* The weight of asn in context, or dflt when the map does not give one. */
+MEKIKI_API double mekiki_asn_map_weight(const mekiki_asn_map *map, uint32_t asn,
+                                        enum mekiki_asn_context context, double dflt);
+
 #ifdef __cplusplus
 }
 #endif

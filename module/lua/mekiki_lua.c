@@ -18,6 +18,13 @@
  *       confusable = bool, domain_label = bool, mixed_script = bool, own = bool,
  *       unicode = "...", registrable = "..." } | nil, message
  *   cat:brand_count(), cat:name_count()
+ *   mekiki.asn_open(path)                 -> db | nil, message
+ *   db:lookup(ip)                         -> asn, org | false (not in the
+ *       database) | nil, message (not a numeric address, corrupt record)
+ *   db:build_epoch(), db:ip_version()
+ *   mekiki.asn_map(map_text)              -> map, {errors} | nil, message
+ *   map:weight(asn, "sender"|"link"|"shared" [, default = 0]) -> number
+ *   map:count()
  *
  * A hit is { brand = id, weight = the brand's weight (0 .. 1),
  * name = "as in the map", start = i, stop = j (1-based,
@@ -35,6 +42,8 @@
 #include "mekiki.h"
 
 #define CATALOGUE_MT "mekiki.catalogue"
+#define ASNDB_MT "mekiki.asn_db"
+#define ASNMAP_MT "mekiki.asn_map"
 #define DEFAULT_MAX_HITS 64
 #define LIMIT_MAX_HITS 1024
 
@@ -322,10 +331,169 @@ static const luaL_Reg catalogue_methods[] = {
 	{NULL, NULL},
 };
 
+/* ---- ASN lookups and weights ---- */
+
+struct lasndb {
+	mekiki_asn_db *db;
+};
+
+struct lasnmap {
+	mekiki_asn_map *map;
+};
+
+static int l_asn_open(lua_State *L)
+{
+	const char *path = luaL_checkstring(L, 1);
+	struct lasndb *u = lua_newuserdata(L, sizeof *u);
+	u->db = NULL;
+	luaL_getmetatable(L, ASNDB_MT);
+	lua_setmetatable(L, -2);
+	char err[512];
+	u->db = mekiki_asn_open(path, err, sizeof err);
+	if (!u->db) {
+		lua_pushnil(L);
+		lua_pushstring(L, err);
+		return 2;
+	}
+	return 1;
+}
+
+static struct lasndb *check_asndb(lua_State *L)
+{
+	struct lasndb *u = luaL_checkudata(L, 1, ASNDB_MT);
+	if (!u->db)
+		luaL_argerror(L, 1, "ASN database is not open");
+	return u;
+}
+
+static int l_asn_lookup(lua_State *L)
+{
+	struct lasndb *u = check_asndb(L);
+	size_t len;
+	const char *ip = check_text(L, 2, &len);
+	mekiki_asn_info info;
+	int rc = mekiki_asn_lookup(u->db, ip, len, &info);
+	if (rc == 1) {
+		lua_pushnumber(L, (lua_Number)info.asn);
+		lua_pushstring(L, info.org);
+		return 2;
+	}
+	if (rc == 0) {
+		lua_pushboolean(L, 0);
+		return 1;
+	}
+	lua_pushnil(L);
+	lua_pushstring(L, rc == MEKIKI_EINVAL ? "not a numeric IP address"
+	                                      : "corrupt record in the ASN database");
+	return 2;
+}
+
+static int l_asn_build_epoch(lua_State *L)
+{
+	lua_pushnumber(L, (lua_Number)mekiki_asn_build_epoch(check_asndb(L)->db));
+	return 1;
+}
+
+static int l_asn_ip_version(lua_State *L)
+{
+	lua_pushinteger(L, (lua_Integer)mekiki_asn_ip_version(check_asndb(L)->db));
+	return 1;
+}
+
+static int l_asndb_gc(lua_State *L)
+{
+	struct lasndb *u = luaL_checkudata(L, 1, ASNDB_MT);
+	mekiki_asn_close(u->db);
+	u->db = NULL;
+	return 0;
+}
+
+static int l_asn_map(lua_State *L)
+{
+	size_t len;
+	const char *text = check_text(L, 1, &len);
+	struct lasnmap *u = lua_newuserdata(L, sizeof *u);
+	u->map = NULL;
+	luaL_getmetatable(L, ASNMAP_MT);
+	lua_setmetatable(L, -2);
+	lua_newtable(L); /* errors */
+	int st;
+	u->map = mekiki_asn_map_new(text, len, collect_error, L, &st);
+	if (!u->map) {
+		lua_pushnil(L);
+		lua_pushstring(L, "out of memory");
+		return 2;
+	}
+	return 2; /* map, errors */
+}
+
+static struct lasnmap *check_asnmap(lua_State *L)
+{
+	struct lasnmap *u = luaL_checkudata(L, 1, ASNMAP_MT);
+	if (!u->map)
+		luaL_argerror(L, 1, "ASN map was not built");
+	return u;
+}
+
+static int l_asnmap_weight(lua_State *L)
+{
+	struct lasnmap *u = check_asnmap(L);
+	lua_Number asn = luaL_checknumber(L, 2);
+	static const char *const contexts[] = {"sender", "link", "shared", NULL};
+	int ctx = luaL_checkoption(L, 3, NULL, contexts);
+	double w = luaL_optnumber(L, 4, 0.0);
+	if (asn >= 0 && asn <= 4294967295.0 && asn == (lua_Number)(uint32_t)asn)
+		w = mekiki_asn_map_weight(u->map, (uint32_t)asn, (enum mekiki_asn_context)ctx, w);
+	lua_pushnumber(L, w);
+	return 1;
+}
+
+static int l_asnmap_count(lua_State *L)
+{
+	lua_pushinteger(L, (lua_Integer)mekiki_asn_map_count(check_asnmap(L)->map));
+	return 1;
+}
+
+static int l_asnmap_gc(lua_State *L)
+{
+	struct lasnmap *u = luaL_checkudata(L, 1, ASNMAP_MT);
+	mekiki_asn_map_free(u->map);
+	u->map = NULL;
+	return 0;
+}
+
+static const luaL_Reg asndb_methods[] = {
+	{"lookup", l_asn_lookup},
+	{"build_epoch", l_asn_build_epoch},
+	{"ip_version", l_asn_ip_version},
+	{NULL, NULL},
+};
+
+static const luaL_Reg asnmap_methods[] = {
+	{"weight", l_asnmap_weight},
+	{"count", l_asnmap_count},
+	{NULL, NULL},
+};
+
+static void new_class(lua_State *L, const char *name, const luaL_Reg *methods,
+                      lua_CFunction gc)
+{
+	if (luaL_newmetatable(L, name)) {
+		lua_newtable(L);
+		mk_setfuncs(L, methods);
+		lua_setfield(L, -2, "__index");
+		lua_pushcfunction(L, gc);
+		lua_setfield(L, -2, "__gc");
+	}
+	lua_pop(L, 1);
+}
+
 static const luaL_Reg module_funcs[] = {
 	{"skeleton", l_skeleton},
 	{"skeleton_weak", l_skeleton_weak},
 	{"catalogue", l_catalogue},
+	{"asn_open", l_asn_open},
+	{"asn_map", l_asn_map},
 	{NULL, NULL},
 };
 
@@ -341,6 +509,8 @@ __attribute__((visibility("default"))) int luaopen_mekiki(lua_State *L)
 		lua_setfield(L, -2, "__tostring");
 	}
 	lua_pop(L, 1);
+	new_class(L, ASNDB_MT, asndb_methods, l_asndb_gc);
+	new_class(L, ASNMAP_MT, asnmap_methods, l_asnmap_gc);
 	lua_newtable(L);
 	mk_setfuncs(L, module_funcs);
 	lua_pushstring(L, mekiki_version());

@@ -18,7 +18,8 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
-from rspamd_private import Rspamd, mekiki_symbols, read_manifest  # noqa: E402
+from rspamd_private import (Rspamd, build_asn_fixture, mekiki_symbols, read_dns_tsv,  # noqa: E402
+                            read_manifest)
 
 CORPUS = os.path.join(ROOT, "corpus")
 STAGE = STATE = None
@@ -52,12 +53,25 @@ def b64(text):
     return "=?UTF-8?B?" + __import__("base64").b64encode(text.encode()).decode() + "?="
 
 
+def asn_fixture():
+    """The tests' own .mmdb, built from tests/asn/asn-fixture.csv."""
+    os.makedirs(STATE, exist_ok=True)
+    return build_asn_fixture(os.path.join(STATE, "asn-fixture.mmdb"), ROOT)
+
+
+# Link hosts of corpus/ messages: answers from corpus/dns.tsv.
+CORPUS_DNS = read_dns_tsv(os.path.join(CORPUS, "dns.tsv"))
+
+
 class RspamdTestCase(unittest.TestCase):
     local = {}
+    dns = DNS + CORPUS_DNS
+    rspamd_args = {}
 
     @classmethod
     def setUpClass(cls):
-        cls.rspamd = Rspamd(STAGE, STATE, local=cls.local, dns_records=DNS).start()
+        args = {"asn_db": asn_fixture(), **cls.rspamd_args}
+        cls.rspamd = Rspamd(STAGE, STATE, local=cls.local, dns_records=cls.dns, **args).start()
 
     @classmethod
     def tearDownClass(cls):
@@ -260,6 +274,223 @@ class TestCorpus(RspamdTestCase):
         self.assertEqual(mekiki_symbols(res).get("MEKIKI_BRAND_CONFUSABLE"), ["amazon:U+0410"])
 
 
+
+def asn_conf(extra):
+    """local.d/mekiki.conf with the staged brand and ASN maps, plus extra."""
+    maps = os.path.join(STAGE, "usr/local/share/mekiki")
+    return (f'brands_map = "{maps}/mekiki_brands.map";\n'
+            f'asn_map = "{maps}/mekiki_asn.map";\n' + extra)
+
+
+class TestAsn(RspamdTestCase):
+    """Networks of the sender and of the link hosts, with the tests' own
+    .mmdb and rspamd's resolver answering from fake records."""
+
+    DO_HOST = "amzn.pzlmtr.cn"   # -> 165.22.48.17, DigitalOcean (corpus/dns.tsv)
+
+    def test_sender_asn(self):
+        weights = shipped_weights()
+        res = self.scan(message(b"Hello"), ip="104.248.1.1")
+        sym = res["symbols"]["MEKIKI_SENDER_ASN"]
+        self.assertEqual(sym["options"], ["104.248.1.1:AS14061:DigitalOcean, LLC"])
+        # Scaled by the network's sender weight in the shipped map (0 < w <= 1).
+        self.assertGreater(sym["score"], 0)
+        self.assertLessEqual(sym["score"], weights["MEKIKI_SENDER_ASN"])
+        # Google, a documentation address, a private one: nothing.
+        for ip in ("8.8.8.8", "192.0.2.1", "10.1.2.3", "::1"):
+            with self.subTest(ip=ip):
+                res = self.scan(message(b"Hello"), ip=ip)
+                self.assertNotIn("MEKIKI_SENDER_ASN", res["symbols"])
+
+    def test_sender_asn_ipv6(self):
+        res = self.scan(message(b"Hello"), ip="2a03:b0c0:2:d0::99")
+        self.assertEqual(res["symbols"]["MEKIKI_SENDER_ASN"]["options"],
+                         ["2a03:b0c0:2:d0::99:AS14061:DigitalOcean, LLC"])
+
+    def test_url_asn_and_shared_ip(self):
+        res = self.scan(os.path.join(CORPUS, "phish-amazon-shared-server.eml"))
+        syms = mekiki_symbols(res)
+        self.assertEqual(syms["MEKIKI_URL_ASN"],
+                         ["amzn.pzlmtr.cn:165.22.48.17:AS14061:DigitalOcean, LLC",
+                          "secure.hrwqna.shop:165.22.48.17:AS14061:DigitalOcean, LLC"])
+        self.assertEqual(syms["MEKIKI_URL_SHARED_IP"],
+                         ["165.22.48.17:hrwqna.shop,pzlmtr.cn:AS14061"])
+        self.assertEqual(syms["MEKIKI_SENDER_ASN"],
+                         ["112.224.75.38:AS4837:CHINA UNICOM China169 Backbone"])
+
+    def test_url_asn_ipv6_answer(self):
+        res = self.scan(os.path.join(CORPUS, "phish-amazon-shop-variant.eml"))
+        opts = mekiki_symbols(res)["MEKIKI_URL_ASN"]
+        self.assertIn("smbj.a8r8m8.shop:2a03:b0c0:2:d0::1f:1:AS14061:DigitalOcean, LLC", opts)
+        self.assertIn("smbj.a8r8m8.shop:165.22.48.17:AS14061:DigitalOcean, LLC", opts)
+
+    def test_ip_literal_link(self):
+        res = self.scan(message(b"<a href='http://104.248.9.9/login'>login</a>",
+                                ctype="text/html; charset=utf-8"))
+        self.assertEqual(mekiki_symbols(res)["MEKIKI_URL_ASN"],
+                         ["104.248.9.9:104.248.9.9:AS14061:DigitalOcean, LLC"])
+
+    def test_cdn_address_is_not_shared_server(self):
+        res = self.scan(os.path.join(CORPUS, "ham-en-newsletter-shared-cdn.eml"))
+        syms = mekiki_symbols(res)
+        self.assertNotIn("MEKIKI_URL_SHARED_IP", syms)
+        self.assertNotIn("MEKIKI_URL_ASN", syms)
+
+    def test_same_domain_is_not_shared(self):
+        # Two hosts of one registrable domain on one server: normal.
+        res = self.scan(message(b"https://amzn.pzlmtr.cn/a https://www.pzlmtr.cn/b"),
+                        ip="192.0.2.1")
+        self.assertNotIn("MEKIKI_URL_SHARED_IP", mekiki_symbols(res))
+
+    def test_unresolvable_hosts(self):
+        # No answer (the resolver's server refuses): no network symbol, and
+        # the rest of mekiki still works.
+        res = self.scan(message(b"https://nothing-here.qwzx.cn/x https://also.qwzy.cn/y",
+                                from_='"Amazon.co.jp" <info@shop-notice.example>'),
+                        ip="192.0.2.1")
+        syms = mekiki_symbols(res)
+        self.assertNotIn("MEKIKI_URL_ASN", syms)
+        self.assertNotIn("MEKIKI_URL_SHARED_IP", syms)
+        self.assertIn("MEKIKI_FROM_BRAND_SPOOF", syms)
+        self.assertIn("MEKIKI_URL_TLD", syms)
+
+
+class TestAsnBounds(RspamdTestCase):
+    """max_dns bounds the lookups per message: with 1, only the first link
+    host is resolved."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.local = {"local.d/mekiki.conf": asn_conf(f'asn_db = "{asn_fixture()}";\nmax_dns = 1;\n')}
+        super().setUpClass()
+
+    def test_max_dns(self):
+        # Two hosts on one DigitalOcean server: with one lookup allowed, one
+        # is resolved, so neither both networks nor the shared server show.
+        res = self.scan(os.path.join(CORPUS, "phish-amazon-shared-server.eml"))
+        syms = mekiki_symbols(res)
+        self.assertEqual(len(syms["MEKIKI_URL_ASN"]), 1, syms)
+        self.assertNotIn("MEKIKI_URL_SHARED_IP", syms)
+
+    def test_many_hosts(self):
+        # 2000 distinct link hosts: one lookup, an answer, the worker alive.
+        body = " ".join(f"https://h{i}.qwzx{i % 97}.cn/x" for i in range(2000)).encode()
+        t0 = time.time()
+        res = self.scan(message(body), ip="192.0.2.1")
+        print(f"\n  2000 link hosts, max_dns=1: {time.time() - t0:.2f} s", file=sys.stderr)
+        self.assertTrue(self.rspamd.alive())
+        self.assertNotIn("MEKIKI_URL_SHARED_IP", mekiki_symbols(res))
+
+
+class BlackHoleDns:
+    """A DNS server on 127.0.0.1 that reads queries and never answers."""
+
+    def __init__(self):
+        import socket
+        import threading
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.queries = 0
+        self.stopped = False
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        self.sock.settimeout(0.2)
+        while not self.stopped:
+            try:
+                self.sock.recvfrom(4096)
+                self.queries += 1
+            except OSError:
+                pass
+
+    def stop(self):
+        self.stopped = True
+        self.thread.join()
+        self.sock.close()
+
+
+class TestSlowDns(RspamdTestCase):
+    """A resolver that never answers: the message still gets its verdict
+    within the task timeout, without the link-network symbols."""
+
+    dns = DNS  # no fake answers for the corpus hosts
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dns_server = BlackHoleDns()
+        cls.rspamd_args = {"nameserver": f"127.0.0.1:{cls.dns_server.port}"}
+        super().setUpClass()
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        cls.dns_server.stop()
+
+    def test_verdict_without_answers(self):
+        t0 = time.time()
+        res = self.scan(os.path.join(CORPUS, "phish-amazon-shared-server.eml"))
+        elapsed = time.time() - t0
+        print(f"\n  scan with a silent DNS server: {elapsed:.2f} s "
+              f"({self.dns_server.queries} queries seen)", file=sys.stderr)
+        self.assertGreater(self.dns_server.queries, 0, "the link hosts were looked up")
+        self.assertLess(elapsed, 8.0, "within rspamd's task_timeout (8 s in the tests)")
+        syms = mekiki_symbols(res)
+        self.assertNotIn("MEKIKI_URL_ASN", syms)
+        self.assertNotIn("MEKIKI_URL_SHARED_IP", syms)
+        # What needs no DNS is all there.
+        for s in ("MEKIKI_FROM_BRAND_SPOOF", "MEKIKI_URL_TLD", "MEKIKI_SENDER_ASN"):
+            self.assertIn(s, syms)
+
+
+class TestAsnDbMissing(RspamdTestCase):
+    """A missing database: one log line, ASN symbols off, the rest works."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.rspamd_args = {"asn_db": "/nonexistent/mekiki-asn.mmdb"}
+        super().setUpClass()
+
+    def test_missing_db(self):
+        res = self.scan(os.path.join(CORPUS, "phish-amazon-shared-server.eml"))
+        syms = mekiki_symbols(res)
+        for s in ("MEKIKI_SENDER_ASN", "MEKIKI_URL_ASN", "MEKIKI_URL_SHARED_IP"):
+            self.assertNotIn(s, syms)
+        self.assertIn("MEKIKI_FROM_BRAND_SPOOF", syms)
+        log = self.rspamd.log()
+        self.assertIn("ASN database /nonexistent/mekiki-asn.mmdb", log)
+        self.assertTrue(self.rspamd.alive())
+
+
+class TestAsnDbAppears(RspamdTestCase):
+    """The database file appears (or is replaced) while rspamd runs: it is
+    picked up without a restart."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.db = os.path.join(STATE, "appearing-asn.mmdb")
+        if os.path.exists(cls.db):
+            os.unlink(cls.db)
+        cls.local = {"local.d/mekiki.conf":
+                     asn_conf(f'asn_db = "{cls.db}";\nasn_db_check_interval = 1;\n')}
+        super().setUpClass()
+
+    def test_database_appears(self):
+        msg = message(b"Hello")
+        self.assertNotIn("MEKIKI_SENDER_ASN", self.scan(msg, ip="104.248.1.1")["symbols"])
+        import shutil
+        shutil.copy(asn_fixture(), self.db + ".tmp")
+        os.chmod(self.db + ".tmp", 0o644)
+        os.rename(self.db + ".tmp", self.db)
+        deadline, seen = time.time() + 20, False
+        while time.time() < deadline and not seen:
+            time.sleep(0.5)
+            seen = "MEKIKI_SENDER_ASN" in self.scan(msg, ip="104.248.1.1")["symbols"]
+        self.assertTrue(seen, "the new database was not picked up within 20 s")
+        self.assertIn("ASN database " + self.db + " loaded", self.rspamd.log())
+
+
 # rspamd's task_timeout in the private harness (scripts/rspamd_private.py):
 # the generous bound on mekiki's time per message, whatever the message.
 TASK_TIMEOUT_MS = 8000
@@ -429,7 +660,8 @@ class TestOperator(RspamdTestCase):
             "local.d/settings.conf": 'no_mekiki { priority = high; rcpt = "nomekiki@example.jp"; '
                                      'apply { groups_disabled = ["mekiki"]; } }\n',
             "override.d/options.inc": 'filters = "chartable,dkim,regexp";\n'
-                                      'hs_cache_dir = "${DBDIR}/";\nmap_watch_interval = 1s;\n',
+                                      'hs_cache_dir = "${DBDIR}/";\nmap_watch_interval = 1s;\n'
+                                      'maps_cache_dir = "${DBDIR}/";\n',
         }
         super().setUpClass()
 
@@ -506,6 +738,111 @@ class TestBrokenMap(RspamdTestCase):
         self.assertTrue(self.rspamd.alive())
 
 
+
+class MapServer:
+    """Maps served over HTTP on 127.0.0.1, as an operator's central map
+    server would."""
+
+    def __init__(self, files):
+        import http.server
+        import threading
+        self.files = dict(files)
+        server_files = self.files
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_HEAD(self, with_body=False):
+                body = server_files.get(self.path.lstrip("/"))
+                if body is None:
+                    self.send_error(404)
+                    return
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Last-Modified", "Mon, 01 Jan 2024 00:00:00 GMT")
+                self.end_headers()
+                if with_body:
+                    self.wfile.write(body)
+
+            def do_GET(self):
+                self.do_HEAD(with_body=True)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def url(self, name):
+        return f"http://127.0.0.1:{self.port}/{name}"
+
+    def stop(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class TestHttpMaps(RspamdTestCase):
+    """Brand and ASN maps from an HTTP map server; a map over max_map_bytes
+    is refused with a log line."""
+
+    @classmethod
+    def setUpClass(cls):
+        maps = os.path.join(STAGE, "usr/local/share/mekiki")
+        with open(os.path.join(maps, "mekiki_brands.map"), "rb") as f:
+            brands = f.read()
+        # The limit: room for the shipped brand map, not for a runaway one.
+        cls.limit = len(brands) + 4000
+        huge = b"# padding\n" * (cls.limit // 10 + 100) + b"hugebrand | Hugebrand | x.example\n"
+        cls.huge_size = len(huge)
+        cls.server = MapServer({"brands.map": brands,
+                                "asn.map": b"AS14061 sender=1 link=1\n",
+                                "lures.map": huge})
+        cls.local = {"local.d/mekiki.conf":
+                     f'brands_map = "{cls.server.url("brands.map")}";\n'
+                     f'asn_map = "{cls.server.url("asn.map")}";\n'
+                     f'lures_map = "{cls.server.url("lures.map")}";\n'
+                     f'asn_db = "{asn_fixture()}";\nmax_map_bytes = {cls.limit};\n',
+                     # workers pick up the fetched maps at their next check
+                     "override.d/options.inc": 'filters = "chartable,dkim,regexp";\n'
+                                               'hs_cache_dir = "${DBDIR}/";\n'
+                                               'maps_cache_dir = "${DBDIR}/";\n'
+                                               'map_watch_interval = 1s;\n'}
+        super().setUpClass()
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        cls.server.stop()
+
+    def scan_until(self, msg, symbol, **kw):
+        # HTTP maps load asynchronously after start.
+        deadline = time.time() + 30
+        while True:
+            res = self.scan(msg, **kw)
+            if symbol in res["symbols"] or time.time() > deadline:
+                return res
+            time.sleep(0.5)
+
+    def test_brand_map_over_http(self):
+        res = self.scan_until(os.path.join(CORPUS, "phish-amazon-cojp-utf8-base64.eml"),
+                              "MEKIKI_BRAND_CONFUSABLE")
+        self.assertEqual(mekiki_symbols(res).get("MEKIKI_BRAND_CONFUSABLE"), ["amazon:U+0410"])
+
+    def test_asn_map_over_http(self):
+        res = self.scan_until(message(b"Hello"), "MEKIKI_SENDER_ASN", ip="104.248.1.1")
+        sym = res["symbols"]["MEKIKI_SENDER_ASN"]
+        self.assertAlmostEqual(sym["score"], shipped_weights()["MEKIKI_SENDER_ASN"] * 1.0, places=2)
+
+    def test_oversized_map_refused(self):
+        self.scan_until(message(b"Hello"), "MEKIKI_SENDER_ASN", ip="104.248.1.1")
+        deadline = time.time() + 30
+        while "more than max_map_bytes" not in self.rspamd.log() and time.time() < deadline:
+            time.sleep(0.5)
+        want = (f"the mekiki lure phrases {self.server.url('lures.map')} is {self.huge_size} "
+                f"bytes, more than max_map_bytes ({self.limit})")
+        self.assertTrue(want in self.rspamd.log(), f"not logged: {want}")
+        self.assertTrue(self.rspamd.alive())
+
 class TestBrokenOption(RspamdTestCase):
     """A bad option value is reported with its key; mail still flows."""
 
@@ -557,4 +894,4 @@ class TestDisabled(RspamdTestCase):
 if __name__ == "__main__":
     STAGE, STATE = sys.argv[1], os.path.abspath(sys.argv[2])
     os.makedirs(STATE, exist_ok=True)
-    unittest.main(argv=[sys.argv[0], "-v"])
+    unittest.main(argv=[sys.argv[0], "-v"] + sys.argv[3:])  # optional: test names
