@@ -70,3 +70,22 @@ write("scan", [bytes([64]) + t.encode() for t in SCAN_TEXTS] + [bytes([3]) + r f
 write("host", [bytes([i]) + h.encode() for i, h in enumerate(HOSTS)])
 write("catalogue", [m.encode() for m in MAPS])
 write("lua", LUA)
+
+# fuzz_mmdb: the tests' own MaxMind DB (tests/asn/asn-fixture.csv), whole,
+# truncated, and with its metadata marker damaged.
+import sys, tempfile  # noqa: E402
+sys.path.insert(0, os.path.join(HERE, "..", "..", "scripts"))
+from rspamd_private import build_asn_fixture  # noqa: E402
+with tempfile.TemporaryDirectory() as tmp:
+    with open(build_asn_fixture(os.path.join(tmp, "f.mmdb"), os.path.join(HERE, "..", "..")), "rb") as f:
+        db = f.read()
+marker = db.rfind(b"\xab\xcd\xefMaxMind.com")
+write("mmdb", [db, db[:len(db) // 2], db[:marker + 20], db[:marker] + b"\xab\xcd\xefMaxMind.con" + db[marker + 17:],
+               db[marker:], b"\xab\xcd\xefMaxMind.com" + b"\xe0" * 64])
+
+ASN_MAPS = [
+    "AS14061  link=0.6 sender=0.2   # DigitalOcean\nAS13335  shared=0\n",
+    "AS4837 sender=1 link=1 shared=1\nbad line\nAS99999999999 link=0.5\nAS1 link=2\n",
+    "AS1 link=0.5 link=0.7\nAS2\nAS3 =0.5\n14061 link=0.1\n",
+]
+write("asn_map", [m.encode() for m in ASN_MAPS])

@@ -843,6 +843,112 @@ class TestHttpMaps(RspamdTestCase):
         self.assertTrue(want in self.rspamd.log(), f"not logged: {want}")
         self.assertTrue(self.rspamd.alive())
 
+def broken_data_conf(brands, asn_db, lures=None):
+    """local.d/mekiki.conf with the given brand map and ASN database."""
+    maps = os.path.join(os.path.abspath(STAGE), "usr/local/share/mekiki")
+    return (f'brands_map = "{brands}";\ntld_map = "{maps}/mekiki_tld.map";\n'
+            f'lures_map = "{lures or maps + "/mekiki_lures.map"}";\n'
+            f'asn_map = "{maps}/mekiki_asn.map";\nasn_db = "{asn_db}";\n')
+
+
+def write_state_file(name, data):
+    path = os.path.join(STATE, name)
+    with open(path, "wb") as f:
+        f.write(data)
+    os.chmod(path, 0o644)
+    return path
+
+
+def broken_data_msg():
+    """A lure phrase and a link into a weighted TLD (they need no brand map),
+    a brand claimed in the display name (it needs one)."""
+    return message(b"Your account has been suspended. https://a.example.cn/x",
+                   from_='"Amazon.co.jp" <info@shop-notice.example>')
+
+
+class BrokenData(RspamdTestCase):
+    """Shared checks: mekiki answers with what it has, and logs each
+    problem once, not once per message."""
+
+    def scan_three(self):
+        return [mekiki_symbols(self.scan(broken_data_msg(), ip="104.248.1.1")) for _ in range(3)]
+
+    def assertLoggedOnce(self, text):
+        self.assertEqual(self.rspamd.log().count(text), 1, f"{text!r} not logged exactly once")
+
+
+class TestEmptyBrandMapTruncatedMmdb(BrokenData):
+    """An empty brand map and a truncated .mmdb."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.brands = write_state_file("empty-brands.map", b"")
+        with open(asn_fixture(), "rb") as f:
+            db = f.read()
+        cls.db = write_state_file("truncated.mmdb", db[:len(db) // 2])
+        cls.local = {"local.d/mekiki.conf": broken_data_conf(cls.brands, cls.db)}
+        super().setUpClass()
+
+    def test_keeps_working(self):
+        for syms in self.scan_three():
+            self.assertIn("MEKIKI_URL_TLD", syms)
+            self.assertIn("MEKIKI_LURE", syms)
+            for s in ("MEKIKI_FROM_BRAND_SPOOF", "MEKIKI_SENDER_ASN"):
+                self.assertNotIn(s, syms)
+        self.assertTrue(self.rspamd.alive())
+        self.assertLoggedOnce(f"no brand catalogue: brands_map {self.brands} is missing")
+        self.assertLoggedOnce(f"cannot open the ASN database: {self.db}: ")
+
+
+class TestGarbageBrandMapAndMmdb(BrokenData):
+    """Binary garbage as the brand map and as the .mmdb."""
+
+    @classmethod
+    def setUpClass(cls):
+        import random
+        rnd = random.Random(10)
+        cls.brands = write_state_file("garbage-brands.map", bytes(rnd.randrange(256) for _ in range(20000)))
+        cls.db = write_state_file("garbage.mmdb", bytes(rnd.randrange(256) for _ in range(20000)))
+        cls.local = {"local.d/mekiki.conf": broken_data_conf(cls.brands, cls.db)}
+        super().setUpClass()
+
+    def test_keeps_working(self):
+        for syms in self.scan_three():
+            self.assertIn("MEKIKI_URL_TLD", syms)
+            self.assertIn("MEKIKI_LURE", syms)
+            self.assertNotIn("MEKIKI_SENDER_ASN", syms)
+        self.assertTrue(self.rspamd.alive())
+        log = self.rspamd.log()
+        self.assertLoggedOnce(f"brand catalogue {self.brands} has no valid entry")
+        # At most ten bad lines listed, then a count: the log is not flooded.
+        listed = [ln for ln in log.splitlines() if self.brands in ln and "(line skipped)" in ln]
+        self.assertEqual(len(listed), 10)
+        self.assertLoggedOnce("more bad lines skipped, not listed")
+        self.assertLoggedOnce(f"cannot open the ASN database: {self.db}: ")
+
+
+class TestUnreadableBrandMap(BrokenData):
+    """Map paths that cannot be read as files (a directory); the .mmdb a
+    directory too."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = os.path.join(STATE, "not-a-map.d")
+        os.makedirs(cls.dir, exist_ok=True)
+        os.chmod(cls.dir, 0o755)
+        cls.local = {"local.d/mekiki.conf": broken_data_conf(cls.dir, cls.dir, lures=cls.dir)}
+        super().setUpClass()
+
+    def test_keeps_working(self):
+        for syms in self.scan_three():
+            self.assertIn("MEKIKI_URL_TLD", syms)
+            for s in ("MEKIKI_FROM_BRAND_SPOOF", "MEKIKI_LURE", "MEKIKI_SENDER_ASN"):
+                self.assertNotIn(s, syms)
+        self.assertTrue(self.rspamd.alive())
+        self.assertLoggedOnce(f"no brand catalogue: brands_map {self.dir} is missing")
+        self.assertLoggedOnce(f"cannot open the ASN database: {self.dir}: ")
+
+
 class TestBrokenOption(RspamdTestCase):
     """A bad option value is reported with its key; mail still flows."""
 
