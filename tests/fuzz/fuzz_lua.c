@@ -28,7 +28,7 @@ struct text_view {
 };
 
 static lua_State *L;
-static int ref_cat, ref_closed, ref_textmt, ref_mod;
+static int ref_cat, ref_closed, ref_textmt, ref_mod, ref_asnmap, ref_asndb;
 
 struct input {
 	const uint8_t *p;
@@ -114,15 +114,22 @@ static void push_arg(struct input *in)
 		break;
 	case 11: lua_createtable(L, 0, 0); break;
 	case 12: lua_rawgeti(L, LUA_REGISTRYINDEX, ref_cat); break;
-	case 13: lua_rawgeti(L, LUA_REGISTRYINDEX, ref_closed); break;
+	case 13: /* another object, for the wrong self */
+		lua_rawgeti(L, LUA_REGISTRYINDEX, k & 0x80 ? ref_closed : k & 0x40 ? ref_asnmap : ref_asndb);
+		break;
 	case 14: lua_pushcfunction(L, luaopen_mekiki); break;
 	case 15: lua_newuserdata(L, take(in) % 32); break; /* no metatable */
 	default: lua_pushlightuserdata(L, (void *)in); break;
 	}
 }
 
-static const char *const module_fns[] = {"skeleton", "skeleton_weak", "catalogue"};
-static const char *const methods[] = {"scan", "owns", "host", "brand_count", "name_count"};
+/* mekiki.asn_open is left out: a fuzz-made path could name any file. */
+static const char *const module_fns[] = {"skeleton", "skeleton_weak", "catalogue", "asn_map",
+                                         "__tostring", "__gc"};
+#define NMODULE_FNS 6
+static const char *const cat_methods[] = {"scan", "owns", "host", "brand_count", "name_count"};
+static const char *const asnmap_methods[] = {"weight", "count"};
+static const char *const asndb_methods[] = {"lookup", "build_epoch", "ip_version"};
 
 /* Checks on what a successful call returned. */
 static void check_result(const char *fn, int nres, int base)
@@ -152,19 +159,27 @@ static void call(struct input *in)
 	const char *fn;
 	int top = lua_gettop(L);
 	if (is_method) {
-		fn = methods[(op >> 1) % 5];
-		/* self: mostly the live catalogue, else anything */
-		lua_rawgeti(L, LUA_REGISTRYINDEX, ref_cat);
+		/* bits 1-2: the object (catalogue twice), bits 3-6: the method */
+		unsigned group = (op >> 1) & 3;
+		int ref = group < 2 ? ref_cat : group == 2 ? ref_asnmap : ref_asndb;
+		if (group < 2)
+			fn = cat_methods[(op >> 3) % 5];
+		else if (group == 2)
+			fn = asnmap_methods[(op >> 3) % 2];
+		else
+			fn = asndb_methods[(op >> 3) % 3];
+		lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
 		lua_getfield(L, -1, fn);
 		lua_remove(L, -2);
+		/* self: the object when bit 7 is set, else anything */
 		if (op & 0x80)
-			lua_rawgeti(L, LUA_REGISTRYINDEX, ref_cat);
+			lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
 		else
 			push_arg(in);
 	} else {
-		unsigned j = (op >> 1) % 5;
-		fn = j < 3 ? module_fns[j] : j == 3 ? "__tostring" : "__gc";
-		if (j < 3) {
+		unsigned j = (op >> 1) % NMODULE_FNS;
+		fn = module_fns[j];
+		if (j < 4) {
 			lua_rawgeti(L, LUA_REGISTRYINDEX, ref_mod);
 			lua_getfield(L, -1, fn);
 			lua_remove(L, -2);
@@ -219,6 +234,18 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	FUZZ_CHECK(lua_pcall(L, 1, 0, 0) == LUA_OK);
 	lua_pop(L, 1);
 	ref_closed = luaL_ref(L, LUA_REGISTRYINDEX);
+	lua_pop(L, 1);
+
+	/* An ASN weight map and the seed .mmdb of fuzz_mmdb. */
+	lua_rawgeti(L, LUA_REGISTRYINDEX, ref_mod);
+	lua_getfield(L, -1, "asn_map");
+	lua_pushliteral(L, "AS14061 link=0.6 sender=0.2\nAS13335 shared=0\n");
+	FUZZ_CHECK(lua_pcall(L, 1, 1, 0) == LUA_OK && lua_type(L, -1) == LUA_TUSERDATA);
+	ref_asnmap = luaL_ref(L, LUA_REGISTRYINDEX);
+	lua_getfield(L, -1, "asn_open");
+	lua_pushliteral(L, MEKIKI_FUZZ_SEED_MMDB);
+	FUZZ_CHECK(lua_pcall(L, 1, 1, 0) == LUA_OK && lua_type(L, -1) == LUA_TUSERDATA);
+	ref_asndb = luaL_ref(L, LUA_REGISTRYINDEX);
 	lua_pop(L, 1);
 
 	lua_createtable(L, 0, 1);

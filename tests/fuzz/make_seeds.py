@@ -42,8 +42,18 @@ def text(b):       # an rspamd{text} argument
     return bytes([8, len(b)]) + b
 def integer(i):    # an edge integer, by index into fuzz_lua.c's table
     return bytes([2, i])
-SCAN, OWNS, HOST, BRANDS = 0x83, 0x85, 0x87, 0x89   # methods on the catalogue
-SKEL, WEAK, CAT, TOSTR, GC = 0x00, 0x02, 0x04, 0x06, 0x08
+def method(group, index, n):
+    """The op byte calling method index of object group (0 catalogue, 2 ASN
+    map, 3 ASN database; n methods) on that object (bit 7)."""
+    return next(op for op in range(128, 256)
+                if op & 1 and (op >> 1) & 3 == group and (op >> 3) % n == index)
+def function(index):
+    """The op byte calling mekiki.<module_fns[index]> (see fuzz_lua.c)."""
+    return next(op for op in range(256) if not op & 1 and (op >> 1) % 6 == index)
+SCAN, OWNS, HOST, BRANDS = (method(0, i, 5) for i in range(4))
+WEIGHT, COUNT = method(2, 0, 2), method(2, 1, 2)
+LOOKUP, EPOCH = method(3, 0, 3), method(3, 1, 3)
+SKEL, WEAK, CAT, ASNMAP, TOSTR, GC = (function(i) for i in range(6))
 LUA = [
     bytes([SCAN, 3]) + s("Аmazon お客様".encode()) + integer(2) + integer(5),
     bytes([SCAN, 1]) + text("Ama\u200bzon".encode()),
@@ -55,6 +65,10 @@ LUA = [
     bytes([CAT, 1]) + s("a | A | a.example\nbad\n".encode()),
     bytes([TOSTR, 0, GC, 0, BRANDS, 0]),
     bytes([0x03, 1, 13]) + bytes([0x03, 1, 15, 4]) + bytes([SCAN, 2]) + s(b"x") + bytes([4, 6]),
+    bytes([WEIGHT, 2]) + integer(0) + s(b"link") + bytes([WEIGHT, 3, 4, 6]) + s(b"sender") + bytes([4, 1]),
+    bytes([COUNT, 0, ASNMAP, 1]) + s(b"AS1 link=0.5\nbad\n"),
+    bytes([LOOKUP, 1]) + s(b"104.248.1.1") + bytes([LOOKUP, 1]) + text(b"2a03:b0c0:2:d0::99"),
+    bytes([LOOKUP, 1]) + s(b"::ffff:1.2.3.4") + bytes([EPOCH, 0, LOOKUP, 1]) + s(b"not an ip"),
 ]
 
 
