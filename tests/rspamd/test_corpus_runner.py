@@ -17,6 +17,7 @@ import collections
 import json
 import mailbox
 import os
+import shutil
 import re
 import subprocess
 import sys
@@ -146,6 +147,8 @@ def main():
     box_path = os.path.join(mdir, "mixed.mbox")
     if os.path.exists(box_path):
         os.unlink(box_path)
+    # The messages' link hosts are answered from corpus/dns.tsv, as for the .eml.
+    shutil.copy(os.path.join(corpus, "dns.tsv"), os.path.join(mdir, "dns.tsv"))
     box = mailbox.mbox(box_path)
     pair = ("phish-amazon-cojp-utf8-base64.eml", "ham-ja-newsletter-plain.eml")
     for name in pair:
@@ -217,7 +220,8 @@ def main():
     # scanned again; scores and actions must agree.
     group_conf = ('symbols { "MEKIKI_FROM_BRAND_SPOOF" { weight = 5.0; } '
                   '"MEKIKI_URL_TLD" { weight = 1.0; } "MEKIKI_PHISH" { weight = 0.5; } '
-                  '"MEKIKI_BRAND_CONFUSABLE" { weight = 2.0; } }\n')
+                  '"MEKIKI_BRAND_CONFUSABLE" { weight = 2.0; } '
+                  '"MEKIKI_BRAND_URL_MISMATCH" { weight = 2.0; } }\n')
     wfile = os.path.join(out, "weights-group.conf")
     with open(wfile, "w", encoding="utf-8") as f:
         f.write(group_conf)
@@ -227,10 +231,12 @@ def main():
     with open(rescored, encoding="utf-8") as f:
         predicted = {r["id"]: r for r in map(json.loads, f)}
     from corpus_scan import HFILTER_OFFLINE  # the scanner's own rspamd settings
-    from rspamd_private import Rspamd
+    from rspamd_private import Rspamd, dns_for
     changed = 0
+    # The same DNS answers as the scan that wrote the results (corpus/dns.tsv).
     with Rspamd(stage, state, workers=1, local={"local.d/hfilter.conf": HFILTER_OFFLINE,
-                                               "local.d/mekiki_group.conf": group_conf}) as rs:
+                                               "local.d/mekiki_group.conf": group_conf},
+                dns_records=dns_for([corpus])) as rs:
         for name in rows:
             real = rs.scan(os.path.join(corpus, name))
             p = predicted[name]
