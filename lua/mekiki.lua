@@ -149,6 +149,9 @@ local function scan_into(found, text)
       add_option(found.lures, hit.brand)
     end
   end
+  if not catalogue then
+    return
+  end
   local hits, invisible = catalogue:scan(text, settings.max_text_bytes, settings.max_hits)
   if invisible then
     add_option(found.invisible, invisible.cp)
@@ -418,13 +421,26 @@ local function check_mismatch(task, found, links)
   end
 end
 
+-- Once per worker: the brand catalogue is missing (a map file that does not
+-- exist, cannot be read or is empty: rspamd then never delivers it).
+local missing_logged = false
+
 local function mekiki_check(task)
   local links = check_urls(task)
+  local found = new_found()
   if not catalogue then
-    lua_util.debugm(N, task, 'brand catalogue not loaded yet; skipping')
+    if not missing_logged then
+      missing_logged = true
+      rspamd_logger.errx(task, '%s: no brand catalogue: brands_map %s is missing, unreadable, ' ..
+          'empty or not fetched yet; brand symbols are off, links and lures are still checked',
+          N, settings.brands_map)
+    end
+    check_body(task, found)
+    if #found.lures.list > 0 then
+      task:insert_result(settings.symbol_lure, 1.0, found.lures.list)
+    end
     return
   end
-  local found = new_found()
   check_body(task, found)
   check_from(task, found)
   insert_weak(task, found)
@@ -716,6 +732,9 @@ local function asn_check(task)
   check_link_asn(task)
 end
 
+-- Bad map lines logged one by one, at most.
+local max_logged_errors = 10
+
 -- A catalogue from a map in the brand-map format; nil (logged) if it fails.
 local function build_catalogue(data, what, path)
   local cat, errs = mekiki.catalogue(data)
@@ -724,11 +743,22 @@ local function build_catalogue(data, what, path)
         'keeping the previous one', N, what, path, errs)
     return nil
   end
-  for _, e in ipairs(errs) do
+  -- The first bad lines, then a count: a garbage file must not flood the log.
+  for i, e in ipairs(errs) do
+    if i > max_logged_errors then
+      rspamd_logger.warnx(rspamd_config, '%s: %s %s: %s more bad lines skipped, not listed',
+          N, what, path, #errs - max_logged_errors)
+      break
+    end
     rspamd_logger.warnx(rspamd_config, '%s: %s %s: %s (line skipped)', N, what, path, e)
   end
-  rspamd_logger.infox(rspamd_config, '%s: %s loaded: %s entries, %s names',
-      N, what, cat:brand_count(), cat:name_count())
+  if cat:brand_count() == 0 then
+    rspamd_logger.errx(rspamd_config, '%s: %s %s has no valid entry (%s bad lines); ' ..
+        'its symbols are off until it is fixed', N, what, path, #errs)
+  else
+    rspamd_logger.infox(rspamd_config, '%s: %s loaded: %s entries, %s names',
+        N, what, cat:brand_count(), cat:name_count())
+  end
   return cat
 end
 

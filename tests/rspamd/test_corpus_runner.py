@@ -156,6 +156,7 @@ def main():
         f.write("file\tclass\nmixed.mbox#1\tphish\nmixed.mbox#2\tham\n")
     mres = os.path.join(out, "mbox.jsonl")
     res = scan("scan", "--stage", stage, "--state", state, "--out", mres, "--progress",
+               # the messages' link hosts answered as for the .eml files
                "--dns", os.path.join(corpus, "dns.tsv"),
                "--mass-check", os.path.join(out, "mbox-mc"), mdir)
     check(res.returncode == 0, f"mbox scan exited {res.returncode}: {res.stderr[-1000:]}")
@@ -231,6 +232,7 @@ def main():
     from corpus_scan import HFILTER_OFFLINE  # the scanner's own rspamd settings
     from rspamd_private import Rspamd, read_dns_tsv
     changed = 0
+    # The same DNS answers as the scan that wrote the results (corpus/dns.tsv).
     with Rspamd(stage, state, workers=1, local={"local.d/hfilter.conf": HFILTER_OFFLINE,
                                                "local.d/mekiki_group.conf": group_conf},
                 dns_records=read_dns_tsv(os.path.join(corpus, "dns.tsv"))) as rs:

@@ -490,12 +490,123 @@ class TestAsnDbAppears(RspamdTestCase):
         self.assertTrue(seen, "the new database was not picked up within 20 s")
         self.assertIn("ASN database " + self.db + " loaded", self.rspamd.log())
 
+
+# rspamd's task_timeout in the private harness (scripts/rspamd_private.py):
+# the generous bound on mekiki's time per message, whatever the message.
+TASK_TIMEOUT_MS = 8000
+
+
 class TestHostile(RspamdTestCase):
-    """Hostile input: every message gets an answer and the worker survives."""
+    """Hostile input: every message gets an answer and the worker survives.
+
+    Each message is scanned with rspamd's profiling on; mekiki's time
+    (its callback symbol MEKIKI_CHECK) is printed, and must stay under
+    rspamd's task timeout: the bounds (max_text_bytes, max_parts, max_hits,
+    max_urls, max_options) keep it linear in what it looks at."""
 
     def assertWorkerAlive(self):
         self.assertTrue(self.rspamd.alive(), "rspamd main process died")
         self.assertTrue(self.rspamd._ping(self.rspamd.port), "normal worker does not answer")
+
+    def hostile(self, what, msg, timeout=120):
+        """Scan msg; print and bound mekiki's time; the worker must survive."""
+        t = time.monotonic()
+        res = self.scan(msg, profile=True, timeout=timeout)
+        took = time.monotonic() - t
+        self.assertWorkerAlive()
+        # rspamd lists a symbol's time only when its profiler sampled it.
+        ms = res.get("profile", {}).get("MEKIKI_CHECK")
+        real = res.get("time_real", 0) * 1000
+        print(f"\n  hostile {what}: {len(msg) / 1e6:.2f} MB, mekiki "
+              f"{'%.1f ms' % ms if ms is not None else 'not sampled'}, rspamd {real:.0f} ms, "
+              f"reply after {took:.2f} s", file=sys.stderr)
+        self.assertLess(real, TASK_TIMEOUT_MS, f"{what}: rspamd took {real} ms")
+        if ms is not None:
+            self.assertLess(ms, TASK_TIMEOUT_MS, f"{what}: mekiki took {ms} ms")
+        # rspamd logs "slow rule: NAME(id): N ms" for rules it finds slow.
+        self.assertNotIn("slow rule: MEKIKI_CHECK", self.rspamd.log())
+        for name, opts in mekiki_symbols(res).items():
+            self.assertLessEqual(len(opts), 8, f"{what}: {name} has {len(opts)} options")
+        return res
+
+    def test_100000_links(self):
+        # Plain text and HTML, each link into a weighted TLD, one look-alike first.
+        lines = [b"https://amazon-co-jp.login-verify.cn/signin"]
+        lines += [f"https://h{i}.example-lure.cn/p?{i}".encode() for i in range(100000)]
+        res = self.hostile("100000 links (text)", message(b"\r\n".join(lines)))
+        syms = mekiki_symbols(res)
+        self.assertIn("MEKIKI_URL_TLD", syms)
+        html = b"".join(f"<a href='https://h{i}.example-lure.cn/'>Amazon</a>\n".encode()
+                        for i in range(100000))
+        res = self.hostile("100000 links (html)", message(html, ctype="text/html; charset=utf-8"))
+        self.assertIn("MEKIKI_URL_TLD", mekiki_symbols(res))
+
+    def test_deeply_nested_mime(self):
+        def nested(depth, inner):
+            body = inner
+            for d in range(depth):
+                b = f"b{d}x".encode()
+                body = (b"--" + b + b"\r\nContent-Type: " +
+                        (b"multipart/mixed; boundary=\"b%dx\"" % (d - 1) if d else
+                         b"text/plain; charset=utf-8") +
+                        b"\r\n\r\n" + body + b"\r\n--" + b + b"--\r\n")
+            return message(body, ctype=f'multipart/mixed; boundary="b{depth - 1}x"')
+        inner = "Your Аmazon account".encode()
+        # A depth real mail can have: the brand inside is found.
+        res = self.hostile("MIME nested 10 deep", nested(10, inner))
+        self.assertEqual(mekiki_symbols(res).get("MEKIKI_BRAND_CONFUSABLE"), ["amazon:U+0410"])
+        # Far deeper than rspamd parses: still an answer.
+        self.hostile("MIME nested 5000 deep", nested(5000, inner))
+
+    def test_overlong_utf8_and_surrogates(self):
+        # Overlong encodings of 'A' (C1 81, E0 81 81) are not the letter A.
+        body = b"\xc1\x81mazon \xe0\x81\x81mazon \xf0\x80\x81\x81mazon"
+        res = self.hostile("overlong UTF-8", message(body))
+        self.assertNotIn("MEKIKI_BRAND_CONFUSABLE", mekiki_symbols(res))
+        # UTF-8-encoded lone surrogates (CESU) inside and around a brand.
+        body = b"Ama\xed\xa0\x80zon \xed\xb0\x80Amazon\xed\xa0\xbd " * 1000
+        self.hostile("lone surrogates (UTF-8)", message(body))
+        # A UTF-16 part with unpaired surrogates.
+        body = "Аmazon".encode("utf-16-le") + b"\x00\xd8A\x00" + b"\x00\xdc" * 500
+        self.hostile("lone surrogates (UTF-16)", message(body, ctype="text/plain; charset=utf-16le",
+                                                          cte="binary"))
+        self.hostile("surrogates in the subject", message(
+            b"x", subject="=?UTF-8?B?" + __import__("base64").b64encode(
+                b"\xed\xa0\x80Amazon\xed\xbf\xbf").decode() + "?="))
+
+    def test_nul_bytes(self):
+        body = b"\x00" * 10000 + "Ama\x00zon Аmazon\x00".encode() + b"\x00" * 10000
+        res = self.hostile("NUL bytes", message(body))
+        self.assertIn("MEKIKI_BRAND_CONFUSABLE", mekiki_symbols(res))
+        self.hostile("NUL in headers", b"From: Ama\x00zon <a\x00@b.example>\r\nSubject: \x00\x00"
+                     b"\r\n\r\n\x00")
+
+    def test_bidi_overrides(self):
+        # RIGHT-TO-LEFT OVERRIDE inside a brand name hides nothing.
+        res = self.hostile("bidi override", message("Ama\u202ezon \u202dPay\u202cPal \u2067x\u2069".encode() * 500))
+        opts = mekiki_symbols(res).get("MEKIKI_BRAND_CONFUSABLE", [])
+        self.assertIn("amazon:U+202E", opts)
+        # A display name reversed by an override.
+        res = self.hostile("bidi in From", message(b"x", from_="=?UTF-8?B?" + __import__("base64")
+                           .b64encode("\u202enozamA".encode()).decode() + "?= <a@b.example>"))
+
+    def test_10000_brand_mentions(self):
+        names = ["Аmazon", "PayPaI", "G00gle", "楽天", "メルカ\u2064リ", "Amazón", "Ａｍａｚｏｎ",
+                 "Apple", "SMBC", "docomo"]
+        body = " ".join(names[i % len(names)] for i in range(10000)).encode()
+        res = self.hostile("10000 brand mentions", message(body, subject=" ".join(names)))
+        self.assertIn("MEKIKI_BRAND_CONFUSABLE", mekiki_symbols(res))
+
+    def test_100kb_from(self):
+        name = ("Аmazon " * 15000)[:100000]
+        from_ = "=?UTF-8?B?" + __import__("base64").b64encode(name.encode()).decode() + "?="
+        # Folded like a mail client would, into 76-character lines.
+        folded = "\r\n ".join(from_[i:i + 76] for i in range(0, len(from_), 76))
+        msg = message(b"Hello", from_=f"{folded} <info@shop-notice.example>")
+        self.assertGreater(len(msg), 100000)
+        self.hostile("From header of 100 KB", msg)
+        plain = "A" * 100000
+        self.hostile("From of 100 KB, no encoding", message(b"x", from_=f'"{plain}" <a@b.example>'))
 
     def test_empty_message(self):
         self.scan(b"")
@@ -521,11 +632,7 @@ class TestHostile(RspamdTestCase):
         line = ("Аmazon お客様 アカウント情報の更新をお願いします。" * 4 + "\r\n").encode()
         body = line * (20 * 1024 * 1024 // len(line))
         self.assertGreaterEqual(len(body), 19 * 1024 * 1024)
-        t = time.monotonic()
-        res = self.scan(message(body), timeout=120)
-        took = time.monotonic() - t
-        print(f"\n  20 MB message scanned in {took:.1f} s", file=sys.stderr)
-        self.assertWorkerAlive()
+        res = self.hostile("20 MB message", message(body))
         self.assertIn("MEKIKI_BRAND_CONFUSABLE", mekiki_symbols(res))
         # Hits are bounded per text, options per symbol.
         self.assertLessEqual(len(mekiki_symbols(res)["MEKIKI_BRAND_CONFUSABLE"]), 8)
@@ -735,6 +842,112 @@ class TestHttpMaps(RspamdTestCase):
                 f"bytes, more than max_map_bytes ({self.limit})")
         self.assertTrue(want in self.rspamd.log(), f"not logged: {want}")
         self.assertTrue(self.rspamd.alive())
+
+def broken_data_conf(brands, asn_db, lures=None):
+    """local.d/mekiki.conf with the given brand map and ASN database."""
+    maps = os.path.join(os.path.abspath(STAGE), "usr/local/share/mekiki")
+    return (f'brands_map = "{brands}";\ntld_map = "{maps}/mekiki_tld.map";\n'
+            f'lures_map = "{lures or maps + "/mekiki_lures.map"}";\n'
+            f'asn_map = "{maps}/mekiki_asn.map";\nasn_db = "{asn_db}";\n')
+
+
+def write_state_file(name, data):
+    path = os.path.join(STATE, name)
+    with open(path, "wb") as f:
+        f.write(data)
+    os.chmod(path, 0o644)
+    return path
+
+
+def broken_data_msg():
+    """A lure phrase and a link into a weighted TLD (they need no brand map),
+    a brand claimed in the display name (it needs one)."""
+    return message(b"Your account has been suspended. https://a.example.cn/x",
+                   from_='"Amazon.co.jp" <info@shop-notice.example>')
+
+
+class BrokenData(RspamdTestCase):
+    """Shared checks: mekiki answers with what it has, and logs each
+    problem once, not once per message."""
+
+    def scan_three(self):
+        return [mekiki_symbols(self.scan(broken_data_msg(), ip="104.248.1.1")) for _ in range(3)]
+
+    def assertLoggedOnce(self, text):
+        self.assertEqual(self.rspamd.log().count(text), 1, f"{text!r} not logged exactly once")
+
+
+class TestEmptyBrandMapTruncatedMmdb(BrokenData):
+    """An empty brand map and a truncated .mmdb."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.brands = write_state_file("empty-brands.map", b"")
+        with open(asn_fixture(), "rb") as f:
+            db = f.read()
+        cls.db = write_state_file("truncated.mmdb", db[:len(db) // 2])
+        cls.local = {"local.d/mekiki.conf": broken_data_conf(cls.brands, cls.db)}
+        super().setUpClass()
+
+    def test_keeps_working(self):
+        for syms in self.scan_three():
+            self.assertIn("MEKIKI_URL_TLD", syms)
+            self.assertIn("MEKIKI_LURE", syms)
+            for s in ("MEKIKI_FROM_BRAND_SPOOF", "MEKIKI_SENDER_ASN"):
+                self.assertNotIn(s, syms)
+        self.assertTrue(self.rspamd.alive())
+        self.assertLoggedOnce(f"no brand catalogue: brands_map {self.brands} is missing")
+        self.assertLoggedOnce(f"cannot open the ASN database: {self.db}: ")
+
+
+class TestGarbageBrandMapAndMmdb(BrokenData):
+    """Binary garbage as the brand map and as the .mmdb."""
+
+    @classmethod
+    def setUpClass(cls):
+        import random
+        rnd = random.Random(10)
+        cls.brands = write_state_file("garbage-brands.map", bytes(rnd.randrange(256) for _ in range(20000)))
+        cls.db = write_state_file("garbage.mmdb", bytes(rnd.randrange(256) for _ in range(20000)))
+        cls.local = {"local.d/mekiki.conf": broken_data_conf(cls.brands, cls.db)}
+        super().setUpClass()
+
+    def test_keeps_working(self):
+        for syms in self.scan_three():
+            self.assertIn("MEKIKI_URL_TLD", syms)
+            self.assertIn("MEKIKI_LURE", syms)
+            self.assertNotIn("MEKIKI_SENDER_ASN", syms)
+        self.assertTrue(self.rspamd.alive())
+        log = self.rspamd.log()
+        self.assertLoggedOnce(f"brand catalogue {self.brands} has no valid entry")
+        # At most ten bad lines listed, then a count: the log is not flooded.
+        listed = [ln for ln in log.splitlines() if self.brands in ln and "(line skipped)" in ln]
+        self.assertEqual(len(listed), 10)
+        self.assertLoggedOnce("more bad lines skipped, not listed")
+        self.assertLoggedOnce(f"cannot open the ASN database: {self.db}: ")
+
+
+class TestUnreadableBrandMap(BrokenData):
+    """Map paths that cannot be read as files (a directory); the .mmdb a
+    directory too."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = os.path.join(STATE, "not-a-map.d")
+        os.makedirs(cls.dir, exist_ok=True)
+        os.chmod(cls.dir, 0o755)
+        cls.local = {"local.d/mekiki.conf": broken_data_conf(cls.dir, cls.dir, lures=cls.dir)}
+        super().setUpClass()
+
+    def test_keeps_working(self):
+        for syms in self.scan_three():
+            self.assertIn("MEKIKI_URL_TLD", syms)
+            for s in ("MEKIKI_FROM_BRAND_SPOOF", "MEKIKI_LURE", "MEKIKI_SENDER_ASN"):
+                self.assertNotIn(s, syms)
+        self.assertTrue(self.rspamd.alive())
+        self.assertLoggedOnce(f"no brand catalogue: brands_map {self.dir} is missing")
+        self.assertLoggedOnce(f"cannot open the ASN database: {self.dir}: ")
+
 
 class TestBrokenOption(RspamdTestCase):
     """A bad option value is reported with its key; mail still flows."""

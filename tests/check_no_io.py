@@ -1,0 +1,52 @@
+"""The module opens no sockets and writes no files of its own.
+
+    python3 tests/check_no_io.py PLUGIN.lua MODULE.so [MODULE.so ...]
+
+Checks what the built native modules can call (their undefined dynamic
+symbols, from nm): no socket, name-resolution, file-opening, writing,
+renaming or process functions.  The libraries they link only read: the
+Public Suffix List (libpsl) and the .mmdb (libmaxminddb, mmap read-only).
+And what the rspamd plugin requires: only rspamd_logger, lua_util,
+rspamd_util and mekiki; no io.*, no os.* but os.date; DNS only through
+the task's resolver (task:get_resolver()), maps only through rspamd's map
+machinery (rspamd_config:add_map, size-limited by max_map_bytes).
+"""
+import re
+import subprocess
+import sys
+
+FORBIDDEN_SYMBOLS = re.compile(
+    r"^(socket|socketpair|connect|bind|listen|accept4?|send|sendto|sendmsg|recv|recvfrom|recvmsg|"
+    r"getaddrinfo|gethostbyname\w*|res_\w+|open|open64|openat|openat64|creat|creat64|fopen|fopen64|"
+    r"freopen|fdopen|write|pwrite\w*|writev|fwrite|fputs|fputc|fprintf|vfprintf|dprintf|"
+    r"rename|renameat|unlink|unlinkat|mkdir|mkstemp\w*|tmpfile|truncate|ftruncate|"
+    r"system|popen|fork|vfork|execv\w*|execl\w*|posix_spawn\w*)$")
+ALLOWED_REQUIRES = {"rspamd_logger", "lua_util", "rspamd_util", "mekiki"}
+
+
+def main():
+    plugin, modules = sys.argv[1], sys.argv[2:]
+    bad = []
+    for so in modules:
+        out = subprocess.run(["nm", "-D", "--undefined-only", so], capture_output=True,
+                             text=True, check=True).stdout
+        syms = [line.split()[-1].split("@")[0] for line in out.splitlines() if line.strip()]
+        if not any(s.startswith("hs_scan") for s in syms):
+            bad.append(f"{so}: not the mekiki module? ({len(syms)} imports)")
+        bad += [f"{so} imports {s}" for s in syms if FORBIDDEN_SYMBOLS.match(s)]
+    with open(plugin, encoding="utf-8") as f:
+        code = re.sub(r"--\[\[.*?\]\]--?|--[^\n]*", "", f.read(), flags=re.S)
+    for name in re.findall(r"require\s*\(?\s*'([^']+)'|pcall\(require,\s*'([^']+)'", code):
+        name = name[0] or name[1]
+        if name not in ALLOWED_REQUIRES:
+            bad.append(f"{plugin} requires {name}")
+    for m in re.finditer(r"\b(io\.\w+|os\.(?!date\b)\w+|loadfile|dofile)", code):
+        bad.append(f"{plugin} uses {m.group(1)}")
+    for line in bad:
+        print(line)
+    print(f"checked {len(modules)} modules and {plugin}: {'FAIL' if bad else 'no I/O of their own'}")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

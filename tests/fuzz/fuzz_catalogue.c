@@ -1,0 +1,74 @@
+/*
+ * fuzz_catalogue.c -- the brand-map parser and pattern compiler:
+ * mekiki_catalogue_new over arbitrary map text (the same parser reads the
+ * lure map), then a scan and a host check with whatever it built.
+ *
+ * Checks: every rejected line is reported with a line number inside the
+ * map and a NUL-terminated message; the catalogue's brands have ids and
+ * weights from 0 to 1; names and brands are consistent.
+ */
+#include <string.h>
+
+#include "fuzz_common.h"
+#include "mekiki.h"
+
+struct errs {
+	unsigned lines; /* lines in the map */
+	unsigned count;
+	unsigned last;
+};
+
+static void on_error(void *ud, unsigned line, const char *msg)
+{
+	struct errs *e = ud;
+	FUZZ_CHECK(line >= 1 && line <= e->lines);
+	FUZZ_CHECK(line >= e->last); /* in map order */
+	FUZZ_CHECK(msg && strlen(msg) < 1024);
+	e->last = line;
+	e->count++;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const char *map = (const char *)data;
+	struct errs e = {1, 0, 0};
+	for (size_t i = 0; i < size; i++)
+		e.lines += data[i] == '\n';
+	int st = 12345;
+	mekiki_catalogue *cat = mekiki_catalogue_new(map, size, on_error, &e, &st);
+	if (!cat) {
+		/* Only an engine refusal or memory; never a bad argument. */
+		FUZZ_CHECK(st == MEKIKI_ENOMEM || st == MEKIKI_EENGINE);
+		return 0;
+	}
+	FUZZ_CHECK(st == MEKIKI_OK);
+	uint32_t nb = mekiki_catalogue_brand_count(cat);
+	uint32_t nn = mekiki_catalogue_name_count(cat);
+	FUZZ_CHECK(nb <= e.lines);
+	for (uint32_t b = 0; b < nb; b++) {
+		const char *id = mekiki_catalogue_brand_id(cat, b);
+		FUZZ_CHECK(id && *id && strlen(id) <= 64);
+		double w = mekiki_catalogue_brand_weight(cat, b);
+		FUZZ_CHECK(w >= 0.0 && w <= 1.0);
+	}
+	for (uint32_t n = 0; n < nn; n++)
+		FUZZ_CHECK(mekiki_catalogue_name(cat, n) != NULL);
+	FUZZ_CHECK(mekiki_catalogue_brand_id(cat, nb) == NULL);
+
+	mekiki_scanner *sc = mekiki_scanner_new(cat);
+	FUZZ_CHECK(sc);
+	/* The map's own text contains every name: scan it, bounded. */
+	mekiki_hit hits[16];
+	size_t n;
+	size_t len = size < 4096 ? size : 4096;
+	FUZZ_CHECK(mekiki_scan(sc, map, len, hits, 16, &n) == MEKIKI_OK);
+	for (size_t i = 0; i < n; i++)
+		FUZZ_CHECK(hits[i].end <= len && hits[i].brand < nb && hits[i].name < nn);
+	mekiki_host_verdict v;
+	const char *host = "login-verify.example.cn";
+	FUZZ_CHECK(mekiki_host_check(sc, host, strlen(host), &v) == MEKIKI_OK);
+	FUZZ_CHECK(v.brand == UINT32_MAX || v.brand < nb);
+	mekiki_scanner_free(sc);
+	mekiki_catalogue_free(cat);
+	return 0;
+}
