@@ -66,4 +66,22 @@ static inline const char *fuzz_map_path(void)
 	return p && *p ? p : MEKIKI_FUZZ_DEFAULT_MAP;
 }
 
+#ifdef MEKIKI_H
+/* The shipped catalogue and a scanner over it, or exit(2) naming the target. */
+static inline mekiki_scanner *fuzz_shipped_scanner(const char *target, mekiki_catalogue **cat)
+{
+	size_t len;
+	char *map = fuzz_read_file(fuzz_map_path(), &len);
+	int st;
+	*cat = mekiki_catalogue_new(map, len, NULL, NULL, &st);
+	free(map);
+	mekiki_scanner *sc = *cat ? mekiki_scanner_new(*cat) : NULL;
+	if (!sc) {
+		fprintf(stderr, "%s: cannot build the catalogue (%d)\n", target, st);
+		exit(2);
+	}
+	return sc;
+}
+#endif
+
 #endif

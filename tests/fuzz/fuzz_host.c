@@ -8,8 +8,8 @@
  */
 #include <string.h>
 
-#include "fuzz_common.h"
 #include "mekiki.h"
+#include "fuzz_common.h"
 
 static mekiki_catalogue *cat;
 static mekiki_scanner *sc;
@@ -18,16 +18,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	size_t len;
-	char *map = fuzz_read_file(fuzz_map_path(), &len);
-	int st;
-	cat = mekiki_catalogue_new(map, len, NULL, NULL, &st);
-	free(map);
-	sc = cat ? mekiki_scanner_new(cat) : NULL;
-	if (!sc) {
-		fprintf(stderr, "fuzz_host: cannot build the catalogue (%d)\n", st);
-		exit(2);
-	}
+	sc = fuzz_shipped_scanner("fuzz_host", &cat);
 	return 0;
 }
 
