@@ -119,6 +119,19 @@ MEKIKI_API void mekiki_scanner_free(mekiki_scanner *sc);
 MEKIKI_API int mekiki_scan(mekiki_scanner *sc, const char *text, size_t len,
                 mekiki_hit *hits, size_t max_hits, size_t *nhits);
 
+/* mekiki_scan_flags() options. */
+#define MEKIKI_SCAN_CONFUSABLE_ONLY 0x1u /* keep only MEKIKI_HIT_CONFUSABLE hits */
+
+/*
+ * mekiki_scan() with options: with MEKIKI_SCAN_CONFUSABLE_ONLY, names written
+ * plainly are neither stored nor counted against max_hits, so a text that
+ * mentions a brand plainly many times cannot push a look-alike out of the
+ * result (a filter needs only the look-alikes of a long body).
+ */
+MEKIKI_API int mekiki_scan_flags(mekiki_scanner *sc, const char *text, size_t len,
+                                 mekiki_hit *hits, size_t max_hits, size_t *nhits,
+                                 unsigned flags);
+
 /* Host verdict flags. */
 #define MEKIKI_HOST_BRAND_DOMAIN 0x01u /* inside one of brand's domains */
 #define MEKIKI_HOST_LOOKALIKE 0x02u    /* imitates brand from a foreign domain */

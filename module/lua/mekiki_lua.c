@@ -10,9 +10,13 @@
  *   mekiki.skeleton(text)                 -> string (strong skeleton)
  *   mekiki.skeleton_weak(text)            -> string (weak skeleton)
  *   mekiki.catalogue(map_text)            -> cat, {errors} | nil, message
- *   cat:scan(text [, max_bytes [, max_hits]]) -> { hit, ... }, invisible
+ *   cat:scan(text [, max_bytes [, max_hits [, mode]]]) -> { hit, ... }, invisible
  *       invisible: nil, or { count = n, offset = i (1-based), cp = "U+FE09" }
- *       for invisible code points between two letters of a word
+ *       for invisible code points between two letters of a word; mode
+ *       "confusable" returns (and counts against max_hits) look-alike hits
+ *       only, "all" (default) every hit
+ *   cat:ids(text [, max_bytes [, max_hits]]) -> { brand_id, ... } distinct,
+ *       in order of first hit, without a table per hit
  *   cat:owns(brand_id, domain)            -> boolean
  *   cat:host(host)                        -> { brand = id|nil, lookalike = bool,
  *       confusable = bool, domain_label = bool, mixed_script = bool, own = bool,
@@ -194,9 +198,10 @@ static int l_name_count(lua_State *L)
 	return 1;
 }
 
-static int l_scan(lua_State *L)
+/* The text, max_bytes and max_hits arguments of cat:scan() and cat:ids(),
+ * and the scan itself; returns the number of hits in lc->hits. */
+static size_t scan_args(lua_State *L, struct lcatalogue *lc, unsigned flags, const char **text)
 {
-	struct lcatalogue *lc = check_catalogue(L);
 	size_t len;
 	const char *s = check_text(L, 2, &len);
 	lua_Integer max_bytes = luaL_optinteger(L, 3, -1);
@@ -208,9 +213,23 @@ static int l_scan(lua_State *L)
 	if (max_hits > LIMIT_MAX_HITS)
 		max_hits = LIMIT_MAX_HITS;
 	size_t n = 0;
-	int rc = mekiki_scan(lc->sc, s, len, lc->hits, (size_t)max_hits, &n);
+	int rc = mekiki_scan_flags(lc->sc, s, len, lc->hits, (size_t)max_hits, &n, flags);
 	if (rc != MEKIKI_OK)
-		return luaL_error(L, "mekiki: scan failed (%d)", rc);
+		luaL_error(L, "mekiki: scan failed (%d)", rc);
+	*text = s;
+	return n;
+}
+
+static int l_scan(lua_State *L)
+{
+	struct lcatalogue *lc = check_catalogue(L);
+	static const char *const modes[] = {"all", "confusable", NULL};
+	/* LuaJIT's luaL_checkoption() takes a non-string for the default. */
+	if (!lua_isnoneornil(L, 5) && lua_type(L, 5) != LUA_TSTRING)
+		luaL_argerror(L, 5, "\"all\" or \"confusable\" expected");
+	unsigned flags = luaL_checkoption(L, 5, "all", modes) == 1 ? MEKIKI_SCAN_CONFUSABLE_ONLY : 0;
+	const char *s;
+	size_t n = scan_args(L, lc, flags, &s);
 	lua_createtable(L, (int)n, 0);
 	for (size_t i = 0; i < n; i++) {
 		const mekiki_hit *h = &lc->hits[i];
@@ -259,6 +278,27 @@ static int l_scan(lua_State *L)
 	lua_pushstring(L, buf);
 	lua_setfield(L, -2, "cp");
 	return 2;
+}
+
+/* cat:ids(text [, max_bytes [, max_hits]]): the distinct brand ids found, in
+ * the order of their first hit -- no table per hit (lure phrases). */
+static int l_ids(lua_State *L)
+{
+	struct lcatalogue *lc = check_catalogue(L);
+	const char *s;
+	size_t n = scan_args(L, lc, 0, &s);
+	lua_createtable(L, n > 0 ? 1 : 0, 0);
+	int k = 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t j;
+		for (j = 0; j < i && lc->hits[j].brand != lc->hits[i].brand; j++)
+			;
+		if (j < i)
+			continue;
+		lua_pushstring(L, mekiki_catalogue_brand_id(lc->cat, lc->hits[i].brand));
+		lua_rawseti(L, -2, ++k);
+	}
+	return 1;
 }
 
 static int l_owns(lua_State *L)
@@ -324,6 +364,7 @@ static int l_tostring(lua_State *L)
 
 static const luaL_Reg catalogue_methods[] = {
 	{"scan", l_scan},
+	{"ids", l_ids},
 	{"owns", l_owns},
 	{"host", l_host},
 	{"brand_count", l_brand_count},

@@ -49,6 +49,7 @@ struct mekiki_scanner {
 	size_t stream_len;
 	mekiki_hit *hits;
 	size_t max_hits, nhits;
+	unsigned flags;         /* MEKIKI_SCAN_* of the scan in progress */
 	mekiki_invisible invisible; /* of the last scan */
 };
 
@@ -459,6 +460,8 @@ static int found(mekiki_scanner *sc, uint32_t id, size_t start, size_t end)
 		if (!other_script)
 			return 0;
 	}
+	if ((sc->flags & MEKIKI_SCAN_CONFUSABLE_ONLY) && !(h.flags & MEKIKI_HIT_CONFUSABLE))
+		return 0;
 	/* Two spellings of one name can match one place: one hit. */
 	for (size_t j = sc->nhits; j-- > 0 && sc->hits[j].end == oe;)
 		if (sc->hits[j].name == h.name && sc->hits[j].start == os)
@@ -483,6 +486,12 @@ void mekiki_scan_invisible(const mekiki_scanner *sc, mekiki_invisible *out)
 int mekiki_scan(mekiki_scanner *sc, const char *text, size_t len, mekiki_hit *hits,
                 size_t max_hits, size_t *nhits)
 {
+	return mekiki_scan_flags(sc, text, len, hits, max_hits, nhits, 0);
+}
+
+int mekiki_scan_flags(mekiki_scanner *sc, const char *text, size_t len, mekiki_hit *hits,
+                      size_t max_hits, size_t *nhits, unsigned flags)
+{
 	if (!sc || (!text && len) || (!hits && max_hits) || !nhits)
 		return MEKIKI_EINVAL;
 	*nhits = 0;
@@ -502,6 +511,7 @@ int mekiki_scan(mekiki_scanner *sc, const char *text, size_t len, mekiki_hit *hi
 	sc->hits = hits;
 	sc->max_hits = max_hits;
 	sc->nhits = 0;
+	sc->flags = flags;
 	hs_error_t r = hs_scan(sc->cat->db, (const char *)sc->stream, (unsigned)sc->stream_len, 0,
 	                       sc->scratch, on_match, sc);
 	*nhits = sc->nhits;

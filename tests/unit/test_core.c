@@ -802,6 +802,52 @@ START_TEST(test_max_hits)
 }
 END_TEST
 
+/* Plain mentions neither stored nor counted with MEKIKI_SCAN_CONFUSABLE_ONLY:
+ * 100 plain "Amazon" before one look-alike cannot push it out of 10 hits. */
+START_TEST(test_scan_confusable_only)
+{
+	static const char plain[] = "Amazon ";
+	static const char tail[] = u8"\u0410mazon and PayPaI.";
+	size_t pl = sizeof plain - 1, tl = sizeof tail - 1;
+	size_t len = 100 * pl + tl;
+	char *text = malloc(len);
+	for (size_t i = 0; i < 100; i++)
+		memcpy(text + i * pl, plain, pl);
+	memcpy(text + 100 * pl, tail, tl);
+	mekiki_hit hits[10];
+	size_t nh = 0;
+	ck_assert_int_eq(mekiki_scan(shipped_sc, text, len, hits, 10, &nh), MEKIKI_OK);
+	ck_assert_uint_eq(nh, 10);
+	for (size_t i = 0; i < nh; i++)
+		ck_assert(!(hits[i].flags & MEKIKI_HIT_CONFUSABLE));
+	ck_assert_int_eq(mekiki_scan_flags(shipped_sc, text, len, hits, 10, &nh,
+	                                   MEKIKI_SCAN_CONFUSABLE_ONLY),
+	                 MEKIKI_OK);
+	ck_assert_uint_eq(nh, 2);
+	ck_assert_uint_eq(hits[0].start, 100 * pl);
+	ck_assert_uint_eq(hits[0].end, 100 * pl + 7);
+	ck_assert_str_eq(mekiki_catalogue_brand_id(shipped, hits[0].brand), "amazon");
+	ck_assert_str_eq(mekiki_catalogue_brand_id(shipped, hits[1].brand), "paypal");
+	for (size_t i = 0; i < nh; i++)
+		ck_assert(hits[i].flags & MEKIKI_HIT_CONFUSABLE);
+	/* Flags 0 is mekiki_scan(). */
+	ck_assert_int_eq(mekiki_scan_flags(shipped_sc, text, len, hits, 10, &nh, 0), MEKIKI_OK);
+	ck_assert_uint_eq(nh, 10);
+	ck_assert(!(hits[0].flags & MEKIKI_HIT_CONFUSABLE));
+	/* Invisibles are still reported. */
+	static const char inv[] = u8"Amazon \u30a2\u30ab\u30a6\ufe09\u30f3\u30c8";
+	ck_assert_int_eq(mekiki_scan_flags(shipped_sc, inv, sizeof inv - 1, hits, 10, &nh,
+	                                   MEKIKI_SCAN_CONFUSABLE_ONLY),
+	                 MEKIKI_OK);
+	ck_assert_uint_eq(nh, 0);
+	mekiki_invisible iv;
+	mekiki_scan_invisible(shipped_sc, &iv);
+	ck_assert_uint_eq(iv.count, 1);
+	ck_assert_uint_eq(iv.first_cp, 0xFE09);
+	free(text);
+}
+END_TEST
+
 START_TEST(test_scanner_reuse)
 {
 	/* A scanner is reusable; scratch grows with the longest text seen. */
@@ -1290,6 +1336,7 @@ static Suite *core_suite(void)
 	tcase_add_test(ts, test_invalid_utf8);
 	tcase_add_test(ts, test_embedded_nul);
 	tcase_add_test(ts, test_max_hits);
+	tcase_add_test(ts, test_scan_confusable_only);
 	tcase_add_test(ts, test_scanner_reuse);
 	tcase_add_test(ts, test_einval);
 	tcase_add_test(ts, test_owns);
