@@ -31,9 +31,10 @@ From display name of each message, and inserts:
   MEKIKI_URL_SHARED_IP     unrelated registrable domains of the links resolve to
                            one address ("different names, same server")
 
-Link hosts are resolved with rspamd's own asynchronous resolver (A and AAAA,
-at most max_dns hosts per message, cached per worker); the addresses' networks
-come from a MaxMind DB file (asn_db) read by the native module.
+Link hosts are resolved with rspamd's own asynchronous resolver (A; AAAA when
+A has no address; at most max_dns hosts per message, cached per worker); the
+addresses' networks come from a MaxMind DB file (asn_db) read by the native
+module.
 
 Scores, descriptions and the group live in modules.d/mekiki_group.conf
 (override in local.d/mekiki_group.conf); options in modules.d/mekiki.conf
@@ -81,7 +82,7 @@ local settings = {
   -- ASN: networks of the sender and of the link hosts
   asn_db = nil,               -- path of a MaxMind DB (GeoLite2-ASN format)
   asn_map = nil,              -- URL or path of the ASN weights
-  max_dns = 8,                -- link hosts resolved per message (A and AAAA)
+  max_dns = 8,                -- link hosts resolved per message (A, else AAAA)
   dns_cache_size = 4096,      -- host -> addresses cached per worker (LRU)
   dns_cache_ttl = 600,        -- seconds an answer is cached
   shared_ip_min_domains = 2,  -- unrelated domains on one address to count
@@ -143,27 +144,28 @@ end
 
 -- Confusable hits of text into found.strong / found.weak (sets of options),
 -- invisible code points inside words into found.invisible.
+-- Only look-alike hits matter in the body (a plain "Amazon" is no sign), and
+-- only the ids of lure phrases: the native scan returns no more than that.
 local function scan_into(found, text)
   if lures then
-    for _, hit in ipairs(lures:scan(text, settings.max_text_bytes, settings.max_hits)) do
-      add_option(found.lures, hit.brand)
+    for _, id in ipairs(lures:ids(text, settings.max_text_bytes, settings.max_hits)) do
+      add_option(found.lures, id)
     end
   end
   if not catalogue then
     return
   end
-  local hits, invisible = catalogue:scan(text, settings.max_text_bytes, settings.max_hits)
+  local hits, invisible = catalogue:scan(text, settings.max_text_bytes, settings.max_hits,
+      'confusable')
   if invisible then
     add_option(found.invisible, invisible.cp)
   end
   for _, hit in ipairs(hits) do
-    if hit.confusable then
-      local set = hit.weak and found.weak or found.strong
-      add_option(set, confusable_option(hit), hit.weight)
-      found.claimed[hit.brand] = hit.weight
-      if not hit.weak then
-        found.strong_brands[hit.brand] = true
-      end
+    local set = hit.weak and found.weak or found.strong
+    add_option(set, confusable_option(hit), hit.weight)
+    found.claimed[hit.brand] = hit.weight
+    if not hit.weak then
+      found.strong_brands[hit.brand] = true
     end
   end
 end
@@ -180,7 +182,8 @@ end
 
 -- Declared UTF-8 (or nothing) but decoded by rspamd from another charset.
 local function utf8_declared_but_converted(part)
-  if is_utf8_name(part:get_charset()) then
+  local charset = part:get_charset()
+  if charset == 'UTF-8' or is_utf8_name(charset) then
     return false
   end
   local _, _, attrs = part:get_mimepart():get_type_full()
@@ -246,8 +249,7 @@ local function dmarc_failed(task)
   return false
 end
 
-local function check_from(task, found)
-  local from = task:get_from('mime')
+local function check_from(task, found, from)
   if not from or not from[1] then
     return
   end
@@ -301,24 +303,31 @@ local function tld_weight(host)
   end
 end
 
--- catalogue:host(host), cached per worker: the same hosts come back in
--- message after message (tracking and CDN hosts, a wave's throw-away hosts),
--- and inside rspamd a check costs 10-15 us with cold caches.  Bounded: the
--- cache is emptied when it holds VERDICT_CACHE_SIZE hosts, and when the
--- catalogue is reloaded.
-local VERDICT_CACHE_SIZE = 4096
-local verdicts, verdicts_count, verdicts_cat = {}, 0, nil
+-- What is known of a host, cached per worker: { verdict = catalogue:host()
+-- or false, tld = the weight of its TLD (0 when none) }.  The same hosts come
+-- back in message after message (tracking and CDN hosts, a wave's throw-away
+-- hosts), and inside rspamd a catalogue check costs 10-40 us with cold
+-- caches.  Bounded: the cache is emptied when it holds HOST_CACHE_SIZE hosts,
+-- and when the catalogue or the TLD map is reloaded.
+local HOST_CACHE_SIZE = 4096
+local host_cache, host_cache_count, host_cache_cat, host_cache_tld = {}, 0, nil, nil
+local function host_info(host)
+  if host_cache_cat ~= catalogue or host_cache_tld ~= tld_weights or
+      host_cache_count >= HOST_CACHE_SIZE then
+    host_cache, host_cache_count, host_cache_cat, host_cache_tld = {}, 0, catalogue, tld_weights
+  end
+  local e = host_cache[host]
+  if not e then
+    e = { verdict = catalogue and catalogue:host(host) or false,
+          tld = tld_weights and tld_weight(host) or 0 }
+    host_cache[host] = e
+    host_cache_count = host_cache_count + 1
+  end
+  return e
+end
+
 local function host_verdict(host)
-  if verdicts_cat ~= catalogue or verdicts_count >= VERDICT_CACHE_SIZE then
-    verdicts, verdicts_count, verdicts_cat = {}, 0, catalogue
-  end
-  local v = verdicts[host]
-  if v == nil then
-    v = catalogue:host(host) or false
-    verdicts[host] = v
-    verdicts_count = verdicts_count + 1
-  end
-  return v or nil
+  return host_info(host).verdict or nil
 end
 
 -- The brand whose domain a link's visible text shows ("https://www.amazon.co.jp/",
@@ -340,41 +349,72 @@ local function shown_brand(task, url)
   return nil
 end
 
--- Links: hosts that imitate a brand (MEKIKI_URL_LOOKALIKE) and hosts in
--- weighted TLDs (MEKIKI_URL_TLD, by the highest weight); the From domain's
--- TLD (MEKIKI_FROM_TLD).  Each symbol once per message.
-local function check_urls(task)
-  local best, tld_hosts, lookalikes, seen = 0, new_set(), new_set(), {}
-  -- Distinct link hosts, and links whose visible text names a brand's
-  -- domain while the link goes elsewhere (for MEKIKI_BRAND_URL_MISMATCH).
-  local links = { hosts = {}, shown = new_set() }
+-- A link host as the checks compare it: lower case, without IPv6 brackets
+-- or a trailing dot.
+local function link_host(url)
+  local host = url:get_host()
+  if not host or #host == 0 then
+    return nil
+  end
+  host = host:lower()
+  local last = host:byte(-1)
+  if last == 46 or last == 93 then -- '.' or ']'
+    host = host:gsub('^%[(.*)%]$', '%1'):gsub('%.$', '')
+  end
+  return #host > 0 and host or nil
+end
+
+-- The links of a message, walked once for both callbacks (kept in the
+-- task's cache): { hosts = { { host = h, url = first URL with it, info =
+-- host_info(h) }, ... } distinct, in rspamd's order, from the first max_urls
+-- links; shown = links whose visible text names a brand's domain while the
+-- link goes elsewhere (a set of "brand:host" options) }.
+local LINKS_KEY = 'mekiki_links'
+local function message_links(task)
+  local links = task:cache_get(LINKS_KEY)
+  if links then
+    return links
+  end
+  links = { hosts = {}, shown = new_set() }
+  local seen = {}
   for i, url in ipairs(task:get_urls() or {}) do
     if i > settings.max_urls then
       lua_util.debugm(N, task, 'skipping links after the %s-th', settings.max_urls)
       break
     end
-    local host = url:get_host()
-    host = host and host:lower()
-    if host and #host > 0 and catalogue then
-      local shown, weight = shown_brand(task, url)
-      if shown and not catalogue:owns(shown, host) then
-        add_option(links.shown, shown .. ':' .. host, weight)
+    local host = link_host(url)
+    if host then
+      if catalogue then
+        local shown, weight = shown_brand(task, url)
+        if shown and not catalogue:owns(shown, host) then
+          add_option(links.shown, shown .. ':' .. host, weight)
+        end
+      end
+      if not seen[host] then
+        seen[host] = true
+        links.hosts[#links.hosts + 1] = { host = host, url = url, info = host_info(host) }
       end
     end
-    if host and #host > 0 and not seen[host] then
-      seen[host] = true
-      links.hosts[#links.hosts + 1] = host
-      local w = tld_weights and tld_weight(host)
-      if w and w > 0 then
-        best = math.max(best, w)
-        add_option(tld_hosts, host)
-      end
-      local v = catalogue and host_verdict(host)
-      if v and v.lookalike then
-        add_option(lookalikes, host .. ':' .. v.brand, v.weight)
-      elseif v and v.mixed_script then
-        add_option(lookalikes, host .. ':mixed-script')
-      end
+  end
+  task:cache_set(LINKS_KEY, links)
+  return links
+end
+
+-- Links: hosts that imitate a brand (MEKIKI_URL_LOOKALIKE) and hosts in
+-- weighted TLDs (MEKIKI_URL_TLD, by the highest weight); the From domain's
+-- TLD (MEKIKI_FROM_TLD).  Each symbol once per message.
+local function check_urls(task, links, from)
+  local best, tld_hosts, lookalikes = 0, new_set(), new_set()
+  for _, h in ipairs(links.hosts) do
+    local w, v = h.info.tld, h.info.verdict
+    if w > 0 then
+      best = math.max(best, w)
+      add_option(tld_hosts, h.host)
+    end
+    if v and v.lookalike then
+      add_option(lookalikes, h.host .. ':' .. v.brand, v.weight)
+    elseif v and v.mixed_script then
+      add_option(lookalikes, h.host .. ':mixed-script')
     end
   end
   if #lookalikes.list > 0 then
@@ -383,7 +423,6 @@ local function check_urls(task)
   if best > 0 then
     task:insert_result(settings.symbol_url_tld, best, tld_hosts.list)
   end
-  local from = task:get_from('mime')
   local domain = from and from[1] and from[1].domain
   if tld_weights and domain and #domain > 0 then
     local w = tld_weight(domain)
@@ -391,7 +430,6 @@ local function check_urls(task)
       task:insert_result(settings.symbol_from_tld, w, domain:lower())
     end
   end
-  return links
 end
 
 -- The message claims brands (a spoofed display name, look-alike spellings)
@@ -405,14 +443,14 @@ local function check_mismatch(task, found, links)
   if #links.hosts > 0 then
     for brand, weight in pairs(found.claimed) do
       local owned = false
-      for _, host in ipairs(links.hosts) do
-        if catalogue:owns(brand, host) then
+      for _, h in ipairs(links.hosts) do
+        if catalogue:owns(brand, h.host) then
           owned = true
           break
         end
       end
       if not owned then
-        add_option(mismatch, brand .. ':' .. links.hosts[1], weight)
+        add_option(mismatch, brand .. ':' .. links.hosts[1].host, weight)
       end
     end
   end
@@ -426,7 +464,9 @@ end
 local missing_logged = false
 
 local function mekiki_check(task)
-  local links = check_urls(task)
+  local links = message_links(task)
+  local from = task:get_from('mime')
+  check_urls(task, links, from)
   local found = new_found()
   if not catalogue then
     if not missing_logged then
@@ -442,7 +482,7 @@ local function mekiki_check(task)
     return
   end
   check_body(task, found)
-  check_from(task, found)
+  check_from(task, found, from)
   insert_weak(task, found)
   insert_invisible(task, found)
   check_mismatch(task, found, links)
@@ -511,10 +551,25 @@ local dns_cache -- created once the settings are known
 local NXDOMAIN = 'no records with this name' -- rspamd's text for rcode 3
 local NEGATIVE_TTL = 60 -- seconds a name that does not exist stays cached
 
+-- address -> { asn, org } or false, cached per worker: senders and link
+-- servers come back, and a lookup in a database that rspamd's own work keeps
+-- pushing out of the CPU caches costs about 10 us.  Emptied at ASN_CACHE_SIZE
+-- entries and when the database is reopened.
+local ASN_CACHE_SIZE = 4096
+local asn_cache, asn_cache_count, asn_cache_db = {}, 0, nil
 local function asn_of(ip)
-  local asn, org = asn_db:lookup(ip)
-  if asn then
-    return asn, org
+  if asn_cache_db ~= asn_db or asn_cache_count >= ASN_CACHE_SIZE then
+    asn_cache, asn_cache_count, asn_cache_db = {}, 0, asn_db
+  end
+  local e = asn_cache[ip]
+  if e == nil then
+    local asn, org = asn_db:lookup(ip)
+    e = asn and { asn, org } or false
+    asn_cache[ip] = e
+    asn_cache_count = asn_cache_count + 1
+  end
+  if e then
+    return e[1], e[2]
   end
   return nil
 end
@@ -604,22 +659,13 @@ local function is_ip_literal(host)
   return host:match('^%d+%.%d+%.%d+%.%d+$') or host:find(':', 1, true)
 end
 
--- Distinct link hosts, each with its URL and the weight of its TLD, in the
--- order they are looked up: risky TLDs first, then by name (rspamd's URL set
--- has no stable order).
+-- Distinct link hosts (from message_links), each with its URL, verdict and
+-- the weight of its TLD, in the order they are looked up: risky TLDs first,
+-- then by name (rspamd's URL set has no stable order).
 local function link_hosts(task)
-  local hosts, seen = {}, {}
-  for i, url in ipairs(task:get_urls() or {}) do
-    if i > settings.max_urls then
-      break
-    end
-    local host = url:get_host()
-    host = host and host:lower():gsub('^%[(.*)%]$', '%1'):gsub('%.$', '')
-    if host and #host > 0 and not seen[host] then
-      seen[host] = true
-      hosts[#hosts + 1] = { host = host, url = url,
-                            risk = tld_weights and tld_weight(host) or 0 }
-    end
+  local hosts = {}
+  for i, h in ipairs(message_links(task).hosts) do
+    hosts[i] = { host = h.host, url = h.url, risk = h.info.tld, verdict = h.info.verdict }
   end
   table.sort(hosts, function(a, b)
     if a.risk ~= b.risk then
@@ -640,9 +686,7 @@ local function check_link_asn(task)
   local resolver = task:get_resolver()
   local scored = false
   -- The hosts that can count: IP literals, hosts with a cached answer, and
-  -- the first max_dns others, never a brand's own.  Only these are checked
-  -- against the catalogue, so a message with hundreds of link hosts costs
-  -- about max_dns checks, not one per host.
+  -- the first max_dns others, never a brand's own.
   local used = {}
 
   local function finish()
@@ -664,7 +708,7 @@ local function check_link_asn(task)
         lua_util.debugm(N, task, 'not resolving %s: %s lookups per message', h.host,
             settings.max_dns)
       else
-        local v = catalogue and host_verdict(h.host)
+        local v = h.verdict
         if not (v and v.own) then
           h.domain = (v and v.registrable ~= '' and v.registrable) or
               (h.url:get_tld() or h.host):lower()
@@ -674,9 +718,12 @@ local function check_link_asn(task)
       end
       if h.domain and not h.addrs then
         budget = budget - 1
-        -- A, then AAAA; the answer is cached once both have come back.  A
-        -- name that does not exist (NXDOMAIN on A) has no AAAA either: one
-        -- query, and that answer is cached too, for at most a minute.
+        -- A, and AAAA only when A gives no address: a server's IPv6
+        -- address sits in the same network as its IPv4 one, and each query
+        -- costs the worker 10-40 us of system time, so a dual-stack host
+        -- costs one query and an IPv6-only host (a way round an IPv4-only
+        -- check) two.  A name that does not exist (NXDOMAIN on A) has no
+        -- AAAA either; that answer is cached too, for at most a minute.
         local answers, any, nxdomain = {}, false, false
         local function add(name, results, err)
           if results then
@@ -704,7 +751,9 @@ local function check_link_asn(task)
         end
         local function on_a(_, name, results, err)
           add(name, results, err)
-          if not results and err == NXDOMAIN then
+          if any then
+            done()
+          elseif not results and err == NXDOMAIN then
             nxdomain = true
             done()
           elseif not resolver:resolve('aaaa', { task = task, name = h.host,

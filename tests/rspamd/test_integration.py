@@ -308,6 +308,8 @@ class TestAsn(RspamdTestCase):
                          ["2a03:b0c0:2:d0::99:AS14061:DigitalOcean, LLC"])
 
     def test_url_asn_and_shared_ip(self):
+        # amzn.pzlmtr.cn also has an AAAA record: a host with an IPv4
+        # address is not asked for AAAA, so its IPv6 address is not listed.
         res = self.scan(os.path.join(CORPUS, "phish-amazon-shared-server.eml"))
         syms = mekiki_symbols(res)
         self.assertEqual(syms["MEKIKI_URL_ASN"],
@@ -321,8 +323,8 @@ class TestAsn(RspamdTestCase):
     def test_url_asn_ipv6_answer(self):
         res = self.scan(os.path.join(CORPUS, "phish-amazon-shop-variant.eml"))
         opts = mekiki_symbols(res)["MEKIKI_URL_ASN"]
+        # smbj.a8r8m8.shop has no A record, only AAAA: asked for AAAA next.
         self.assertIn("smbj.a8r8m8.shop:2a03:b0c0:2:d0::1f:1:AS14061:DigitalOcean, LLC", opts)
-        self.assertIn("smbj.a8r8m8.shop:165.22.48.17:AS14061:DigitalOcean, LLC", opts)
 
     def test_ip_literal_link(self):
         res = self.scan(message(b"<a href='http://104.248.9.9/login'>login</a>",
