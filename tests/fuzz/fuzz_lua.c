@@ -100,7 +100,10 @@ static void push_arg(struct input *in)
 	}
 	case 5: case 6: case 7: /* strings are the common case */
 		b = take_bytes(in, &len);
-		lua_pushlstring(L, (const char *)b, len);
+		if (len == 1 && b[0] < 2) /* scan's modes */
+			lua_pushstring(L, b[0] ? "confusable" : "all");
+		else
+			lua_pushlstring(L, (const char *)b, len);
 		break;
 	case 8: /* rspamd{text} over fuzz bytes (in place, as rspamd passes it) */
 		b = take_bytes(in, &len);
@@ -127,7 +130,8 @@ static void push_arg(struct input *in)
 static const char *const module_fns[] = {"skeleton", "skeleton_weak", "catalogue", "asn_map",
                                          "__tostring", "__gc"};
 #define NMODULE_FNS 6
-static const char *const cat_methods[] = {"scan", "owns", "host", "brand_count", "name_count"};
+static const char *const cat_methods[] = {"scan", "owns", "host", "brand_count", "name_count",
+                                          "ids"};
 static const char *const asnmap_methods[] = {"weight", "count"};
 static const char *const asndb_methods[] = {"lookup", "build_epoch", "ip_version"};
 
@@ -150,6 +154,15 @@ static void check_result(const char *fn, int nres, int base)
 			lua_pop(L, 4);
 		}
 	}
+	if (strcmp(fn, "ids") == 0 && nres >= 1 && lua_type(L, base) == LUA_TTABLE) {
+		lua_Integer n = (lua_Integer)lua_rawlen(L, base);
+		FUZZ_CHECK(n >= 0 && n <= 1024);
+		for (lua_Integer i = 1; i <= n; i++) {
+			lua_rawgeti(L, base, i);
+			FUZZ_CHECK(lua_type(L, -1) == LUA_TSTRING);
+			lua_pop(L, 1);
+		}
+	}
 }
 
 static void call(struct input *in)
@@ -163,7 +176,7 @@ static void call(struct input *in)
 		unsigned group = (op >> 1) & 3;
 		int ref = group < 2 ? ref_cat : group == 2 ? ref_asnmap : ref_asndb;
 		if (group < 2)
-			fn = cat_methods[(op >> 3) % 5];
+			fn = cat_methods[(op >> 3) % 6];
 		else if (group == 2)
 			fn = asnmap_methods[(op >> 3) % 2];
 		else

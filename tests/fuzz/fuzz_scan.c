@@ -1,5 +1,5 @@
 /*
- * fuzz_scan.c -- the text scanner: mekiki_scan, mekiki_scan_invisible and
+ * fuzz_scan.c -- the text scanner: mekiki_scan(_flags), mekiki_scan_invisible and
  * both skeletons over arbitrary bytes, with the shipped catalogue.
  *
  * Input: byte 0 chooses max_hits (0 .. 255), the rest is the text.  Checks
@@ -87,6 +87,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			FUZZ_CHECK(again[i].start == hits[i].start && again[i].end == hits[i].end &&
 			           again[i].name == hits[i].name && again[i].flags == hits[i].flags);
 		free(again);
+	}
+	/* Look-alikes only: when the full scan was not cut by max_hits, exactly
+	 * its confusable hits, in the same order. */
+	if (n < max_hits) {
+		mekiki_hit *conf = malloc(max_hits * sizeof *conf);
+		size_t nc = 12345, k = 0;
+		FUZZ_CHECK(conf);
+		FUZZ_CHECK(mekiki_scan_flags(sc, text, len, conf, max_hits, &nc,
+		                             MEKIKI_SCAN_CONFUSABLE_ONLY) == MEKIKI_OK);
+		for (size_t i = 0; i < n; i++) {
+			if (!(hits[i].flags & MEKIKI_HIT_CONFUSABLE))
+				continue;
+			FUZZ_CHECK(k < nc && conf[k].start == hits[i].start &&
+			           conf[k].end == hits[i].end && conf[k].name == hits[i].name &&
+			           conf[k].flags == hits[i].flags);
+			k++;
+		}
+		FUZZ_CHECK(k == nc);
+		free(conf);
 	}
 	free(hits);
 
