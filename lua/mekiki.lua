@@ -144,18 +144,20 @@ end
 
 -- Confusable hits of text into found.strong / found.weak (sets of options),
 -- invisible code points inside words into found.invisible.
--- Only look-alike hits matter in the body (a plain "Amazon" is no sign), and
--- only the ids of lure phrases: the native scan returns no more than that.
-local function scan_into(found, text)
+-- The subject and text parts of a message, scanned as one text per
+-- catalogue (the native module joins them, each cut at max_text_bytes):
+-- only look-alike hits matter there (a plain "Amazon" is no sign), and only
+-- the ids of lure phrases.
+local function scan_into(found, texts)
   if lures then
-    for _, id in ipairs(lures:ids(text, settings.max_text_bytes, settings.max_hits)) do
+    for _, id in ipairs(lures:ids(texts, settings.max_text_bytes, settings.max_hits)) do
       add_option(found.lures, id)
     end
   end
   if not catalogue then
     return
   end
-  local hits, invisible = catalogue:scan(text, settings.max_text_bytes, settings.max_hits,
+  local hits, invisible = catalogue:scan(texts, settings.max_text_bytes, settings.max_hits,
       'confusable')
   if invisible then
     add_option(found.invisible, invisible.cp)
@@ -192,9 +194,10 @@ local function utf8_declared_but_converted(part)
 end
 
 local function check_body(task, found)
+  local texts = {}
   local subject = task:get_subject()
   if subject and #subject > 0 then
-    scan_into(found, subject)
+    texts[1] = subject
   end
   for i, part in ipairs(task:get_text_parts() or {}) do
     if i > settings.max_parts then
@@ -203,7 +206,7 @@ local function check_body(task, found)
     end
     local content = part:get_content()
     if content and #content > 0 then
-      scan_into(found, content)
+      texts[#texts + 1] = content
     end
     if utf8_declared_but_converted(part) then
       -- One invalid byte makes rspamd re-decode a UTF-8 part as a legacy
@@ -211,9 +214,12 @@ local function check_body(task, found)
       -- clients still show it.  Scan the transfer-decoded bytes as well.
       local raw = part:get_content('raw_parsed')
       if raw and #raw > 0 then
-        scan_into(found, raw)
+        texts[#texts + 1] = raw
       end
     end
+  end
+  if #texts > 0 then
+    scan_into(found, texts)
   end
   if #found.strong.list > 0 then
     insert_set(task, settings.symbol_brand_confusable, found.strong)

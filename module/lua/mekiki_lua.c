@@ -11,6 +11,9 @@
  *   mekiki.skeleton_weak(text)            -> string (weak skeleton)
  *   mekiki.catalogue(map_text)            -> cat, {errors} | nil, message
  *   cat:scan(text [, max_bytes [, max_hits [, mode]]]) -> { hit, ... }, invisible
+ *       text: a string or rspamd{text}, or a table of up to 256 of them (a
+ *       message's subject and parts), each cut at max_bytes and scanned as
+ *       one text with a newline after each: one call per message
  *       invisible: nil, or { count = n, offset = i (1-based), cp = "U+FE09" }
  *       for invisible code points between two letters of a word; mode
  *       "confusable" returns (and counts against max_hits) look-alike hits
@@ -50,6 +53,9 @@
 #define ASNMAP_MT "mekiki.asn_map"
 #define DEFAULT_MAX_HITS 64
 #define LIMIT_MAX_HITS 1024
+#define LIMIT_TEXTS 256 /* texts in one table argument of cat:scan() / cat:ids() */
+#define MK_STR2(x) #x
+#define MK_STR(x) MK_STR2(x)
 
 #if LUA_VERSION_NUM < 502
 #define mk_setfuncs(L, l) luaL_register(L, NULL, l)
@@ -69,6 +75,8 @@ struct rspamd_text_view {
 struct lcatalogue {
 	mekiki_catalogue *cat;
 	mekiki_scanner *sc;
+	char *joined; /* the texts of a table argument, joined by newlines */
+	size_t joined_cap;
 	mekiki_hit hits[LIMIT_MAX_HITS];
 };
 
@@ -148,6 +156,8 @@ static int l_catalogue(lua_State *L)
 	struct lcatalogue *lc = lua_newuserdata(L, sizeof *lc);
 	lc->cat = NULL;
 	lc->sc = NULL;
+	lc->joined = NULL;
+	lc->joined_cap = 0;
 	luaL_getmetatable(L, CATALOGUE_MT);
 	lua_setmetatable(L, -2);
 	lua_newtable(L); /* errors */
@@ -181,8 +191,11 @@ static int l_gc(lua_State *L)
 	struct lcatalogue *lc = luaL_checkudata(L, 1, CATALOGUE_MT);
 	mekiki_scanner_free(lc->sc);
 	mekiki_catalogue_free(lc->cat);
+	free(lc->joined);
 	lc->sc = NULL;
 	lc->cat = NULL;
+	lc->joined = NULL;
+	lc->joined_cap = 0;
 	return 0;
 }
 
@@ -198,16 +211,66 @@ static int l_name_count(lua_State *L)
 	return 1;
 }
 
-/* The text, max_bytes and max_hits arguments of cat:scan() and cat:ids(),
- * and the scan itself; returns the number of hits in lc->hits. */
+/*
+ * A table of texts (a message's subject and text parts), each cut at
+ * max_bytes, joined by newlines into lc->joined: one scan instead of one per
+ * text.  A newline ends every word and phrase, so nothing is found across
+ * two texts.  The buffer is kept for the next call; it grows to the largest
+ * message seen (at most LIMIT_TEXTS texts of max_bytes each).
+ */
+static const char *join_texts(lua_State *L, struct lcatalogue *lc, int idx,
+                              lua_Integer max_bytes, size_t *len)
+{
+	size_t n = mk_rawlen(L, idx), total = 0;
+	if (n > LIMIT_TEXTS)
+		luaL_argerror(L, idx, "too many texts (at most " MK_STR(LIMIT_TEXTS) ")");
+	for (int pass = 0; pass < 2; pass++) {
+		size_t at = 0;
+		for (size_t i = 1; i <= n; i++) {
+			lua_rawgeti(L, idx, (int)i);
+			size_t l;
+			const char *s = check_text(L, lua_gettop(L), &l);
+			if (max_bytes >= 0 && (size_t)max_bytes < l)
+				l = (size_t)max_bytes;
+			if (pass == 0) {
+				if (l > SIZE_MAX - total - 1)
+					luaL_error(L, "mekiki: texts too long");
+				total += l + 1;
+			} else {
+				memcpy(lc->joined + at, s, l);
+				lc->joined[at + l] = '\n';
+				at += l + 1;
+			}
+			lua_pop(L, 1);
+		}
+		if (pass == 0 && total > lc->joined_cap) {
+			char *p = realloc(lc->joined, total);
+			if (!p)
+				luaL_error(L, "mekiki: out of memory");
+			lc->joined = p;
+			lc->joined_cap = total;
+		}
+	}
+	*len = total;
+	return lc->joined;
+}
+
+/* The text (or table of texts), max_bytes and max_hits arguments of
+ * cat:scan() and cat:ids(), and the scan itself; returns the number of hits
+ * in lc->hits. */
 static size_t scan_args(lua_State *L, struct lcatalogue *lc, unsigned flags, const char **text)
 {
 	size_t len;
-	const char *s = check_text(L, 2, &len);
 	lua_Integer max_bytes = luaL_optinteger(L, 3, -1);
+	const char *s;
+	if (lua_type(L, 2) == LUA_TTABLE) {
+		s = join_texts(L, lc, 2, max_bytes, &len);
+	} else {
+		s = check_text(L, 2, &len);
+		if (max_bytes >= 0 && (size_t)max_bytes < len)
+			len = (size_t)max_bytes;
+	}
 	lua_Integer max_hits = luaL_optinteger(L, 4, DEFAULT_MAX_HITS);
-	if (max_bytes >= 0 && (size_t)max_bytes < len)
-		len = (size_t)max_bytes;
 	if (max_hits < 0)
 		max_hits = 0;
 	if (max_hits > LIMIT_MAX_HITS)

@@ -115,7 +115,19 @@ static void push_arg(struct input *in)
 	case 10: /* NULL start, with or without a length */
 		push_text_ud(NULL, take(in) & 1 ? 0 : 7, sizeof(struct text_view));
 		break;
-	case 11: lua_createtable(L, 0, 0); break;
+	case 11: { /* a table of texts (or of anything, for the errors) */
+		unsigned n = take(in) % 4;
+		lua_createtable(L, (int)n, 0);
+		for (unsigned i = 0; i < n; i++) {
+			b = take_bytes(in, &len);
+			if (len == 1 && b[0] == 0)
+				lua_pushboolean(L, 1);
+			else
+				lua_pushlstring(L, (const char *)b, len);
+			lua_rawseti(L, -2, (int)i + 1);
+		}
+		break;
+	}
 	case 12: lua_rawgeti(L, LUA_REGISTRYINDEX, ref_cat); break;
 	case 13: /* another object, for the wrong self */
 		lua_rawgeti(L, LUA_REGISTRYINDEX, k & 0x80 ? ref_closed : k & 0x40 ? ref_asnmap : ref_asndb);

@@ -223,6 +223,43 @@ test("scan confusable mode", function()
   raises("mode not a string", cat.scan, cat, "Amazon", nil, nil, {})
 end)
 
+test("scan a table of texts", function()
+  local subject, body = "Your " .. CYR_A .. "mazon order", "Pay" .. u(0x200B) .. "Pal and PayPaI"
+  local hits, inv = cat:scan({ subject, body }, nil, nil, "confusable")
+  local one = cat:scan(subject .. "\n" .. body .. "\n", nil, nil, "confusable")
+  eq(#hits, #one, "as many hits as the texts joined by newlines")
+  for i, h in ipairs(hits) do
+    eq(h.brand, one[i].brand, "hit " .. i .. " brand")
+    eq(h.start, one[i].start, "hit " .. i .. " start (in the joined text)")
+    eq(h.text, one[i].text, "hit " .. i .. " text")
+  end
+  eq(hits[1].brand, "amazon", "the subject's look-alike")
+  check(inv ~= nil and inv.cp == "U+200B", "the body's invisible")
+  -- Nothing is found across two texts.
+  eq(#cat:scan({ "Ama", "zon" }), 0, "a name split over two texts")
+  eq(#cat:scan({ "Amazon", "PayPal" }), 2, "one name in each")
+  -- max_bytes cuts each text, not the whole.
+  local cut = cat:scan({ "Amazon and then PayPal", "PayPal first" }, 16)
+  eq(#cut, 2, "max_bytes per text")
+  eq(cut[1].brand, "amazon", "first text cut after Amazon")
+  eq(cut[2].brand, "paypal", "second text's PayPal within its 16 bytes")
+  -- rspamd{text}-like values are not available here; strings and an empty table.
+  eq(#cat:scan({}), 0, "empty table")
+  eq(#cat:scan({ "", "" }), 0, "empty texts")
+  eq(#cat:ids({ "Amazon", "PayPal", "Amazon" }), 2, "ids over a table")
+  local many = {}
+  for i = 1, 257 do many[i] = "x" end
+  raises("257 texts", cat.scan, cat, many)
+  many[257] = nil
+  eq(#cat:scan(many), 0, "256 texts")
+  raises("a table with a number", cat.scan, cat, { "Amazon", 42 })
+  raises("a table with a table", cat.ids, cat, { {} })
+  -- The joined buffer shrinks for a smaller message and is reused.
+  local big = string.rep("a", 100000) .. " " .. CYR_A .. "mazon"
+  eq(#cat:scan({ big }, nil, nil, "confusable"), 1, "a big message")
+  eq(#cat:scan({ "Amazon" }), 1, "then a small one")
+end)
+
 test("ids", function()
   local ids = cat:ids("Amazon, PayPal, " .. CYR_A .. "mazon and PayPal again")
   eq(#ids, 2, "two distinct brands")
@@ -250,7 +287,7 @@ end)
 
 test("argument errors", function()
   raises("scan(nil)", cat.scan, cat, nil)
-  raises("scan({})", cat.scan, cat, {})
+  raises("scan({{}})", cat.scan, cat, { {} })
   raises("scan()", cat.scan, cat)
   raises("scan(true)", cat.scan, cat, true)
   raises("scan with bad max_bytes", cat.scan, cat, "Amazon", "many")
