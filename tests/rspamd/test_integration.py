@@ -446,6 +446,49 @@ class TestSlowDns(RspamdTestCase):
             self.assertIn(s, syms)
 
 
+class TestDnsCache(RspamdTestCase):
+    """The per-worker cache of link-host answers is a bounded LRU: with room
+    for two hosts, a lookup refreshes a host and the least recently used one
+    is dropped, then asked for again."""
+
+    dns = DNS  # the hosts below are answered by the server of this test
+    HOSTS = {k: f"lru-{k}.qwzxlru.cn" for k in "abc"}
+
+    @classmethod
+    def setUpClass(cls):
+        from dns_fixture import DnsFixture
+        cls.dns_server = DnsFixture([(h, "a", ["165.22.48.17"]) for h in cls.HOSTS.values()])
+        cls.dns_server.__enter__()
+        cls.local = {"local.d/mekiki.conf": asn_conf(
+            f'asn_db = "{asn_fixture()}";\ndns_cache_size = 2;\n')}
+        cls.rspamd_args = {"nameserver": f"127.0.0.1:{cls.dns_server.port}"}
+        super().setUpClass()
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        cls.dns_server.__exit__(None, None, None)
+
+    def queries_for(self, key):
+        """Scan a message linking to one host; the DNS queries it caused for
+        that host, and its link-network options."""
+        host = self.HOSTS[key]
+        before = len(self.dns_server.queries)
+        res = self.scan(message(f"see https://{host}/login".encode()), ip="192.0.2.1")
+        time.sleep(0.1)
+        asked = [q for q in self.dns_server.queries[before:] if q[0] == host]
+        return len(asked), mekiki_symbols(res).get("MEKIKI_URL_ASN", [])
+
+    def test_lru(self):
+        opt = "lru-{}.qwzxlru.cn:165.22.48.17:AS14061:DigitalOcean, LLC"
+        self.assertEqual(self.queries_for("a"), (1, [opt.format("a")]), "a: asked")
+        self.assertEqual(self.queries_for("b"), (1, [opt.format("b")]), "b: asked")
+        self.assertEqual(self.queries_for("a"), (0, [opt.format("a")]), "a: cached, refreshed")
+        self.assertEqual(self.queries_for("c"), (1, [opt.format("c")]), "c: asked, b dropped")
+        self.assertEqual(self.queries_for("a"), (0, [opt.format("a")]), "a: still cached")
+        self.assertEqual(self.queries_for("b"), (1, [opt.format("b")]), "b: dropped, asked again")
+
+
 class TestAsnDbMissing(RspamdTestCase):
     """A missing database: one log line, ASN symbols off, the rest works."""
 
