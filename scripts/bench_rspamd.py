@@ -772,6 +772,14 @@ def report(args, info, mem, tp, counters, up, timed, scaling, dso=None):
     out(f"| **with / without** | {min(pairs):.3f} (pair min) | **{ratio:.3f}** "
         f"(median pair {median(pairs):.3f}) | {max(pairs):.3f} (pair max) | "
         f"{median(cpu_pairs):.3f} (without / with CPU, median pair) | |")
+    est = own_share(tp, timed)
+    if est:
+        out("")
+        out(f"mekiki's own callbacks (timed run below) take {est[0]:.0f} µs of worker CPU per "
+            f"message, {est[0] / est[1] * 100:.1f}% of the {est[1]:.0f} µs rspamd spends without "
+            f"it: a throughput ratio of {1 / (1 + est[0] / est[1]):.3f} if nothing else changed. "
+            "The with/without runs measure the same thing directly, but the machine's other "
+            "load moves them by more than that.")
     out("")
     if dso:
         out(f"**Where the workers' extra CPU goes** (perf samples of the scanner workers by "
@@ -865,16 +873,30 @@ def report(args, info, mem, tp, counters, up, timed, scaling, dso=None):
     return L
 
 
+def own_share(tp, timed):
+    """(mekiki's own CPU per corpus message, the workers' CPU per message
+    without mekiki), both in us: a throughput estimate that the machine's
+    other load moves far less than the with/without runs."""
+    runs = tp[0]
+    if not timed or not runs.get("without"):
+        return None
+    return sum(timed["per_msg"].values()), median([r["cpu_us"] for r in runs["without"]])
+
+
 def targets(tp, mem, up, timed, scaling):
     runs, pairs, _ = tp
     res = []
     # Judged on the pairs (each with-run next to a without-run), which drift
     # in the machine's other load affects least; the CPU ratio beside it.
     ratio = median(pairs)
+    note = (f"{ratio * 100:.1f}%; worker CPU per message: without / with = "
+            f"{median(tp[2]) * 100:.1f}%")
+    est = own_share(tp, timed)
+    if est:
+        note += (f"; from mekiki's own CPU ({est[0]:.0f} us of {est[1]:.0f} us per message): "
+                 f"{100 / (1 + est[0] / est[1]):.1f}%")
     res.append(("throughput with mekiki >= 97% of without (median of the pairs)",
-                ratio >= TARGET_THROUGHPUT,
-                f"{ratio * 100:.1f}%; worker CPU per message: without / with = "
-                f"{median(tp[2]) * 100:.1f}%"))
+                ratio >= TARGET_THROUGHPUT, note))
     if up:
         chart = up["per_msg"].get("R_MIXED_CHARSET", 0.0)
         for sym in MEKIKI_CALLBACKS:
@@ -908,7 +930,7 @@ def main():
     ap.add_argument("--state", default=os.path.join(ROOT, "build", "bench-rspamd"))
     ap.add_argument("--corpus", help="directory of .eml (default: the development corpus)")
     ap.add_argument("--max-messages", type=int, default=0, help="a fixed subset of the corpus")
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--jobs", type=int, default=96,
                     help="parallel connections (rspamd waits ~0.3 s per message for a "
                          "DMARC-path time-out here: enough to keep both workers busy)")
