@@ -339,7 +339,7 @@ def load_messages(args):
     files.sort()
     if not files:
         sys.exit(f"no .eml files in {dirs}")
-    source = dirs[0]
+    source = "`" + os.path.relpath(dirs[0], ROOT) + "`"  # as README shows it
     if args.max_messages and len(files) > args.max_messages:
         # a spread over the whole corpus, the same on every run
         random.Random(9).shuffle(files)
