@@ -8,7 +8,11 @@ IP-literal hosts of its links too.  Each AS is counted once per message and
 per class; the table lists ASes by how many phish messages they appear in,
 with their ham count beside, so an entry is chosen only where ham is absent.
 
-    python3 scripts/asn_survey.py [--db FILE] [--mekiki PATH] [--top N] DIR...
+    python3 scripts/asn_survey.py [--db FILE] [--mekiki PATH] [--top N] PATH...
+
+PATH is what corpus_scan.py takes: directories of .eml files or mbox files,
+labelled by a labels.tsv / manifest.tsv beside them, else by their folder
+names (phish, spam, ham).
 """
 import argparse
 import collections
@@ -20,18 +24,9 @@ import re
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from corpus_scan import collect, find_labels, label_of  # noqa: E402  (the corpus tool's reading)
 
-
-def collect(dirs):
-    """(path, class) of every .eml file; the class from the folder names."""
-    for d in dirs:
-        for root, _, files in os.walk(d):
-            parts = root.lower().split(os.sep)
-            label = next((c for c in ('phish', 'spam', 'ham')
-                          if any(c in p for p in parts)), 'unknown')
-            for f in sorted(files):
-                if f.endswith('.eml'):
-                    yield os.path.join(root, f), label
 
 IP4 = re.compile(r'(?<![\d.])(\d{1,3}(?:\.\d{1,3}){3})(?![\d.])')
 IP6 = re.compile(r'\[(?:IPv6:)?([0-9a-fA-F:]{3,39}(?::\d{1,3}(?:\.\d{1,3}){3})?)\]')
@@ -46,9 +41,7 @@ def public(ip):
     return a.is_global
 
 
-def addresses(path):
-    with open(path, 'rb') as f:
-        raw = f.read()
+def addresses(raw):
     msg = email.message_from_bytes(raw, policy=email.policy.compat32)
     relays, links = set(), set()
     for h in msg.get_all('Received') or []:
@@ -81,14 +74,19 @@ def main():
     ap.add_argument('--db', default='build/asn/mekiki-asn.mmdb')
     ap.add_argument('--mekiki', default='build/module/mekiki')
     ap.add_argument('--top', type=int, default=40)
-    ap.add_argument('dirs', nargs='+')
+    ap.add_argument('paths', nargs='+', metavar='PATH')
     a = ap.parse_args()
-    files = collect(a.dirs)
+    labels = find_labels(a.paths)
     per = []
     allips = set()
-    for path, label in files:
-        relays, links = addresses(path)
-        per.append((label, relays, links))
+    for item in collect(a.paths):
+        try:
+            raw = item.read()
+        except OSError as e:
+            print(f'skipped: {item.name}: {e}', file=sys.stderr)
+            continue
+        relays, links = addresses(raw)
+        per.append((label_of(item, labels), relays, links))
         allips |= relays | links
     asn = lookup(a.mekiki, a.db, allips)
     classes = collections.Counter(label for label, _, _ in per)
