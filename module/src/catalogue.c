@@ -474,11 +474,19 @@ static int ascii_class(unsigned char b, const struct reading r[128], char out[12
 	return n;
 }
 
-/* Every alternative of w[i..end) written byte by byte, times prefix. */
+/*
+ * Every alternative of w[i..end) written byte by byte, times prefix, up to
+ * MK_MAX_ALTS per token.  The product of the letters' readings grows
+ * exponentially with a multi-letter sequence (a name of nine '{'s took 85 s
+ * to compile in the fuzz build); the shipped maps need at most 8 per token,
+ * and a pathological name loses only its rarest spellings.
+ */
 static int add_products(struct token *t, const char *w, size_t i, size_t end,
                         const struct reading r[128], const struct alternates *alts,
                         char *prefix, size_t plen)
 {
+	if (t->nalt >= MK_MAX_ALTS)
+		return 0;
 	if (i >= end)
 		return add_alt(t, prefix, plen);
 	if ((unsigned char)w[i] < 0x80) {

@@ -19,6 +19,8 @@
 #define MK_MAX_DOMAIN 253
 /* One code point's skeleton is at most this long (see gen/gentables.c). */
 #define MK_MAX_EXPANSION 63
+/* Alternatives one token of a name's pattern may have (see add_products). */
+#define MK_MAX_ALTS 256
 /* Skeleton buffers for one name: generous for any name the map accepts. */
 #define MK_MAX_NAME_SKELETON (MK_MAX_NAME * 4)
 
