@@ -224,32 +224,33 @@ static const char *join_texts(lua_State *L, struct lcatalogue *lc, int idx,
 	size_t n = mk_rawlen(L, idx), total = 0;
 	if (n > LIMIT_TEXTS)
 		luaL_argerror(L, idx, "too many texts (at most " MK_STR(LIMIT_TEXTS) ")");
-	for (int pass = 0; pass < 2; pass++) {
-		size_t at = 0;
-		for (size_t i = 1; i <= n; i++) {
-			lua_rawgeti(L, idx, (int)i);
-			size_t l;
-			const char *s = check_text(L, lua_gettop(L), &l);
-			if (max_bytes >= 0 && (size_t)max_bytes < l)
-				l = (size_t)max_bytes;
-			if (pass == 0) {
-				if (l > SIZE_MAX - total - 1)
-					luaL_error(L, "mekiki: texts too long");
-				total += l + 1;
-			} else {
-				memcpy(lc->joined + at, s, l);
-				lc->joined[at + l] = '\n';
-				at += l + 1;
-			}
-			lua_pop(L, 1);
-		}
-		if (pass == 0 && total > lc->joined_cap) {
-			char *p = realloc(lc->joined, total);
-			if (!p)
-				luaL_error(L, "mekiki: out of memory");
-			lc->joined = p;
-			lc->joined_cap = total;
-		}
+	/* The texts stay referenced by the table while they are copied. */
+	struct {
+		const char *s;
+		size_t len;
+	} v[LIMIT_TEXTS];
+	for (size_t i = 0; i < n; i++) {
+		lua_rawgeti(L, idx, (int)i + 1);
+		v[i].s = check_text(L, lua_gettop(L), &v[i].len);
+		lua_pop(L, 1);
+		if (max_bytes >= 0 && (size_t)max_bytes < v[i].len)
+			v[i].len = (size_t)max_bytes;
+		if (v[i].len > SIZE_MAX - total - 1)
+			luaL_error(L, "mekiki: texts too long");
+		total += v[i].len + 1;
+	}
+	if (total > lc->joined_cap) {
+		char *p = realloc(lc->joined, total);
+		if (!p)
+			luaL_error(L, "mekiki: out of memory");
+		lc->joined = p;
+		lc->joined_cap = total;
+	}
+	size_t at = 0;
+	for (size_t i = 0; i < n; i++) {
+		memcpy(lc->joined + at, v[i].s, v[i].len);
+		lc->joined[at + v[i].len] = '\n';
+		at += v[i].len + 1;
 	}
 	*len = total;
 	return lc->joined;
