@@ -20,7 +20,6 @@ offline).  Run as root (rspamd drops to _rspamd); needs the staged install
 """
 import argparse
 import concurrent.futures
-import glob
 import os
 import re
 import sys
@@ -28,6 +27,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
+from corpus_scan import collect  # noqa: E402
 from dns_fixture import DnsFixture  # noqa: E402
 from rspamd_private import Rspamd, read_dns_tsv, received_ip  # noqa: E402
 
@@ -129,8 +129,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--stage", default=os.path.join(ROOT, "build", "stage"))
     ap.add_argument("--state", default=os.path.join(ROOT, "build", "profile-rspamd"))
-    ap.add_argument("--corpus", help="directory of .eml (default: the development corpus, "
-                                     "else corpus/)")
+    ap.add_argument("--corpus", help="directory of .eml or mbox files, as corpus_scan.py reads "
+                                     "them (default: the development corpus, else corpus/)")
     ap.add_argument("--max-messages", type=int, default=0)
     ap.add_argument("--repeat", type=int, default=1, help="scan the corpus this many times")
     ap.add_argument("--jobs", type=int, default=32)
@@ -138,15 +138,14 @@ def main():
     args = ap.parse_args()
 
     corpus = args.corpus or (DEV_CORPUS if os.path.isdir(DEV_CORPUS) else os.path.join(ROOT, "corpus"))
-    files = sorted(glob.glob(os.path.join(corpus, "**", "*.eml"), recursive=True))
+    files = collect([corpus])
     if args.max_messages:
         files = files[:args.max_messages]
     if not files:
-        raise SystemExit(f"no .eml under {corpus}")
+        raise SystemExit(f"no .eml or mbox under {corpus}")
     bodies = []
-    for p in files:
-        with open(p, "rb") as f:
-            body = f.read()
+    for item in files:
+        body = item.read()
         bodies.append((body, received_ip(body) or "192.0.2.1"))
     records = read_dns_tsv(os.path.join(ROOT, "corpus", "dns.tsv"))
     ProfiledRspamd.only = set(args.only.split(",")) if args.only else None
