@@ -263,6 +263,7 @@ local function check_from(task, found, from)
   for i, addr in ipairs(from) do
     if i > 4 then break end
     local name, domain = addr.name, addr.domain or ''
+    local address = addr.addr or ''
     if name and #name > 0 then
       for _, hit in ipairs(catalogue:scan(name, settings.max_text_bytes, settings.max_hits)) do
         if hit.confusable and not hit.weak then
@@ -274,7 +275,7 @@ local function check_from(task, found, from)
         if hit.confusable then
           found.claimed[hit.brand] = hit.weight
         end
-        if not catalogue:owns(hit.brand, domain) then
+        if not catalogue:owns_sender(hit.brand, address) then
           found.claimed[hit.brand] = hit.weight
           add_option(spoof, hit.brand .. ':' .. (domain ~= '' and domain or '<none>'), hit.weight)
         elseif dmarc_failed(task) then

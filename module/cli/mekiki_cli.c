@@ -180,6 +180,9 @@ static void explain_host(const mekiki_catalogue *cat, mekiki_scanner *sc, const 
 	const char *brand = v.brand != UINT32_MAX ? mekiki_catalogue_brand_id(cat, v.brand) : NULL;
 	if (v.flags & MEKIKI_HOST_BRAND_DOMAIN)
 		printf("  verdict: clean, inside a domain of brand %s\n", brand);
+	else if (v.flags & MEKIKI_HOST_FAMILY)
+		printf("  verdict: clean, the family of brand %s: its domain's label under another "
+		       "suffix\n", brand);
 	else if (v.flags & MEKIKI_HOST_DOMAIN_LABEL)
 		printf("  verdict: LOOKALIKE of %s: a label of its domain, under a foreign domain\n",
 		       brand);

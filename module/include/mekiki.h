@@ -108,6 +108,15 @@ MEKIKI_API double mekiki_catalogue_brand_weight(const mekiki_catalogue *cat, uin
 MEKIKI_API int mekiki_catalogue_brand_owns(const mekiki_catalogue *cat, uint32_t brand,
                                 const char *domain, size_t len);
 
+/*
+ * Non-zero when a From address addr[0..len) ("local@domain") is the brand's
+ * own: in one of its domains, where a domain marked '~' in the map (a mailbox
+ * domain the brand runs and anyone can open: outlook.com, gmail.com) counts
+ * only for its role mailboxes (postmaster, mailer-daemon: its own bounces).
+ */
+MEKIKI_API int mekiki_catalogue_brand_owns_sender(const mekiki_catalogue *cat, uint32_t brand,
+                                                  const char *addr, size_t len);
+
 MEKIKI_API mekiki_scanner *mekiki_scanner_new(const mekiki_catalogue *cat);
 MEKIKI_API void mekiki_scanner_free(mekiki_scanner *sc);
 
@@ -139,6 +148,8 @@ MEKIKI_API int mekiki_scan_flags(mekiki_scanner *sc, const char *text, size_t le
 #define MEKIKI_HOST_DOMAIN_LABEL 0x08u /* ... by a label of the brand's domain */
 #define MEKIKI_HOST_MIXED_SCRIPT 0x10u /* a label mixes Latin with another script */
 #define MEKIKI_HOST_IDN 0x20u          /* had IDNA (xn--) labels */
+#define MEKIKI_HOST_FAMILY 0x40u       /* the registrable domain's label is the brand's
+                                          (yahoo.com for yahoo.co.jp): not a look-alike */
 
 typedef struct mekiki_host_verdict {
 	uint32_t flags;       /* MEKIKI_HOST_* */

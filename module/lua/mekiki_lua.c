@@ -21,6 +21,8 @@
  *   cat:ids(text [, max_bytes [, max_hits]]) -> { brand_id, ... } distinct,
  *       in order of first hit, without a table per hit
  *   cat:owns(brand_id, domain)            -> boolean
+ *   cat:owns_sender(brand_id, address)    -> boolean (a From address: '~' domains
+ *                                            count only for postmaster/mailer-daemon)
  *   cat:host(host)                        -> { brand = id|nil, lookalike = bool,
  *       confusable = bool, domain_label = bool, mixed_script = bool, own = bool,
  *       unicode = "...", registrable = "..." } | nil, message
@@ -381,6 +383,22 @@ static int l_owns(lua_State *L)
 	return 1;
 }
 
+static int l_owns_sender(lua_State *L)
+{
+	struct lcatalogue *lc = check_catalogue(L);
+	const char *id = luaL_checkstring(L, 2);
+	size_t alen;
+	const char *addr = check_text(L, 3, &alen);
+	uint32_t nb = mekiki_catalogue_brand_count(lc->cat);
+	for (uint32_t b = 0; b < nb; b++)
+		if (strcmp(mekiki_catalogue_brand_id(lc->cat, b), id) == 0) {
+			lua_pushboolean(L, mekiki_catalogue_brand_owns_sender(lc->cat, b, addr, alen));
+			return 1;
+		}
+	lua_pushboolean(L, 0);
+	return 1;
+}
+
 static void set_bool(lua_State *L, const char *k, int v)
 {
 	lua_pushboolean(L, v != 0);
@@ -410,6 +428,7 @@ static int l_host(lua_State *L)
 	set_bool(L, "confusable", v.flags & MEKIKI_HOST_CONFUSABLE);
 	set_bool(L, "domain_label", v.flags & MEKIKI_HOST_DOMAIN_LABEL);
 	set_bool(L, "mixed_script", v.flags & MEKIKI_HOST_MIXED_SCRIPT);
+	set_bool(L, "family", v.flags & MEKIKI_HOST_FAMILY);
 	lua_pushstring(L, v.unicode);
 	lua_setfield(L, -2, "unicode");
 	lua_pushstring(L, v.registrable);
@@ -430,6 +449,7 @@ static const luaL_Reg catalogue_methods[] = {
 	{"scan", l_scan},
 	{"ids", l_ids},
 	{"owns", l_owns},
+	{"owns_sender", l_owns_sender},
 	{"host", l_host},
 	{"brand_count", l_brand_count},
 	{"name_count", l_name_count},

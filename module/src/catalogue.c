@@ -87,6 +87,16 @@ static int valid_domain(const char *s, size_t n)
 	return 1;
 }
 
+/*
+ * A domain's marker in the map: '~' (a mailbox domain anyone can open, run
+ * by the brand: outlook.com) or '=' (a domain whose label is an ordinary
+ * word: digital.go.jp).  Returns the marker's length, 0 or 1.
+ */
+static size_t domain_marker(const char *a, const char *b)
+{
+	return b > a && (a[0] == '~' || a[0] == '=') ? 1 : 0;
+}
+
 static void report(mekiki_error_fn err, void *ud, unsigned line, const char *fmt,
                    const char *a, size_t alen)
 {
@@ -114,10 +124,13 @@ void mekiki_catalogue_free(mekiki_catalogue *cat)
 	free(cat->brands);
 	free(cat->names);
 	free(cat->pats);
-	for (uint32_t i = 0; i < cat->nlabels; i++)
+	for (uint32_t i = 0; i < cat->nlabels; i++) {
 		free(cat->labels[i].weak);
+		free(cat->labels[i].text);
+	}
 	free(cat->labels);
 	free(cat->domains);
+	free(cat->domain_flags);
 	hs_free_database(cat->db);
 	psl_free(cat->psl);
 	free(cat);
@@ -296,7 +309,7 @@ static int parse_line(mekiki_catalogue *cat, const char *s, const char *e,
 		return 0;
 	}
 	for (p = dm; next_field(&p, dm_e, 1, &a, &b);)
-		if (!valid_domain(a, (size_t)(b - a))) {
+		if (!valid_domain(a + domain_marker(a, b), (size_t)(b - a) - domain_marker(a, b))) {
 			report(err, ud, line, "bad domain '%.*s'", a, (size_t)(b - a));
 			return 0;
 		}
@@ -322,8 +335,14 @@ static int parse_line(mekiki_catalogue *cat, const char *s, const char *e,
 	}
 	for (p = dm; next_field(&p, dm_e, 1, &a, &b);) {
 		if (grow((void **)&cat->domains, &cat->domains_cap, cat->ndomains,
-		         sizeof *cat->domains))
+		         sizeof *cat->domains) ||
+		    grow((void **)&cat->domain_flags, &cat->domain_flags_cap, cat->ndomains,
+		         sizeof *cat->domain_flags))
 			return -1;
+		size_t mk = domain_marker(a, b);
+		cat->domain_flags[cat->ndomains] = mk == 0 ? 0
+		                                  : a[0] == '~' ? MK_DOMAIN_SHARED : MK_DOMAIN_ORDINARY;
+		a += mk;
 		char *d = dup_range(a, (size_t)(b - a));
 		if (!d)
 			return -1;
@@ -807,8 +826,12 @@ static void exprs_free(struct exprs *x)
 
 /*
  * Collect the label of each brand domain that names the brand: the longest
- * one (amazon.co.jp, smbc-card.com, group.softbank), if it has 5 characters
- * or more (jcb and nhk are words of too many hosts).
+ * one (amazon.co.jp, smbc-card.com, group.softbank), with the domain it
+ * comes from.  host.c uses every label for a registrable domain of the
+ * brand's family (yahoo.com for yahoo.co.jp) and those of 5 characters or
+ * more as words of look-alike hosts (jcb and nhk are words of too many
+ * hosts).  A label is an ordinary word when its domain is marked '=' in the
+ * map or it reads as one of the brand's '=' names (target.com and =Target).
  */
 static int plan_labels(mekiki_catalogue *cat)
 {
@@ -826,17 +849,28 @@ static int plan_labels(mekiki_catalogue *cat)
 				}
 				p += m + (p[m] == '.');
 			}
-			size_t ln = n < 5 ? 0 : mekiki_skeleton_weak(label, n, lw, sizeof lw);
+			size_t ln = n == 0 ? 0 : mekiki_skeleton_weak(label, n, lw, sizeof lw);
 			if (ln == 0 || ln > sizeof lw)
 				continue;
+			int ordinary = (cat->domain_flags[br->first_domain + k] & MK_DOMAIN_ORDINARY) != 0;
+			for (uint32_t i = 0; i < cat->nnames && !ordinary; i++)
+				if (cat->names[i].brand == b && cat->names[i].exact &&
+				    cat->names[i].weak_len == ln && memcmp(cat->names[i].weak, lw, ln) == 0)
+					ordinary = 1;
 			if (grow((void **)&cat->labels, &cat->labels_cap, cat->nlabels,
 			         sizeof *cat->labels))
 				return -1;
 			struct mk_label *l = &cat->labels[cat->nlabels];
-			if (!(l->weak = dup_range(lw, ln)))
+			l->text = NULL;
+			if (!(l->weak = dup_range(lw, ln)) || !(l->text = dup_range(label, n))) {
+				free(l->weak);
 				return -1;
+			}
+			l->text_len = n;
 			l->brand = b;
+			l->domain = br->first_domain + k;
 			l->len = ln;
+			l->ordinary = ordinary;
 			cat->nlabels++;
 		}
 	}
@@ -962,6 +996,18 @@ const char *mekiki_catalogue_name(const mekiki_catalogue *cat, uint32_t name)
 	return cat && name < cat->nnames ? cat->names[name].text : NULL;
 }
 
+/* Is domain[0..len) the brand domain d or a subdomain of it? */
+static int domain_in(const char *d, const char *domain, size_t len)
+{
+	size_t dl = strlen(d);
+	if (len < dl || (len > dl && domain[len - dl - 1] != '.'))
+		return 0;
+	for (size_t k = 0; k < dl; k++)
+		if (mk_fold_ascii((unsigned char)domain[len - dl + k]) != (unsigned char)d[k])
+			return 0;
+	return 1;
+}
+
 int mekiki_catalogue_brand_owns(const mekiki_catalogue *cat, uint32_t brand,
                                 const char *domain, size_t len)
 {
@@ -970,19 +1016,50 @@ int mekiki_catalogue_brand_owns(const mekiki_catalogue *cat, uint32_t brand,
 	if (len > 0 && domain[len - 1] == '.')
 		len--;
 	const struct mk_brand *br = &cat->brands[brand];
+	for (uint32_t i = 0; i < br->ndomains; i++)
+		if (domain_in(cat->domains[br->first_domain + i], domain, len))
+			return 1;
+	return 0;
+}
+
+/* Role mailboxes that no customer of a mailbox provider can open (RFC 5321,
+ * RFC 3834 bounces): its own bounces come from them. */
+static int role_mailbox(const char *s, size_t n)
+{
+	static const char *const roles[] = {"postmaster", "mailer-daemon"};
+	for (size_t r = 0; r < sizeof roles / sizeof roles[0]; r++) {
+		size_t rl = strlen(roles[r]), k;
+		if (n != rl)
+			continue;
+		for (k = 0; k < n && mk_fold_ascii((unsigned char)s[k]) == (unsigned char)roles[r][k]; k++)
+			;
+		if (k == n)
+			return 1;
+	}
+	return 0;
+}
+
+int mekiki_catalogue_brand_owns_sender(const mekiki_catalogue *cat, uint32_t brand,
+                                       const char *addr, size_t len)
+{
+	if (!cat || brand >= cat->nbrands || !addr)
+		return 0;
+	const char *at = NULL;
+	for (size_t i = len; i > 0; i--)
+		if (addr[i - 1] == '@') {
+			at = addr + i - 1;
+			break;
+		}
+	const char *domain = at ? at + 1 : addr;
+	size_t dlen = len - (size_t)(domain - addr);
+	if (dlen > 0 && domain[dlen - 1] == '.')
+		dlen--;
+	const struct mk_brand *br = &cat->brands[brand];
 	for (uint32_t i = 0; i < br->ndomains; i++) {
-		const char *d = cat->domains[br->first_domain + i];
-		size_t dl = strlen(d);
-		if (len < dl)
+		if (!domain_in(cat->domains[br->first_domain + i], domain, dlen))
 			continue;
-		/* Equal, or a subdomain: ends in "." + d. */
-		if (len > dl && domain[len - dl - 1] != '.')
-			continue;
-		size_t k;
-		for (k = 0; k < dl; k++)
-			if (mk_fold_ascii((unsigned char)domain[len - dl + k]) != (unsigned char)d[k])
-				break;
-		if (k == dl)
+		if (!(cat->domain_flags[br->first_domain + i] & MK_DOMAIN_SHARED) ||
+		    (at && role_mailbox(addr, (size_t)(at - addr))))
 			return 1;
 	}
 	return 0;

@@ -67,9 +67,17 @@ struct mk_pattern {
  */
 struct mk_label {
 	uint32_t brand;
+	uint32_t domain;  /* index into catalogue->domains */
+	char *text;       /* the label as written in the map, lower case */
+	size_t text_len;
 	char *weak;
 	size_t len;
+	int ordinary;     /* an ordinary word (digital, target): see host.c */
 };
+
+/* Markers of a brand domain in the map (catalogue->domain_flags). */
+#define MK_DOMAIN_SHARED 0x1u   /* '~': mailboxes anyone can open (outlook.com) */
+#define MK_DOMAIN_ORDINARY 0x2u /* '=': its label is an ordinary word (digital.go.jp) */
 
 struct mekiki_catalogue {
 	struct mk_brand *brands;
@@ -79,7 +87,8 @@ struct mekiki_catalogue {
 	struct mk_pattern *pats;
 	uint32_t npats, pats_cap;
 	char **domains;
-	uint32_t ndomains, domains_cap;
+	unsigned char *domain_flags; /* MK_DOMAIN_*, one per domain */
+	uint32_t ndomains, domains_cap, domain_flags_cap;
 	struct mk_label *labels;
 	uint32_t nlabels, labels_cap;
 	hs_database_t *db; /* NULL when there are no names */

@@ -3,13 +3,28 @@
  *
  * The host is lower-cased, its IDNA labels decoded to Unicode (UTS #46,
  * libidn2), and its registrable domain found with the Public Suffix List
- * (libpsl with the system's publicsuffix data).  A host inside one of a
- * brand's domains is the brand's own.  Otherwise it imitates a brand when
- *   - a brand name appears in it, written plainly or with look-alikes, as a
- *     word ('.' and '-' separate words): amazon-co-jp.login-verify.cn,
- *     аmazon.co.jp with a Cyrillic а, xn--80ak6aa92e.com (аррӏе.com);
- *   - or a brand's own domain label appears in it as a word:
- *     smbc-card.com.metaplanning.xyz, eki-net.co.jp.example.sbs;
+ * (libpsl with the system's publicsuffix data).  Then, in this order:
+ *   - a host inside one of a brand's domains is the brand's own;
+ *   - a registrable domain whose own label is, in plain ASCII, a label of a
+ *     brand's domains or a one-word name of the brand under another public
+ *     suffix (yahoo.com and uk.my.yahoo.com for yahoo.co.jp, office.net for
+ *     office.com) is the brand's family: not a look-alike;
+ *   - only the part of the host left of the public suffix is looked at: a
+ *     brand never matches inside the suffix (network-online.target);
+ *   - it imitates a brand when a brand name appears in that part as a word
+ *     ('.' and '-' separate words) written with look-alikes anywhere
+ *     (аmazon.co.jp with a Cyrillic а, xn--80ak6aa92e.com = аррӏе.com), or
+ *     written plainly as a word of the registrable domain's label
+ *     (amazon-urgents.shop, smbc-erge.shop) or, when the name has 5
+ *     characters or more, of a subdomain (amazon.qqttq.cn; not
+ *     xbox-linux.sourceforge.net: short names are words of too many hosts);
+ *   - or when the label of a brand's domain with 5 characters or more
+ *     appears as a word (smbc-card.com.metaplanning.xyz,
+ *     www.eki-net.tsdgd.top); a label that is an ordinary word (digital of
+ *     digital.go.jp, target, apple: marked '=' in the map, or one of the
+ *     brand's '=' names) counts only written with look-alikes or followed by
+ *     the rest of the brand's domain (digital.go.jp.example.xyz,
+ *     target-com.example.xyz);
  * and, with no brand, a label mixing Latin with Cyrillic, Greek or Armenian
  * letters is suspicious on its own.
  */
@@ -90,16 +105,91 @@ static int has_word(const char *s, size_t sl, const uint16_t *starts, size_t nst
 	return 0;
 }
 
-/* The brand one of whose domain labels is a word of the host, or -1. */
-static int32_t brand_label_in(const mekiki_catalogue *cat, const char *weak, size_t wl)
+/* Is w[0..n) a word of plain[0..pl) (ASCII, lower case)? */
+static int plain_word(const char *plain, size_t pl, const char *w, size_t n)
+{
+	uint16_t starts[MK_MAX_DOMAIN + 1];
+	size_t ns = word_starts(plain, pl, starts, sizeof starts / sizeof starts[0]);
+	return has_word(plain, pl, starts, ns, w, n);
+}
+
+/* Does the brand domain d appear in plain[0..pl) as consecutive words,
+ * with its dots written as dots or hyphens (digital.go.jp, digital-go-jp)? */
+static int domain_words(const char *plain, size_t pl, const char *d)
+{
+	char dash[MK_MAX_DOMAIN + 1];
+	size_t dl = strlen(d);
+	if (dl > MK_MAX_DOMAIN)
+		return 0;
+	for (size_t i = 0; i < dl; i++)
+		dash[i] = d[i] == '.' ? '-' : d[i];
+	return plain_word(plain, pl, d, dl) || plain_word(plain, pl, dash, dl);
+}
+
+/*
+ * The brand one of whose domain labels (5 characters or more) is a word of
+ * the host part stem (its weak skeleton weak[0..wl), plain[0..pl) as
+ * written, lower case), or -1.  An ordinary-word label counts only when
+ * written with look-alikes (a word of the weak skeleton, not of the plain
+ * text) or followed by the rest of its domain.
+ */
+static int32_t brand_label_in(const mekiki_catalogue *cat, const char *weak, size_t wl,
+                              const char *plain, size_t pl)
 {
 	/* A host name has at most 127 labels; its weak skeleton has at most as
 	 * many words as bytes, but a word start follows each separator. */
 	uint16_t starts[MK_MAX_NAME_SKELETON * 2];
 	size_t ns = word_starts(weak, wl, starts, sizeof starts / sizeof starts[0]);
+	for (uint32_t i = 0; i < cat->nlabels; i++) {
+		const struct mk_label *l = &cat->labels[i];
+		if (l->text_len < 5 || !has_word(weak, wl, starts, ns, l->weak, l->len))
+			continue;
+		if (l->ordinary && plain_word(plain, pl, l->text, l->text_len) &&
+		    !domain_words(plain, pl, cat->domains[l->domain]))
+			continue;
+		return (int32_t)l->brand;
+	}
+	return -1;
+}
+
+/* Case-insensitive equality of ASCII a[0..n) and lower-case b[0..m). */
+static int ascii_eq(const char *a, size_t n, const char *b, size_t m)
+{
+	if (n != m)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (mk_fold_ascii((unsigned char)a[i]) != (unsigned char)b[i])
+			return 0;
+	return 1;
+}
+
+/*
+ * The brand whose family the registrable label rl[0..n) (plain ASCII) names:
+ * a label of one of its domains, or one of its names that is a single
+ * host-like word (letters, digits, '-'); or -1.
+ */
+static int32_t family_of(const mekiki_catalogue *cat, const char *rl, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)rl[i] >= 0x80)
+			return -1;
 	for (uint32_t i = 0; i < cat->nlabels; i++)
-		if (has_word(weak, wl, starts, ns, cat->labels[i].weak, cat->labels[i].len))
+		if (ascii_eq(rl, n, cat->labels[i].text, cat->labels[i].text_len))
 			return (int32_t)cat->labels[i].brand;
+	for (uint32_t i = 0; i < cat->nnames; i++) {
+		const struct mk_name *nm = &cat->names[i];
+		if (nm->text_len != n)
+			continue;
+		size_t k;
+		for (k = 0; k < n; k++) {
+			unsigned char c = (unsigned char)nm->text[k];
+			if (!(mk_is_alnum_ascii(c) || c == '-') ||
+			    mk_fold_ascii(c) != mk_fold_ascii((unsigned char)rl[k]))
+				break;
+		}
+		if (k == n)
+			return (int32_t)nm->brand;
+	}
 	return -1;
 }
 
@@ -137,12 +227,27 @@ int mekiki_host_check(mekiki_scanner *sc, const char *host, size_t len, mekiki_h
 	}
 	copy_out(v->unicode, sizeof v->unicode, u, strlen(u));
 
-	const char *reg = cat->psl ? psl_registrable_domain(cat->psl, u) : NULL;
-	if (!reg)
-		reg = u;
-	copy_out(v->registrable, sizeof v->registrable, reg, strlen(reg));
-
 	size_t ul = strlen(u);
+	const char *reg = cat->psl ? psl_registrable_domain(cat->psl, u) : NULL;
+	/* Without the Public Suffix List, the last label is taken as the suffix. */
+	if (!cat->psl) {
+		const char *last = strrchr(u, '.');
+		reg = NULL;
+		if (last) {
+			const char *p = last;
+			while (p > u && p[-1] != '.')
+				p--;
+			reg = p;
+		}
+	}
+	copy_out(v->registrable, sizeof v->registrable, reg ? reg : u, strlen(reg ? reg : u));
+	/* The parts of the host: sub.domain.rl.suffix -> stem = "sub.domain.rl"
+	 * (reg_off is where rl starts); a host that is itself a public suffix
+	 * has no stem. */
+	size_t reg_off = reg ? ul - strlen(reg) : ul;
+	size_t rl_len = reg ? strcspn(reg, ".") : 0;
+	size_t stem_len = reg_off + rl_len;
+
 	int rc = MEKIKI_OK;
 	for (uint32_t b = 0; b < cat->nbrands; b++)
 		if (mekiki_catalogue_brand_owns(cat, b, u, ul)) {
@@ -150,24 +255,38 @@ int mekiki_host_check(mekiki_scanner *sc, const char *host, size_t len, mekiki_h
 			v->brand = b;
 			goto out;
 		}
+	if (rl_len > 0) {
+		int32_t f = family_of(cat, u + reg_off, rl_len);
+		if (f >= 0) {
+			v->flags |= MEKIKI_HOST_FAMILY;
+			v->brand = (uint32_t)f;
+			goto out;
+		}
+	}
 
-	/* Brand names written in the host. */
+	/* Brand names written in the host left of its public suffix. */
 	mekiki_hit hits[8];
 	size_t n = 0;
-	rc = mekiki_scan(sc, u, ul, hits, 8, &n);
-	if (rc != MEKIKI_OK)
-		goto out;
-	if (n > 0) {
-		v->flags |= MEKIKI_HOST_LOOKALIKE;
-		v->brand = hits[0].brand;
-		v->name = hits[0].name;
-		v->flags |= (hits[0].flags & MEKIKI_HIT_CONFUSABLE) ? MEKIKI_HOST_CONFUSABLE : 0;
-		goto out;
+	if (stem_len > 0) {
+		rc = mekiki_scan(sc, u, stem_len, hits, 8, &n);
+		if (rc != MEKIKI_OK)
+			goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const mekiki_hit *h = &hits[i];
+		int disguised = (h->flags & MEKIKI_HIT_CONFUSABLE) != 0;
+		if (disguised || h->start >= reg_off || h->end - h->start >= 5) {
+			v->flags |= MEKIKI_HOST_LOOKALIKE;
+			v->flags |= disguised ? MEKIKI_HOST_CONFUSABLE : 0;
+			v->brand = h->brand;
+			v->name = h->name;
+			goto out;
+		}
 	}
 	/* A brand's own domain label as a word of the host. */
 	char weak[MK_MAX_NAME_SKELETON * 2];
-	size_t wl = mekiki_skeleton_weak(u, ul, weak, sizeof weak);
-	int32_t b = wl <= sizeof weak ? brand_label_in(cat, weak, wl) : -1;
+	size_t wl = stem_len ? mekiki_skeleton_weak(u, stem_len, weak, sizeof weak) : 0;
+	int32_t b = wl > 0 && wl <= sizeof weak ? brand_label_in(cat, weak, wl, u, stem_len) : -1;
 	if (b >= 0) {
 		v->flags |= MEKIKI_HOST_LOOKALIKE | MEKIKI_HOST_DOMAIN_LABEL;
 		v->brand = (uint32_t)b;

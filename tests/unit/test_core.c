@@ -600,7 +600,7 @@ START_TEST(test_hosts)
 	expect_lookalike("xn--80ak6aa92e.com", "apple");        /* аррӏе.com */
 	expect_lookalike(u8"\u0430mazon.co.jp", "amazon");      /* Cyrillic а */
 	expect_lookalike("xn--mazon-3ve.co.jp", "amazon");       /* the same, IDNA */
-	expect_lookalike("amazonaws-login.example.com", "amazon"); /* a domain label */
+	expect_lookalike("amazonpay-login.example.com", "amazon"); /* a domain label */
 	expect_lookalike("WWW.PAYPA1-SECURE.COM.", "paypal");     /* case, dot, digit */
 	mekiki_host_verdict v = host_of("xn--80ak6aa92e.com");
 	ck_assert(v.flags & MEKIKI_HOST_IDN);
@@ -639,6 +639,130 @@ START_TEST(test_hosts)
 	ck_assert_int_eq(mekiki_host_check(shipped_sc, "a\0b.com", 7, &w), MEKIKI_EINVAL);
 	/* Broken IDNA stays as it is, without a crash. */
 	host_of("xn--.xn--zz-.com");
+}
+END_TEST
+
+/*
+ * Host semantics on a private map (issue #15): the family of a brand's
+ * domain, nothing inside the public suffix, short names only in the
+ * registrable label, ordinary-word labels only in a stronger form.
+ */
+static const char host_map[] =
+	"yahoo-japan | Yahoo! JAPAN | yahoo.co.jp\n"
+	"microsoft | Microsoft, Xbox, =Outlook | microsoft.com, ~outlook.com, xbox.com\n"
+	"target | =Target | target.com\n"
+	"mynapoint | マイナポイント | =digital.go.jp\n"
+	"amazon | Amazon | amazon.co.jp\n"
+	"smbc | SMBC | smbc-card.com\n";
+
+static mekiki_host_verdict private_host(mekiki_scanner *sc, const char *host)
+{
+	mekiki_host_verdict v;
+	ck_assert_int_eq(mekiki_host_check(sc, host, strlen(host), &v), MEKIKI_OK);
+	return v;
+}
+
+#define HOST_BRAND(cat, v) \
+	((v).brand == UINT32_MAX ? "-" : mekiki_catalogue_brand_id(cat, (v).brand))
+#define EXPECT_HOST(sc, cat, host, flag, brand_id)                                           \
+	do {                                                                                  \
+		mekiki_host_verdict v_ = private_host(sc, host);                              \
+		ck_assert_msg((v_.flags & (flag)) && strcmp(HOST_BRAND(cat, v_), brand_id) == 0, \
+		              "%s: flags %x brand %s, expected flag %x brand %s", host,       \
+		              (unsigned)v_.flags, HOST_BRAND(cat, v_), (unsigned)(flag), brand_id); \
+	} while (0)
+#define EXPECT_NOT_LOOKALIKE(sc, host)                                                        \
+	do {                                                                                  \
+		mekiki_host_verdict v_ = private_host(sc, host);                              \
+		ck_assert_msg(!(v_.flags & (MEKIKI_HOST_LOOKALIKE | MEKIKI_HOST_MIXED_SCRIPT)),   \
+		              "%s: flagged (flags %x)", host, (unsigned)v_.flags);             \
+	} while (0)
+
+START_TEST(test_host_semantics)
+{
+	mekiki_catalogue *cat = build(host_map, sizeof host_map - 1, NULL);
+	mekiki_scanner *sc = mekiki_scanner_new(cat);
+	ck_assert_ptr_nonnull(sc);
+	/* The family: the brand's domain label under another public suffix. */
+	EXPECT_HOST(sc, cat, "us.click.yahoo.com", MEKIKI_HOST_FAMILY, "yahoo-japan");
+	EXPECT_HOST(sc, cat, "yahoo.com", MEKIKI_HOST_FAMILY, "yahoo-japan");
+	EXPECT_HOST(sc, cat, "digital.yahoo.com.au", MEKIKI_HOST_FAMILY, "yahoo-japan");
+	EXPECT_HOST(sc, cat, "res.cdn.microsoft.net", MEKIKI_HOST_FAMILY, "microsoft");
+	EXPECT_NOT_LOOKALIKE(sc, "us.click.yahoo.com");
+	/* ... but not with look-alike characters, nor as a longer label. */
+	EXPECT_HOST(sc, cat, u8"y\u0430hoo.com", MEKIKI_HOST_LOOKALIKE, "yahoo-japan");
+	EXPECT_HOST(sc, cat, "yahoo-login.example.com", MEKIKI_HOST_LOOKALIKE, "yahoo-japan");
+	EXPECT_HOST(sc, cat, "yahoo.example.com", MEKIKI_HOST_LOOKALIKE, "yahoo-japan");
+	/* Nothing matches inside the public suffix. */
+	EXPECT_NOT_LOOKALIKE(sc, "network-online.target");
+	EXPECT_NOT_LOOKALIKE(sc, "links.cpg.gp.digital");
+	/* Ordinary-word labels (=Target, =digital.go.jp) need a stronger form. */
+	EXPECT_NOT_LOOKALIKE(sc, "target.example.com");
+	EXPECT_NOT_LOOKALIKE(sc, "digital.library.example.edu");
+	EXPECT_NOT_LOOKALIKE(sc, "www.digital-archive.example.org");
+	EXPECT_HOST(sc, cat, "target-com.example.xyz", MEKIKI_HOST_LOOKALIKE, "target");
+	EXPECT_HOST(sc, cat, "target.com.example.xyz", MEKIKI_HOST_LOOKALIKE, "target");
+	EXPECT_HOST(sc, cat, "digital.go.jp.example.xyz", MEKIKI_HOST_LOOKALIKE, "mynapoint");
+	EXPECT_HOST(sc, cat, "digital-go-jp.example.xyz", MEKIKI_HOST_LOOKALIKE, "mynapoint");
+	EXPECT_HOST(sc, cat, u8"d\u0456gital.example.com", MEKIKI_HOST_LOOKALIKE, "mynapoint");
+	/* Short names (under 5 characters) count only in the registrable label. */
+	EXPECT_NOT_LOOKALIKE(sc, "xbox-linux.sourceforge.net");
+	EXPECT_NOT_LOOKALIKE(sc, "sys-smbc.example.cn");
+	EXPECT_HOST(sc, cat, "xbox-support.example", MEKIKI_HOST_LOOKALIKE, "microsoft");
+	EXPECT_HOST(sc, cat, "smbc-erge.shop", MEKIKI_HOST_LOOKALIKE, "smbc");
+	EXPECT_HOST(sc, cat, u8"\u0445box-linux.example.net", MEKIKI_HOST_LOOKALIKE, "microsoft");
+	/* Longer names count in subdomains too. */
+	EXPECT_HOST(sc, cat, "amazon.qqttq.cn", MEKIKI_HOST_LOOKALIKE, "amazon");
+	EXPECT_HOST(sc, cat, "smbc-card.com.metaplanning.xyz", MEKIKI_HOST_LOOKALIKE, "smbc");
+	/* '~' domains are the brand's for hosts. */
+	EXPECT_HOST(sc, cat, "nam12.protection.outlook.com", MEKIKI_HOST_BRAND_DOMAIN, "microsoft");
+	EXPECT_HOST(sc, cat, "www.microsoft.com", MEKIKI_HOST_BRAND_DOMAIN, "microsoft");
+	mekiki_scanner_free(sc);
+	mekiki_catalogue_free(cat);
+}
+END_TEST
+
+START_TEST(test_owns_sender)
+{
+	mekiki_catalogue *cat = build(host_map, sizeof host_map - 1, NULL);
+	uint32_t ms = (uint32_t)brand_index(cat, "microsoft");
+#define SENDER(a) mekiki_catalogue_brand_owns_sender(cat, ms, a, strlen(a))
+	ck_assert(SENDER("account-security-noreply@accountprotection.microsoft.com"));
+	ck_assert(SENDER("postmaster@outlook.com"));
+	ck_assert(SENDER("MAILER-DAEMON@outlook.com"));
+	ck_assert(SENDER("postmaster@nam12.prod.outlook.com"));
+	ck_assert(!SENDER("microsoft.support.team@outlook.com"));
+	ck_assert(!SENDER("postmaster2@outlook.com"));
+	ck_assert(!SENDER("outlook.com"));          /* no local part: not a role */
+	ck_assert(!SENDER("postmaster@example.com"));
+	ck_assert(!SENDER(""));
+	ck_assert(SENDER("a@b@microsoft.com"));     /* the last '@' separates */
+	ck_assert(mekiki_catalogue_brand_owns(cat, ms, "outlook.com", 11));
+	ck_assert(!mekiki_catalogue_brand_owns_sender(NULL, 0, "postmaster@outlook.com", 22));
+	ck_assert(!mekiki_catalogue_brand_owns_sender(cat, 999, "postmaster@outlook.com", 22));
+	ck_assert(!mekiki_catalogue_brand_owns_sender(cat, ms, NULL, 4));
+#undef SENDER
+	mekiki_catalogue_free(cat);
+}
+END_TEST
+
+START_TEST(test_map_domain_markers)
+{
+	static const char map[] = "a | Abrand | ~a.example, =b.example\n"
+	                          "c | Cbrand | ~\n"
+	                          "d | Dbrand | ~~d.example\n"
+	                          "e | Ebrand | =~e.example\n"
+	                          "f | Fbrand | f~.example\n";
+	struct errlog log = {0};
+	mekiki_catalogue *cat = build(map, sizeof map - 1, &log);
+	ck_assert_uint_eq(mekiki_catalogue_brand_count(cat), 1);
+	ck_assert_uint_eq(log.n, 4);
+	ck_assert(log_has_line(&log, 2) && log_has_line(&log, 3) && log_has_line(&log, 4) &&
+	          log_has_line(&log, 5));
+	ck_assert(mekiki_catalogue_brand_owns(cat, 0, "x.a.example", 11));
+	ck_assert(mekiki_catalogue_brand_owns(cat, 0, "b.example", 9));
+	ck_assert(!mekiki_catalogue_brand_owns(cat, 0, "~a.example", 10));
+	mekiki_catalogue_free(cat);
 }
 END_TEST
 
@@ -1331,6 +1455,9 @@ static Suite *core_suite(void)
 	tcase_add_test(ts, test_weak_skeleton_hits);
 	tcase_add_test(ts, test_invisible_in_words);
 	tcase_add_test(ts, test_hosts);
+	tcase_add_test(ts, test_host_semantics);
+	tcase_add_test(ts, test_owns_sender);
+	tcase_add_test(ts, test_map_domain_markers);
 	tcase_add_test(ts, test_weak_skeleton_function);
 	tcase_add_test(ts, test_span_in_context);
 	tcase_add_test(ts, test_invalid_utf8);

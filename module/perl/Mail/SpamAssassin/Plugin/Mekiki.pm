@@ -122,6 +122,7 @@ sub _ffi {
     [mekiki_catalogue_brand_id => ['opaque', 'uint32'] => 'string'],
     [mekiki_catalogue_brand_weight => ['opaque', 'uint32'] => 'double'],
     [mekiki_catalogue_brand_owns => ['opaque', 'uint32', 'opaque', 'size_t'] => 'int'],
+    [mekiki_catalogue_brand_owns_sender => ['opaque', 'uint32', 'opaque', 'size_t'] => 'int'],
     [mekiki_scanner_new => ['opaque'] => 'opaque'],
     [mekiki_scanner_free => ['opaque'] => 'void'],
     [mekiki_scan => ['opaque', 'opaque', 'size_t', 'opaque', 'size_t', 'size_t*'] => 'int'],
@@ -374,6 +375,17 @@ sub _owns {
   return $st->{f}{catalogue_brand_owns}->call($st->{brands}{cat}, $brand_index, $ptr, $len);
 }
 
+# A From address (local@domain) is the brand's own ('~' domains of the map
+# only for their role mailboxes).
+sub _owns_sender {
+  my ($st, $brand_index, $addr) = @_;
+  $addr = _bytes($addr);
+  return 0 if $addr eq '';
+  my ($ptr, $len) = FFI::Platypus::Buffer::scalar_to_buffer($addr);
+  return $st->{f}{catalogue_brand_owns_sender}->call($st->{brands}{cat}, $brand_index, $ptr,
+                                                     $len);
+}
+
 # { brand, index, weight, own, lookalike, mixed_script } or undef.
 sub _host {
   my ($st, $host) = @_;
@@ -488,7 +500,7 @@ sub _check_from {
         $self->_add($found->{weak}, $opt, $hit->{weight});
       }
       $found->{claimed}{$hit->{brand}} = [$hit->{index}, $hit->{weight}] if $hit->{confusable};
-      if (!_owns($st, $hit->{index}, $domain)) {
+      if (!_owns_sender($st, $hit->{index}, $addr)) {
         $found->{claimed}{$hit->{brand}} = [$hit->{index}, $hit->{weight}];
         $self->_add($spoof, $hit->{brand} . ':' . ($domain ne '' ? $domain : '<none>'),
                     $hit->{weight});
