@@ -60,7 +60,7 @@ GROUPS = collections.OrderedDict([
     ("tld", ["MEKIKI_URL_TLD", "MEKIKI_FROM_TLD"]),
     ("lure", ["MEKIKI_LURE"]),
     ("asn", ["MEKIKI_SENDER_ASN", "MEKIKI_URL_ASN", "MEKIKI_URL_SHARED_IP"]),
-    ("composite", ["MEKIKI_PHISH"]),
+    ("composite", ["MEKIKI_PHISH", "MEKIKI_LURE_LINK"]),
     ("any", ["MEKIKI_*"]),
 ])
 
