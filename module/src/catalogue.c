@@ -1054,14 +1054,21 @@ int mekiki_catalogue_brand_owns_sender(const mekiki_catalogue *cat, uint32_t bra
 	size_t dlen = len - (size_t)(domain - addr);
 	if (dlen > 0 && domain[dlen - 1] == '.')
 		dlen--;
+	/* The most specific listed domain decides: i.softbank.jp marked '~'
+	 * under a plain softbank.jp is a mailbox domain. */
 	const struct mk_brand *br = &cat->brands[brand];
+	size_t best_len = 0;
+	int best_shared = 0, found = 0;
 	for (uint32_t i = 0; i < br->ndomains; i++) {
-		if (!domain_in(cat->domains[br->first_domain + i], domain, dlen))
+		const char *d = cat->domains[br->first_domain + i];
+		if (!domain_in(d, domain, dlen) || (found && strlen(d) <= best_len))
 			continue;
-		if (!(cat->domain_flags[br->first_domain + i] & MK_DOMAIN_SHARED) ||
-		    (at && role_mailbox(addr, (size_t)(at - addr))))
-			return 1;
+		found = 1;
+		best_len = strlen(d);
+		best_shared = (cat->domain_flags[br->first_domain + i] & MK_DOMAIN_SHARED) != 0;
 	}
-	return 0;
+	if (!found)
+		return 0;
+	return !best_shared || (at && role_mailbox(addr, (size_t)(at - addr)));
 }
 

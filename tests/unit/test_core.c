@@ -737,6 +737,12 @@ START_TEST(test_owns_sender)
 	ck_assert(!SENDER("postmaster@example.com"));
 	ck_assert(!SENDER(""));
 	ck_assert(SENDER("a@b@microsoft.com"));     /* the last '@' separates */
+	/* The most specific listed domain decides. */
+	mekiki_catalogue *sb = build("sb | SoftBank | softbank.jp, ~i.softbank.jp\n", 44, NULL);
+	ck_assert(mekiki_catalogue_brand_owns_sender(sb, 0, "info@softbank.jp", 16));
+	ck_assert(!mekiki_catalogue_brand_owns_sender(sb, 0, "user@i.softbank.jp", 18));
+	ck_assert(mekiki_catalogue_brand_owns_sender(sb, 0, "postmaster@i.softbank.jp", 24));
+	mekiki_catalogue_free(sb);
 	ck_assert(mekiki_catalogue_brand_owns(cat, ms, "outlook.com", 11));
 	ck_assert(!mekiki_catalogue_brand_owns_sender(NULL, 0, "postmaster@outlook.com", 22));
 	ck_assert(!mekiki_catalogue_brand_owns_sender(cat, 999, "postmaster@outlook.com", 22));
