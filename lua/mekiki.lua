@@ -148,6 +148,22 @@ end
 -- catalogue (the native module joins them, each cut at max_text_bytes):
 -- only look-alike hits matter there (a plain "Amazon" is no sign), and only
 -- the ids of lure phrases.
+-- A weak hit written only in fullwidth ASCII (ＰａｙＰａｙ銀行 in a bank's
+-- own transfer notice): ordinary Japanese typography, reported as a weak
+-- sign but no claim of the brand.
+local function fullwidth_only(hit)
+  if #hit.foreign == 0 then
+    return false
+  end
+  for _, cp in ipairs(hit.foreign) do
+    local n = tonumber(cp:sub(3), 16)
+    if not n or n < 0xFF01 or n > 0xFF5E then
+      return false
+    end
+  end
+  return true
+end
+
 local function scan_into(found, texts)
   if lures then
     for _, id in ipairs(lures:ids(texts, settings.max_text_bytes, settings.max_hits)) do
@@ -165,7 +181,9 @@ local function scan_into(found, texts)
   for _, hit in ipairs(hits) do
     local set = hit.weak and found.weak or found.strong
     add_option(set, confusable_option(hit), hit.weight)
-    found.claimed[hit.brand] = hit.weight
+    if not (hit.weak and fullwidth_only(hit)) then
+      found.claimed[hit.brand] = hit.weight
+    end
     if not hit.weak then
       found.strong_brands[hit.brand] = true
     end
@@ -255,10 +273,20 @@ local function dmarc_failed(task)
   return false
 end
 
+-- A delivery report (multipart/report: a bounce): its From display name
+-- names the mail system that writes it ("Microsoft Outlook" from the
+-- recipient's own domain for Exchange Online), not a sender claiming a
+-- brand.  Look-alike spellings still count.
+local function delivery_report(task)
+  local ct = task:get_header('Content-Type')
+  return ct and ct:lower():match('^%s*multipart/report') ~= nil
+end
+
 local function check_from(task, found, from)
   if not from or not from[1] then
     return
   end
+  local report = delivery_report(task)
   local confusable, spoof = new_set(), new_set()
   for i, addr in ipairs(from) do
     if i > 4 then break end
@@ -275,7 +303,10 @@ local function check_from(task, found, from)
         if hit.confusable then
           found.claimed[hit.brand] = hit.weight
         end
-        if not catalogue:owns_sender(hit.brand, address) then
+        if report and not hit.confusable then
+          -- the mail system's name on a bounce: no claim
+          lua_util.debugm(N, task, 'delivery report from %s: display name not a claim', address)
+        elseif not catalogue:owns_sender(hit.brand, address) then
           found.claimed[hit.brand] = hit.weight
           add_option(spoof, hit.brand .. ':' .. (domain ~= '' and domain or '<none>'), hit.weight)
         elseif dmarc_failed(task) then

@@ -434,6 +434,19 @@ sub _insert {
   $r->{$rule} = { options => [@$list], weight => $w };
 }
 
+# A weak hit written only in fullwidth ASCII: Japanese typography, a weak
+# sign but no claim of the brand (as in the rspamd plugin).
+sub _fullwidth_only {
+  my ($hit) = @_;
+  return 0 unless @{$hit->{foreign}};
+  for my $cp (@{$hit->{foreign}}) {
+    my ($hex) = $cp =~ /^U\+([0-9A-F]+)\z/i or return 0;
+    my $n = hex $hex;
+    return 0 if $n < 0xFF01 || $n > 0xFF5E;
+  }
+  return 1;
+}
+
 sub _confusable_option {
   my ($hit) = @_;
   return $hit->{brand} unless @{$hit->{foreign}};
@@ -455,7 +468,8 @@ sub _scan_into {
     next unless $hit->{confusable};
     my $set = $hit->{weak} ? $found->{weak} : $found->{strong};
     $self->_add($set, _confusable_option($hit), $hit->{weight});
-    $found->{claimed}{$hit->{brand}} = [$hit->{index}, $hit->{weight}];
+    $found->{claimed}{$hit->{brand}} = [$hit->{index}, $hit->{weight}]
+      unless $hit->{weak} && _fullwidth_only($hit);
     $found->{strong_brands}{$hit->{brand}} = 1 unless $hit->{weak};
   }
 }
@@ -488,6 +502,9 @@ sub _check_from {
   my $name = $pms->get('From:name', undef);
   my $domain = $addr =~ /\@([^\@]*)\z/ ? $1 : '';
   my ($confusable, $spoof) = (_new_set(), _new_set());
+  # A delivery report (multipart/report, a bounce): its From display name
+  # names the mail system that writes it, not a sender claiming a brand.
+  my $report = ($pms->get('Content-Type', '') // '') =~ m{^\s*multipart/report}i;
   if (defined $name && length $name) {
     my ($hits) = _scan($st, $st->{brands}, $name, $self->{conf}{mekiki_max_text_bytes},
                        $self->{conf}{mekiki_max_hits});
@@ -500,7 +517,9 @@ sub _check_from {
         $self->_add($found->{weak}, $opt, $hit->{weight});
       }
       $found->{claimed}{$hit->{brand}} = [$hit->{index}, $hit->{weight}] if $hit->{confusable};
-      if (!_owns_sender($st, $hit->{index}, $addr)) {
+      if ($report && !$hit->{confusable}) {
+        # A delivery report: the display name names the mail system.
+      } elsif (!_owns_sender($st, $hit->{index}, $addr)) {
         $found->{claimed}{$hit->{brand}} = [$hit->{index}, $hit->{weight}];
         $self->_add($spoof, $hit->{brand} . ':' . ($domain ne '' ? $domain : '<none>'),
                     $hit->{weight});
