@@ -368,15 +368,77 @@ local function host_verdict(host)
   return host_info(host).verdict or nil
 end
 
+-- The alt texts of the images inside HTML anchors, by the anchor's URL
+-- (tostring): rspamd writes an image's alt text into the text of the anchor
+-- around it, and an image is no text.
+local function anchor_alts(task)
+  local alts, n = {}, 0
+  for _, part in ipairs(task:get_text_parts() or {}) do
+    local html = part:is_html() and part:get_html()
+    for _, img in ipairs(html and html:get_images() or {}) do
+      n = n + 1
+      if n > settings.max_urls then
+        return alts
+      end
+      local tag = img.tag
+      local alt = tag and tag:get_attribute('alt')
+      if alt and #alt > 0 then
+        local a, depth = tag:get_parent(), 0
+        while a and depth < 16 and a:get_type() ~= 'a' do
+          a, depth = a:get_parent(), depth + 1
+        end
+        local url = a and a:get_type() == 'a' and a:get_extra()
+        if url and type(url) ~= 'table' then
+          local key = tostring(url)
+          alts[key] = alts[key] or {}
+          table.insert(alts[key], alt)
+        end
+      end
+    end
+  end
+  return alts
+end
+
+-- White space and zero-width spaces at the edges of a text, in UTF-8 (those
+-- that Perl's \s and the SpamAssassin plugin trim): rspamd trims them from
+-- the anchor text, but url:get_visible() still returns the trailing ones.
+local EDGE_CHARS = { '%s', '\194[\133\160\173]', '\225\154\128',
+  '\226\128[\128-\141\168\169\175]', '\226\129\159', '\227\128\128', '\239\187\191' }
+local function trim_edges(s)
+  local again = true
+  while again and #s > 0 do
+    again = false
+    for _, c in ipairs(EDGE_CHARS) do
+      local n, m
+      s, n = s:gsub('^' .. c, '')
+      s, m = s:gsub(c .. '$', '')
+      again = again or n > 0 or m > 0
+    end
+  end
+  return s
+end
+
 -- The brand whose domain a link's visible text shows ("https://www.amazon.co.jp/",
--- "Amazon.co.jp"), if any.
-local function shown_brand(task, url)
+-- "Amazon.co.jp"), if any.  Only the text of an HTML anchor counts, as in the
+-- SpamAssassin plugin: rspamd 3.4 sets url:get_visible() only from its HTML
+-- parser, for an <a href> with text (the anchor's rendered text, images' alt
+-- texts included, white space trimmed), and never for a URL found in
+-- plain text (nil), so "Walmart.com <http://www.example.org/walmart>" in a
+-- text part is a sentence, not a disguised link.  The alt texts are removed.
+local function shown_brand(task, url, alts)
   local visible = url.get_visible and url:get_visible()
   if not visible or #visible == 0 or #visible > 256 then
     return nil
   end
-  local host = tostring(visible):lower():match('^%s*%a+://([%w%.%-]+)') or
-      tostring(visible):lower():match('^%s*([%w%-]+%.[%w%.%-]+)%s*/?%s*$')
+  visible = tostring(visible)
+  for _, alt in ipairs(alts[tostring(url)] or {}) do
+    local i = visible:find(alt, 1, true)
+    if i then
+      visible = visible:sub(1, i - 1) .. ' ' .. visible:sub(i + #alt)
+    end
+  end
+  visible = trim_edges(visible):lower()
+  local host = visible:match('^%a+://([%w%.%-]+)') or visible:match('^([%w%-]+%.[%w%.%-]+)%s*/?$')
   if not host or not host:find('.', 1, true) then
     return nil
   end
@@ -414,7 +476,7 @@ local function message_links(task)
     return links
   end
   links = { hosts = {}, shown = new_set() }
-  local seen = {}
+  local seen, alts = {}, catalogue and anchor_alts(task)
   for i, url in ipairs(task:get_urls() or {}) do
     if i > settings.max_urls then
       lua_util.debugm(N, task, 'skipping links after the %s-th', settings.max_urls)
@@ -423,7 +485,7 @@ local function message_links(task)
     local host = link_host(url)
     if host then
       if catalogue then
-        local shown, weight = shown_brand(task, url)
+        local shown, weight = shown_brand(task, url, alts)
         if shown and not catalogue:owns(shown, host) then
           add_option(links.shown, shown .. ':' .. host, weight)
         end

@@ -59,6 +59,29 @@ def asn_fixture():
     return build_asn_fixture(os.path.join(STATE, "asn-fixture.mmdb"), ROOT)
 
 
+# Issue #15: a link's visible text is the text of its HTML anchor: {case:
+# (body, Content-Type, MEKIKI_BRAND_URL_MISMATCH options or None)}.  Kept the
+# same as in tests/sa/test_spamassassin.py.
+_HTML = "text/html; charset=utf-8"
+_IMG = b'<img src="https://img.example.net/logo.png" alt="Amazon.co.jp">'
+SHOWN_DOMAIN_CASES = {
+    "plain-text sentence": (b"Walmart.com <http://www.example.org/walmart>\r\n",
+                            "text/plain; charset=utf-8", None),
+    "full URL": (b'<a href="http://evil.example.cn/x">https://www.amazon.co.jp/</a>', _HTML,
+                 ["amazon:evil.example.cn"]),
+    "URL with path": (b'<a href="http://evil.example.cn/x">https://www.amazon.co.jp/gp/css/'
+                      b'order-history?ref_=nav</a>', _HTML, ["amazon:evil.example.cn"]),
+    "bare domain": (b'<a href="http://evil.example.cn/x">Amazon.co.jp</a>', _HTML,
+                    ["amazon:evil.example.cn"]),
+    "white space": (b'<a href="http://evil.example.cn/x">\r\n  \t<b>www.amazon.co.jp</b>'
+                    b' \r\n</a>', _HTML, ["amazon:evil.example.cn"]),
+    "image only": (b'<a href="http://evil.example.cn/x">' + _IMG + b'</a>', _HTML, None),
+    "image and text": (b'<a href="http://evil.example.cn/x">' + _IMG + b' Amazon.co.jp</a>', _HTML,
+                       ["amazon:evil.example.cn"]),
+    "brand's own link": (b'<a href="https://www.amazon.co.jp/gp/css">www.amazon.co.jp</a>', _HTML,
+                         None),
+}
+
 # Link hosts of corpus/ messages: answers from corpus/dns.tsv.
 CORPUS_DNS = read_dns_tsv(os.path.join(CORPUS, "dns.tsv"))
 
@@ -245,6 +268,14 @@ class TestCorpus(RspamdTestCase):
         # Mentioning a brand in ordinary mail with ordinary links: nothing.
         res = self.scan(message(b"I ordered it on Amazon, see https://github.com/x"))
         self.assertNotIn("MEKIKI_BRAND_URL_MISMATCH", mekiki_symbols(res))
+
+    def test_shown_domain_is_anchor_text_only(self):
+        """Issue #15: only the text of an HTML anchor shows a domain (the same
+        table as the SpamAssassin test)."""
+        for name, (body, ctype, want) in SHOWN_DOMAIN_CASES.items():
+            with self.subTest(case=name):
+                res = self.scan(message(body, ctype=ctype))
+                self.assertEqual(mekiki_symbols(res).get("MEKIKI_BRAND_URL_MISMATCH"), want)
 
     def test_lure(self):
         # The seed wave's wording, one phrase written with a look-alike (Cyrillic а).

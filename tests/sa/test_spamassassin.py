@@ -37,6 +37,30 @@ RISKY_LINK = {"MEKIKI_URL_LOOKALIKE", "MEKIKI_URL_TLD", "MEKIKI_BRAND_URL_MISMAT
 DNS_RULES = {"MEKIKI_URL_ASN", "MEKIKI_URL_SHARED_IP"}
 
 
+# Issue #15: a link's visible text is the text of its HTML anchor: {case:
+# (body, Content-Type, MEKIKI_BRAND_URL_MISMATCH options or None)}.  Kept the
+# same as in tests/rspamd/test_integration.py.
+_HTML = "text/html; charset=utf-8"
+_IMG = b'<img src="https://img.example.net/logo.png" alt="Amazon.co.jp">'
+SHOWN_DOMAIN_CASES = {
+    "plain-text sentence": (b"Walmart.com <http://www.example.org/walmart>\r\n",
+                            "text/plain; charset=utf-8", None),
+    "full URL": (b'<a href="http://evil.example.cn/x">https://www.amazon.co.jp/</a>', _HTML,
+                 ["amazon:evil.example.cn"]),
+    "URL with path": (b'<a href="http://evil.example.cn/x">https://www.amazon.co.jp/gp/css/'
+                      b'order-history?ref_=nav</a>', _HTML, ["amazon:evil.example.cn"]),
+    "bare domain": (b'<a href="http://evil.example.cn/x">Amazon.co.jp</a>', _HTML,
+                    ["amazon:evil.example.cn"]),
+    "white space": (b'<a href="http://evil.example.cn/x">\r\n  \t<b>www.amazon.co.jp</b>'
+                    b' \r\n</a>', _HTML, ["amazon:evil.example.cn"]),
+    "image only": (b'<a href="http://evil.example.cn/x">' + _IMG + b'</a>', _HTML, None),
+    "image and text": (b'<a href="http://evil.example.cn/x">' + _IMG + b' Amazon.co.jp</a>', _HTML,
+                       ["amazon:evil.example.cn"]),
+    "brand's own link": (b'<a href="https://www.amazon.co.jp/gp/css">www.amazon.co.jp</a>', _HTML,
+                         None),
+}
+
+
 def shipped_scores():
     """score lines of rules.d/mekiki.cf.in."""
     with open(os.path.join(ROOT, "rules.d", "mekiki.cf.in"), encoding="utf-8") as f:
@@ -236,6 +260,16 @@ class TestRules(SATestCase):
         hit = self.hit(message(html, ctype="text/html; charset=utf-8"))
         self.assertIn("MEKIKI_URL_LOOKALIKE", hit)
         self.assertIn("MEKIKI_BRAND_URL_MISMATCH", hit)
+
+    def test_shown_domain_is_anchor_text_only(self):
+        """Issue #15: only the text of an HTML anchor shows a domain; SpamAssassin
+        gives no anchor text to a URI of a plain-text part."""
+        for name, (body, ctype, want) in SHOWN_DOMAIN_CASES.items():
+            with self.subTest(case=name):
+                tests, out = self.check(self.cfg, message(body, ctype=ctype))
+                m = re.search(r"MEKIKI_BRAND_URL_MISMATCH[^\n]*\n\s*\[([^\]]*)\]", out)
+                self.assertEqual(m and m.group(1).split(","), want)
+                self.assertEqual("MEKIKI_BRAND_URL_MISMATCH" in tests, want is not None)
 
     def test_from_tld(self):
         self.assertIn("MEKIKI_FROM_TLD", self.hit(message(b"hi\r\n", from_="x <a@b.shop>")))

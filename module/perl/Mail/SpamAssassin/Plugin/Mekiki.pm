@@ -563,6 +563,21 @@ sub _shown_brand {
   return undef;
 }
 
+# The text of an HTML anchor as the check reads it, as rspamd's url:get_visible()
+# has it: HTML.pm gathers the text between <a href> and </a> and writes "<img>\n"
+# for each image in it; an image is no text (rspamd's alt texts are removed on
+# the Lua side), and white space and zero-width spaces around the text are not
+# shown.
+my $EDGE = qr/[\s\x{200B}-\x{200D}\x{FEFF}\x{AD}]/;
+sub _anchor_text {
+  my ($text) = @_;
+  utf8::decode($text) unless utf8::is_utf8($text);
+  $text =~ s/<img>\n/ /g;
+  $text =~ s/^$EDGE+//;
+  $text =~ s/$EDGE+\z//;
+  return $text;
+}
+
 # Link hosts of the message, in a stable order: those of rspamd's URL list
 # (links, text URLs, forms and frames; not images, mail addresses or the
 # domains of DKIM signatures), with their anchor texts.
@@ -586,8 +601,11 @@ sub _links {
       next unless $uri =~ m{^[a-z][a-z0-9+.\-]*://www\.}i || index($text, lc $uri) >= 0;
     }
     next unless $info->{hosts};
+    # Anchor texts: only those of <a> elements of HTML parts (HTML.pm), never
+    # text near a URI in plain text.
+    my $anchors = $types->{a} ? $info->{anchor_text} || [] : [];
     push @links, { hosts => [sort keys %{$info->{hosts}}],
-                   anchors => [grep { defined } @{$info->{anchor_text} || []}] };
+                   anchors => [map { _anchor_text($_) } grep { defined } @$anchors] };
   }
   return $pms->{mekiki_links} = \@links;
 }
