@@ -60,7 +60,8 @@ test("parse", function()
       local id, names, domains = line:match("^%s*([^|]-)%s*|([^|]*)|([^|]*)$")
       if id then
         local d = {}
-        for dom in domains:gmatch("[^,%s]+") do d[#d + 1] = dom end
+        -- a leading '~' (mailbox domain) or '=' (ordinary-word label) marks a domain
+        for dom in domains:gmatch("[^,%s]+") do d[#d + 1] = dom:gsub("^[~=]", "") end
         brands[#brands + 1] = { id = id, domains = d, names = names }
       elseif line:match("%S") then
         fail("line not understood by the test: " .. line)
