@@ -453,7 +453,7 @@ def cmd_run(argv):
     rc, md = evaluate(results, exceptions)
     if args.table:
         with open(args.table, "w", encoding="utf-8") as f:
-            f.write(f"Precision gate over {', '.join(args.paths)} (ham only)\n" + md
+            f.write(f"Precision gate over {', '.join(args.paths)} (ham only)\n\n" + md
                     + "\n" + "\n".join(f"- {t}" for t in times) + "\n")
     return rc
 
