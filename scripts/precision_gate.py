@@ -185,7 +185,9 @@ def gate_engine(engine, with_, without):
                                             f"{score_of(rec)})"))
     for key, rec in without.items():
         if rec.get("label") == "ham" and key not in with_:
-            folders.setdefault(folder_of(rec), collections.Counter())["ham"] += 1
+            row = folders.setdefault(folder_of(rec), collections.Counter())
+            row["ham"] += 1
+            row["error"] += 1
             failures.append((key, "error", "not in the scan with mekiki"))
     return failures, folders
 

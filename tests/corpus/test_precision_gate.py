@@ -3,7 +3,8 @@
     python3 tests/corpus/test_precision_gate.py OUT_DIR
 
 tests/corpus/gate/ holds small results files in corpus_scan.py's --out
-format (rspamd-with/-without, sa-with/-without, pass-with/-without) and
+format (rspamd-with/-without, sa-with/-without, pass-with/-without,
+missing-with) and
 exceptions files; every expected line and figure below was worked out by
 hand from them (see the comments), not taken from the tool's output.
 
@@ -172,6 +173,14 @@ def test_bad_exceptions():
     check(rc == 2 and "exceptions-header.tsv:1: the header must be" in err, f"bad header: {rc} {err}")
     rc, out, err = run(*PASS, "--exceptions", g("no-such-file.tsv"))
     check(rc == 2 and "no-such-file.tsv: cannot read" in err, f"missing file: {rc} {err}")
+    # missing-with.jsonl has only h5: h2 and h4 (ham) of pass-without.jsonl were
+    # not scanned with mekiki, a failure each; p1 is phish and not counted
+    rc, out, err = run("--rspamd", g("missing-with.jsonl"), g("pass-without.jsonl"))
+    check(rc == 1 and len(fails(out, "rspamd", "h2.eml")) == 1
+          and "not in the scan with mekiki" in fails(out, "rspamd", "h2.eml")[0]
+          and len(fails(out, "rspamd", "h4.eml")) == 1 and not fails(out, "rspamd", "p1.eml"),
+          f"ham missing from the scan with mekiki fails: {out}")
+    check("| . | 3 | 0 | 0 | 0 | 2 | 2 |" in out.splitlines(), f"missing counted as failed scans: {out}")
     rc, out, err = run("--rspamd", g("bad-results.jsonl"), g("rspamd-without.jsonl"))
     check(rc != 0 and "bad-results.jsonl:2: not a JSON line" in err, f"bad results line: {rc} {err}")
 
