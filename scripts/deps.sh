@@ -15,8 +15,11 @@ PACKAGES=(
   check luajit lua5.4 valgrind python3
   # fuzzing (scripts/fuzz.sh): clang with libFuzzer and the sanitizer runtimes
   clang libclang-rt-14-dev
-  # the mail filters (and FFI::Platypus for the SpamAssassin plugin)
-  rspamd spamassassin libffi-platypus-perl
+  # the mail filters (and FFI::Platypus for the SpamAssassin plugin); spamd and
+  # spamc for the precision gate, which starts its own spamd on 127.0.0.1
+  # (the package's system service is not used; where services start on
+  # install, e.g. under systemd, it also starts one on port 783)
+  rspamd spamassassin libffi-platypus-perl spamd spamc
 )
 
 missing=()

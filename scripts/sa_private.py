@@ -12,7 +12,10 @@ import glob
 import os
 import re
 import shutil
+import signal
+import socket
 import subprocess
+import time
 
 SA_RULES = "/usr/share/spamassassin"
 SA_SITE = "/etc/spamassassin"
@@ -118,3 +121,84 @@ def tests_hit(output):
 
 def mekiki_rules(tests):
     return {t for t in tests if t.startswith("MEKIKI_")}
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Spamd(SpamAssassin):
+    """Debian's real spamd on 127.0.0.1 with the same private configuration
+    (local tests only, -L; no user preferences, -x), and spamc to check
+    messages through it: the configuration and mekiki's maps are loaded
+    once, and `children` messages are checked at a time.  Run as root, spamd
+    drops to `user` (nobody) after binding its port."""
+
+    def __init__(self, stage, state, children=2, user="nobody", **kw):
+        super().__init__(stage, state, **kw)
+        self.children = children
+        self.user = user
+        self.proc = None
+        self.port = None
+
+    def spamd_argv(self):
+        return ["spamd", "-L", "-x", f"--siteconfigpath={self.site}", f"--configpath={SA_RULES}",
+                "-i", "127.0.0.1", "-A", "127.0.0.1", "-p", str(self.port),
+                "-m", str(self.children), "--min-children", str(self.children),
+                "--min-spare", "1", "--max-spare", str(self.children),
+                "-H", self.home, "-s", "stderr", "-r", os.path.join(self.state, "spamd.pid"),
+                *(["-u", self.user] if os.geteuid() == 0 else [])]
+
+    def start(self, timeout=180):
+        if os.geteuid() == 0:
+            shutil.chown(self.home, self.user)
+        self.port = _free_port()
+        self.log_path = os.path.join(self.state, "spamd.log")
+        self.log_file = open(self.log_path, "w")
+        self.proc = subprocess.Popen(self.spamd_argv(), env=self.environ(), stdout=self.log_file,
+                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"spamd exited with {self.proc.returncode}; see {self.log_path}")
+            r = subprocess.run(["spamc", "-d", "127.0.0.1", "-p", str(self.port), "-K"],
+                               capture_output=True, text=True)
+            if r.returncode == 0 and r.stdout.startswith("SPAMD/"):
+                return self
+            time.sleep(0.5)
+        self.stop()
+        raise RuntimeError(f"spamd did not answer within {timeout} s; see {self.log_path}")
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+        if getattr(self, "log_file", None):
+            self.log_file.close()
+            self.log_file = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def check(self, message, timeout=300):
+        """The message (bytes) through spamc; returns spamd's output (the
+        message with SpamAssassin's headers) as text.  Raises on an error:
+        -x, no safe fallback to the unchecked message; -s, messages up to
+        256 MB are checked (spamc's default skips those over 500 KB)."""
+        res = subprocess.run(["spamc", "-d", "127.0.0.1", "-p", str(self.port), "-x",
+                              "-s", str(256 * 1024 * 1024 - 1), "-t", str(timeout)],
+                             input=message, capture_output=True, timeout=timeout + 30)
+        if res.returncode != 0:
+            raise RuntimeError(f"spamc exited with {res.returncode}: "
+                               f"{res.stderr.decode('utf-8', 'replace').strip()[-500:]}")
+        return res.stdout.decode("utf-8", "replace")
