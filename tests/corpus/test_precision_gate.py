@@ -185,8 +185,32 @@ def test_bad_exceptions():
     check(rc != 0 and "bad-results.jsonl:2: not a JSON line" in err, f"bad results line: {rc} {err}")
 
 
+def test_sa_without_derived():
+    # SpamAssassin without mekiki, derived from the scan with it (by hand):
+    # s1 4.0 + MEKIKI_URL_TLD 2.7 = 6.7 spam at 5.0 -> 4.0 not spam;
+    # s2 4.0 + MEKIKI_LURE 0.9 = 4.9 not spam -> 4.0 not spam;
+    # s3 5.2 + MEKIKI_PHISH 3.0 = 8.2 spam -> 5.2 spam; s4 an error stays one.
+    sys.path.insert(0, os.path.join(ROOT, "scripts"))
+    import precision_gate
+    recs = [{"file": f"s{i}.eml", "id": f"s{i}.eml", "label": "ham", "score": sc,
+             "action": act, "required": 5.0, "symbols": syms}
+            for i, sc, act, syms in (
+                (1, 6.7, "spam", {"OTHER": {"score": 4.0}, "MEKIKI_URL_TLD": {"score": 2.7}}),
+                (2, 4.9, "not spam", {"OTHER": {"score": 4.0}, "MEKIKI_LURE": {"score": 0.9}}),
+                (3, 8.2, "spam", {"A": {"score": 5.0}, "B": {"score": 0.2},
+                                  "MEKIKI_PHISH": {"score": 3.0}}))]
+    recs.append({"file": "s4.eml", "id": "s4.eml", "label": "ham", "error": "TimeoutError"})
+    out = {r["id"]: r for r in precision_gate.sa_without_from_with(recs)}
+    check(out["s1.eml"]["score"] == 4.0 and out["s1.eml"]["action"] == "not spam", f"s1 {out['s1.eml']}")
+    check(out["s2.eml"]["action"] == "not spam" and "MEKIKI_LURE" not in out["s2.eml"]["symbols"],
+          f"s2 {out['s2.eml']}")
+    check(out["s3.eml"]["score"] == 5.2 and out["s3.eml"]["action"] == "spam", f"s3 {out['s3.eml']}")
+    check(out["s4.eml"].get("error") == "TimeoutError", f"s4 {out['s4.eml']}")
+
+
 def main():
     out_dir = sys.argv[1]
+    test_sa_without_derived()
     os.makedirs(out_dir, exist_ok=True)
     test_thresholds_and_actions(out_dir)
     test_exit_codes()
