@@ -149,8 +149,10 @@ end
 -- only look-alike hits matter there (a plain "Amazon" is no sign), and only
 -- the ids of lure phrases.
 -- A weak hit written only in fullwidth ASCII (ＰａｙＰａｙ銀行 in a bank's
--- own transfer notice): ordinary Japanese typography, reported as a weak
--- sign but no claim of the brand.
+-- own transfer notice, ＥＴＣ in a wave's lure): ordinary Japanese
+-- typography and a disguise; reported as a weak sign, and a claim of the
+-- brand only in a message none of whose links goes to a brand's own domain
+-- (check_mismatch).
 local function fullwidth_only(hit)
   if #hit.foreign == 0 then
     return false
@@ -181,7 +183,9 @@ local function scan_into(found, texts)
   for _, hit in ipairs(hits) do
     local set = hit.weak and found.weak or found.strong
     add_option(set, confusable_option(hit), hit.weight)
-    if not (hit.weak and fullwidth_only(hit)) then
+    if hit.weak and fullwidth_only(hit) then
+      found.fullwidth_claimed[hit.brand] = hit.weight
+    else
       found.claimed[hit.brand] = hit.weight
     end
     if not hit.weak then
@@ -192,7 +196,7 @@ end
 
 local function new_found()
   return { strong = new_set(), weak = new_set(), invisible = new_set(), lures = new_set(),
-           strong_brands = {}, claimed = {} }
+           strong_brands = {}, claimed = {}, fullwidth_claimed = {} }
 end
 
 local function is_utf8_name(charset)
@@ -541,7 +545,22 @@ local function check_mismatch(task, found, links)
     add_option(mismatch, opt, links.shown.seen[opt])
   end
   if #links.hosts > 0 then
-    for brand, weight in pairs(found.claimed) do
+    local claimed = found.claimed
+    if next(found.fullwidth_claimed) then
+      local brand_link = false
+      for _, h in ipairs(links.hosts) do
+        if h.info.verdict and h.info.verdict.own then
+          brand_link = true
+          break
+        end
+      end
+      if not brand_link then
+        claimed = {}
+        for b, w in pairs(found.fullwidth_claimed) do claimed[b] = w end
+        for b, w in pairs(found.claimed) do claimed[b] = w end
+      end
+    end
+    for brand, weight in pairs(claimed) do
       local owned = false
       for _, h in ipairs(links.hosts) do
         if catalogue:owns(brand, h.host) then

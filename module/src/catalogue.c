@@ -831,7 +831,7 @@ static void exprs_free(struct exprs *x)
  * brand's family (yahoo.com for yahoo.co.jp) and those of 5 characters or
  * more as words of look-alike hosts (jcb and nhk are words of too many
  * hosts).  A label is an ordinary word when its domain is marked '=' in the
- * map or it reads as one of the brand's '=' names (target.com and =Target).
+ * map (=digital.go.jp, =target.com).
  */
 static int plan_labels(mekiki_catalogue *cat)
 {
@@ -853,10 +853,6 @@ static int plan_labels(mekiki_catalogue *cat)
 			if (ln == 0 || ln > sizeof lw)
 				continue;
 			int ordinary = (cat->domain_flags[br->first_domain + k] & MK_DOMAIN_ORDINARY) != 0;
-			for (uint32_t i = 0; i < cat->nnames && !ordinary; i++)
-				if (cat->names[i].brand == b && cat->names[i].exact &&
-				    cat->names[i].weak_len == ln && memcmp(cat->names[i].weak, lw, ln) == 0)
-					ordinary = 1;
 			if (grow((void **)&cat->labels, &cat->labels_cap, cat->nlabels,
 			         sizeof *cat->labels))
 				return -1;

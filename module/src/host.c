@@ -21,8 +21,8 @@
  *   - or when the label of a brand's domain with 5 characters or more
  *     appears as a word (smbc-card.com.metaplanning.xyz,
  *     www.eki-net.tsdgd.top); a label that is an ordinary word (digital of
- *     digital.go.jp, target, apple: marked '=' in the map, or one of the
- *     brand's '=' names) counts only written with look-alikes or followed by
+ *     digital.go.jp, target, apple: domains marked '=' in the map) counts
+ *     only written with look-alikes or followed by
  *     the rest of the brand's domain (digital.go.jp.example.xyz,
  *     target-com.example.xyz);
  * and, with no brand, a label mixing Latin with Cyrillic, Greek or Armenian

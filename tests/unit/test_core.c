@@ -650,7 +650,8 @@ END_TEST
 static const char host_map[] =
 	"yahoo-japan | Yahoo! JAPAN | yahoo.co.jp\n"
 	"microsoft | Microsoft, Xbox, =Outlook | microsoft.com, ~outlook.com, xbox.com\n"
-	"target | =Target | target.com\n"
+	"target | =Target | =target.com\n"
+	"ledger | =Ledger | ledger.com\n"
 	"mynapoint | マイナポイント | =digital.go.jp\n"
 	"amazon | Amazon | amazon.co.jp\n"
 	"smbc | SMBC | smbc-card.com\n";
@@ -696,7 +697,9 @@ START_TEST(test_host_semantics)
 	/* Nothing matches inside the public suffix. */
 	EXPECT_NOT_LOOKALIKE(sc, "network-online.target");
 	EXPECT_NOT_LOOKALIKE(sc, "links.cpg.gp.digital");
-	/* Ordinary-word labels (=Target, =digital.go.jp) need a stronger form. */
+	/* Ordinary-word labels (=target.com, =digital.go.jp) need a stronger form;
+	 * an unmarked label of a '=' name does not (=Ledger, ledger.com). */
+	EXPECT_HOST(sc, cat, "www.ledger-safety.com", MEKIKI_HOST_LOOKALIKE, "ledger");
 	EXPECT_NOT_LOOKALIKE(sc, "target.example.com");
 	EXPECT_NOT_LOOKALIKE(sc, "digital.library.example.edu");
 	EXPECT_NOT_LOOKALIKE(sc, "www.digital-archive.example.org");

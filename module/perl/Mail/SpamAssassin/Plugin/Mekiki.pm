@@ -434,8 +434,9 @@ sub _insert {
   $r->{$rule} = { options => [@$list], weight => $w };
 }
 
-# A weak hit written only in fullwidth ASCII: Japanese typography, a weak
-# sign but no claim of the brand (as in the rspamd plugin).
+# A weak hit written only in fullwidth ASCII: Japanese typography and a
+# disguise; a weak sign, and a claim only in a message none of whose links
+# goes to a brand's own domain (as in the rspamd plugin).
 sub _fullwidth_only {
   my ($hit) = @_;
   return 0 unless @{$hit->{foreign}};
@@ -468,8 +469,11 @@ sub _scan_into {
     next unless $hit->{confusable};
     my $set = $hit->{weak} ? $found->{weak} : $found->{strong};
     $self->_add($set, _confusable_option($hit), $hit->{weight});
-    $found->{claimed}{$hit->{brand}} = [$hit->{index}, $hit->{weight}]
-      unless $hit->{weak} && _fullwidth_only($hit);
+    if ($hit->{weak} && _fullwidth_only($hit)) {
+      $found->{fullwidth_claimed}{$hit->{brand}} = [$hit->{index}, $hit->{weight}];
+    } else {
+      $found->{claimed}{$hit->{brand}} = [$hit->{index}, $hit->{weight}];
+    }
     $found->{strong_brands}{$hit->{brand}} = 1 unless $hit->{weak};
   }
 }
@@ -660,8 +664,13 @@ sub _check_mismatch {
   my $mismatch = _new_set();
   $self->_add($mismatch, $_, $links->{shown}{seen}{$_}) for @{$links->{shown}{list}};
   if (@{$links->{hosts}}) {
-    for my $brand (sort keys %{$found->{claimed}}) {
-      my ($index, $weight) = @{$found->{claimed}{$brand}};
+    my %claimed = %{$found->{claimed}};
+    if (%{$found->{fullwidth_claimed} || {}}
+        && !grep { my $v = _host($st, $_); $v && $v->{own} } @{$links->{hosts}}) {
+      %claimed = (%{$found->{fullwidth_claimed}}, %claimed);
+    }
+    for my $brand (sort keys %claimed) {
+      my ($index, $weight) = @{$claimed{$brand}};
       next if grep { _owns($st, $index, $_) } @{$links->{hosts}};
       $self->_add($mismatch, "$brand:$links->{hosts}[0]", $weight);
     }
@@ -682,7 +691,8 @@ sub _analyse {
   eval {
     my $links = $self->_check_urls($st, $pms, $res);
     my $found = { strong => _new_set(), weak => _new_set(), invisible => _new_set(),
-                  lures => _new_set(), strong_brands => {}, claimed => {}, own_claims => [] };
+                  lures => _new_set(), strong_brands => {}, claimed => {}, fullwidth_claimed => {},
+                  own_claims => [] };
     $self->_check_body($st, $pms, $found, $res);
     $self->_check_from($st, $pms, $found, $res);
     my @weak = grep { !$found->{strong_brands}{ (split /:/, $_, 2)[0] } } @{$found->{weak}{list}};
