@@ -845,7 +845,9 @@ local function check_link_asn(task)
         -- AAAA either; that answer is cached too, for at most a minute.
         local answers, any, nxdomain = {}, false, false
         local function add(name, results, err)
-          if results then
+          if results and #results > 0 then
+            -- an empty answer (no A record: NODATA) is no address, so
+            -- AAAA is asked next
             any = true
             for _, r in ipairs(results) do
               answers[#answers + 1] = tostring(r)

@@ -83,7 +83,8 @@ class Rspamd:
           'filters = "chartable,dkim,regexp";\nhs_cache_dir = "${DBDIR}/";\n'
           'maps_cache_dir = "${DBDIR}/";\n')
         fake = "".join(
-            f'    {{ name = {json.dumps(n)}; type = "{t}"; replies = {json.dumps(r)}; }},\n'
+            f'    {{ name = {json.dumps(n)}; type = "{t}"; replies = {json.dumps(r)}; }},\n' if r
+            else f'    {{ name = {json.dumps(n)}; type = "{t}"; rcode = "norec"; }},\n'
             for n, t, r in self.dns_records)
         w("local.d/options.inc",
           f'dns {{\n  nameserver = ["{self.nameserver}"];\n  timeout = 0.3s;\n'
@@ -263,7 +264,8 @@ def read_manifest(path):
 def read_dns_tsv(path):
     """corpus/dns.tsv (host, type, address per line) as dns_records for
     Rspamd(): [(name, type, [replies])], answers of one name and type
-    grouped."""
+    grouped; the address '-' says the name has no record of that type
+    (NODATA: an empty list)."""
     grouped = {}
     with open(path, encoding="utf-8") as f:
         for n, line in enumerate(f, start=1):
@@ -273,7 +275,9 @@ def read_dns_tsv(path):
             cols = line.split()
             if len(cols) != 3 or cols[1].lower() not in ("a", "aaaa", "txt", "mx", "cname"):
                 raise ValueError(f"{path}:{n}: expected 'host type address'")
-            grouped.setdefault((cols[0].lower(), cols[1].lower()), []).append(cols[2])
+            replies = grouped.setdefault((cols[0].lower(), cols[1].lower()), [])
+            if cols[2] != "-":  # '-': the name exists, with no record of this type
+                replies.append(cols[2])
     return [(name, t, replies) for (name, t), replies in grouped.items()]
 
 
