@@ -367,35 +367,35 @@ static int l_ids(lua_State *L)
 	return 1;
 }
 
+/* The index of the brand whose id is argument 2, or UINT32_MAX (unknown). */
+static uint32_t check_brand(lua_State *L, const struct lcatalogue *lc)
+{
+	const char *id = luaL_checkstring(L, 2);
+	uint32_t nb = mekiki_catalogue_brand_count(lc->cat);
+	for (uint32_t b = 0; b < nb; b++)
+		if (strcmp(mekiki_catalogue_brand_id(lc->cat, b), id) == 0)
+			return b;
+	return UINT32_MAX;
+}
+
 static int l_owns(lua_State *L)
 {
 	struct lcatalogue *lc = check_catalogue(L);
-	const char *id = luaL_checkstring(L, 2);
+	uint32_t b = check_brand(L, lc);
 	size_t dlen;
 	const char *domain = check_text(L, 3, &dlen);
-	uint32_t nb = mekiki_catalogue_brand_count(lc->cat);
-	for (uint32_t b = 0; b < nb; b++)
-		if (strcmp(mekiki_catalogue_brand_id(lc->cat, b), id) == 0) {
-			lua_pushboolean(L, mekiki_catalogue_brand_owns(lc->cat, b, domain, dlen));
-			return 1;
-		}
-	lua_pushboolean(L, 0);
+	lua_pushboolean(L, b != UINT32_MAX && mekiki_catalogue_brand_owns(lc->cat, b, domain, dlen));
 	return 1;
 }
 
 static int l_owns_sender(lua_State *L)
 {
 	struct lcatalogue *lc = check_catalogue(L);
-	const char *id = luaL_checkstring(L, 2);
+	uint32_t b = check_brand(L, lc);
 	size_t alen;
 	const char *addr = check_text(L, 3, &alen);
-	uint32_t nb = mekiki_catalogue_brand_count(lc->cat);
-	for (uint32_t b = 0; b < nb; b++)
-		if (strcmp(mekiki_catalogue_brand_id(lc->cat, b), id) == 0) {
-			lua_pushboolean(L, mekiki_catalogue_brand_owns_sender(lc->cat, b, addr, alen));
-			return 1;
-		}
-	lua_pushboolean(L, 0);
+	lua_pushboolean(L, b != UINT32_MAX &&
+	                       mekiki_catalogue_brand_owns_sender(lc->cat, b, addr, alen));
 	return 1;
 }
 
