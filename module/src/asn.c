@@ -3,12 +3,16 @@
  * much an operator distrusts it.
  *
  * Lookups read MaxMind DB files with libmaxminddb (memory-mapped, no writes,
- * no sockets).  Only numeric addresses are accepted: the text is parsed with
+ * no sockets).  The mapping is of a private copy in memory (a sealed memfd),
+ * never of the operator's file: libmaxminddb maps the file it opens, and a
+ * file mapped by a process and then truncated or overwritten in place (cp
+ * over it, a cron job's download) makes every later read of the mapping
+ * fault (SIGBUS) -- in rspamd, every worker, on every message.  Only numeric addresses are accepted: the text is parsed with
  * inet_pton here, never handed to getaddrinfo, so a lookup cannot trigger a
  * name resolution.  The weight map is a small sorted array searched by
  * bisection.
  */
-#define _DEFAULT_SOURCE
+#define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <maxminddb.h>
@@ -16,9 +20,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "mekiki.h"
+#include "utf8.h"
 
 struct mekiki_asn_db {
 	MMDB_s mmdb;
@@ -28,6 +37,77 @@ static void set_err(char *err, size_t errlen, const char *fmt, const char *a, co
 {
 	if (err && errlen)
 		snprintf(err, errlen, fmt, a, b);
+}
+
+/* Databases bigger than this are refused (GeoLite2-ASN is about 10 MB). */
+#define MK_ASN_MAX_BYTES ((off_t)512 << 20)
+
+/*
+ * Copy the regular file at path into a sealed memfd; its descriptor, or -1
+ * with errno set (EFBIG: too big; ENOSYS and the like: no memfd here).  A
+ * file changed while it is copied gives a torn copy, which MMDB_open()'s
+ * checks or the lookups' bounds checks reject; the plugin reopens the file
+ * when its modification time changes.
+ */
+static int private_copy(const char *path)
+{
+	int in = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (in < 0)
+		return -1;
+	struct stat st;
+	if (fstat(in, &st) != 0) {
+		int e = errno;
+		close(in);
+		errno = e;
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size > MK_ASN_MAX_BYTES) {
+		close(in);
+		errno = S_ISREG(st.st_mode) ? EFBIG : EINVAL;
+		return -1;
+	}
+	int fd = memfd_create("mekiki-asn", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0) {
+		int e = errno;
+		close(in);
+		errno = e;
+		return -1;
+	}
+	char buf[65536];
+	off_t total = 0;
+	for (;;) {
+		ssize_t n = read(in, buf, sizeof buf);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n < 0)
+				goto fail;
+			break;
+		}
+		total += n;
+		if (total > MK_ASN_MAX_BYTES) {
+			errno = EFBIG;
+			goto fail;
+		}
+		for (ssize_t off = 0; off < n;) {
+			ssize_t w = write(fd, buf + off, (size_t)(n - off));
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0)
+				goto fail;
+			off += w;
+		}
+	}
+	close(in);
+	/* Nobody, this process included, can change the copy any more. */
+	(void)fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL);
+	return fd;
+fail:;
+	int e = errno;
+	close(in);
+	close(fd);
+	errno = e;
+	return -1;
 }
 
 mekiki_asn_db *mekiki_asn_open(const char *path, char *err, size_t errlen)
@@ -42,9 +122,35 @@ mekiki_asn_db *mekiki_asn_open(const char *path, char *err, size_t errlen)
 		return NULL;
 	}
 	errno = 0;
-	int rc = MMDB_open(path, MMDB_MODE_MMAP, &db->mmdb);
-	if (rc != MMDB_SUCCESS) {
+	int fd = private_copy(path);
+	if (fd < 0 && (errno == ENOENT || errno == EACCES || errno == EFBIG || errno == EINVAL ||
+	               errno == EISDIR || errno == ENOTDIR || errno == ELOOP || errno == EIO)) {
 		int e = errno;
+		set_err(err, errlen, "%s: %s", path,
+		        e == EFBIG ? "bigger than 512 MB" : e == EINVAL ? "not a regular file" : strerror(e));
+		free(db);
+		return NULL;
+	}
+	char copy[64];
+	const char *open_path = path; /* no memfd here: map the file itself */
+	if (fd >= 0) {
+		snprintf(copy, sizeof copy, "/proc/self/fd/%d", fd);
+		open_path = copy;
+	}
+	errno = 0;
+	int rc = MMDB_open(open_path, MMDB_MODE_MMAP, &db->mmdb);
+	int e = errno;
+	if (rc != MMDB_SUCCESS && fd >= 0) {
+		/* No /proc: map the file itself, as before. */
+		if (rc == MMDB_FILE_OPEN_ERROR && e == ENOENT) {
+			errno = 0;
+			rc = MMDB_open(path, MMDB_MODE_MMAP, &db->mmdb);
+			e = errno;
+		}
+	}
+	if (fd >= 0)
+		close(fd); /* the mapping keeps the copy */
+	if (rc != MMDB_SUCCESS) {
 		const char *why = (rc == MMDB_FILE_OPEN_ERROR || rc == MMDB_IO_ERROR) && e
 		                      ? strerror(e)
 		                      : MMDB_strerror(rc);
@@ -187,8 +293,9 @@ static void reportf(mekiki_error_fn err, void *ud, unsigned line, const char *wh
 {
 	if (!err)
 		return;
-	char msg[256];
-	snprintf(msg, sizeof msg, "%s: \"%.*s\"", what, (int)(n > 64 ? 64 : n), s);
+	char quoted[65], msg[256];
+	mk_printable_excerpt(s, n, quoted, 64);
+	snprintf(msg, sizeof msg, "%s: \"%s\"", what, quoted);
 	err(ud, line, msg);
 }
 

@@ -17,6 +17,7 @@
 
 #include "catalogue.h"
 #include "skeleton.h"
+#include "utf8.h"
 
 static int grow(void **arr, uint32_t *cap, uint32_t n, size_t elem)
 {
@@ -102,8 +103,11 @@ static void report(mekiki_error_fn err, void *ud, unsigned line, const char *fmt
 {
 	if (!err)
 		return;
-	char msg[256];
-	snprintf(msg, sizeof msg, fmt, (int)(alen > 64 ? 64 : alen), a);
+	/* The line is the operator's or an attacker's bytes: no control bytes
+	 * or invalid UTF-8 into the caller's log. */
+	char quoted[65], msg[256];
+	size_t qlen = mk_printable_excerpt(a, alen, quoted, 64);
+	snprintf(msg, sizeof msg, fmt, (int)qlen, quoted);
 	err(ud, line, msg);
 }
 

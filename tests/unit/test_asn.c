@@ -7,6 +7,7 @@
  * scripts/asn_csv2mmdb.pl (the same converter as the default database).
  */
 #define _DEFAULT_SOURCE /* mkstemp */
+#define _XOPEN_SOURCE 700 /* pwrite, ftruncate */
 #include <check.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -168,6 +169,42 @@ START_TEST(test_open_failures)
 }
 END_TEST
 
+/* The file changed in place under an open database (truncated, as cp over
+ * it does first; then rewritten with other bytes): lookups keep answering
+ * from what was opened -- the database is a private copy, not a mapping of
+ * the file, which would fault (SIGBUS) here. */
+START_TEST(test_file_changed_in_place)
+{
+	FILE *f = fopen(db_path, "rb");
+	ck_assert_ptr_nonnull(f);
+	static char buf[1 << 20];
+	size_t n = fread(buf, 1, sizeof buf, f);
+	fclose(f);
+	char tmpl[] = "/tmp/mekiki-asn-inplace-XXXXXX";
+	int fd = mkstemp(tmpl);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, buf, n), (ssize_t)n);
+	char err[256];
+	mekiki_asn_db *d = mekiki_asn_open(tmpl, err, sizeof err);
+	ck_assert_msg(d != NULL, "%s", err);
+	mekiki_asn_info info;
+	const char *ip = "104.248.62.17";
+	ck_assert_int_eq(mekiki_asn_lookup(d, ip, strlen(ip), &info), 1);
+	ck_assert_int_eq(ftruncate(fd, 0), 0);
+	ck_assert_int_eq(mekiki_asn_lookup(d, ip, strlen(ip), &info), 1);
+	ck_assert_uint_eq(info.asn, 14061);
+	static char junk[1 << 20];
+	memset(junk, 0xA5, n);
+	ck_assert_int_eq(pwrite(fd, junk, n, 0), (ssize_t)n);
+	ck_assert_int_eq(mekiki_asn_lookup(d, ip, strlen(ip), &info), 1);
+	ck_assert_uint_eq(info.asn, 14061);
+	ck_assert_str_eq(info.org, "DigitalOcean, LLC");
+	mekiki_asn_close(d);
+	close(fd);
+	unlink(tmpl);
+}
+END_TEST
+
 /* ---- the weight map ---------------------------------------------------- */
 
 struct errors {
@@ -309,6 +346,7 @@ static Suite *asn_suite(void)
 	tcase_add_test(tl, test_not_an_address);
 	tcase_add_test(tl, test_org_names);
 	tcase_add_test(tl, test_open_failures);
+	tcase_add_test(tl, test_file_changed_in_place);
 	suite_add_tcase(s, tl);
 	TCase *tm = tcase_create("map");
 	tcase_add_test(tm, test_map_parse);
