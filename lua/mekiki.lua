@@ -26,6 +26,13 @@ From display name of each message, and inserts:
   MEKIKI_FROM_BRAND_SPOOF  the From display name claims a brand while the From
                            domain is not one of that brand's domains (or is,
                            but rspamd's DMARC check failed for it)
+  MEKIKI_BRAND_REPLYTO_MISMATCH  the From header claims a brand and Reply-To
+                           sends the replies to a mailbox neither the brand's
+                           nor at the From domain
+  MEKIKI_SUBJECT_BRAND     the subject's leading bracketed tag is a brand name
+                           ("【Amazon】...") and the From address is not the
+                           brand's: a weak sign, and a claim for the mismatch
+                           check when the links or the From domain are risky
   MEKIKI_SENDER_ASN        the sending IP is in a network weighted in the ASN map
   MEKIKI_URL_ASN           a link host resolves into such a network
   MEKIKI_URL_SHARED_IP     unrelated registrable domains of the links resolve to
@@ -79,10 +86,12 @@ local settings = {
   symbol_lure = 'MEKIKI_LURE',
   symbol_brand_url_mismatch = 'MEKIKI_BRAND_URL_MISMATCH',
   symbol_from_tld = 'MEKIKI_FROM_TLD',
+  symbol_subject_brand = 'MEKIKI_SUBJECT_BRAND',
+  symbol_brand_replyto_mismatch = 'MEKIKI_BRAND_REPLYTO_MISMATCH',
   -- ASN: networks of the sender and of the link hosts
   asn_db = nil,               -- path of a MaxMind DB (GeoLite2-ASN format)
   asn_map = nil,              -- URL or path of the ASN weights
-  max_dns = 8,                -- link hosts resolved per message (A, else AAAA)
+  max_dns = 8,                -- link hosts resolved per message (A, else AAAA); 0: none
   dns_cache_size = 4096,      -- host -> addresses cached per worker (LRU)
   dns_cache_ttl = 600,        -- seconds an answer is cached
   shared_ip_min_domains = 2,  -- unrelated domains on one address to count
@@ -100,6 +109,9 @@ local positive_ints = { 'max_text_bytes', 'max_parts', 'max_hits', 'max_options'
                         'max_map_bytes',
                         'max_dns', 'dns_cache_size', 'dns_cache_ttl', 'shared_ip_min_domains',
                         'asn_db_check_interval' }
+-- Options for which 0 is meaningful: max_dns = 0 resolves no link host (only
+-- IP-literal links and the sender's address are looked up in the database).
+local zero_allowed = { max_dns = true }
 
 local catalogue -- built from the brand map; nil until the map has loaded
 local tld_weights -- suffix -> weight, from the TLD map; nil until loaded
@@ -196,7 +208,7 @@ end
 
 local function new_found()
   return { strong = new_set(), weak = new_set(), invisible = new_set(), lures = new_set(),
-           strong_brands = {}, claimed = {}, fullwidth_claimed = {} }
+           strong_brands = {}, claimed = {}, fullwidth_claimed = {}, from_claims = {} }
 end
 
 local function is_utf8_name(charset)
@@ -306,12 +318,16 @@ local function check_from(task, found, from)
         end
         if hit.confusable then
           found.claimed[hit.brand] = hit.weight
+          found.from_claims[#found.from_claims + 1] = hit
         end
         if report and not hit.confusable then
           -- the mail system's name on a bounce: no claim
           lua_util.debugm(N, task, 'delivery report from %s: display name not a claim', address)
         elseif not catalogue:owns_sender(hit.brand, address) then
           found.claimed[hit.brand] = hit.weight
+          if not hit.confusable then
+            found.from_claims[#found.from_claims + 1] = hit
+          end
           add_option(spoof, hit.brand .. ':' .. (domain ~= '' and domain or '<none>'), hit.weight)
         elseif dmarc_failed(task) then
           add_option(spoof, hit.brand .. ':' .. domain .. ':dmarc-fail', hit.weight)
@@ -324,6 +340,66 @@ local function check_from(task, found, from)
   end
   if #spoof.list > 0 then
     insert_set(task, settings.symbol_from_brand_spoof, spoof)
+  end
+end
+
+-- Where the replies go: the From header claims a brand (a display name
+-- from a foreign domain, or the brand in look-alikes) and Reply-To sends the
+-- replies to a mailbox that is neither the brand's nor at the From domain
+-- ("Facebook" <> with Reply-To a hotmail.com address): the reply-based
+-- phishing that has no link to compare (MEKIKI_BRAND_REPLYTO_MISMATCH).
+local function check_reply_to(task, found, from)
+  if #found.from_claims == 0 or not task:get_header('Reply-To') then
+    return
+  end
+  local reply = task:get_reply_sender()
+  if not reply or #reply == 0 then
+    return
+  end
+  reply = reply:lower()
+  local reply_domain = reply:match('@([^@]+)$') or ''
+  local from_domain = (from and from[1] and from[1].domain or ''):lower()
+  if reply_domain == from_domain then
+    return
+  end
+  local set = new_set()
+  for _, hit in ipairs(found.from_claims) do
+    if not catalogue:owns_sender(hit.brand, reply) then
+      add_option(set, hit.brand .. ':' .. (reply_domain ~= '' and reply_domain or '<none>'),
+          hit.weight)
+    end
+  end
+  if #set.list > 0 then
+    insert_set(task, settings.symbol_brand_replyto_mismatch, set)
+  end
+end
+
+-- The subject's leading bracketed tag names a brand ("【Amazon】...",
+-- "[Binance] ...") while the From address is not one of the brand's
+-- (MEKIKI_SUBJECT_BRAND, a weak sign by itself: shops, newsletters and
+-- forwarded notices head subjects with brands too).  The tag is a claim of
+-- the brand, checked against the links (MEKIKI_BRAND_URL_MISMATCH, and the
+-- MEKIKI_PHISH composite), only when the message's infrastructure is risky
+-- as well: a link into a weighted TLD, a look-alike link host, a From domain
+-- in a weighted TLD.
+local function check_subject(task, found, from, risky)
+  local subject = task:get_subject()
+  if not subject or #subject == 0 then
+    return
+  end
+  local address = from and from[1] and from[1].addr or ''
+  local domain = from and from[1] and from[1].domain or ''
+  local set = new_set()
+  for _, hit in ipairs(catalogue:subject_claims(subject, settings.max_text_bytes)) do
+    if not catalogue:owns_sender(hit.brand, address) then
+      add_option(set, hit.brand .. ':' .. (domain ~= '' and domain:lower() or '<none>'), hit.weight)
+      if risky then
+        found.claimed[hit.brand] = hit.weight
+      end
+    end
+  end
+  if #set.list > 0 then
+    insert_set(task, settings.symbol_subject_brand, set)
   end
 end
 
@@ -506,7 +582,8 @@ end
 
 -- Links: hosts that imitate a brand (MEKIKI_URL_LOOKALIKE) and hosts in
 -- weighted TLDs (MEKIKI_URL_TLD, by the highest weight); the From domain's
--- TLD (MEKIKI_FROM_TLD).  Each symbol once per message.
+-- TLD (MEKIKI_FROM_TLD).  Each symbol once per message.  Returns whether
+-- any of them fired (the message's infrastructure looks risky).
 local function check_urls(task, links, from)
   local best, tld_hosts, lookalikes = 0, new_set(), new_set()
   for _, h in ipairs(links.hosts) do
@@ -527,13 +604,16 @@ local function check_urls(task, links, from)
   if best > 0 then
     task:insert_result(settings.symbol_url_tld, best, tld_hosts.list)
   end
+  local risky = best > 0 or #lookalikes.list > 0
   local domain = from and from[1] and from[1].domain
   if tld_weights and domain and #domain > 0 then
     local w = tld_weight(domain)
     if w and w > 0 then
       task:insert_result(settings.symbol_from_tld, w, domain:lower())
+      risky = true
     end
   end
+  return risky
 end
 
 -- The message claims brands (a spoofed display name, look-alike spellings)
@@ -585,7 +665,7 @@ local missing_logged = false
 local function mekiki_check(task)
   local links = message_links(task)
   local from = task:get_from('mime')
-  check_urls(task, links, from)
+  local risky = check_urls(task, links, from)
   local found = new_found()
   if not catalogue then
     if not missing_logged then
@@ -602,6 +682,8 @@ local function mekiki_check(task)
   end
   check_body(task, found)
   check_from(task, found, from)
+  check_subject(task, found, from, risky)
+  check_reply_to(task, found, from)
   insert_weak(task, found)
   insert_invisible(task, found)
   check_mismatch(task, found, links)
@@ -906,14 +988,9 @@ end
 local max_logged_errors = 10
 
 -- A catalogue from a map in the brand-map format; nil (logged) if it fails.
-local function build_catalogue(data, what, path)
-  local cat, errs = mekiki.catalogue(data)
-  if not cat then
-    rspamd_logger.errx(rspamd_config, '%s: cannot build the %s from %s: %s; ' ..
-        'keeping the previous one', N, what, path, errs)
-    return nil
-  end
-  -- The first bad lines, then a count: a garbage file must not flood the log.
+-- The first bad lines of a map (the library quotes them without control
+-- bytes or invalid UTF-8), then a count: a garbage file must not flood the log.
+local function log_bad_lines(what, path, errs)
   for i, e in ipairs(errs) do
     if i > max_logged_errors then
       rspamd_logger.warnx(rspamd_config, '%s: %s %s: %s more bad lines skipped, not listed',
@@ -922,6 +999,16 @@ local function build_catalogue(data, what, path)
     end
     rspamd_logger.warnx(rspamd_config, '%s: %s %s: %s (line skipped)', N, what, path, e)
   end
+end
+
+local function build_catalogue(data, what, path)
+  local cat, errs = mekiki.catalogue(data)
+  if not cat then
+    rspamd_logger.errx(rspamd_config, '%s: cannot build the %s from %s: %s; ' ..
+        'keeping the previous one', N, what, path, errs)
+    return nil
+  end
+  log_bad_lines(what, path, errs)
   if cat:brand_count() == 0 then
     rspamd_logger.errx(rspamd_config, '%s: %s %s has no valid entry (%s bad lines); ' ..
         'its symbols are off until it is fixed', N, what, path, #errs)
@@ -951,12 +1038,20 @@ local function load_tld_weights(data)
       w = tonumber(w)
       if not suffix or not w or w < 0 or w > 1 or suffix:find('^%.') or suffix:find('%.$') then
         bad = bad + 1
-        rspamd_logger.warnx(rspamd_config, '%s: TLD map %s line %s: expected "suffix weight" ' ..
-            'with a weight from 0 to 1, got "%s" (line skipped)', N, settings.tld_map, n, line)
+        -- The first bad lines, quoted without control or non-ASCII bytes.
+        if bad <= max_logged_errors then
+          rspamd_logger.warnx(rspamd_config, '%s: TLD map %s line %s: expected "suffix weight" ' ..
+              'with a weight from 0 to 1, got "%s" (line skipped)', N, settings.tld_map, n,
+              (line:sub(1, 64):gsub('[%c\128-\255]', '?')))
+        end
       else
         weights[suffix:lower()] = w
       end
     end
+  end
+  if bad > max_logged_errors then
+    rspamd_logger.warnx(rspamd_config, '%s: TLD map %s: %s more bad lines skipped, not listed',
+        N, settings.tld_map, bad - max_logged_errors)
   end
   tld_weights = weights
   rspamd_logger.infox(rspamd_config, '%s: TLD map loaded (%s bad lines)', N, bad)
@@ -969,10 +1064,7 @@ local function load_asn_weights(data)
         'keeping the previous one', N, settings.asn_map, errs)
     return
   end
-  for _, e in ipairs(errs) do
-    rspamd_logger.warnx(rspamd_config, '%s: ASN map %s: %s (line skipped)', N,
-        settings.asn_map, e)
-  end
+  log_bad_lines('ASN map', settings.asn_map, errs)
   rspamd_logger.infox(rspamd_config, '%s: ASN map loaded: %s networks', N, map:count())
   asn_weights = map
 end
@@ -1027,9 +1119,10 @@ settings = lua_util.override_defaults(settings, opts)
 
 for _, k in ipairs(positive_ints) do
   local v = tonumber(settings[k])
-  if not v or v < 1 or v ~= math.floor(v) then
-    rspamd_logger.errx(rspamd_config, '%s: option %s must be a positive integer, got %s',
-        N, k, settings[k])
+  local min = zero_allowed[k] and 0 or 1
+  if not v or v < min or v ~= math.floor(v) then
+    rspamd_logger.errx(rspamd_config, '%s: option %s must be %s, got %s; the module is off',
+        N, k, min == 0 and 'a whole number (0 or more)' or 'a positive integer', settings[k])
     lua_util.disable_module(N, 'config')
     return
   end
@@ -1122,7 +1215,8 @@ register_check(settings.symbol_check, mekiki_check,
       settings.symbol_brand_confusable_weak, settings.symbol_invisible_in_word,
       settings.symbol_url_tld, settings.symbol_from_tld,
       settings.symbol_url_lookalike, settings.symbol_brand_url_mismatch,
-      settings.symbol_lure, settings.symbol_from_brand_spoof })
+      settings.symbol_lure, settings.symbol_from_brand_spoof, settings.symbol_subject_brand,
+      settings.symbol_brand_replyto_mismatch })
 
 -- Run after DMARC, whose verdict on the From domain the spoof check reads.
 rspamd_config:register_dependency(settings.symbol_check, 'DMARC_CHECK')

@@ -141,6 +141,22 @@ MEKIKI_API int mekiki_scan_flags(mekiki_scanner *sc, const char *text, size_t le
                                  mekiki_hit *hits, size_t max_hits, size_t *nhits,
                                  unsigned flags);
 
+/*
+ * Brand claims at the head of a subject, where Japanese notices name their
+ * sender as a matter of form: the leading bracketed tags ("【Amazon】...",
+ * "[List] 【JRおでかけネット】...", "[Binance] ...": [], 【】, 〖〗, 〔〕, ［］,
+ * at most 4 tags of at most 96 bytes) whose whole content is a brand name,
+ * or a name followed by a domain suffix ("【Amazon.co.jp】").  A tag with
+ * more in it ("【Amazonギフト券プレゼント】") claims nothing, nor does a
+ * reply or forward ("Re:", "Fwd:", "転送：" before the tag).  Stores at most
+ * one hit per tag (spans in subject) in hits, up to max_hits, and their
+ * number in *nhits.  Returns MEKIKI_OK or a negative mekiki_status.
+ * Whether the sender may make the claim is the caller's question
+ * (mekiki_catalogue_brand_owns_sender()).
+ */
+MEKIKI_API int mekiki_subject_claims(mekiki_scanner *sc, const char *subject, size_t len,
+                                     mekiki_hit *hits, size_t max_hits, size_t *nhits);
+
 /* Host verdict flags. */
 #define MEKIKI_HOST_BRAND_DOMAIN 0x01u /* inside one of brand's domains */
 #define MEKIKI_HOST_LOOKALIKE 0x02u    /* imitates brand from a foreign domain */

@@ -20,6 +20,8 @@
  *       only, "all" (default) every hit
  *   cat:ids(text [, max_bytes [, max_hits]]) -> { brand_id, ... } distinct,
  *       in order of first hit, without a table per hit
+ *   cat:subject_claims(subject [, max_bytes]) -> { hit, ... }: brands named by
+ *       the whole content of the subject's leading bracketed tags
  *   cat:owns(brand_id, domain)            -> boolean
  *   cat:owns_sender(brand_id, address)    -> boolean (a From address: '~' domains
  *                                            count only for postmaster/mailer-daemon)
@@ -286,16 +288,9 @@ static size_t scan_args(lua_State *L, struct lcatalogue *lc, unsigned flags, con
 	return n;
 }
 
-static int l_scan(lua_State *L)
+/* Push the n hits of lc->hits (spans in s) as a table of hit tables. */
+static void push_hits(lua_State *L, const struct lcatalogue *lc, const char *s, size_t n)
 {
-	struct lcatalogue *lc = check_catalogue(L);
-	static const char *const modes[] = {"all", "confusable", NULL};
-	/* LuaJIT's luaL_checkoption() takes a non-string for the default. */
-	if (!lua_isnoneornil(L, 5) && lua_type(L, 5) != LUA_TSTRING)
-		luaL_argerror(L, 5, "\"all\" or \"confusable\" expected");
-	unsigned flags = luaL_checkoption(L, 5, "all", modes) == 1 ? MEKIKI_SCAN_CONFUSABLE_ONLY : 0;
-	const char *s;
-	size_t n = scan_args(L, lc, flags, &s);
 	lua_createtable(L, (int)n, 0);
 	for (size_t i = 0; i < n; i++) {
 		const mekiki_hit *h = &lc->hits[i];
@@ -328,6 +323,19 @@ static int l_scan(lua_State *L)
 		lua_setfield(L, -2, "foreign");
 		lua_rawseti(L, -2, (int)i + 1);
 	}
+}
+
+static int l_scan(lua_State *L)
+{
+	struct lcatalogue *lc = check_catalogue(L);
+	static const char *const modes[] = {"all", "confusable", NULL};
+	/* LuaJIT's luaL_checkoption() takes a non-string for the default. */
+	if (!lua_isnoneornil(L, 5) && lua_type(L, 5) != LUA_TSTRING)
+		luaL_argerror(L, 5, "\"all\" or \"confusable\" expected");
+	unsigned flags = luaL_checkoption(L, 5, "all", modes) == 1 ? MEKIKI_SCAN_CONFUSABLE_ONLY : 0;
+	const char *s;
+	size_t n = scan_args(L, lc, flags, &s);
+	push_hits(L, lc, s, n);
 	mekiki_invisible inv;
 	mekiki_scan_invisible(lc->sc, &inv);
 	if (inv.count == 0) {
@@ -344,6 +352,24 @@ static int l_scan(lua_State *L)
 	lua_pushstring(L, buf);
 	lua_setfield(L, -2, "cp");
 	return 2;
+}
+
+/* cat:subject_claims(subject [, max_bytes]) -> { hit, ... }: the brands the
+ * subject's leading bracketed tags name (mekiki_subject_claims()). */
+static int l_subject_claims(lua_State *L)
+{
+	struct lcatalogue *lc = check_catalogue(L);
+	size_t len;
+	const char *s = check_text(L, 2, &len);
+	lua_Integer max_bytes = luaL_optinteger(L, 3, -1);
+	if (max_bytes >= 0 && (size_t)max_bytes < len)
+		len = (size_t)max_bytes;
+	size_t n = 0;
+	int rc = mekiki_subject_claims(lc->sc, s, len, lc->hits, 4, &n);
+	if (rc != MEKIKI_OK)
+		return luaL_error(L, "mekiki: subject scan failed (%d)", rc);
+	push_hits(L, lc, s, n);
+	return 1;
 }
 
 /* cat:ids(text [, max_bytes [, max_hits]]): the distinct brand ids found, in
@@ -448,6 +474,7 @@ static int l_tostring(lua_State *L)
 static const luaL_Reg catalogue_methods[] = {
 	{"scan", l_scan},
 	{"ids", l_ids},
+	{"subject_claims", l_subject_claims},
 	{"owns", l_owns},
 	{"owns_sender", l_owns_sender},
 	{"host", l_host},

@@ -50,6 +50,11 @@ struct mekiki_scanner {
 	mekiki_hit *hits;
 	size_t max_hits, nhits;
 	unsigned flags;         /* MEKIKI_SCAN_* of the scan in progress */
+	/* The first and one past the last byte of the text that is not a blank
+	 * or ASCII punctuation (sig_first == sig_end when there is none), found
+	 * on the first question: whole_text() in constant time. */
+	size_t sig_first, sig_end;
+	int sig_known;
 	mekiki_invisible invisible; /* of the last scan */
 };
 
@@ -388,19 +393,31 @@ static void classify(const struct mk_name *nm, const unsigned char *s, size_t n,
 		h->flags |= MEKIKI_HIT_WEAK;
 }
 
-/* Only blanks and ASCII punctuation outside [os, oe): the name is the text. */
-static int whole_text(const mekiki_scanner *sc, size_t os, size_t oe)
+static int significant(unsigned char c)
 {
-	for (size_t i = 0; i < sc->text_len; i++) {
-		if (i == os)
-			i = oe;
-		if (i >= sc->text_len)
-			break;
-		unsigned char c = sc->text[i];
-		if (c >= 0x80 || mk_is_alnum_ascii(c))
-			return 0;
+	return c >= 0x80 || mk_is_alnum_ascii(c);
+}
+
+/*
+ * Only blanks and ASCII punctuation outside [os, oe): the name is the text.
+ * The text's significant span is found once per scan, so a text of many
+ * plain mentions costs one pass, not one pass per mention.
+ */
+static int whole_text(mekiki_scanner *sc, size_t os, size_t oe)
+{
+	if (!sc->sig_known) {
+		size_t a = 0, b = sc->text_len;
+		while (a < b && !significant(sc->text[a]))
+			a++;
+		while (b > a && !significant(sc->text[b - 1]))
+			b--;
+		sc->sig_first = a;
+		sc->sig_end = b;
+		sc->sig_known = 1;
 	}
-	return 1;
+	if (sc->sig_first == sc->sig_end)
+		return 1;
+	return sc->sig_first >= os && sc->sig_end <= oe;
 }
 
 static int found(mekiki_scanner *sc, uint32_t id, size_t start, size_t end)
@@ -512,10 +529,144 @@ int mekiki_scan_flags(mekiki_scanner *sc, const char *text, size_t len, mekiki_h
 	sc->max_hits = max_hits;
 	sc->nhits = 0;
 	sc->flags = flags;
+	sc->sig_known = 0;
 	hs_error_t r = hs_scan(sc->cat->db, (const char *)sc->stream, (unsigned)sc->stream_len, 0,
 	                       sc->scratch, on_match, sc);
 	*nhits = sc->nhits;
 	sc->hits = NULL;
 	sc->text = sc->stream = NULL;
 	return (r == HS_SUCCESS || r == HS_SCAN_TERMINATED) ? MEKIKI_OK : MEKIKI_EENGINE;
+}
+
+/* ---- Brand claims at the head of a subject ---- */
+
+/* Longest tag content looked at, in bytes; tags looked at. */
+#define MK_TAG_MAX 96
+#define MK_MAX_TAGS 4
+
+/* Blanks at s[i..len): ASCII space and tab, U+3000 (ideographic space). */
+static size_t skip_blanks(const unsigned char *s, size_t len, size_t i)
+{
+	for (;;) {
+		if (i < len && (s[i] == ' ' || s[i] == '\t'))
+			i++;
+		else if (i + 3 <= len && s[i] == 0xE3 && s[i + 1] == 0x80 && s[i + 2] == 0x80)
+			i += 3;
+		else
+			return i;
+	}
+}
+
+/* Does s[i..len) start a reply or forward prefix ("Re:", "Fwd:", "転送：")? */
+static int reply_prefix(const unsigned char *s, size_t len, size_t i)
+{
+	static const char *const ascii[] = {"re", "fw", "fwd", "aw", "wg", "sv", "tr", "vs",
+	                                    "antw", "rif", "enc", "res", NULL};
+	static const char *const utf8[] = {"\xe8\xbb\xa2\xe9\x80\x81" /* 転送 */,
+	                                   "\xe8\xbf\x94\xe4\xbf\xa1" /* 返信 */, NULL};
+	size_t j = len;
+	for (int k = 0; ascii[k]; k++) {
+		size_t n = strlen(ascii[k]), m = 0;
+		while (m < n && i + m < len && (s[i + m] | 0x20) == (unsigned char)ascii[k][m])
+			m++;
+		if (m == n) {
+			j = i + n;
+			break;
+		}
+	}
+	for (int k = 0; j == len && utf8[k]; k++) {
+		size_t n = strlen(utf8[k]);
+		if (i + n <= len && memcmp(s + i, utf8[k], n) == 0)
+			j = i + n;
+	}
+	if (j == len)
+		return 0;
+	if (j < len && s[j] == ':')
+		return 1;
+	/* U+FF1A FULLWIDTH COLON */
+	return j + 3 <= len && s[j] == 0xEF && s[j + 1] == 0xBC && s[j + 2] == 0x9A;
+}
+
+/* The bracket opening at s[i..len): its closer (UTF-8) and opener length. */
+static const char *tag_closer(const unsigned char *s, size_t len, size_t i, size_t *open_len)
+{
+	static const char *const pairs[][2] = {
+		{"[", "]"},
+		{"\xe3\x80\x90", "\xe3\x80\x91"}, /* 【 】 */
+		{"\xe3\x80\x96", "\xe3\x80\x97"}, /* 〖 〗 */
+		{"\xe3\x80\x94", "\xe3\x80\x95"}, /* 〔 〕 */
+		{"\xef\xbc\xbb", "\xef\xbc\xbd"}, /* ［ ］ */
+	};
+	for (size_t k = 0; k < sizeof pairs / sizeof pairs[0]; k++) {
+		size_t n = strlen(pairs[k][0]);
+		if (i + n <= len && memcmp(s + i, pairs[k][0], n) == 0) {
+			*open_len = n;
+			return pairs[k][1];
+		}
+	}
+	return NULL;
+}
+
+/* After a name: nothing, or a domain suffix (".co.jp", ".com"). */
+static int domain_suffix_only(const unsigned char *s, size_t len)
+{
+	if (len == 0)
+		return 1;
+	if (s[0] != '.' || len > 24)
+		return 0;
+	for (size_t i = 0; i < len; i++)
+		if (!(mk_is_alnum_ascii(s[i]) || s[i] == '.' || s[i] == '-'))
+			return 0;
+	return 1;
+}
+
+int mekiki_subject_claims(mekiki_scanner *sc, const char *subject, size_t len,
+                          mekiki_hit *hits, size_t max_hits, size_t *nhits)
+{
+	if (!sc || (!subject && len) || (!hits && max_hits) || !nhits)
+		return MEKIKI_EINVAL;
+	*nhits = 0;
+	const unsigned char *s = (const unsigned char *)subject;
+	size_t i = 0, out = 0;
+	for (int tag = 0; tag < MK_MAX_TAGS && out < max_hits; tag++) {
+		i = skip_blanks(s, len, i);
+		if (reply_prefix(s, len, i))
+			break;
+		size_t open_len;
+		const char *closer = tag_closer(s, len, i, &open_len);
+		if (!closer)
+			break;
+		size_t cl = strlen(closer), a = i + open_len, b = a, limit = a + MK_TAG_MAX;
+		if (limit > len)
+			limit = len;
+		while (b + cl <= limit && memcmp(s + b, closer, cl) != 0)
+			b++;
+		if (b + cl > limit)
+			break;
+		i = b + cl;
+		/* The content without blanks at its edges. */
+		a = skip_blanks(s, b, a);
+		while (b > a && (s[b - 1] == ' ' || s[b - 1] == '\t'))
+			b--;
+		while (b >= a + 3 && s[b - 3] == 0xE3 && s[b - 2] == 0x80 && s[b - 1] == 0x80)
+			b -= 3;
+		if (b == a)
+			continue;
+		mekiki_hit found_hits[8];
+		size_t n = 0;
+		int rc = mekiki_scan_flags(sc, subject + a, b - a, found_hits, 8, &n, 0);
+		if (rc != MEKIKI_OK)
+			return rc;
+		for (size_t k = 0; k < n && out < max_hits; k++) {
+			mekiki_hit h = found_hits[k];
+			if (h.start != 0 || !domain_suffix_only(s + a + h.end, b - a - h.end))
+				continue;
+			h.start += a;
+			h.end += a;
+			hits[out++] = h;
+			break; /* one claim per tag */
+		}
+	}
+	*nhits = out;
+	return MEKIKI_OK;
 }

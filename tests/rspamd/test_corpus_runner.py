@@ -127,17 +127,20 @@ def main():
                 check(not big, f"{name}: ham with {big}")
     check(set(seen) == set(rows), f"messages missing from the logs: {sorted(set(rows) - set(seen))}")
 
-    # Summary: counts, and the hit-frequencies columns of a symbol every
-    # phish case expects (MEKIKI_BRAND_URL_MISMATCH: on all phish, no ham:
-    # spam 100 %, ham 0 %, S/O 1.000).
+    # Summary: counts, and the hit-frequencies columns of
+    # MEKIKI_BRAND_URL_MISMATCH: on the phish that expect it (all but the
+    # link-less one), no ham: S/O 1.000.
     with open(summary, encoding="utf-8") as f:
         text = f.read()
     phish = sum(r["class"] == "phish" for r in rows.values())
     ham = sum(r["class"] == "ham" for r in rows.values())
     check(f"Messages: {phish} spam/phish, {ham} ham" in text, "summary: wrong message counts")
-    check(re.search(r"\| [\d.]+ \| `MEKIKI_BRAND_URL_MISMATCH` \| 100\.0 \| 0\.00 \| 1\.000 \| "
-                    + f"{phish} \\| 0 \\|", text) is not None,
-          "summary: no MEKIKI_BRAND_URL_MISMATCH row with 100 % spam, 0 % ham")
+    n_mm = sum(r["class"] == "phish" and "MEKIKI_BRAND_URL_MISMATCH" in r["expect"]
+               for r in rows.values())
+    check(re.search(r"\| [\d.]+ \| `MEKIKI_BRAND_URL_MISMATCH` \| "
+                    + re.escape(f"{100 * n_mm / phish:.1f}") + r" \| 0\.00 \| 1\.000 \| "
+                    + f"{n_mm} \\| 0 \\|", text) is not None,
+          f"summary: no MEKIKI_BRAND_URL_MISMATCH row with {n_mm} of {phish} phish, 0 % ham")
     # Ham with a mekiki symbol (each under 1 point, checked above), as the results say.
     ham_any = sum(1 for n, r in recs.items() if rows[n]["class"] == "ham" and any(
         k.startswith("MEKIKI_") and k != "MEKIKI_CHECK" and v["score"] > 0

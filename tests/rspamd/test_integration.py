@@ -415,6 +415,29 @@ class TestAsnBounds(RspamdTestCase):
         self.assertNotIn("MEKIKI_URL_SHARED_IP", mekiki_symbols(res))
 
 
+class TestNoLinkLookups(RspamdTestCase):
+    """max_dns = 0: no link host is resolved, and the rest of mekiki works
+    (it used to turn the whole module off, issue #16)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.local = {"local.d/mekiki.conf": asn_conf(f'asn_db = "{asn_fixture()}";\nmax_dns = 0;\n')}
+        super().setUpClass()
+
+    def test_max_dns_zero(self):
+        res = self.scan(os.path.join(CORPUS, "phish-amazon-shared-server.eml"))
+        syms = mekiki_symbols(res)
+        self.assertIn("MEKIKI_FROM_BRAND_SPOOF", syms)
+        self.assertIn("MEKIKI_SENDER_ASN", syms)
+        self.assertNotIn("MEKIKI_URL_ASN", syms)
+        self.assertNotIn("MEKIKI_URL_SHARED_IP", syms)
+        # An IP-literal link needs no lookup: its network still counts.
+        res = self.scan(message(b"<a href='http://104.248.9.9/login'>login</a>",
+                                ctype="text/html; charset=utf-8"))
+        self.assertIn("MEKIKI_URL_ASN", mekiki_symbols(res))
+        self.assertNotIn("must be", self.rspamd.log())
+
+
 class BlackHoleDns:
     """A DNS server on 127.0.0.1 that reads queries and never answers."""
 
@@ -565,6 +588,58 @@ class TestAsnDbAppears(RspamdTestCase):
             seen = "MEKIKI_SENDER_ASN" in self.scan(msg, ip="104.248.1.1")["symbols"]
         self.assertTrue(seen, "the new database was not picked up within 20 s")
         self.assertIn("ASN database " + self.db + " loaded", self.rspamd.log())
+
+
+class TestAsnDbChangedInPlace(RspamdTestCase):
+    """The database file is truncated, then rewritten, in place (what cp over
+    it or a cron job's download does) while rspamd runs: no worker faults,
+    the database loaded before keeps answering while the file is bad, and
+    the rewritten one is picked up (issue #16)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.db = os.path.join(STATE, "inplace-asn.mmdb")
+        with open(asn_fixture(), "rb") as f:
+            cls.content = f.read()
+        with open(cls.db, "wb") as f:
+            f.write(cls.content)
+        cls.local = {"local.d/mekiki.conf":
+                     asn_conf(f'asn_db = "{cls.db}";\nasn_db_check_interval = 1;\n')}
+        super().setUpClass()
+
+    def wait_log(self, text, count):
+        """Wait (at most 20 s) until text is in rspamd's log count times."""
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            if self.rspamd.log().count(text) >= count:
+                return
+            time.sleep(0.2)
+        self.fail(f"{text!r} not logged {count} times within 20 s")
+
+    def assertSenderAsn(self, msg):
+        res = self.scan(msg, ip="104.248.1.1")
+        self.assertIn("MEKIKI_SENDER_ASN", res["symbols"])
+        self.assertTrue(self.rspamd.alive(), "rspamd main process died")
+
+    def test_truncated_then_rewritten_in_place(self):
+        msg = message(b"Hello")
+        self.wait_log("ASN database " + self.db + " loaded", 1)
+        self.assertSenderAsn(msg)
+        # Truncated in place: the open fails, the loaded copy keeps answering.
+        with open(self.db, "r+b") as f:
+            f.truncate(100)
+        self.wait_log("cannot open the ASN database: " + self.db, 1)
+        for _ in range(5):
+            self.assertSenderAsn(msg)
+        # Rewritten in place with a valid database: picked up, no fault.
+        with open(self.db, "r+b") as f:
+            f.write(self.content)
+        self.wait_log("ASN database " + self.db + " loaded", 2)
+        for _ in range(5):
+            self.assertSenderAsn(msg)
+        log = self.rspamd.log()
+        self.assertNotIn("SIGBUS", log)
+        self.assertNotRegex(log, r"terminated abnormally|received signal 7")
 
 
 # rspamd's task_timeout in the private harness (scripts/rspamd_private.py):
@@ -1001,8 +1076,45 @@ class TestGarbageBrandMapAndMmdb(BrokenData):
         # At most ten bad lines listed, then a count: the log is not flooded.
         listed = [ln for ln in log.splitlines() if self.brands in ln and "(line skipped)" in ln]
         self.assertEqual(len(listed), 10)
+        assertPrintable(self, listed)
         self.assertLoggedOnce("more bad lines skipped, not listed")
         self.assertLoggedOnce(f"cannot open the ASN database: {self.db}: ")
+
+
+def assertPrintable(test, lines):
+    """Log lines quoting map lines: no control bytes, no invalid UTF-8."""
+    for ln in lines:
+        test.assertIsNone(re.search(r"[\x00-\x08\x0b-\x1f\x7f\ufffd]", ln), repr(ln))
+
+
+class TestGarbageTldAndAsnMaps(BrokenData):
+    """Binary garbage as the TLD map and as the ASN map (issue #16): ten bad
+    lines listed each, quoted printably, then a count; scanning goes on."""
+
+    @classmethod
+    def setUpClass(cls):
+        import random
+        rnd = random.Random(16)
+        garbage = lambda: bytes(rnd.randrange(256) for _ in range(20000)).replace(b"#", b"x")
+        cls.tld = write_state_file("garbage-tld.map", garbage())
+        cls.asn = write_state_file("garbage-asn.map", garbage())
+        maps = os.path.join(os.path.abspath(STAGE), "usr/local/share/mekiki")
+        cls.local = {"local.d/mekiki.conf":
+                     f'brands_map = "{maps}/mekiki_brands.map";\ntld_map = "{cls.tld}";\n'
+                     f'lures_map = "{maps}/mekiki_lures.map";\nasn_map = "{cls.asn}";\n'
+                     f'asn_db = "{asn_fixture()}";\n'}
+        super().setUpClass()
+
+    def test_bad_lines_capped_and_printable(self):
+        res = self.scan(broken_data_msg())
+        self.assertIn("MEKIKI_FROM_BRAND_SPOOF", res["symbols"])
+        log = self.rspamd.log()
+        for path in (self.tld, self.asn):
+            listed = [ln for ln in log.splitlines() if path in ln and "(line skipped)" in ln]
+            self.assertEqual(len(listed), 10, path)
+            assertPrintable(self, listed)
+            self.assertIn(f"{path}: ", log)
+        self.assertEqual(log.count("more bad lines skipped, not listed"), 2)
 
 
 class TestUnreadableBrandMap(BrokenData):
@@ -1052,6 +1164,8 @@ class TestConfigtest(unittest.TestCase):
     def test_configtest_names_a_bad_option(self):
         maps = os.path.join(STAGE, "usr/local/share/mekiki")
         for conf, key in (('max_hits = "lots";\n', "option max_hits must be a positive integer"),
+                          ('max_hits = 0;\n', "option max_hits must be a positive integer"),
+                          ('max_dns = -1;\n', "option max_dns must be a whole number (0 or more)"),
                           ('max_hitz = 10;\n', "unknown option max_hitz")):
             with self.subTest(key=key):
                 r = Rspamd(STAGE, STATE + "-configtest", local={

@@ -32,7 +32,7 @@ STAGE = STATE = None
 CLAIM = {"MEKIKI_FROM_BRAND_SPOOF", "MEKIKI_BRAND_CONFUSABLE", "MEKIKI_FROM_CONFUSABLE",
          "MEKIKI_BRAND_CONFUSABLE_WEAK"}
 RISKY_LINK = {"MEKIKI_URL_LOOKALIKE", "MEKIKI_URL_TLD", "MEKIKI_BRAND_URL_MISMATCH",
-              "MEKIKI_URL_ASN", "MEKIKI_URL_SHARED_IP", "MEKIKI_SENDER_ASN", "MEKIKI_FROM_TLD"}
+              "MEKIKI_BRAND_REPLYTO_MISMATCH", "MEKIKI_URL_ASN", "MEKIKI_URL_SHARED_IP", "MEKIKI_SENDER_ASN", "MEKIKI_FROM_TLD"}
 # Rules that resolve link hosts: not run under -L (tflags net).
 DNS_RULES = {"MEKIKI_URL_ASN", "MEKIKI_URL_SHARED_IP"}
 
@@ -129,6 +129,25 @@ class TestLint(SATestCase):
         res = self.sa("lint-bound", local_cf="mekiki_max_hits 0\n").lint()
         self.assertNotEqual(res.returncode, 0)
         self.assertIn("mekiki_max_hits", res.stderr)
+        # mekiki_max_dns 0 means no link lookups: a valid setting.
+        res = self.sa("lint-dns0", local_cf="mekiki_max_dns 0\n").lint()
+        self.assertEqual(res.returncode, 0, res.stderr[-2000:])
+
+    def test_garbage_tld_map_capped(self):
+        import random
+        rnd = random.Random(16)
+        path = os.path.join(STATE, "garbage-tld.map")
+        os.makedirs(STATE, exist_ok=True)
+        with open(path, "wb") as f:
+            f.write(bytes(rnd.randrange(256) for _ in range(20000)).replace(b"#", b"x"))
+        sa = self.sa("garbage-tld", local_cf=f"mekiki_tld_map {path}\n")
+        rc, tests, out, err = sa.run(os.path.join(CORPUS, "phish-amazon-cojp-utf8-base64.eml"))
+        self.assertEqual(rc, 0)
+        listed = [ln for ln in err.splitlines() if "garbage-tld.map line" in ln]
+        self.assertEqual(len(listed), 10, err[-2000:])
+        for ln in listed:
+            self.assertIsNone(re.search(r"[\x00-\x1f\x7f-\uffff]", ln), repr(ln))
+        self.assertIn("more bad lines skipped, not listed", err)
 
     def test_bad_map_line_skipped(self):
         with open(os.path.join(STAGE, "usr/local/share/mekiki/mekiki_brands.map"),
@@ -163,8 +182,11 @@ class TestCorpus(SATestCase):
                     self.assertEqual(bad, set(), f"forbidden {pat}")
                 if row["class"] == "ham":
                     self.assertNotIn("MEKIKI_PHISH", hit)
-                # The meta rule: a brand claimed and a risky link.
-                self.assertEqual("MEKIKI_PHISH" in hit, bool(hit & CLAIM) and bool(hit & RISKY_LINK))
+                # The meta rule: a brand claimed (or the subject's tag
+                # with no link to the brand) and a risky link.
+                claimed = bool(hit & CLAIM) or {"MEKIKI_SUBJECT_BRAND",
+                                                "MEKIKI_BRAND_URL_MISMATCH"} <= hit
+                self.assertEqual("MEKIKI_PHISH" in hit, claimed and bool(hit & RISKY_LINK))
 
     def test_report_options_and_scores(self):
         tests, out = self.check(self.sa("report"),

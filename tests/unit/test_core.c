@@ -515,6 +515,9 @@ START_TEST(test_exact_names)
 	ck_assert_uint_eq(hits[0].start, 1);
 	ck_assert_uint_eq(scan(sc, "Apple pie", 9, hits, 8), 0);
 	ck_assert_uint_eq(scan(sc, "John Apple", 10, hits, 8), 0);
+	ck_assert_uint_eq(scan(sc, "-- Apple Apple", 14, hits, 8), 0);
+	ck_assert_uint_eq(scan(sc, "-- Apple --", 11, hits, 8), 1);
+	ck_assert_uint_eq(scan(sc, "Apple 1", 7, hits, 8), 0);
 	ck_assert_uint_eq(scan(sc, "Your Apple ID", 13, hits, 8), 1);
 	ck_assert_str_eq(mekiki_catalogue_name(cat, hits[0].name), "Apple ID");
 	/* Cyrillic а р р ӏ е inside a sentence: a (weak) look-alike. */
@@ -524,6 +527,69 @@ START_TEST(test_exact_names)
 	/* A weak look-alike of an ordinary word in its own script is the word. */
 	ck_assert_uint_eq(scan(sc, "Appie", 5, hits, 8), 0);
 	ck_assert_uint_eq(scan(sc, "Appie Heijn", 11, hits, 8), 0);
+	mekiki_scanner_free(sc);
+	mekiki_catalogue_free(cat);
+}
+END_TEST
+
+/* The subject's leading bracketed tags whose whole content is a brand name. */
+static size_t subject_claims(mekiki_scanner *sc, const char *s, mekiki_hit *hits, size_t max)
+{
+	size_t n = 99;
+	ck_assert_int_eq(mekiki_subject_claims(sc, s, strlen(s), hits, max, &n), MEKIKI_OK);
+	return n;
+}
+
+START_TEST(test_subject_claims)
+{
+	static const char map[] = "amazon | Amazon, Amazon.co.jp | amazon.co.jp\n"
+	                          "jcb | =JCB, MyJCB | jcb.co.jp\n"
+	                          "smbc | \xe4\xb8\x89\xe4\xba\x95\xe4\xbd\x8f\xe5\x8f\x8b"
+	                          "\xe3\x82\xab\xe3\x83\xbc\xe3\x83\x89 | smbc-card.com\n";
+	mekiki_catalogue *cat = build(map, sizeof map - 1, NULL);
+	mekiki_scanner *sc = mekiki_scanner_new(cat);
+	mekiki_hit hits[4];
+	/* 【Amazon】 at the head, after a list tag and blanks */
+	static const char s1[] = "[Osst-users] \xe3\x80\x90" "Amazon\xe3\x80\x91 24\xe6\x99\x82\xe9\x96\x93";
+	ck_assert_uint_eq(subject_claims(sc, s1, hits, 4), 1);
+	ck_assert_str_eq(mekiki_catalogue_brand_id(cat, hits[0].brand), "amazon");
+	ck_assert_uint_eq(hits[0].start, strlen("[Osst-users] \xe3\x80\x90"));
+	ck_assert_uint_eq(hits[0].end, hits[0].start + 6);
+	/* a name and a domain suffix; an '=' name alone; fullwidth brackets */
+	ck_assert_uint_eq(subject_claims(sc, "[Amazon.co.jp] order", hits, 4), 1);
+	ck_assert_uint_eq(subject_claims(sc, "\xe3\x80\x90 JCB \xe3\x80\x91x", hits, 4), 1);
+	ck_assert_str_eq(mekiki_catalogue_brand_id(cat, hits[0].brand), "jcb");
+	ck_assert_uint_eq(subject_claims(sc, "\xef\xbc\xbb\xe4\xb8\x89\xe4\xba\x95\xe4\xbd\x8f"
+	                                     "\xe5\x8f\x8b\xe3\x82\xab\xe3\x83\xbc\xe3\x83\x89\xef\xbc\xbd",
+	                                 hits, 4), 1);
+	/* a look-alike inside the tag is still the brand */
+	ck_assert_uint_eq(subject_claims(sc, "\xe3\x80\x90\xd0\x90mazon\xe3\x80\x91", hits, 4), 1);
+	ck_assert(hits[0].flags & MEKIKI_HIT_CONFUSABLE);
+	/* more than the brand in the tag, the brand after the tags, a reply or
+	 * a forward, an unclosed or over-long tag: no claim */
+	ck_assert_uint_eq(subject_claims(sc, "\xe3\x80\x90" "Amazon gift card\xe3\x80\x91", hits, 4), 0);
+	ck_assert_uint_eq(subject_claims(sc, "[JCB-users] hello", hits, 4), 0);
+	ck_assert_uint_eq(subject_claims(sc, "[notice] Amazon order", hits, 4), 0);
+	ck_assert_uint_eq(subject_claims(sc, "Re: [Amazon] order", hits, 4), 0);
+	ck_assert_uint_eq(subject_claims(sc, "[list] FWD: [Amazon] order", hits, 4), 0);
+	ck_assert_uint_eq(subject_claims(sc, "\xe8\xbb\xa2\xe9\x80\x81\xef\xbc\x9a[Amazon]", hits, 4), 0);
+	ck_assert_uint_eq(subject_claims(sc, "[Amazon", hits, 4), 0);
+	char longtag[200];
+	memset(longtag, ' ', sizeof longtag);
+	longtag[0] = '[';
+	memcpy(longtag + 150, "Amazon]", 7);
+	longtag[157] = 0;
+	ck_assert_uint_eq(subject_claims(sc, longtag, hits, 4), 0);
+	/* at most 4 tags, one claim each, bounded by max_hits */
+	ck_assert_uint_eq(subject_claims(sc, "[Amazon][JCB][x][Amazon][Amazon]", hits, 4), 3);
+	ck_assert_uint_eq(subject_claims(sc, "[Amazon][JCB]", hits, 1), 1);
+	/* empty, blank, no tags */
+	ck_assert_uint_eq(subject_claims(sc, "", hits, 4), 0);
+	ck_assert_uint_eq(subject_claims(sc, "  \xe3\x80\x80 ", hits, 4), 0);
+	ck_assert_uint_eq(subject_claims(sc, "[]\xe3\x80\x90\xe3\x80\x91", hits, 4), 0);
+	size_t n;
+	ck_assert_int_eq(mekiki_subject_claims(NULL, "x", 1, hits, 4, &n), MEKIKI_EINVAL);
+	ck_assert_int_eq(mekiki_subject_claims(sc, NULL, 1, hits, 4, &n), MEKIKI_EINVAL);
 	mekiki_scanner_free(sc);
 	mekiki_catalogue_free(cat);
 }
@@ -1438,6 +1504,7 @@ static Suite *core_suite(void)
 	tcase_add_test(tc, test_map_empty_domain_label);
 	tcase_add_test(tc, test_map_brand_weight);
 	tcase_add_test(tc, test_exact_names);
+	tcase_add_test(tc, test_subject_claims);
 	tcase_add_test(tc, test_map_garbage);
 	tcase_add_test(tc, test_map_word_boundaries);
 	tcase_add_test(tc, test_catalogue_names);

@@ -34,6 +34,7 @@ use constant ASN_INFO_PACK => 'L Z128';
 use constant ASN_SENDER => 0;      # enum mekiki_asn_context
 use constant ASN_LINK => 1;
 use constant ASN_SHARED => 2;
+use constant MAX_LOGGED_ERRORS => 10; # bad map lines listed per load
 
 use constant HIT_CONFUSABLE => 0x1;
 use constant HIT_WEAK => 0x2;
@@ -91,8 +92,10 @@ sub set_config {
         my ($c, $key, $value) = @_;
         return $Mail::SpamAssassin::Conf::MISSING_REQUIRED_VALUE
           if !defined $value || $value eq '';
-        return $Mail::SpamAssassin::Conf::INVALID_VALUE
-          unless $value =~ /^\s*([1-9][0-9]{0,9})\s*$/;
+        # mekiki_max_dns 0: no link lookups (the other bounds are at least 1).
+        my $re = $name eq 'mekiki_max_dns' ? qr/^\s*(0|[1-9][0-9]{0,9})\s*$/
+                                           : qr/^\s*([1-9][0-9]{0,9})\s*$/;
+        return $Mail::SpamAssassin::Conf::INVALID_VALUE unless $value =~ $re;
         $c->{$key} = untaint_var($1) + 0;
         return;
       },
@@ -127,6 +130,7 @@ sub _ffi {
     [mekiki_scanner_free => ['opaque'] => 'void'],
     [mekiki_scan => ['opaque', 'opaque', 'size_t', 'opaque', 'size_t', 'size_t*'] => 'int'],
     [mekiki_scan_invisible => ['opaque', 'opaque'] => 'void'],
+    [mekiki_subject_claims => ['opaque', 'opaque', 'size_t', 'opaque', 'size_t', 'size_t*'] => 'int'],
     [mekiki_host_check => ['opaque', 'opaque', 'size_t', 'opaque'] => 'int'],
     [mekiki_asn_open => ['string', 'opaque', 'size_t'] => 'opaque'],
     [mekiki_asn_close => ['opaque'] => 'void'],
@@ -165,6 +169,20 @@ sub _read_file {
 
 # A catalogue (brands or lures) from a map file: { cat, sc, ids, weights }.
 # Bad lines are logged and skipped; an unusable map dies with the reason.
+# The first bad lines of a map (the library quotes them without control
+# bytes or invalid UTF-8), then a count: a garbage file must not flood the log.
+sub _warn_bad_lines {
+  my ($what, $path, $errors) = @_;
+  for my $i (0 .. $#$errors) {
+    if ($i >= MAX_LOGGED_ERRORS) {
+      warn "mekiki: $what $path: " . (@$errors - MAX_LOGGED_ERRORS) .
+           " more bad lines skipped, not listed\n";
+      last;
+    }
+    warn "mekiki: $what $path: $errors->[$i] (line skipped)\n";
+  }
+}
+
 sub _catalogue {
   my ($f, $path, $what) = @_;
   my $text = _read_file($path);
@@ -181,9 +199,7 @@ sub _catalogue {
     $f->{catalogue_free}->call($cat);
     die "cannot allocate a scanner for the $what\n";
   }
-  for my $e (@errors) {
-    warn "mekiki: $what $path: $e (line skipped)\n";
-  }
+  _warn_bad_lines($what, $path, \@errors);
   my $n = $f->{catalogue_brand_count}->call($cat);
   my (@ids, @weights);
   for my $b (0 .. $n - 1) {
@@ -221,7 +237,7 @@ sub _asn {
     $f->{asn_close}->call($db);
     die "cannot build the ASN map from $map_path\n";
   }
-  warn "mekiki: ASN map $map_path: $_ (line skipped)\n" for @errors;
+  _warn_bad_lines('ASN map', $map_path, \@errors);
   info("mekiki: ASN database $db_path and map $map_path loaded: " .
        $f->{asn_map_count}->call($map) . " networks");
   return ($db, $map);
@@ -256,7 +272,7 @@ sub _asn_option {
 sub _tld_weights {
   my ($path) = @_;
   my %w;
-  my $n = 0;
+  my ($n, $bad) = (0, 0);
   for my $line (split /\n/, _read_file($path)) {
     $n++;
     $line =~ s/#.*//s;
@@ -266,11 +282,14 @@ sub _tld_weights {
     if (defined $suffix && $suffix !~ /^\.|\.$/ &&
         $weight =~ /^(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$/ && $weight <= 1) {
       $w{lc $suffix} = $weight + 0;
-    } else {
+    } elsif (++$bad <= MAX_LOGGED_ERRORS) {
+      (my $quoted = substr($line, 0, 64)) =~ s/[^\x20-\x7e]/?/g;
       warn "mekiki: TLD map $path line $n: expected \"suffix weight\" with a weight from 0 to 1, " .
-           "got \"$line\" (line skipped)\n";
+           "got \"$quoted\" (line skipped)\n";
     }
   }
+  warn "mekiki: TLD map $path: " . ($bad - MAX_LOGGED_ERRORS) . " more bad lines skipped, not listed\n"
+    if $bad > MAX_LOGGED_ERRORS;
   return \%w;
 }
 
@@ -339,6 +358,36 @@ sub user_conf_parsing_end {
 # ---------------------------------------------------------------------------
 # Scanning
 
+# The first n hits of the catalogue's hit buffer, as hashes.
+sub _unpack_hits {
+  my ($c, $n) = @_;
+  my @hits;
+  for my $i (0 .. $n - 1) {
+    my ($brand, $name, $start, $end, $flags, $nforeign, $nlisted, @foreign) =
+      unpack(HIT_PACK, substr($c->{hits}, $i * HIT_SIZE, HIT_SIZE));
+    push @hits, {
+      brand => $c->{ids}[$brand], index => $brand, weight => $c->{weights}[$brand],
+      confusable => ($flags & HIT_CONFUSABLE) ? 1 : 0, weak => ($flags & HIT_WEAK) ? 1 : 0,
+      foreign => [ map { sprintf('U+%04X', $_) } @foreign[0 .. $nlisted - 1] ],
+    };
+  }
+  return @hits;
+}
+
+# The brands named by the whole content of the subject's leading bracketed
+# tags (mekiki_subject_claims()).
+sub _subject_claims {
+  my ($st, $c, $subject, $max_bytes) = @_;
+  my $text = _bytes($subject);
+  $text = substr($text, 0, $max_bytes) if length($text) > $max_bytes;
+  my ($ptr, $len) = FFI::Platypus::Buffer::scalar_to_buffer($text);
+  my ($hptr) = FFI::Platypus::Buffer::scalar_to_buffer($c->{hits});
+  my $n = 0;
+  my $rc = $st->{f}{subject_claims}->call($c->{sc}, $ptr, $len, $hptr, 4, \$n);
+  die "subject scan failed ($rc)\n" if $rc != 0;
+  return [ _unpack_hits($c, $n) ];
+}
+
 sub _scan {
   my ($st, $c, $text, $max_bytes, $max_hits) = @_;
   my $f = $st->{f};
@@ -350,16 +399,7 @@ sub _scan {
   my $n = 0;
   my $rc = $f->{scan}->call($c->{sc}, $ptr, $len, $hptr, $max_hits, \$n);
   die "scan failed ($rc)\n" if $rc != 0;
-  my @hits;
-  for my $i (0 .. $n - 1) {
-    my ($brand, $name, $start, $end, $flags, $nforeign, $nlisted, @foreign) =
-      unpack(HIT_PACK, substr($c->{hits}, $i * HIT_SIZE, HIT_SIZE));
-    push @hits, {
-      brand => $c->{ids}[$brand], index => $brand, weight => $c->{weights}[$brand],
-      confusable => ($flags & HIT_CONFUSABLE) ? 1 : 0, weak => ($flags & HIT_WEAK) ? 1 : 0,
-      foreign => [ map { sprintf('U+%04X', $_) } @foreign[0 .. $nlisted - 1] ],
-    };
-  }
+  my @hits = _unpack_hits($c, $n);
   my $inv = "\0" x INVISIBLE_SIZE;
   my ($iptr) = FFI::Platypus::Buffer::scalar_to_buffer($inv);
   $f->{scan_invisible}->call($c->{sc}, $iptr);
@@ -501,9 +541,10 @@ sub _check_body {
 
 sub _check_from {
   my ($self, $st, $pms, $found, $r) = @_;
-  my $addr = $pms->get('From:addr', undef);
-  return unless defined $addr && $addr ne '';
+  my $addr = $pms->get('From:addr', undef) // '';
   my $name = $pms->get('From:name', undef);
+  # "Facebook" <>: a display name without an address claims as much.
+  return unless $addr ne '' || (defined $name && length $name);
   my $domain = $addr =~ /\@([^\@]*)\z/ ? $1 : '';
   my ($confusable, $spoof) = (_new_set(), _new_set());
   # A delivery report (multipart/report, a bounce): its From display name
@@ -520,11 +561,15 @@ sub _check_from {
       } elsif ($hit->{weak}) {
         $self->_add($found->{weak}, $opt, $hit->{weight});
       }
-      $found->{claimed}{$hit->{brand}} = [$hit->{index}, $hit->{weight}] if $hit->{confusable};
+      if ($hit->{confusable}) {
+        $found->{claimed}{$hit->{brand}} = [$hit->{index}, $hit->{weight}];
+        push @{$found->{from_claims}}, $hit;
+      }
       if ($report && !$hit->{confusable}) {
         # A delivery report: the display name names the mail system.
       } elsif (!_owns_sender($st, $hit->{index}, $addr)) {
         $found->{claimed}{$hit->{brand}} = [$hit->{index}, $hit->{weight}];
+        push @{$found->{from_claims}}, $hit unless $hit->{confusable};
         $self->_add($spoof, $hit->{brand} . ':' . ($domain ne '' ? $domain : '<none>'),
                     $hit->{weight});
       } else {
@@ -536,6 +581,50 @@ sub _check_from {
   }
   _insert($r, 'MEKIKI_FROM_CONFUSABLE', $confusable) if @{$confusable->{list}};
   $found->{spoof} = $spoof;
+}
+
+# Where the replies go: the From header claims a brand and Reply-To sends
+# the replies to a mailbox neither the brand's nor at the From domain (the
+# rspamd plugin's check_reply_to says why).
+sub _check_reply_to {
+  my ($self, $st, $pms, $found, $r) = @_;
+  return unless @{$found->{from_claims}};
+  my $reply = $pms->get('Reply-To:addr', undef);
+  return unless defined $reply && $reply ne '';
+  $reply = lc $reply;
+  my $reply_domain = $reply =~ /\@([^\@]+)\z/ ? $1 : '';
+  my $addr = $pms->get('From:addr', undef) // '';
+  my $from_domain = $addr =~ /\@([^\@]*)\z/ ? lc $1 : '';
+  return if $reply_domain eq $from_domain;
+  my $set = _new_set();
+  for my $hit (@{$found->{from_claims}}) {
+    next if _owns_sender($st, $hit->{index}, $reply);
+    $self->_add($set, $hit->{brand} . ':' . ($reply_domain ne '' ? $reply_domain : '<none>'),
+                $hit->{weight});
+  }
+  _insert($r, 'MEKIKI_BRAND_REPLYTO_MISMATCH', $set) if @{$set->{list}};
+}
+
+# The subject's leading bracketed tag names a brand while the From address
+# is not one of the brand's (MEKIKI_SUBJECT_BRAND); a claim checked against
+# the links only when the infrastructure is risky too (the rspamd plugin's
+# check_subject says why).
+sub _check_subject {
+  my ($self, $st, $pms, $found, $links, $r) = @_;
+  my $subject = $pms->get('Subject', undef);
+  return unless defined $subject;
+  $subject =~ s/\r?\n\z//;
+  return if $subject eq '';
+  my $addr = $pms->get('From:addr', undef) // '';
+  my $domain = $addr =~ /\@([^\@]*)\z/ ? lc $1 : '';
+  my $set = _new_set();
+  my $hits = _subject_claims($st, $st->{brands}, $subject, $self->{conf}{mekiki_max_text_bytes});
+  for my $hit (@$hits) {
+    next if _owns_sender($st, $hit->{index}, $addr);
+    $self->_add($set, $hit->{brand} . ':' . ($domain ne '' ? $domain : '<none>'), $hit->{weight});
+    $found->{claimed}{$hit->{brand}} = [$hit->{index}, $hit->{weight}] if $links->{risky};
+  }
+  _insert($r, 'MEKIKI_SUBJECT_BRAND', $set) if @{$set->{list}};
 }
 
 # The weight of the longest suffix of host in the TLD map.
@@ -650,11 +739,16 @@ sub _check_urls {
   }
   _insert($r, 'MEKIKI_URL_LOOKALIKE', $lookalikes) if @{$lookalikes->{list}};
   $r->{MEKIKI_URL_TLD} = { options => $tld_hosts->{list}, weight => $best } if $best > 0;
+  # Whether the message's infrastructure looks risky (_check_subject).
+  $links->{risky} = ($best > 0 || @{$lookalikes->{list}}) ? 1 : 0;
   my $addr = $pms->get('From:addr', undef);
   if ($st->{tld} && defined $addr && $addr =~ /\@([^\@]+)\z/) {
     my $domain = lc $1;
     my $w = _tld_weight($st->{tld}, $domain);
-    $r->{MEKIKI_FROM_TLD} = { options => [$domain], weight => $w } if $w && $w > 0;
+    if ($w && $w > 0) {
+      $r->{MEKIKI_FROM_TLD} = { options => [$domain], weight => $w };
+      $links->{risky} = 1;
+    }
   }
   return $links;
 }
@@ -692,9 +786,11 @@ sub _analyse {
     my $links = $self->_check_urls($st, $pms, $res);
     my $found = { strong => _new_set(), weak => _new_set(), invisible => _new_set(),
                   lures => _new_set(), strong_brands => {}, claimed => {}, fullwidth_claimed => {},
-                  own_claims => [] };
+                  own_claims => [], from_claims => [] };
     $self->_check_body($st, $pms, $found, $res);
     $self->_check_from($st, $pms, $found, $res);
+    $self->_check_subject($st, $pms, $found, $links, $res);
+    $self->_check_reply_to($st, $pms, $found, $res);
     my @weak = grep { !$found->{strong_brands}{ (split /:/, $_, 2)[0] } } @{$found->{weak}{list}};
     _insert($res, 'MEKIKI_BRAND_CONFUSABLE_WEAK', $found->{weak}, \@weak) if @weak;
     if (@{$found->{invisible}{list}} && !@{$found->{strong}{list}}) {
