@@ -175,7 +175,9 @@ MEKIKI_API int mekiki_host_check(mekiki_scanner *sc, const char *host, size_t le
  * (https%253A%252F%252F...), or after base64 decoding (standard or URL-safe
  * alphabet, padding optional) of the value as written or percent-decoded
  * once, whole or without a leading "a1" (Bing's /ck/a?...&u=a1<base64url>).
- * A decoded value with control bytes is no URL.  Writes the target to out as
+ * A decoded value with control bytes is no URL; OpenID parameters other than
+ * openid.return_to (namespaces and identifiers: openid.ns, openid.identity)
+ * are skipped.  Writes the target to out as
  * printable ASCII (space and bytes over 0x7E percent-encoded), cut to cap - 1
  * bytes and NUL-terminated (when cap > 0), and returns the length of the
  * whole target, so the result was cut when it is cap or more; returns 0 when

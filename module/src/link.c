@@ -208,6 +208,14 @@ static int value_target(const char *v, size_t n, char *a, char *b, const char **
 	return 0;
 }
 
+/* An OpenID parameter other than openid.return_to: its URLs name protocol
+ * namespaces and identifiers (openid.ns=http://specs.openid.net/auth/2.0 in
+ * every Amazon sign-in link), not where the link goes. */
+static int openid_identifier(const char *name, size_t n)
+{
+	return prefix_nocase(name, n + 1, "openid.") && !(n == 16 && prefix_nocase(name, n + 1, "openid.return_to"));
+}
+
 size_t mekiki_url_redirect_target(const char *url, size_t len, char *out, size_t cap)
 {
 	if (out && cap > 0)
@@ -234,6 +242,10 @@ size_t mekiki_url_redirect_target(const char *url, size_t len, char *out, size_t
 			q++;
 		const char *eq = memchr(p, '=', (size_t)(q - p));
 		const char *v = eq ? eq + 1 : p;
+		if (eq && openid_identifier(p, (size_t)(eq - p))) {
+			q++;
+			continue;
+		}
 		const char *res;
 		size_t rlen;
 		if (value_target(v, (size_t)(q - v), a, b, &res, &rlen))

@@ -1474,6 +1474,12 @@ START_TEST(test_redirect_forms)
 	/* The first parameter with a target wins. */
 	ck_assert_str_eq(target("https://r.example/?a=https://one.example/&b=https://two.example/"),
 	                 "https://one.example/");
+	/* OpenID identifiers are no target; openid.return_to is. */
+	ck_assert_str_eq(target("https://www.amazon.co.jp/ap/signin?openid.ns=http%3A%2F%2Fspecs.openid.net"
+	                        "%2Fauth%2F2.0&OpenID.identity=http://specs.openid.net/x"
+	                        "&openid.return_to=https%3A%2F%2Fwww.amazon.co.jp%2F"),
+	                 "https://www.amazon.co.jp/");
+	ck_assert_str_eq(target("https://r.example/?openid.claimed_id=http://specs.openid.net/x"), "");
 	/* Decoded bytes that are not printable ASCII come out percent-encoded. */
 	ck_assert_str_eq(target("https://r.example/?u=https%3A%2F%2Fe.example%2F%E3%81%82%20x"),
 	                 "https://e.example/%E3%81%82%20x");
