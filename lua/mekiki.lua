@@ -499,7 +499,7 @@ local function trim_edges(s)
 end
 
 -- The brand whose domain a link's visible text shows ("https://www.amazon.co.jp/",
--- "Amazon.co.jp"), if any.  Only the text of an HTML anchor counts, as in the
+-- "Amazon.co.jp"), if any, its weight and the host shown.  Only the text of an HTML anchor counts, as in the
 -- SpamAssassin plugin: rspamd 3.4 sets url:get_visible() only from its HTML
 -- parser, for an <a href> with text (the anchor's rendered text, images' alt
 -- texts included, white space trimmed), and never for a URL found in
@@ -524,7 +524,7 @@ local function shown_brand(task, url, alts)
   end
   local v = host_verdict(host)
   if v and v.own then
-    return v.brand, v.weight
+    return v.brand, v.weight, host
   end
   return nil
 end
@@ -544,11 +544,54 @@ local function link_host(url)
   return #host > 0 and host or nil
 end
 
+-- The host of a redirect target (an http(s) URL from
+-- mekiki.redirect_target), normalised as link_host does: scheme://[userinfo@]host[:port].
+local function target_host(target)
+  local auth = target:match('^%a[%w+.-]*://([^/?#\\]*)')
+  if not auth then
+    return nil
+  end
+  auth = auth:gsub('^.*@', '')
+  local host = auth:match('^%[([^%]]*)%]') or auth:gsub(':.*$', '')
+  host = host:lower():gsub('%.$', '')
+  return #host > 0 and host or nil
+end
+
+-- Where a link goes.  A link to a brand's own host that carries another URL
+-- in a parameter (bing.com/ck/a?...&u=a1<base64>, google.com/url?q=...) is
+-- a decoy when the URL it carries is not the brand's: phishers link to the
+-- brand's own open redirect or click tracker so that the link seems to go
+-- to the brand.  Such a link counts as going to the target's host (for the
+-- mismatch, TLD, look-alike and ASN checks alike), following at most
+-- MAX_REDIRECT_HOPS redirectors.  Same rule as the SpamAssassin plugin's
+-- _redirect_host.
+local MAX_REDIRECT_HOPS = 3
+local function redirect_host(url, host)
+  if not (catalogue and mekiki.redirect_target) then
+    return host, false
+  end
+  local s, redirected = url.get_raw and url:get_raw() or tostring(url), false
+  for _ = 1, MAX_REDIRECT_HOPS do
+    local v = host_verdict(host)
+    if not (v and v.own and v.brand) then
+      break
+    end
+    local target = mekiki.redirect_target(tostring(s))
+    local th = target and target_host(target)
+    if not th or catalogue:owns(v.brand, th) then
+      break
+    end
+    host, s, redirected = th, target, true
+  end
+  return host, redirected
+end
+
 -- The links of a message, walked once for both callbacks (kept in the
--- task's cache): { hosts = { { host = h, url = first URL with it, info =
--- host_info(h) }, ... } distinct, in rspamd's order, from the first max_urls
--- links; shown = links whose visible text names a brand's domain while the
--- link goes elsewhere (a set of "brand:host" options) }.
+-- task's cache): { hosts = { { host = h, url = first URL with it (nil when
+-- h is a redirect target), info = host_info(h) }, ... } distinct, in
+-- rspamd's order, from the first max_urls links, h where the link goes
+-- (redirect_host); shown = links whose visible text names a brand's domain
+-- while the link goes elsewhere (a set of "brand:host" options) }.
 local LINKS_KEY = 'mekiki_links'
 local function message_links(task)
   local links = task:cache_get(LINKS_KEY)
@@ -562,17 +605,21 @@ local function message_links(task)
       lua_util.debugm(N, task, 'skipping links after the %s-th', settings.max_urls)
       break
     end
-    local host = link_host(url)
-    if host then
+    local link = link_host(url)
+    if link then
+      local host, redirected = redirect_host(url, link)
       if catalogue then
-        local shown, weight = shown_brand(task, url, alts)
-        if shown and not catalogue:owns(shown, host) then
+        local shown, weight, shown_host = shown_brand(task, url, alts)
+        -- (a text showing the redirector's own host says where the link goes)
+        local goes = (redirected and shown_host == link) and link or host
+        if shown and not catalogue:owns(shown, goes) then
           add_option(links.shown, shown .. ':' .. host, weight)
         end
       end
       if not seen[host] then
         seen[host] = true
-        links.hosts[#links.hosts + 1] = { host = host, url = url, info = host_info(host) }
+        links.hosts[#links.hosts + 1] = { host = host, url = not redirected and url or nil,
+                                          info = host_info(host) }
       end
     end
   end
@@ -912,7 +959,7 @@ local function check_link_asn(task)
         local v = h.verdict
         if not (v and v.own) then
           h.domain = (v and v.registrable ~= '' and v.registrable) or
-              (h.url:get_tld() or h.host):lower()
+              (h.url and h.url:get_tld() or h.host):lower()
           h.addrs = cached
           used[#used + 1] = h
         end

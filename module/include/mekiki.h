@@ -184,6 +184,26 @@ MEKIKI_API int mekiki_host_check(mekiki_scanner *sc, const char *host, size_t le
                                  mekiki_host_verdict *v);
 
 /*
+ * Where a redirecting link goes: the first parameter of url[0..len)'s query
+ * or fragment ('&', '?', '#' and ';' separate them; the value is what
+ * follows '=', or the whole parameter) whose value is an absolute http(s)
+ * URL (scheme in any case) as written, after percent-decoding once or twice
+ * (https%253A%252F%252F...), or after base64 decoding (standard or URL-safe
+ * alphabet, padding optional) of the value as written or percent-decoded
+ * once, whole or without a leading "a1" (Bing's /ck/a?...&u=a1<base64url>).
+ * A decoded value with control bytes is no URL; OpenID parameters other than
+ * openid.return_to (namespaces and identifiers: openid.ns, openid.identity)
+ * are skipped.  Writes the target to out as
+ * printable ASCII (space and bytes over 0x7E percent-encoded), cut to cap - 1
+ * bytes and NUL-terminated (when cap > 0), and returns the length of the
+ * whole target, so the result was cut when it is cap or more; returns 0 when
+ * there is none.  URLs over 8 KB and base64 values over 4 KB are not looked
+ * at; the work is linear in len, and nothing is allocated.
+ */
+MEKIKI_API size_t mekiki_url_redirect_target(const char *url, size_t len, char *out,
+                                             size_t cap);
+
+/*
  * Invisible code points between two letters of a word (アカウ<U+FE09>ント,
  * Pay<U+200B>Pal): a word split to dodge filters, whether or not it is a
  * brand.  Joiners, the soft hyphen and variation selectors after kanji are

@@ -9,6 +9,9 @@
  *   mekiki.version, mekiki.unicode_version
  *   mekiki.skeleton(text)                 -> string (strong skeleton)
  *   mekiki.skeleton_weak(text)            -> string (weak skeleton)
+ *   mekiki.redirect_target(url)           -> string | nil (where a redirecting
+ *       link goes: the first query or fragment parameter that is an http(s)
+ *       URL, percent- or base64-encoded or not; see mekiki.h)
  *   mekiki.catalogue(map_text)            -> cat, {errors} | nil, message
  *   cat:scan(text [, max_bytes [, max_hits [, mode]]]) -> { hit, ... }, invisible
  *       text: a string or rspamd{text}, or a table of up to 256 of them (a
@@ -141,6 +144,28 @@ static int l_skeleton(lua_State *L)
 static int l_skeleton_weak(lua_State *L)
 {
 	return push_skeleton(L, mekiki_skeleton_weak);
+}
+
+static int l_redirect_target(lua_State *L)
+{
+	size_t len;
+	const char *url = check_text(L, 1, &len);
+	char buf[2048];
+	size_t n = mekiki_url_redirect_target(url, len, buf, sizeof buf);
+	if (n == 0) {
+		lua_pushnil(L);
+		return 1;
+	}
+	if (n < sizeof buf) {
+		lua_pushlstring(L, buf, n);
+		return 1;
+	}
+	/* A longer target (at most three times the 8 KB a URL may have), in
+	 * memory Lua collects even if pushing the string raises. */
+	char *p = lua_newuserdata(L, n + 1);
+	n = mekiki_url_redirect_target(url, len, p, n + 1);
+	lua_pushlstring(L, p, n);
+	return 1;
 }
 
 static void collect_error(void *ud, unsigned line, const char *msg)
@@ -643,6 +668,7 @@ static void new_class(lua_State *L, const char *name, const luaL_Reg *methods,
 static const luaL_Reg module_funcs[] = {
 	{"skeleton", l_skeleton},
 	{"skeleton_weak", l_skeleton_weak},
+	{"redirect_target", l_redirect_target},
 	{"catalogue", l_catalogue},
 	{"asn_open", l_asn_open},
 	{"asn_map", l_asn_map},

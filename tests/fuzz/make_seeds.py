@@ -83,6 +83,18 @@ def write(target, items):
 write("scan", [bytes([64]) + t.encode() for t in SCAN_TEXTS] + [bytes([3]) + r for r in SCAN_RAW])
 write("host", [bytes([i]) + h.encode() for i, h in enumerate(HOSTS)])
 write("catalogue", [m.encode() for m in MAPS])
+# fuzz_link: byte 0 is the output capacity.
+LINKS = [
+    "https://www.bing.com/ck/a?!&&p=64f1&ptn=3&u=a1aHR0cHM6Ly9zYW1heWEuZXhhbXBsZS9hYm91dC11cy8&ntb=1",
+    "https://www.google.com/url?sa=t&q=https://evil.example/a&usg=x",
+    "https://r.example/?url=https%253A%252F%252Fevil.example%252Fa%2520b",
+    "https://r.example/?d=aHR0cHM6Ly9leC5leGFtcGxlL3A%2FeD0%2BPj5%2Bfn4%3D",
+    "https://r.example/#/go?continue=HTTP://evil.example/",
+    "https://r.example/?u=%", "https://r.example/?u=aHR0cHM6Ly9hLmV4YW1wbGUvAQ==",
+    "https://r.example/?u=https%3A%2F%2Fe.example%2F%E3%81%82%20x",
+    "https://r.example/?u=https://e.example/" + "x" * 300,
+]
+write("link", [bytes([(7 * i) % 256 if i else 0]) + u.encode() for i, u in enumerate(LINKS)])
 write("lua", LUA)
 
 # fuzz_mmdb: the tests' own MaxMind DB (tests/asn/asn-fixture.csv), whole,

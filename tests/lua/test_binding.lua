@@ -320,6 +320,26 @@ test("subject_claims: the leading bracketed tag naming a brand", function()
   raises("subject_claims(nil)", c.subject_claims, c, nil)
 end)
 
+test("redirect_target", function()
+  -- Bing's click tracker: u = "a1" .. base64url("https://phish.example.net/login/")
+  eq(mekiki.redirect_target("https://www.bing.com/ck/a?!&&p=0f1e&ptn=3&hsh=3" ..
+       "&u=a1aHR0cHM6Ly9waGlzaC5leGFtcGxlLm5ldC9sb2dpbi8&ntb=1"),
+     "https://phish.example.net/login/", "bing u=a1<base64url>")
+  eq(mekiki.redirect_target("https://www.google.com/url?sa=t&q=https://evil.example/x"),
+     "https://evil.example/x", "google url?q=")
+  eq(mekiki.redirect_target("https://r.example/?url=https%3A%2F%2Fevil.example%2F"),
+     "https://evil.example/", "percent-encoded")
+  eq(mekiki.redirect_target("https://r.example/?url=https%253A%252F%252Fevil.example%252F"),
+     "https://evil.example/", "percent-encoded twice")
+  eq(mekiki.redirect_target("https://www.microsoft.com/en-us/?a=b"), nil, "no target")
+  eq(mekiki.redirect_target(""), nil, "empty")
+  eq(mekiki.redirect_target("https://r.example/?u=%"), nil, "'%' at the end")
+  eq(#mekiki.redirect_target("https://r.example/?u=https://e.example/" .. string.rep("x", 3000)),
+     3000 + #"https://e.example/", "a target longer than the binding's stack buffer")
+  raises("redirect_target(nil)", mekiki.redirect_target, nil)
+  raises("redirect_target({})", mekiki.redirect_target, {})
+end)
+
 test("argument errors", function()
   raises("scan(nil)", cat.scan, cat, nil)
   raises("scan({{}})", cat.scan, cat, { {} })

@@ -82,6 +82,36 @@ SHOWN_DOMAIN_CASES = {
                          None),
 }
 
+
+# A brand's own open redirect is a decoy: the link goes where the redirect
+# does.  {case: (From, HTML body, MEKIKI_BRAND_URL_MISMATCH options or None)}.
+# Kept the same in tests/rspamd/test_integration.py and tests/sa/test_spamassassin.py.
+_BING = (b"https://www.bing.com/ck/a?!&amp;&amp;p=1f2e&amp;ptn=3&amp;u=%s&amp;ntb=1"
+         % b"a1aHR0cHM6Ly9sb2dpbi5leGFtcGxlLm5ldC9tcw")  # u: "a1" + base64url of https://login.example.net/ms
+_ALICE = "Alice <alice@example.org>"
+REDIRECT_CASES = {
+    "bing decoy under a claimed brand": (
+        '"Microsoft account team" <security@notice.example>',
+        b'<a href="' + _BING + b'">Review</a>', ["microsoft:login.example.net"]),
+    "google decoy, percent-encoded": (
+        '"Google" <no-reply@notice.example>',
+        b'<a href="https://www.google.com/url?q=https%3A%2F%2Flogin.example.net%2Fg&amp;sa=D">'
+        b'Sign in</a>', ["google:login.example.net"]),
+    "redirect to the brand itself": (
+        '"Google" <no-reply@notice.example>',
+        b'<a href="https://www.google.com/url?q=https://accounts.google.com/signin">Sign in</a>',
+        None),
+    "shown as the brand, redirected elsewhere": (
+        _ALICE, b'<a href="' + _BING + b'">https://account.microsoft.com/</a>',
+        ["microsoft:login.example.net"]),
+    "redirector shown as itself": (
+        _ALICE, b'<a href="https://www.google.com/url?q=https://login.example.net/x">'
+        b'https://www.google.com/url?q=https://login.example.net/x</a>', None),
+    "redirect to the shown brand": (
+        _ALICE, b'<a href="https://www.google.com/url?q=https://www.amazon.co.jp/gp">'
+        b'www.amazon.co.jp</a>', None),
+}
+
 # Link hosts of corpus/ messages: answers from corpus/dns.tsv.
 CORPUS_DNS = read_dns_tsv(os.path.join(CORPUS, "dns.tsv"))
 
@@ -276,6 +306,18 @@ class TestCorpus(RspamdTestCase):
             with self.subTest(case=name):
                 res = self.scan(message(body, ctype=ctype))
                 self.assertEqual(mekiki_symbols(res).get("MEKIKI_BRAND_URL_MISMATCH"), want)
+
+    def test_brand_redirect_is_a_decoy(self):
+        """A link to a brand's own open redirect goes where the redirect does
+        (the same table as the SpamAssassin test)."""
+        for name, (from_, body, want) in REDIRECT_CASES.items():
+            with self.subTest(case=name):
+                res = self.scan(message(body, ctype=_HTML, from_=from_))
+                self.assertEqual(mekiki_symbols(res).get("MEKIKI_BRAND_URL_MISMATCH"), want)
+        # The corpus message: its only link is Bing's click tracker.
+        res = self.scan(os.path.join(CORPUS, "phish-microsoft-bing-redirect.eml"))
+        self.assertEqual(mekiki_symbols(res).get("MEKIKI_BRAND_URL_MISMATCH"),
+                         ["microsoft:signin-review.kdqzvp.com"])
 
     def test_lure(self):
         # The seed wave's wording, one phrase written with a look-alike (Cyrillic а).

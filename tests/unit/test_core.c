@@ -1488,6 +1488,142 @@ START_TEST(test_catalogue_names)
 }
 END_TEST
 
+
+/* ------------------------------------------------------------------------ */
+/* Redirect targets                                                          */
+
+/* The target of url (a C string), or "" when there is none. */
+static const char *target(const char *url)
+{
+	static char out[512];
+	size_t n = mekiki_url_redirect_target(url, strlen(url), out, sizeof out);
+	ck_assert_uint_lt(n, sizeof out);
+	ck_assert_uint_eq(strlen(out), n);
+	return out;
+}
+
+START_TEST(test_redirect_forms)
+{
+	/* Bing's click tracker: u = "a1" + base64url, no padding. */
+	ck_assert_str_eq(target("https://www.bing.com/ck/a?!&&p=64f1&ptn=3&hsh=3&fclid=3ae5"
+	                        "&u=a1aHR0cHM6Ly9zYW1heWEuZXhhbXBsZS9hYm91dC11cy8&ntb=1"),
+	                 "https://samaya.example/about-us/");
+	/* The same with padding, and without the "a1". */
+	ck_assert_str_eq(target("https://r.example/x?u=aHR0cHM6Ly9zYW1heWEuZXhhbXBsZS9hYm91dC11cy8="),
+	                 "https://samaya.example/about-us/");
+	/* Standard alphabet ('/', '+', '='), as written and percent-encoded. */
+	ck_assert_str_eq(target("https://r.example/?d=aHR0cHM6Ly9leC5leGFtcGxlL3A/eD0+Pj5+fn4="),
+	                 "https://ex.example/p?x=>>>~~~");
+	ck_assert_str_eq(target("https://r.example/?d=aHR0cHM6Ly9leC5leGFtcGxlL3A%2FeD0%2BPj5%2Bfn4%3D"),
+	                 "https://ex.example/p?x=>>>~~~");
+	/* URL-safe alphabet. */
+	ck_assert_str_eq(target("https://r.example/?d=aHR0cHM6Ly9leC5leGFtcGxlL3A_eD0-Pj5-fn4"),
+	                 "https://ex.example/p?x=>>>~~~");
+	/* The scheme in any case. */
+	ck_assert_str_eq(target("https://r.example/?d=SFRUUDovL1VwcGVyLmV4YW1wbGUv"),
+	                 "HTTP://Upper.example/");
+	ck_assert_str_eq(target("https://r.example/?to=HtTpS://e.example/"), "HtTpS://e.example/");
+	/* Google's /url?q=, plain: the value ends at '&'. */
+	ck_assert_str_eq(target("https://www.google.com/url?sa=t&q=https://evil.example/a&usg=x"),
+	                 "https://evil.example/a");
+	/* Percent-encoded once and twice; what is still encoded stays so. */
+	ck_assert_str_eq(target("https://r.example/?url=https%3A%2F%2Fevil.example%2Fp"),
+	                 "https://evil.example/p");
+	ck_assert_str_eq(target("https://r.example/?url=https%253A%252F%252Fevil.example%252Fa%2520b"),
+	                 "https://evil.example/a%20b");
+	/* Three rounds are not undone. */
+	ck_assert_str_eq(target("https://r.example/?url=https%25253A%25252F%25252Fevil.example%25252F"), "");
+	/* In the fragment, and a value-less parameter. */
+	ck_assert_str_eq(target("https://r.example/#/go?continue=http://evil.example/"),
+	                 "http://evil.example/");
+	ck_assert_str_eq(target("https://r.example/?https://evil.example/"), "https://evil.example/");
+	/* The first parameter with a target wins. */
+	ck_assert_str_eq(target("https://r.example/?a=https://one.example/&b=https://two.example/"),
+	                 "https://one.example/");
+	/* OpenID identifiers are no target; openid.return_to is. */
+	ck_assert_str_eq(target("https://www.amazon.co.jp/ap/signin?openid.ns=http%3A%2F%2Fspecs.openid.net"
+	                        "%2Fauth%2F2.0&OpenID.identity=http://specs.openid.net/x"
+	                        "&openid.return_to=https%3A%2F%2Fwww.amazon.co.jp%2F"),
+	                 "https://www.amazon.co.jp/");
+	ck_assert_str_eq(target("https://r.example/?openid.claimed_id=http://specs.openid.net/x"), "");
+	/* Decoded bytes that are not printable ASCII come out percent-encoded. */
+	ck_assert_str_eq(target("https://r.example/?u=https%3A%2F%2Fe.example%2F%E3%81%82%20x"),
+	                 "https://e.example/%E3%81%82%20x");
+}
+END_TEST
+
+START_TEST(test_redirect_none)
+{
+	/* Empty, NULL, no query, no URL in the query, other schemes. */
+	ck_assert_uint_eq(mekiki_url_redirect_target("", 0, NULL, 0), 0);
+	ck_assert_uint_eq(mekiki_url_redirect_target(NULL, 5, NULL, 0), 0);
+	ck_assert_str_eq(target("https://www.microsoft.com/en-us/security"), "");
+	ck_assert_str_eq(target("https://www.microsoft.com/?lang=en&id=4"), "");
+	ck_assert_str_eq(target("https://r.example/?u=ftp://a.example/"), "");
+	ck_assert_str_eq(target("https://r.example/?u=ZnRwOi8vYS5leGFtcGxlLw=="), "");
+	ck_assert_str_eq(target("https://r.example/?u=http://"), "");
+	ck_assert_str_eq(target("https://r.example/?u=https://"), "");
+	ck_assert_str_eq(target("?"), "");
+	ck_assert_str_eq(target("#"), "");
+	ck_assert_str_eq(target("https://r.example/?&&&==&=&"), "");
+	/* '%' at the end, broken escapes. */
+	ck_assert_str_eq(target("https://r.example/?u=%"), "");
+	ck_assert_str_eq(target("https://r.example/?u=https%3"), "");
+	ck_assert_str_eq(target("https://r.example/?u=%zzhttps://x"), "");
+	/* Invalid base64: a bad character, a length of 4k+1, padding inside. */
+	ck_assert_str_eq(target("https://r.example/?u=aHR0cHM6Ly9zYW1heWEu!XhhbXBsZS8"), "");
+	ck_assert_str_eq(target("https://r.example/?u=aHR0cHM6Ly9zYW1heWEuZ"), "");
+	ck_assert_str_eq(target("https://r.example/?u=aHR0=cHM6Ly9zYW1heWEu"), "");
+	ck_assert_str_eq(target("https://r.example/?u=a1"), "");
+	/* Control bytes in the decoded target: no URL. */
+	ck_assert_str_eq(target("https://r.example/?u=aHR0cHM6Ly9hLmV4YW1wbGUvAQ=="), "");
+	ck_assert_str_eq(target("https://r.example/?u=https%3A%2F%2Fa.example%2F%0Ax"), "");
+	ck_assert_str_eq(target("https://r.example/?u=https://a.example/%2500"), "https://a.example/%2500");
+}
+END_TEST
+
+START_TEST(test_redirect_bounds)
+{
+	char out[64];
+	/* Cut to cap - 1 and NUL-terminated; the whole length is returned. */
+	static const char url[] = "https://r.example/?u=https://evil.example/0123456789";
+	memset(out, 'Z', sizeof out);
+	ck_assert_uint_eq(mekiki_url_redirect_target(url, strlen(url), out, 10), 31);
+	ck_assert_str_eq(out, "https://e");
+	ck_assert_int_eq(out[10], 'Z');
+	ck_assert_uint_eq(mekiki_url_redirect_target(url, strlen(url), NULL, 0), 31);
+	ck_assert_uint_eq(mekiki_url_redirect_target(url, strlen(url), out, 1), 31);
+	ck_assert_str_eq(out, "");
+	/* len bounds the read: the target stops where len does. */
+	ck_assert_uint_eq(mekiki_url_redirect_target(url, strlen(url) - 10, out, sizeof out), 21);
+	ck_assert_str_eq(out, "https://evil.example/");
+	/* A URL over 8 KB is not looked at; one of 8 KB is. */
+	size_t big = 8192;
+	char *u = malloc(big + 2);
+	static const char head[] = "https://r.example/?u=https://e.example/";
+	memcpy(u, head, sizeof head - 1);
+	memset(u + sizeof head - 1, 'x', big + 1 - (sizeof head - 1));
+	u[big + 1] = '\0';
+	ck_assert_uint_eq(mekiki_url_redirect_target(u, big + 1, out, sizeof out), 0);
+	ck_assert_uint_eq(mekiki_url_redirect_target(u, big, out, sizeof out), big - 21);
+	/* A base64 value over 4 KB is not decoded; one of 4 KB is. */
+	static const char b64[] = "https://r.example/?u=aHR0cHM6Ly9lLmV4YW1wbGUv"; /* https://e.example/ */
+	memcpy(u, b64, sizeof b64 - 1);
+	size_t vlen = 4096, ulen = 21 + vlen;
+	for (size_t i = sizeof b64 - 1; i + 4 <= ulen + 4; i += 4)
+		memcpy(u + i, "eHh4", 4); /* "xxx" */
+	ck_assert_uint_eq(mekiki_url_redirect_target(u, ulen, out, sizeof out), 3072);
+	ck_assert_str_eq(out, "https://e.example/xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+	ck_assert_uint_eq(mekiki_url_redirect_target(u, ulen + 4, out, sizeof out), 0);
+	/* Nested: the outer parameter's target is returned as it is. */
+	ck_assert_str_eq(target("https://www.google.com/url?q=https://www.bing.com/ck/a?u%3Da1aHR0cHM6Ly9zYW1heWEuZXhhbXBsZS9hYm91dC11cy8"),
+	                 "https://www.bing.com/ck/a");
+	ck_assert_str_eq(target("https://www.google.com/url?q=https%3A%2F%2Fwww.bing.com%2Fck%2Fa%3Fu%3Da1aHR0cHM6Ly9zYW1heWEuZXhhbXBsZS9hYm91dC11cy8"),
+	                 "https://www.bing.com/ck/a?u=a1aHR0cHM6Ly9zYW1heWEuZXhhbXBsZS9hYm91dC11cy8");
+	free(u);
+}
+END_TEST
+
 /* ------------------------------------------------------------------------ */
 
 static Suite *core_suite(void)
@@ -1508,6 +1644,9 @@ static Suite *core_suite(void)
 	tcase_add_test(tc, test_map_garbage);
 	tcase_add_test(tc, test_map_word_boundaries);
 	tcase_add_test(tc, test_catalogue_names);
+	tcase_add_test(tc, test_redirect_forms);
+	tcase_add_test(tc, test_redirect_none);
+	tcase_add_test(tc, test_redirect_bounds);
 	suite_add_tcase(s, tc);
 
 	TCase *ts = tcase_create("shipped");

@@ -43,6 +43,7 @@ use constant HOST_LOOKALIKE => 0x02;
 use constant HOST_MIXED_SCRIPT => 0x10;
 use constant NO_BRAND => 0xFFFFFFFF;
 use constant LIMIT_MAX_HITS => 1024;
+use constant MAX_REDIRECT_HOPS => 3;
 
 # Every rule this plugin reports, and the rules whose DMARC verdict makes a
 # display name claiming the From domain's own brand a spoof (as rspamd's
@@ -132,6 +133,7 @@ sub _ffi {
     [mekiki_scan_invisible => ['opaque', 'opaque'] => 'void'],
     [mekiki_subject_claims => ['opaque', 'opaque', 'size_t', 'opaque', 'size_t', 'size_t*'] => 'int'],
     [mekiki_host_check => ['opaque', 'opaque', 'size_t', 'opaque'] => 'int'],
+    [mekiki_url_redirect_target => ['opaque', 'size_t', 'opaque', 'size_t'] => 'size_t'],
     [mekiki_asn_open => ['string', 'opaque', 'size_t'] => 'opaque'],
     [mekiki_asn_close => ['opaque'] => 'void'],
     [mekiki_asn_lookup => ['opaque', 'opaque', 'size_t', 'opaque'] => 'int'],
@@ -447,6 +449,65 @@ sub _host {
   return \%r;
 }
 
+# Where a redirecting link goes (mekiki_url_redirect_target), or undef.
+sub _redirect_target {
+  my ($st, $url) = @_;
+  $url = _bytes($url);
+  return undef if $url eq '';
+  my ($ptr, $len) = FFI::Platypus::Buffer::scalar_to_buffer($url);
+  my $cap = 2048;
+  my $out = "\0" x $cap;
+  my ($optr) = FFI::Platypus::Buffer::scalar_to_buffer($out);
+  my $n = $st->{f}{url_redirect_target}->call($ptr, $len, $optr, $cap);
+  return undef unless $n;
+  if ($n >= $cap) {
+    $cap = $n + 1;
+    $out = "\0" x $cap;
+    ($optr) = FFI::Platypus::Buffer::scalar_to_buffer($out);
+    $n = $st->{f}{url_redirect_target}->call($ptr, $len, $optr, $cap);
+  }
+  return substr($out, 0, $n);
+}
+
+# The host of a redirect target, as lua/mekiki.lua's target_host:
+# scheme://[userinfo@]host[:port], lower case, without a trailing dot.
+sub _target_host {
+  my ($target) = @_;
+  return undef unless $target =~ m{^[a-z][a-z0-9+.\-]*://([^/?#\\]*)}i;
+  my $auth = $1;
+  $auth =~ s/^.*\@//s;
+  my $host;
+  if ($auth =~ /^\[([^\]]*)\]/) {
+    $host = $1;
+  } else {
+    ($host = $auth) =~ s/:.*\z//s;
+  }
+  $host = lc $host;
+  $host =~ s/\.\z//;
+  return $host eq '' ? undef : $host;
+}
+
+# Where a link goes.  A link to a brand's own host that carries another URL
+# in a parameter (bing.com/ck/a?...&u=a1<base64>, google.com/url?q=...) is a
+# decoy when the URL it carries is not the brand's: phishers link to the
+# brand's own open redirect or click tracker so that the link seems to go to
+# the brand.  Such a link counts as going to the target's host (for the
+# mismatch, TLD, look-alike and ASN checks alike), following at most
+# MAX_REDIRECT_HOPS redirectors.  Same rule as lua/mekiki.lua's redirect_host.
+sub _redirect_host {
+  my ($st, $uri, $host) = @_;
+  my $s = $uri;
+  for (1 .. MAX_REDIRECT_HOPS) {
+    my $v = _host($st, $host);
+    last unless $v && $v->{own} && defined $v->{brand};
+    my $target = _redirect_target($st, $s);
+    my $th = defined $target ? _target_host($target) : undef;
+    last if !defined $th || _owns($st, $v->{index}, $th);
+    ($host, $s) = ($th, $target);
+  }
+  return $host;
+}
+
 # An ordered set of options, bounded, each with a weight (the brand's weight;
 # 1 where no brand is involved).
 sub _new_set { return { seen => {}, list => [] } }
@@ -638,7 +699,8 @@ sub _tld_weight {
   }
 }
 
-# The brand whose domain a link's visible text shows, as [index, weight, id].
+# The brand whose domain a link's visible text shows, as [index, weight, id,
+# the host shown].
 sub _shown_brand {
   my ($st, $visible) = @_;
   return undef unless defined $visible;
@@ -652,7 +714,7 @@ sub _shown_brand {
   }
   return undef unless defined $host && index($host, '.') >= 0;
   my $v = _host($st, $host);
-  return [$v->{index}, $v->{weight}, $v->{brand}] if $v && $v->{own} && defined $v->{brand};
+  return [$v->{index}, $v->{weight}, $v->{brand}, $host] if $v && $v->{own} && defined $v->{brand};
   return undef;
 }
 
@@ -673,14 +735,15 @@ sub _anchor_text {
 
 # Link hosts of the message, in a stable order: those of rspamd's URL list
 # (links, text URLs, forms and frames; not images, mail addresses or the
-# domains of DKIM signatures), with their anchor texts.
+# domains of DKIM signatures), with their anchor texts; a brand's own host
+# that redirects elsewhere replaced by where it goes (_redirect_host).
 #
 # SpamAssassin also reads a bare domain in text ("Amazon.co.jp をご利用…") as
 # a link "http://Amazon.co.jp"; rspamd does not, and such a brand mention is
 # no link: a URI found only in text counts when the text has it with its
 # scheme, or it starts with "www.".
 sub _links {
-  my ($self, $pms) = @_;
+  my ($self, $pms, $st) = @_;
   return $pms->{mekiki_links} if $pms->{mekiki_links};
   my $udl = $pms->get_uri_detail_list();
   my ($text, @links);
@@ -697,7 +760,26 @@ sub _links {
     # Anchor texts: only those of <a> elements of HTML parts (HTML.pm), never
     # text near a URI in plain text.
     my $anchors = $types->{a} ? $info->{anchor_text} || [] : [];
-    push @links, { hosts => [sort keys %{$info->{hosts}}],
+    # from: the hosts SpamAssassin gives the URI; hosts: where each goes.
+    # SpamAssassin adds to a URI's hosts those of URLs it finds inside it
+    # (redirector_pattern, "http://..." in the query); rspamd lists those as
+    # URLs of their own, with no anchor text and followed on their own.  So
+    # only the URI's own host (self) has its anchor texts and is followed
+    # (_redirect_host); every host when SpamAssassin's host of the URI is not
+    # among them.
+    my @from = sort keys %{$info->{hosts}};
+    my (undef, $self_host) = $pms->{main}{registryboundaries}->uri_to_domain($uri);
+    $self_host = lc $self_host if defined $self_host;
+    my @self = map { defined $self_host && lc $_ eq $self_host ? 1 : 0 } @from;
+    @self = (1) x @from unless grep { $_ } @self;
+    my @hosts = @from;
+    if ($st && $st->{brands}) {
+      for my $i (grep { $self[$_] } 0 .. $#from) {
+        my $r = _redirect_host($st, $uri, lc $from[$i]);
+        $hosts[$i] = $r if $r ne lc $from[$i];
+      }
+    }
+    push @links, { hosts => \@hosts, from => \@from, self => \@self,
                    anchors => [map { _anchor_text($_) } grep { defined } @$anchors] };
   }
   return $pms->{mekiki_links} = \@links;
@@ -708,17 +790,19 @@ sub _check_urls {
   my ($best, $tld_hosts, $lookalikes, %seen) = (0, _new_set(), _new_set());
   my $links = { hosts => [], shown => _new_set() };
   my $n = 0;
-  LINK: for my $link (@{$self->_links($pms)}) {
-    for my $host (@{$link->{hosts}}) {
+  LINK: for my $link (@{$self->_links($pms, $st)}) {
+    for my $i (0 .. $#{$link->{hosts}}) {
       if (++$n > $self->{conf}{mekiki_max_urls}) {
         dbg("mekiki: skipping links after the $self->{conf}{mekiki_max_urls}-th");
         last LINK;
       }
-      $host = lc $host;
+      my ($host, $from) = (lc $link->{hosts}[$i], lc $link->{from}[$i]);
       next if $host eq '';
-      for my $anchor (@{$link->{anchors}}) {
+      for my $anchor ($link->{self}[$i] ? @{$link->{anchors}} : ()) {
         my $shown = _shown_brand($st, $anchor);
-        if ($shown && !_owns($st, $shown->[0], $host)) {
+        # (a text showing the redirector's own host says where the link goes)
+        my $goes = ($host ne $from && $shown && $shown->[3] eq $from) ? $from : $host;
+        if ($shown && !_owns($st, $shown->[0], $goes)) {
           $self->_add($links->{shown}, "$shown->[2]:$host", $shown->[1]);
         }
       }
@@ -913,7 +997,7 @@ sub _start_link_dns {
   my $conf = $pms->{conf};
   my (@hosts, %seen);
   my $n = 0;
-  for my $link (@{$self->_links($pms)}) {
+  for my $link (@{$self->_links($pms, $st)}) {
     for my $host (@{$link->{hosts}}) {
       last if ++$n > $conf->{mekiki_max_urls};
       $host = lc $host;
