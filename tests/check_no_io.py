@@ -6,6 +6,11 @@ Checks what the built native modules can call (their undefined dynamic
 symbols, from nm): no socket, name-resolution, file-opening, writing,
 renaming or process functions.  The libraries they link only read: the
 Public Suffix List (libpsl) and the .mmdb (libmaxminddb, mmap read-only).
+One exception, checked in the machine code (objdump): private_copy() in
+asn.c opens the configured .mmdb read-only and writes it into a sealed
+memfd (an in-memory file of the process), so that a database changed in
+place cannot fault the process; open and write may be called from there
+and from nowhere else.
 And what the rspamd plugin requires: only rspamd_logger, lua_util,
 rspamd_util and mekiki; no io.*, no os.* but os.date; DNS only through
 the task's resolver (task:get_resolver()), maps only through rspamd's map
@@ -22,6 +27,22 @@ FORBIDDEN_SYMBOLS = re.compile(
     r"rename|renameat|unlink|unlinkat|mkdir|mkstemp\w*|tmpfile|truncate|ftruncate|"
     r"system|popen|fork|vfork|execv\w*|execl\w*|posix_spawn\w*)$")
 ALLOWED_REQUIRES = {"rspamd_logger", "lua_util", "rspamd_util", "mekiki"}
+# Forbidden imports that one function may call: the .mmdb's private copy.
+SCOPED = {"open": "private_copy", "write": "private_copy"}
+
+
+def callers(so, sym):
+    """The functions of so whose machine code calls sym (through the PLT)."""
+    out = subprocess.run(["objdump", "-d", "--no-show-raw-insn", so], capture_output=True,
+                         text=True, check=True).stdout
+    found, func = set(), None
+    for line in out.splitlines():
+        m = re.match(r"^[0-9a-f]+ <([^>]+)>:$", line)
+        if m:
+            func = m.group(1)
+        elif re.search(r"\b(call|jmp)\s+[0-9a-f]+ <" + re.escape(sym) + r"(@plt)?>", line):
+            found.add(func)
+    return found
 
 
 def main():
@@ -33,7 +54,12 @@ def main():
         syms = [line.split()[-1].split("@")[0] for line in out.splitlines() if line.strip()]
         if not any(s.startswith("hs_scan") for s in syms):
             bad.append(f"{so}: not the mekiki module? ({len(syms)} imports)")
-        bad += [f"{so} imports {s}" for s in syms if FORBIDDEN_SYMBOLS.match(s)]
+        for s in syms:
+            if not FORBIDDEN_SYMBOLS.match(s):
+                continue
+            where = callers(so, s) if s in SCOPED else None
+            if where is None or not where or where - {SCOPED[s]}:
+                bad.append(f"{so} imports {s}" + (f" (called from {sorted(where)})" if where else ""))
     with open(plugin, encoding="utf-8") as f:
         code = re.sub(r"--\[\[.*?\]\]--?|--[^\n]*", "", f.read(), flags=re.S)
     for name in re.findall(r"require\s*\(?\s*'([^']+)'|pcall\(require,\s*'([^']+)'", code):

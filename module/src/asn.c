@@ -49,7 +49,7 @@ static void set_err(char *err, size_t errlen, const char *fmt, const char *a, co
  * checks or the lookups' bounds checks reject; the plugin reopens the file
  * when its modification time changes.
  */
-static int private_copy(const char *path)
+__attribute__((noinline)) static int private_copy(const char *path)
 {
 	int in = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (in < 0)
