@@ -298,14 +298,55 @@ local function delivery_report(task)
   return ct and ct:lower():match('^%s*multipart/report') ~= nil
 end
 
+-- The From header's display text as the recipient sees it: the decoded
+-- header without its <addresses>.  rspamd's parser splits a malformed From
+-- ("Microsoft account team ,_<no-reply@…>": a name without an address, then
+-- "_" with the address) into entries none of whose names is what a mail
+-- client (or SpamAssassin) shows; the text then counts as the display name
+-- of the first address.  Nil when a parsed name already is that text, or
+-- the header has no <address> (a bare address is no display name; words
+-- with an @ are dropped from the text).
+local function from_display_entry(task, from)
+  local raw = task:get_header('From')
+  -- Only a From with a <address> has a display text: a bare address is none.
+  if not raw or #raw > 1024 or not raw:find('<', 1, true) then
+    return nil
+  end
+  local text = raw:gsub('<[^>]*>', ' '):gsub('%S*@%S*', ' '):gsub('[\"]', ''):gsub('%s+', ' ')
+      :gsub('^[%s,;_]+', ''):gsub('[%s,;_]+$', '')
+  if #text == 0 then
+    return nil
+  end
+  local first
+  for i, a in ipairs(from) do
+    if i > 4 then break end
+    local name = (a.name or ''):gsub('%s+', ' '):gsub('^%s+', ''):gsub('%s+$', '')
+    if name == text then
+      return nil
+    end
+    if not first and a.addr and a.addr:find('@', 1, true) then
+      first = a
+    end
+  end
+  if not first then
+    return nil
+  end
+  return { name = text, addr = first.addr, domain = first.domain }
+end
+
 local function check_from(task, found, from)
   if not from or not from[1] then
     return
   end
   local report = delivery_report(task)
   local confusable, spoof = new_set(), new_set()
+  local entries = {}
   for i, addr in ipairs(from) do
     if i > 4 then break end
+    entries[i] = addr
+  end
+  entries[#entries + 1] = from_display_entry(task, from)
+  for _, addr in ipairs(entries) do
     local name, domain = addr.name, addr.domain or ''
     local address = addr.addr or ''
     if name and #name > 0 then
