@@ -33,8 +33,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(strlen(full) == m);
 	if (m == 0)
 		return 0;
-	/* An http(s) URL in printable ASCII. */
-	FUZZ_CHECK(m > 8 && (full[4] == ':' || full[5] == ':'));
+	/* An http(s) URL in printable ASCII ("http://e" is the shortest). */
+	FUZZ_CHECK(m >= 8 && (full[4] == ':' || full[5] == ':'));
 	for (size_t i = 0; i < m; i++)
 		FUZZ_CHECK(full[i] > 0x20 && full[i] < 0x7F);
 	if (cap) {
