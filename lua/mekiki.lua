@@ -1076,8 +1076,8 @@ end
 local max_logged_errors = 10
 
 -- A catalogue from a map in the brand-map format; nil (logged) if it fails.
--- The first bad lines of a map (the library quotes them without control
--- bytes or invalid UTF-8), then a count: a garbage file must not flood the log.
+-- The first bad lines of a map (the library quotes control bytes and
+-- invalid UTF-8 as \xNN), then a count: a garbage file must not flood the log.
 local function log_bad_lines(what, path, errs)
   for i, e in ipairs(errs) do
     if i > max_logged_errors then
@@ -1126,11 +1126,13 @@ local function load_tld_weights(data)
       w = tonumber(w)
       if not suffix or not w or w < 0 or w > 1 or suffix:find('^%.') or suffix:find('%.$') then
         bad = bad + 1
-        -- The first bad lines, quoted without control or non-ASCII bytes.
+        -- The first bad lines, control and non-ASCII bytes quoted as \xNN.
         if bad <= max_logged_errors then
           rspamd_logger.warnx(rspamd_config, '%s: TLD map %s line %s: expected "suffix weight" ' ..
               'with a weight from 0 to 1, got "%s" (line skipped)', N, settings.tld_map, n,
-              (line:sub(1, 64):gsub('[%c\128-\255]', '?')))
+              (line:sub(1, 64):gsub('[%c\128-\255]', function(c)
+                return string.format('\\x%02X', c:byte())
+              end)))
         end
       else
         weights[suffix:lower()] = w

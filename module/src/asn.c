@@ -293,7 +293,7 @@ static void reportf(mekiki_error_fn err, void *ud, unsigned line, const char *wh
 {
 	if (!err)
 		return;
-	char quoted[65], msg[256];
+	char quoted[4 * 64 + 1], msg[384];
 	mk_printable_excerpt(s, n, quoted, 64);
 	snprintf(msg, sizeof msg, "%s: \"%s\"", what, quoted);
 	err(ud, line, msg);

@@ -105,7 +105,7 @@ static void report(mekiki_error_fn err, void *ud, unsigned line, const char *fmt
 		return;
 	/* The line is the operator's or an attacker's bytes: no control bytes
 	 * or invalid UTF-8 into the caller's log. */
-	char quoted[65], msg[256];
+	char quoted[4 * 64 + 1], msg[384];
 	size_t qlen = mk_printable_excerpt(a, alen, quoted, 64);
 	snprintf(msg, sizeof msg, fmt, (int)qlen, quoted);
 	err(ud, line, msg);

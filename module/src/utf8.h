@@ -77,21 +77,30 @@ static inline size_t mk_utf8_encode(uint32_t c, char *out)
 }
 
 /*
- * A quotable excerpt of untrusted bytes s[0..n) for a log line: at most
- * max bytes of it, valid UTF-8 kept, every control byte, DEL, C1 control and
- * invalid or cut sequence written as '?'.  out has room for max + 1 bytes.
+ * A quotable excerpt of untrusted bytes s[0..n) for a log line: the first
+ * max bytes of it at most, valid UTF-8 kept, every control byte, DEL, C1
+ * control and byte of an invalid or cut sequence written as \xNN.  out has
+ * room for 4 * max + 1 bytes; returns the length written.
  */
 static inline size_t mk_printable_excerpt(const char *s, size_t n, char *out, size_t max)
 {
+	static const char hex[] = "0123456789ABCDEF";
 	const unsigned char *u = (const unsigned char *)s;
 	size_t i = 0, o = 0;
-	while (i < n && o < max) {
+	if (n > max)
+		n = max;
+	while (i < n) {
 		size_t len;
 		uint32_t c = mk_utf8_decode(u + i, n - i, &len);
 		int bad = (c == MK_REPLACEMENT && !(len == 3 && u[i] == 0xEF)) || c < 0x20 ||
 		          c == 0x7F || (c >= 0x80 && c < 0xA0);
-		if (bad || o + len > max) {
-			out[o++] = '?';
+		if (bad) {
+			for (size_t k = 0; k < len; k++) {
+				out[o++] = '\\';
+				out[o++] = 'x';
+				out[o++] = hex[u[i + k] >> 4];
+				out[o++] = hex[u[i + k] & 15];
+			}
 		} else {
 			for (size_t k = 0; k < len; k++)
 				out[o++] = (char)u[i + k];

@@ -1127,6 +1127,8 @@ def assertPrintable(test, lines):
     """Log lines quoting map lines: no control bytes, no invalid UTF-8."""
     for ln in lines:
         test.assertIsNone(re.search(r"[\x00-\x08\x0b-\x1f\x7f\ufffd]", ln), repr(ln))
+    # Escaped, not dropped: random bytes always have some to escape.
+    test.assertTrue(any("\\x" in ln for ln in lines), lines[:2])
 
 
 class TestGarbageTldAndAsnMaps(BrokenData):

@@ -177,6 +177,7 @@ class TestLint(SATestCase):
         self.assertEqual(len(listed), 10, err[-2000:])
         for ln in listed:
             self.assertIsNone(re.search(r"[\x00-\x1f\x7f-\uffff]", ln), repr(ln))
+        self.assertTrue(any("\\x" in ln for ln in listed), listed[:2])
         self.assertIn("more bad lines skipped, not listed", err)
 
     def test_bad_map_line_skipped(self):

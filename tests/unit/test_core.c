@@ -532,6 +532,23 @@ START_TEST(test_exact_names)
 }
 END_TEST
 
+/* A bad line is quoted in its error with control bytes and invalid UTF-8
+ * as \xNN (the message goes into an operator's log), valid UTF-8 kept. */
+START_TEST(test_map_error_quoting)
+{
+	static const char map[] = "bad\x01line\xff\x1b[31m \xe6\xa5\xbd\n"
+	                          "ok | Okbrand | ok.example\n";
+	struct errlog log = {0};
+	mekiki_catalogue *cat = build(map, sizeof map - 1, &log);
+	ck_assert_uint_eq(log.n, 1);
+	ck_assert_msg(strstr(log.msgs[0], "'bad\\x01line\\xFF\\x1B[31m \xe6\xa5\xbd'") != NULL,
+	              "%s", log.msgs[0]);
+	for (const char *c = log.msgs[0]; *c; c++)
+		ck_assert((unsigned char)*c >= 0x20 && *c != 0x7F);
+	mekiki_catalogue_free(cat);
+}
+END_TEST
+
 /* The subject's leading bracketed tags whose whole content is a brand name. */
 static size_t subject_claims(mekiki_scanner *sc, const char *s, mekiki_hit *hits, size_t max)
 {
@@ -1641,6 +1658,7 @@ static Suite *core_suite(void)
 	tcase_add_test(tc, test_map_brand_weight);
 	tcase_add_test(tc, test_exact_names);
 	tcase_add_test(tc, test_subject_claims);
+	tcase_add_test(tc, test_map_error_quoting);
 	tcase_add_test(tc, test_map_garbage);
 	tcase_add_test(tc, test_map_word_boundaries);
 	tcase_add_test(tc, test_catalogue_names);

@@ -171,8 +171,8 @@ sub _read_file {
 
 # A catalogue (brands or lures) from a map file: { cat, sc, ids, weights }.
 # Bad lines are logged and skipped; an unusable map dies with the reason.
-# The first bad lines of a map (the library quotes them without control
-# bytes or invalid UTF-8), then a count: a garbage file must not flood the log.
+# The first bad lines of a map (the library quotes control bytes and invalid
+# UTF-8 as \xNN), then a count: a garbage file must not flood the log.
 sub _warn_bad_lines {
   my ($what, $path, $errors) = @_;
   for my $i (0 .. $#$errors) {
@@ -285,7 +285,7 @@ sub _tld_weights {
         $weight =~ /^(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$/ && $weight <= 1) {
       $w{lc $suffix} = $weight + 0;
     } elsif (++$bad <= MAX_LOGGED_ERRORS) {
-      (my $quoted = substr($line, 0, 64)) =~ s/[^\x20-\x7e]/?/g;
+      (my $quoted = substr($line, 0, 64)) =~ s/([^\x20-\x7e])/sprintf('\\x%02X', ord $1)/ge;
       warn "mekiki: TLD map $path line $n: expected \"suffix weight\" with a weight from 0 to 1, " .
            "got \"$quoted\" (line skipped)\n";
     }
