@@ -24,6 +24,9 @@ static void on_error(void *ud, unsigned line, const char *msg)
 	FUZZ_CHECK(line >= 1 && line <= e->lines);
 	FUZZ_CHECK(line >= e->last); /* in map order */
 	FUZZ_CHECK(msg && strlen(msg) < 1024);
+	/* The line is quoted printably: no control byte reaches a log. */
+	for (const char *c = msg; *c; c++)
+		FUZZ_CHECK((unsigned char)*c >= 0x20 && *c != 0x7F);
 	e->last = line;
 	e->count++;
 }
