@@ -227,7 +227,8 @@ static int cmd_explain(int argc, char **argv, int hosts)
 	free(map);
 	mekiki_scanner *sc = cat ? mekiki_scanner_new(cat) : NULL;
 	if (!sc) {
-		fprintf(stderr, "mekiki: cannot build the catalogue from %s (%d)\n", map_path, st);
+		fprintf(stderr, "mekiki: cannot build the catalogue from %s: %s\n", map_path,
+		        st == MEKIKI_OK ? "cannot allocate a scanner" : mekiki_strerror(st));
 		mekiki_catalogue_free(cat);
 		return 1;
 	}

@@ -172,7 +172,7 @@ static void collect_error(void *ud, unsigned line, const char *msg)
 {
 	lua_State *L = ud;
 	/* The error table is on top of the stack. */
-	char buf[320];
+	char buf[640];
 	snprintf(buf, sizeof buf, "line %u: %s", line, msg);
 	lua_pushstring(L, buf);
 	lua_rawseti(L, -2, (int)mk_rawlen(L, -2) + 1);
@@ -193,9 +193,15 @@ static int l_catalogue(lua_State *L)
 	int st;
 	lc->cat = mekiki_catalogue_new(map, len, collect_error, L, &st);
 	if (!lc->cat) {
+		/* A refused map says why in its last report ("line 2001: more than
+		 * 2000 entries: the map is refused"). */
+		size_t n = mk_rawlen(L, -1);
+		if (st == MEKIKI_ELIMIT && n > 0)
+			lua_rawgeti(L, -1, (int)n);
+		else
+			lua_pushstring(L, mekiki_strerror(st));
 		lua_pushnil(L);
-		lua_pushstring(L, st == MEKIKI_ENOMEM ? "out of memory"
-		                                      : "cannot compile the brand names");
+		lua_insert(L, -2);
 		return 2;
 	}
 	lc->sc = mekiki_scanner_new(lc->cat);

@@ -111,6 +111,31 @@ static void report(mekiki_error_fn err, void *ud, unsigned line, const char *fmt
 	err(ud, line, msg);
 }
 
+/* A report whose text has no map bytes, or has them quoted already. */
+static void report_plain(mekiki_error_fn err, void *ud, unsigned line, const char *msg)
+{
+	if (err)
+		err(ud, line, msg);
+}
+
+const char *mekiki_strerror(int status)
+{
+	switch (status) {
+	case MEKIKI_OK:
+		return "no error";
+	case MEKIKI_ENOMEM:
+		return "out of memory";
+	case MEKIKI_EINVAL:
+		return "bad argument";
+	case MEKIKI_EENGINE:
+		return "the matching engine failed";
+	case MEKIKI_ELIMIT:
+		return "the map is beyond the catalogue's bounds";
+	default:
+		return "unknown error";
+	}
+}
+
 void mekiki_catalogue_free(mekiki_catalogue *cat)
 {
 	if (!cat)
@@ -161,7 +186,8 @@ static int add_strong(struct mk_name *nm, const char *s, size_t n)
  * for the same weak skeleton.  Returns 1 when the name has no visible
  * character or an oversized skeleton (ignored), -1 on allocation failure.
  */
-static int add_name(mekiki_catalogue *cat, uint32_t brand, const char *s, size_t n)
+static int add_name(mekiki_catalogue *cat, uint32_t brand, const char *s, size_t n,
+                    unsigned line)
 {
 	int exact = n > 0 && s[0] == '=';
 	if (exact) {
@@ -177,6 +203,7 @@ static int add_name(mekiki_catalogue *cat, uint32_t brand, const char *s, size_t
 	struct mk_name *nm = &cat->names[cat->nnames];
 	memset(nm, 0, sizeof *nm);
 	nm->brand = brand;
+	nm->line = line;
 	nm->exact = exact;
 	nm->text = dup_range(s, n);
 	nm->weak = dup_range(weak, wl);
@@ -245,8 +272,9 @@ static int next_field(const char **p, const char *e, int blanks, const char **a,
 
 /*
  * Parse one map line: "id | name, name | domain, domain [| weight]".
- * Returns -1 on allocation failure, 0 otherwise (a bad line is reported and
- * skipped).
+ * Returns MEKIKI_ENOMEM on allocation failure, MEKIKI_ELIMIT (reported)
+ * when the line would pass a bound of the catalogue, 0 otherwise (a bad
+ * line is reported and skipped).
  */
 static int parse_line(mekiki_catalogue *cat, const char *s, const char *e,
                       unsigned line, mekiki_error_fn err, void *ud)
@@ -318,21 +346,29 @@ static int parse_line(mekiki_catalogue *cat, const char *s, const char *e,
 			return 0;
 		}
 
+	if (cat->nbrands >= MEKIKI_MAX_BRANDS || cat->nnames + nnames > MEKIKI_MAX_NAMES) {
+		char msg[160];
+		snprintf(msg, sizeof msg, "more than %u %s: the map is refused",
+		         cat->nbrands >= MEKIKI_MAX_BRANDS ? MEKIKI_MAX_BRANDS : MEKIKI_MAX_NAMES,
+		         cat->nbrands >= MEKIKI_MAX_BRANDS ? "entries" : "names");
+		report_plain(err, ud, line, msg);
+		return MEKIKI_ELIMIT;
+	}
 	if (grow((void **)&cat->brands, &cat->brands_cap, cat->nbrands, sizeof *cat->brands))
-		return -1;
+		return MEKIKI_ENOMEM;
 	uint32_t bi = cat->nbrands;
 	struct mk_brand *br = &cat->brands[bi];
 	br->id = dup_range(id, (size_t)(id_e - id));
 	if (!br->id)
-		return -1;
+		return MEKIKI_ENOMEM;
 	br->first_domain = cat->ndomains;
 	br->ndomains = 0;
 	br->weight = weight;
 	cat->nbrands++;
 	for (p = nm; next_field(&p, nm_e, 0, &a, &b);) {
-		int r = add_name(cat, bi, a, (size_t)(b - a));
+		int r = add_name(cat, bi, a, (size_t)(b - a), line);
 		if (r < 0)
-			return -1;
+			return MEKIKI_ENOMEM;
 		if (r > 0)
 			report(err, ud, line, "name '%.*s' is invisible and is ignored", a,
 			       (size_t)(b - a));
@@ -342,14 +378,14 @@ static int parse_line(mekiki_catalogue *cat, const char *s, const char *e,
 		         sizeof *cat->domains) ||
 		    grow((void **)&cat->domain_flags, &cat->domain_flags_cap, cat->ndomains,
 		         sizeof *cat->domain_flags))
-			return -1;
+			return MEKIKI_ENOMEM;
 		size_t mk = domain_marker(a, b);
 		cat->domain_flags[cat->ndomains] = mk == 0 ? 0
 		                                  : a[0] == '~' ? MK_DOMAIN_SHARED : MK_DOMAIN_ORDINARY;
 		a += mk;
 		char *d = dup_range(a, (size_t)(b - a));
 		if (!d)
-			return -1;
+			return MEKIKI_ENOMEM;
 		for (char *c = d; *c; c++)
 			*c = (char)mk_fold_ascii((unsigned char)*c);
 		cat->domains[cat->ndomains++] = d;
@@ -378,11 +414,17 @@ static void ascii_readings(struct reading r[128])
 struct regex {
 	char *s;
 	size_t n, cap;
+	size_t limit; /* length beyond which put() fails and sets over */
+	int over;
 };
 
 static int put(struct regex *re, const char *s)
 {
 	size_t k = strlen(s);
+	if (re->n + k > re->limit) {
+		re->over = 1;
+		return -1;
+	}
 	if (re->n + k + 1 > re->cap) {
 		size_t cap = (re->n + k + 1) * 2;
 		char *p = realloc(re->s, cap);
@@ -599,10 +641,15 @@ static int tokenize(const char *w, size_t n, const struct reading r[128],
 	return 0;
 }
 
-/* The regular expression of a token sequence (with \b at word edges). */
-static char *regex_of(const struct tokens *ts, const struct mk_pattern *pat)
+/*
+ * The regular expression of a token sequence (with \b at word edges), or
+ * NULL, with *over set when it would be longer than limit.
+ */
+static char *regex_of(const struct tokens *ts, const struct mk_pattern *pat, size_t limit,
+                      int *over)
 {
 	struct regex re = {0};
+	re.limit = limit;
 	int rc = put(&re, pat->word_left ? "\\b" : "");
 	for (uint32_t i = 0; i < ts->n && !rc; i++) {
 		const struct token *t = &ts->t[i];
@@ -618,6 +665,7 @@ static char *regex_of(const struct tokens *ts, const struct mk_pattern *pat)
 	if (pat->word_right)
 		rc |= put(&re, "\\b");
 	if (rc) {
+		*over = re.over;
 		free(re.s);
 		return NULL;
 	}
@@ -877,12 +925,42 @@ static int plan_labels(mekiki_catalogue *cat)
 	return 0;
 }
 
+/* Report name nm as ignored, why (no map bytes in why). */
+static void report_name(mekiki_error_fn err, void *ud, const struct mk_name *nm,
+                        const char *why)
+{
+	if (!err)
+		return;
+	char quoted[4 * 64 + 1], msg[512];
+	size_t qlen = mk_printable_excerpt(nm->text, nm->text_len, quoted, 64);
+	snprintf(msg, sizeof msg, "name '%.*s' %s and is ignored", (int)qlen, quoted, why);
+	err(ud, nm->line, msg);
+}
+
+/* Remove expression k of x (the engine refused it). */
+static void exprs_remove(struct exprs *x, uint32_t k)
+{
+	free(x->s[k]);
+	x->n--;
+	memmove(x->s + k, x->s + k + 1, (x->n - k) * sizeof *x->s);
+	memmove(x->len + k, x->len + k + 1, (x->n - k) * sizeof *x->len);
+	memmove(x->flags + k, x->flags + k + 1, (x->n - k) * sizeof *x->flags);
+	memmove(x->ids + k, x->ids + k + 1, (x->n - k) * sizeof *x->ids);
+}
+
+/* Names the engine may refuse, one at a time, before the map is refused. */
+#define MK_MAX_REFUSED 8
+
 /*
  * Compile the patterns into one database.  (Expanding patterns into plain
  * literals was measured and was slower: with a hundred brands the literal
  * matcher drowns in short and caseless candidates that \b drops here.)
+ * The size of the patterns is what compiling costs (mekiki.h): a name whose
+ * pattern is over MEKIKI_MAX_NAME_PATTERN_BYTES is ignored, a map whose
+ * patterns are over MEKIKI_MAX_PATTERN_BYTES is refused; a name the engine
+ * refuses ("Pattern is too large") is ignored and the rest compiled again.
  */
-static int compile(mekiki_catalogue *cat)
+static int compile(mekiki_catalogue *cat, mekiki_error_fn err, void *ud)
 {
 	if (cat->npats == 0)
 		return MEKIKI_OK;
@@ -893,22 +971,50 @@ static int compile(mekiki_catalogue *cat)
 	ascii_readings(r);
 	struct exprs res = {0};
 	int rc = MEKIKI_OK;
+	size_t total = 0;
 	for (uint32_t i = 0; i < cat->npats && rc == MEKIKI_OK; i++) {
 		const struct mk_name *nm = &cat->names[cat->pats[i].name];
 		struct tokens ts = {0};
 		char *re = NULL;
-		if (tokenize(nm->weak, nm->weak_len, r, &alts, &ts) ||
-		    !(re = regex_of(&ts, &cat->pats[i])) ||
-		    exprs_add(&res, re, 0, HS_FLAG_SOM_LEFTMOST | HS_FLAG_CASELESS, i))
+		int over = 0;
+		if (tokenize(nm->weak, nm->weak_len, r, &alts, &ts)) {
 			rc = MEKIKI_ENOMEM;
+		} else if (!(re = regex_of(&ts, &cat->pats[i], MEKIKI_MAX_NAME_PATTERN_BYTES, &over))) {
+			if (over)
+				report_name(err, ud, nm, "has too many spellings to match (a pattern "
+				                         "over 16 KB)");
+			else
+				rc = MEKIKI_ENOMEM;
+		} else if ((total += strlen(re)) > MEKIKI_MAX_PATTERN_BYTES) {
+			char msg[200];
+			snprintf(msg, sizeof msg, "the names make more than %u KB of patterns "
+			         "(MEKIKI_MAX_PATTERN_BYTES; %u of %u names done): the map is refused",
+			         MEKIKI_MAX_PATTERN_BYTES / 1024, i, cat->npats);
+			report_plain(err, ud, nm->line, msg);
+			free(re);
+			rc = MEKIKI_ELIMIT;
+		} else if (exprs_add(&res, re, 0, HS_FLAG_SOM_LEFTMOST | HS_FLAG_CASELESS, i)) {
+			rc = MEKIKI_ENOMEM;
+		}
 		tokens_free(&ts);
 	}
-	hs_compile_error_t *cerr = NULL;
-	if (rc == MEKIKI_OK &&
-	    hs_compile_multi((const char *const *)res.s, res.flags, res.ids, res.n, HS_MODE_BLOCK,
-	                     NULL, &cat->db, &cerr) != HS_SUCCESS)
-		rc = MEKIKI_EENGINE;
-	hs_free_compile_error(cerr);
+	for (unsigned refused = 0; rc == MEKIKI_OK && res.n > 0;) {
+		hs_compile_error_t *cerr = NULL;
+		if (hs_compile_multi((const char *const *)res.s, res.flags, res.ids, res.n,
+		                     HS_MODE_BLOCK, NULL, &cat->db, &cerr) == HS_SUCCESS)
+			break;
+		if (cerr && cerr->expression >= 0 && (uint32_t)cerr->expression < res.n &&
+		    refused < MK_MAX_REFUSED) {
+			char why[160];
+			snprintf(why, sizeof why, "is refused by the matcher (%.100s)", cerr->message);
+			report_name(err, ud, &cat->names[cat->pats[res.ids[cerr->expression]].name], why);
+			exprs_remove(&res, (uint32_t)cerr->expression);
+			refused++;
+		} else {
+			rc = MEKIKI_EENGINE;
+		}
+		hs_free_compile_error(cerr);
+	}
 	alternates_free(&alts);
 	exprs_free(&res);
 	return rc;
@@ -953,12 +1059,10 @@ mekiki_catalogue *mekiki_catalogue_new(const char *map, size_t len,
 		trim(&s, &e);
 		if (s == e)
 			continue;
-		if (parse_line(cat, s, e, line, err, ud) < 0) {
-			st = MEKIKI_ENOMEM;
+		if ((st = parse_line(cat, s, e, line, err, ud)) != MEKIKI_OK)
 			goto out;
-		}
 	}
-	st = plan_labels(cat) ? MEKIKI_ENOMEM : compile(cat);
+	st = plan_labels(cat) ? MEKIKI_ENOMEM : compile(cat, err, ud);
 	/* The system's list (Debian: publicsuffix), else libpsl's built-in one. */
 	cat->psl = psl_latest(NULL);
 out:

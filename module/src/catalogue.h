@@ -41,6 +41,7 @@ struct mk_brand {
 
 struct mk_name {
 	uint32_t brand;
+	unsigned line; /* of the map, for reports */
 	char *text; /* as written in the map (without a leading '='), NUL-terminated */
 	size_t text_len;
 	int exact;  /* '=' in the map: a plain mention counts only as the whole text */

@@ -78,22 +78,26 @@ static inline size_t mk_utf8_encode(uint32_t c, char *out)
 
 /*
  * A quotable excerpt of untrusted bytes s[0..n) for a log line: the first
- * max bytes of it at most, valid UTF-8 kept, every control byte, DEL, C1
- * control and byte of an invalid or cut sequence written as \xNN.  out has
- * room for 4 * max + 1 bytes; returns the length written.
+ * max bytes of it at most (a valid character that max would cut is left
+ * out whole), valid UTF-8 kept, every control byte, DEL, C1 control and
+ * byte of an invalid sequence written as \xNN.  out has room for
+ * 4 * max + 1 bytes; returns the length written.
  */
 static inline size_t mk_printable_excerpt(const char *s, size_t n, char *out, size_t max)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	const unsigned char *u = (const unsigned char *)s;
-	size_t i = 0, o = 0;
-	if (n > max)
-		n = max;
-	while (i < n) {
+	size_t i = 0, o = 0, lim = n > max ? max : n;
+	while (i < lim) {
 		size_t len;
 		uint32_t c = mk_utf8_decode(u + i, n - i, &len);
 		int bad = (c == MK_REPLACEMENT && !(len == 3 && u[i] == 0xEF)) || c < 0x20 ||
 		          c == 0x7F || (c >= 0x80 && c < 0xA0);
+		if (i + len > lim) {
+			if (!bad)
+				break;
+			len = lim - i;
+		}
 		if (bad) {
 			for (size_t k = 0; k < len; k++) {
 				out[o++] = '\\';

@@ -90,6 +90,24 @@ test("catalogue errors", function()
   check(tostring(empty):find("0 brands", 1, true) ~= nil, "tostring(empty): " .. tostring(empty))
 end)
 
+test("catalogue bounds: a map beyond them is refused, saying why", function()
+  -- 2001 entries: one more than the library's bound (MEKIKI_MAX_BRANDS).
+  local lines = {}
+  for i = 1, 2001 do
+    lines[i] = string.format("b%d | Kz%dq | b%d.example", i, i, i)
+  end
+  local c, why = mekiki.catalogue(table.concat(lines, "\n") .. "\n")
+  eq(c, nil, "no catalogue")
+  eq(why, "line 2001: more than 2000 entries: the map is refused", "the reason")
+  -- The engine's own refusal of one name costs that name only.
+  local ok, e = mekiki.catalogue("do | " .. string.rep("\227\131\137", 40) .. "\n" ..
+                                 "ok | Okbrand | ok.com\n")
+  check(ok ~= nil, "the rest of the map is built")
+  eq(#e, 1, "one report")
+  check(e[1]:find("^line 1: name '.*' is refused by the matcher") ~= nil, e[1])
+  eq(#ok:scan("Okbrand"), 1, "the other name is found")
+end)
+
 local function one_hit(text, brand)
   local hits = cat:scan(text)
   eq(type(hits), "table", "scan returns a table")

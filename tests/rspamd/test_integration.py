@@ -1130,6 +1130,39 @@ class TestUnreadableBrandMap(BrokenData):
         self.assertLoggedOnce(f"cannot open the ASN database: {self.dir}: ")
 
 
+class TestCatalogueBeyondBounds(BrokenData):
+    """A brand map replaced by one past the library's bound (2000 entries):
+    refused whole with the reason logged, the catalogue loaded before keeps
+    answering (issue #16: a runaway map would cost every worker seconds and
+    hundreds of MB to compile)."""
+
+    @classmethod
+    def setUpClass(cls):
+        with open(os.path.join(STAGE, "usr/local/share/mekiki/mekiki_brands.map"), "rb") as f:
+            cls.shipped = f.read()
+        cls.brands = write_state_file("bounded-brands.map", cls.shipped)
+        cls.db = asn_fixture()
+        cls.local = {"local.d/mekiki.conf": broken_data_conf(cls.brands, cls.db),
+                     "override.d/options.inc": 'filters = "chartable,dkim,regexp";\n'
+                                               'hs_cache_dir = "${DBDIR}/";\n'
+                                               'map_watch_interval = 1s;\n'}
+        super().setUpClass()
+
+    def test_previous_catalogue_kept(self):
+        self.assertKeepsWorking(("MEKIKI_FROM_BRAND_SPOOF",), ())
+        big = "".join(f"b{i} | Kz{i}q | b{i}.example\n" for i in range(1, 2002)).encode()
+        tmp = write_state_file("bounded-brands.map.new", big)
+        os.replace(tmp, self.brands)  # the safe update: a new file renamed over the old
+        want = (f"cannot build the brand catalogue from {self.brands}: line 2001: more than "
+                f"2000 entries: the map is refused; keeping the previous one")
+        deadline = time.time() + 30
+        while want not in self.rspamd.log() and time.time() < deadline:
+            time.sleep(0.3)
+        self.assertIn(want, self.rspamd.log())
+        self.assertKeepsWorking(("MEKIKI_FROM_BRAND_SPOOF",), ())
+        self.assertNotRegex(self.rspamd.log(), r"terminated abnormally|received signal")
+
+
 class TestBrokenOption(RspamdTestCase):
     """A bad option value is reported with its key; mail still flows."""
 

@@ -130,6 +130,20 @@ class TestLint(SATestCase):
         self.assertTrue(any("\\x" in ln for ln in listed), listed[:2])
         self.assertIn("more bad lines skipped, not listed", err)
 
+    def test_map_beyond_bounds_refused(self):
+        """A brand map past the library's bound (2000 entries) is refused
+        whole, the reason named; lint fails rather than loading a catalogue
+        that would cost every spamd child seconds and hundreds of MB."""
+        path = os.path.join(STATE, "too-many-brands.map")
+        os.makedirs(STATE, exist_ok=True)
+        with open(path, "w", encoding="utf-8") as f:
+            for i in range(1, 2002):
+                f.write(f"b{i} | Kz{i}q | b{i}.example\n")
+        res = self.sa("too-many", local_cf=f"mekiki_brands_map {path}\n").lint()
+        self.assertNotEqual(res.returncode, 0)
+        self.assertRegex(res.stderr, r"cannot build the brand map from \S*too-many-brands\.map: "
+                                     r"line 2001: more than 2000 entries: the map is refused")
+
     def test_bad_map_line_skipped(self):
         with open(os.path.join(STAGE, "usr/local/share/mekiki/mekiki_brands.map"),
                   encoding="utf-8") as f:

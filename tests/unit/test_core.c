@@ -61,7 +61,7 @@ static char *read_file(const char *path, size_t *len)
 struct errlog {
 	unsigned n;
 	unsigned lines[64];
-	char msgs[64][320];
+	char msgs[64][640];
 };
 
 static void log_error(void *ud, unsigned line, const char *msg)
@@ -545,6 +545,166 @@ START_TEST(test_map_error_quoting)
 	              "%s", log.msgs[0]);
 	for (const char *c = log.msgs[0]; *c; c++)
 		ck_assert((unsigned char)*c >= 0x20 && *c != 0x7F);
+	mekiki_catalogue_free(cat);
+}
+END_TEST
+
+/* A pronounceable name for entry i, of letters with one reading each. */
+static void bound_name(char *out, unsigned i)
+{
+	static const char letters[] = "bcdfghjkmpqtvxz";
+	int n = sprintf(out, "Kz");
+	for (i++; i; i /= 15)
+		out[n++] = letters[i % 15];
+	out[n] = '\0';
+}
+
+/* A map of nbrands lines of names_per names each. */
+static char *bound_map(unsigned nbrands, unsigned names_per, size_t *len)
+{
+	size_t cap = (size_t)nbrands * (40 + names_per * 16) + 1, n = 0;
+	char *map = malloc(cap), name[32];
+	ck_assert_ptr_nonnull(map);
+	for (unsigned b = 0; b < nbrands; b++) {
+		n += (size_t)sprintf(map + n, "b%u |", b);
+		for (unsigned k = 0; k < names_per; k++) {
+			bound_name(name, b * names_per + k);
+			n += (size_t)sprintf(map + n, "%s %s", k ? "," : "", name);
+		}
+		n += (size_t)sprintf(map + n, " | b%u.example\n", b);
+	}
+	*len = n;
+	return map;
+}
+
+static void assert_refused(const char *map, size_t len, unsigned line, const char *why)
+{
+	struct errlog log = {0};
+	int st = 0;
+	mekiki_catalogue *cat = mekiki_catalogue_new(map, len, log_error, &log, &st);
+	ck_assert_ptr_null(cat);
+	ck_assert_int_eq(st, MEKIKI_ELIMIT);
+	ck_assert_uint_ge(log.n, 1);
+	unsigned last = (log.n < 64 ? log.n : 64) - 1;
+	ck_assert_uint_eq(log.lines[last], line);
+	ck_assert_msg(strstr(log.msgs[last], why) != NULL, "%s", log.msgs[last]);
+	ck_assert_str_eq(mekiki_strerror(st), "the map is beyond the catalogue's bounds");
+}
+
+/* Entries and names: a map over either bound is refused at the line that
+ * passes it; one at the bound compiles. */
+START_TEST(test_catalogue_bounds_counts)
+{
+	size_t len;
+	char *map = bound_map(MEKIKI_MAX_BRANDS + 1, 1, &len);
+	assert_refused(map, len, MEKIKI_MAX_BRANDS + 1, "more than 2000 entries: the map is refused");
+	free(map);
+	map = bound_map(MEKIKI_MAX_NAMES / 4 + 1, 4, &len);
+	assert_refused(map, len, MEKIKI_MAX_NAMES / 4 + 1, "more than 4000 names: the map is refused");
+	free(map);
+	map = bound_map(MEKIKI_MAX_BRANDS, 1, &len);
+	mekiki_catalogue *cat = build(map, len, NULL);
+	ck_assert_uint_eq(mekiki_catalogue_brand_count(cat), MEKIKI_MAX_BRANDS);
+	/* the last entry is matched like the first */
+	mekiki_scanner *sc = mekiki_scanner_new(cat);
+	char name[32], text[64];
+	bound_name(name, MEKIKI_MAX_BRANDS - 1);
+	snprintf(text, sizeof text, "from %s today", name);
+	mekiki_hit hits[4];
+	size_t n = 0;
+	ck_assert_int_eq(mekiki_scan(sc, text, strlen(text), hits, 4, &n), MEKIKI_OK);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_uint_eq(hits[0].brand, MEKIKI_MAX_BRANDS - 1);
+	mekiki_scanner_free(sc);
+	mekiki_catalogue_free(cat);
+	free(map);
+}
+END_TEST
+
+/* U+4E00 (一) has many look-alikes (ー, ─, ｰ, ...): a name of it makes a
+ * large pattern from a few bytes of map. */
+static size_t kanji_one_name(char *out, unsigned n, unsigned variant)
+{
+	size_t o = 0;
+	for (unsigned i = 0; i < n; i++)
+		o += (size_t)sprintf(out + o, "\xe4\xb8\x80");
+	o += (size_t)sprintf(out + o, "%c", 'a' + variant % 26);
+	return o;
+}
+
+/* The patterns' size, which is what compiling costs: a map whose names
+ * together make more than MEKIKI_MAX_PATTERN_BYTES is refused before the
+ * engine spends anything on it. */
+START_TEST(test_catalogue_bounds_patterns)
+{
+	size_t cap = 200 * 128, n = 0;
+	char *map = malloc(cap), name[128];
+	ck_assert_ptr_nonnull(map);
+	unsigned lines = 0;
+	for (unsigned b = 0; b < 200; b++) {
+		size_t k = kanji_one_name(name, 20, b);
+		n += (size_t)sprintf(map + n, "k%u | %.*s | k%u.example\n", b, (int)k, name, b);
+		lines++;
+	}
+	struct errlog log = {0};
+	int st = 0;
+	ck_assert_ptr_null(mekiki_catalogue_new(map, n, log_error, &log, &st));
+	ck_assert_int_eq(st, MEKIKI_ELIMIT);
+	ck_assert_uint_eq(log.n, 1);
+	ck_assert_msg(strstr(log.msgs[0], "more than 512 KB of patterns") != NULL, "%s", log.msgs[0]);
+	ck_assert_uint_gt(log.lines[0], 1);
+	ck_assert_uint_lt(log.lines[0], lines);
+	/* the first lines of the same map are within the bound */
+	const char *cut = map;
+	for (unsigned i = 0; i < log.lines[0] - 1; i++)
+		cut = strchr(cut, '\n') + 1;
+	mekiki_catalogue *cat = build(map, (size_t)(cut - map), NULL);
+	ck_assert_uint_eq(mekiki_catalogue_brand_count(cat), log.lines[0] - 1);
+	mekiki_catalogue_free(cat);
+	free(map);
+}
+END_TEST
+
+/* One name too large for the matcher, by the library's bound or the
+ * engine's own, is reported and ignored; the rest of the map works. */
+START_TEST(test_catalogue_name_too_large)
+{
+	char map[1024], name[256];
+	size_t k = kanji_one_name(name, 40, 0);
+	int n = snprintf(map, sizeof map,
+	                 "big | %.*s | big.example\n"
+	                 "ok | Okbrand | ok.example\n"
+	                 /* ド: the engine refuses 40 of them ("Pattern is too large") */
+	                 "do | \xe3\x83\x89\xe3\x83\x89\xe3\x83\x89\xe3\x83\x89\xe3\x83\x89"
+	                 "\xe3\x83\x89\xe3\x83\x89\xe3\x83\x89\xe3\x83\x89\xe3\x83\x89"
+	                 "\xe3\x83\x89\xe3\x83\x89\xe3\x83\x89\xe3\x83\x89\xe3\x83\x89"
+	                 "\xe3\x83\x89\xe3\x83\x89\xe3\x83\x89\xe3\x83\x89\xe3\x83\x89"
+	                 "\xe3\x83\x89\xe3\x83\x89\xe3\x83\x89\xe3\x83\x89\xe3\x83\x89"
+	                 "\xe3\x83\x89\xe3\x83\x89\xe3\x83\x89\xe3\x83\x89\xe3\x83\x89"
+	                 "\xe3\x83\x89\xe3\x83\x89\xe3\x83\x89\xe3\x83\x89\xe3\x83\x89"
+	                 "\xe3\x83\x89\xe3\x83\x89\xe3\x83\x89\xe3\x83\x89\xe3\x83\x89"
+	                 ", Dobrand | do.example\n",
+	                 (int)k, name);
+	ck_assert_int_lt(n, (int)sizeof map);
+	struct errlog log = {0};
+	mekiki_catalogue *cat = build(map, (size_t)n, &log);
+	ck_assert_uint_eq(log.n, 2);
+	ck_assert_uint_eq(log.lines[0], 1);
+	ck_assert_msg(strstr(log.msgs[0], "has too many spellings to match") != NULL, "%s", log.msgs[0]);
+	ck_assert_uint_eq(log.lines[1], 3);
+	ck_assert_msg(strstr(log.msgs[1], "is refused by the matcher") != NULL, "%s", log.msgs[1]);
+	/* the quoted name is cut before a character, not inside one */
+	ck_assert_ptr_null(strstr(log.msgs[1], "\\x"));
+	ck_assert_uint_eq(mekiki_catalogue_brand_count(cat), 3);
+	mekiki_scanner *sc = mekiki_scanner_new(cat);
+	mekiki_hit hits[4];
+	size_t nh = 0;
+	static const char text[] = "Okbrand and Dobrand";
+	ck_assert_int_eq(mekiki_scan(sc, text, sizeof text - 1, hits, 4, &nh), MEKIKI_OK);
+	ck_assert_uint_eq(nh, 2);
+	ck_assert_str_eq(mekiki_catalogue_brand_id(cat, hits[0].brand), "ok");
+	ck_assert_str_eq(mekiki_catalogue_brand_id(cat, hits[1].brand), "do");
+	mekiki_scanner_free(sc);
 	mekiki_catalogue_free(cat);
 }
 END_TEST
@@ -1659,6 +1819,8 @@ static Suite *core_suite(void)
 	tcase_add_test(tc, test_exact_names);
 	tcase_add_test(tc, test_subject_claims);
 	tcase_add_test(tc, test_map_error_quoting);
+	tcase_add_test(tc, test_catalogue_name_too_large);
+	tcase_add_test(tc, test_catalogue_bounds_patterns);
 	tcase_add_test(tc, test_map_garbage);
 	tcase_add_test(tc, test_map_word_boundaries);
 	tcase_add_test(tc, test_catalogue_names);
@@ -1666,6 +1828,11 @@ static Suite *core_suite(void)
 	tcase_add_test(tc, test_redirect_none);
 	tcase_add_test(tc, test_redirect_bounds);
 	suite_add_tcase(s, tc);
+
+	TCase *tb = tcase_create("bounds");
+	tcase_set_timeout(tb, 120); /* compiles a map at the bound */
+	tcase_add_test(tb, test_catalogue_bounds_counts);
+	suite_add_tcase(s, tb);
 
 	TCase *ts = tcase_create("shipped");
 	tcase_add_checked_fixture(ts, shipped_setup, shipped_teardown);

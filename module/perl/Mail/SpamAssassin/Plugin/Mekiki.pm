@@ -33,6 +33,7 @@ use constant ASN_INFO_SIZE => 132; # sizeof(mekiki_asn_info)
 use constant ASN_INFO_PACK => 'L Z128';
 use constant ASN_SENDER => 0;      # enum mekiki_asn_context
 use constant ASN_LINK => 1;
+use constant MEKIKI_ELIMIT => -4; # enum mekiki_status
 use constant ASN_SHARED => 2;
 use constant MAX_LOGGED_ERRORS => 10; # bad map lines listed per load
 
@@ -121,6 +122,7 @@ sub _ffi {
     [mekiki_catalogue_new => ['opaque', 'size_t', '(opaque,uint,string)->void', 'opaque', 'int*']
       => 'opaque'],
     [mekiki_catalogue_free => ['opaque'] => 'void'],
+    [mekiki_strerror => ['int'] => 'string'],
     [mekiki_catalogue_brand_count => ['opaque'] => 'uint32'],
     [mekiki_catalogue_name_count => ['opaque'] => 'uint32'],
     [mekiki_catalogue_brand_id => ['opaque', 'uint32'] => 'string'],
@@ -194,8 +196,10 @@ sub _catalogue {
   my $status = 0;
   my ($ptr, $len) = FFI::Platypus::Buffer::scalar_to_buffer($text);
   my $cat = $f->{catalogue_new}->call($ptr, $len, $cb, undef, \$status);
+  # A map beyond the catalogue's bounds says why in its last report.
   die "cannot build the $what from $path: " .
-      ($status == -1 ? 'out of memory' : 'cannot compile the names') . "\n" unless $cat;
+      ($status == MEKIKI_ELIMIT && @errors ? $errors[-1] : $f->{strerror}->call($status)) . "\n"
+    unless $cat;
   my $sc = $f->{scanner_new}->call($cat);
   unless ($sc) {
     $f->{catalogue_free}->call($cat);
