@@ -34,6 +34,7 @@ use constant ASN_INFO_PACK => 'L Z128';
 use constant ASN_SENDER => 0;      # enum mekiki_asn_context
 use constant ASN_LINK => 1;
 use constant MEKIKI_ELIMIT => -4; # enum mekiki_status
+use constant SCAN_CONFUSABLE_ONLY => 1; # MEKIKI_SCAN_CONFUSABLE_ONLY
 use constant ASN_SHARED => 2;
 use constant MAX_LOGGED_ERRORS => 10; # bad map lines listed per load
 
@@ -131,7 +132,8 @@ sub _ffi {
     [mekiki_catalogue_brand_owns_sender => ['opaque', 'uint32', 'opaque', 'size_t'] => 'int'],
     [mekiki_scanner_new => ['opaque'] => 'opaque'],
     [mekiki_scanner_free => ['opaque'] => 'void'],
-    [mekiki_scan => ['opaque', 'opaque', 'size_t', 'opaque', 'size_t', 'size_t*'] => 'int'],
+    [mekiki_scan_flags => ['opaque', 'opaque', 'size_t', 'opaque', 'size_t', 'size_t*', 'uint']
+      => 'int'],
     [mekiki_scan_invisible => ['opaque', 'opaque'] => 'void'],
     [mekiki_subject_claims => ['opaque', 'opaque', 'size_t', 'opaque', 'size_t', 'size_t*'] => 'int'],
     [mekiki_host_check => ['opaque', 'opaque', 'size_t', 'opaque'] => 'int'],
@@ -394,8 +396,11 @@ sub _subject_claims {
   return [ _unpack_hits($c, $n) ];
 }
 
+# Hits of catalogue $c in $text; with $flags SCAN_CONFUSABLE_ONLY only the
+# look-alikes, so that plain mentions cannot use up $max_hits (a body of 70
+# "Your Amazon order." lines followed by a Cyrillic "Аmazon").
 sub _scan {
-  my ($st, $c, $text, $max_bytes, $max_hits) = @_;
+  my ($st, $c, $text, $max_bytes, $max_hits, $flags) = @_;
   my $f = $st->{f};
   $text = _bytes($text);
   $text = substr($text, 0, $max_bytes) if length($text) > $max_bytes;
@@ -403,7 +408,7 @@ sub _scan {
   my ($ptr, $len) = FFI::Platypus::Buffer::scalar_to_buffer($text);
   my ($hptr) = FFI::Platypus::Buffer::scalar_to_buffer($c->{hits});
   my $n = 0;
-  my $rc = $f->{scan}->call($c->{sc}, $ptr, $len, $hptr, $max_hits, \$n);
+  my $rc = $f->{scan_flags}->call($c->{sc}, $ptr, $len, $hptr, $max_hits, \$n, $flags || 0);
   die "scan failed ($rc)\n" if $rc != 0;
   my @hits = _unpack_hits($c, $n);
   my $inv = "\0" x INVISIBLE_SIZE;
@@ -568,7 +573,7 @@ sub _scan_into {
     $self->_add($found->{lures}, $_->{brand}) for @$hits;
   }
   my ($hits, $invisible) = _scan($st, $st->{brands}, $text, $conf->{mekiki_max_text_bytes},
-                                 $conf->{mekiki_max_hits});
+                                 $conf->{mekiki_max_hits}, SCAN_CONFUSABLE_ONLY);
   $self->_add($found->{invisible}, $invisible) if defined $invisible;
   for my $hit (@$hits) {
     next unless $hit->{confusable};
