@@ -728,7 +728,16 @@ local function check_mismatch(task, found, links)
         for b, w in pairs(found.claimed) do claimed[b] = w end
       end
     end
-    for brand, weight in pairs(claimed) do
+    -- In brand order, as SpamAssassin lists them: pairs() order changes
+    -- between processes (LuaJIT seeds its string hash), and with it which
+    -- brands max_options keeps.
+    local brands = {}
+    for brand in pairs(claimed) do
+      brands[#brands + 1] = brand
+    end
+    table.sort(brands)
+    for _, brand in ipairs(brands) do
+      local weight = claimed[brand]
       local owned = false
       for _, h in ipairs(links.hosts) do
         if catalogue:owns(brand, h.host) then

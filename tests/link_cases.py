@@ -51,3 +51,16 @@ REDIRECT_CASES = {
         _ALICE, b'<a href="https://www.google.com/url?q=https://www.amazon.co.jp/gp">'
         b'www.amazon.co.jp</a>', None),
 }
+
+
+# Several brands claimed, none linked: MEKIKI_BRAND_URL_MISMATCH lists them
+# in brand order in both engines, whatever the process (issue #17: rspamd
+# listed them in the order of a Lua hash table, which LuaJIT seeds per
+# process).  (From, plain-text body, options.)
+CLAIM_ORDER_CASE = (
+    '"Netflix" <info@notice.example>',
+    # Cyrillic А in Amazon, Greek Ρ in PayPal, Cyrillic М in Microsoft
+    "\u0410mazon, \u03a1ayPal and \u041cicrosoft: https://verify.example.net/x\r\n".encode(),
+    ["amazon:verify.example.net", "microsoft:verify.example.net", "netflix:verify.example.net",
+     "paypal:verify.example.net"],
+)

@@ -60,7 +60,7 @@ def asn_fixture():
     return build_asn_fixture(os.path.join(STATE, "asn-fixture.mmdb"), ROOT)
 
 
-from link_cases import _HTML, REDIRECT_CASES, SHOWN_DOMAIN_CASES  # noqa: E402
+from link_cases import _HTML, CLAIM_ORDER_CASE, REDIRECT_CASES, SHOWN_DOMAIN_CASES  # noqa: E402
 
 # Link hosts of corpus/ messages: answers from corpus/dns.tsv.
 CORPUS_DNS = read_dns_tsv(os.path.join(CORPUS, "dns.tsv"))
@@ -256,6 +256,11 @@ class TestCorpus(RspamdTestCase):
             with self.subTest(case=name):
                 res = self.scan(message(body, ctype=ctype))
                 self.assertEqual(mekiki_symbols(res).get("MEKIKI_BRAND_URL_MISMATCH"), want)
+
+    def test_claims_listed_in_brand_order(self):
+        from_, body, want = CLAIM_ORDER_CASE
+        res = self.scan(message(body, from_=from_))
+        self.assertEqual(mekiki_symbols(res).get("MEKIKI_BRAND_URL_MISMATCH"), want)
 
     def test_brand_redirect_is_a_decoy(self):
         """A link to a brand's own open redirect goes where the redirect does

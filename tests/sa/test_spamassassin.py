@@ -38,7 +38,7 @@ RISKY_LINK = {"MEKIKI_URL_LOOKALIKE", "MEKIKI_URL_TLD", "MEKIKI_BRAND_URL_MISMAT
 DNS_RULES = {"MEKIKI_URL_ASN", "MEKIKI_URL_SHARED_IP"}
 
 
-from link_cases import _HTML, REDIRECT_CASES, SHOWN_DOMAIN_CASES  # noqa: E402
+from link_cases import _HTML, CLAIM_ORDER_CASE, REDIRECT_CASES, SHOWN_DOMAIN_CASES  # noqa: E402
 
 
 def shipped_scores():
@@ -298,6 +298,12 @@ class TestRules(SATestCase):
                 m = re.search(r"MEKIKI_BRAND_URL_MISMATCH[^\n]*\n\s*\[([^\]]*)\]", out)
                 self.assertEqual(m and m.group(1).split(","), want)
                 self.assertEqual("MEKIKI_BRAND_URL_MISMATCH" in tests, want is not None)
+
+    def test_claims_listed_in_brand_order(self):
+        from_, body, want = CLAIM_ORDER_CASE
+        tests, out = self.check(self.cfg, message(body, from_=from_))
+        m = re.search(r"MEKIKI_BRAND_URL_MISMATCH[^\n]*\n\s*\[([^\]]*)\]", out)
+        self.assertEqual(m and m.group(1).split(","), want)
 
     def test_from_tld(self):
         self.assertIn("MEKIKI_FROM_TLD", self.hit(message(b"hi\r\n", from_="x <a@b.shop>")))
