@@ -32,6 +32,15 @@ extern "C" {
 #define MEKIKI_VERSION_PATCH 0
 #define MEKIKI_VERSION_STRING "0.1.0"
 
+/*
+ * The binary interface: raised whenever a function's signature, a structure
+ * layout or a constant of this header changes.  A binding that loads the
+ * library at run time (the SpamAssassin plugin, through FFI) compares it
+ * with the one it was written for and refuses another; the Lua binding
+ * links the library in and cannot differ.
+ */
+#define MEKIKI_ABI_VERSION 1
+
 /* Foreign code points remembered per hit; further ones are counted only. */
 #define MEKIKI_MAX_FOREIGN 8
 
@@ -89,6 +98,8 @@ typedef void (*mekiki_error_fn)(void *ud, unsigned line, const char *msg);
 /* Library and Unicode data versions ("0.1.0", "15.0"). */
 MEKIKI_API const char *mekiki_version(void);
 MEKIKI_API const char *mekiki_unicode_version(void);
+/* MEKIKI_ABI_VERSION of the library as built. */
+MEKIKI_API int mekiki_abi_version(void);
 
 /*
  * Strong skeleton of text (UTS #39 extended: NFKC, ignorables removed,

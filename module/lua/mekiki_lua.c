@@ -701,5 +701,7 @@ __attribute__((visibility("default"))) int luaopen_mekiki(lua_State *L)
 	lua_setfield(L, -2, "version");
 	lua_pushstring(L, mekiki_unicode_version());
 	lua_setfield(L, -2, "unicode_version");
+	lua_pushinteger(L, mekiki_abi_version());
+	lua_setfield(L, -2, "abi_version");
 	return 1;
 }

@@ -12,6 +12,11 @@ const char *mekiki_version(void)
 	return MEKIKI_VERSION_STRING;
 }
 
+int mekiki_abi_version(void)
+{
+	return MEKIKI_ABI_VERSION;
+}
+
 const char *mekiki_unicode_version(void)
 {
 	return mk_unicode_version;

@@ -105,6 +105,22 @@ class TestLint(SATestCase):
         self.assertNotEqual(res.returncode, 0)
         self.assertIn("mekiki_library /nonexistent/libmekiki.so.0", res.stderr)
 
+    def test_lint_other_abi_refused(self):
+        """A libmekiki of another binary interface (an old library left in
+        /usr/local/lib, a plugin from another build) is refused by name:
+        the plugin unpacks the library's structures by hand.  The library
+        here is built for the test and answers ABI 999."""
+        os.makedirs(STATE, exist_ok=True)
+        src = os.path.join(STATE, "other-abi.c")
+        lib = os.path.join(STATE, "libmekiki-other-abi.so")
+        with open(src, "w") as f:
+            f.write('const char *mekiki_version(void) { return "9.9.9"; }\n'
+                    'int mekiki_abi_version(void) { return 999; }\n')
+        subprocess.run(["cc", "-shared", "-fPIC", "-o", lib, src], check=True)
+        res = self.sa("lint-abi", local_cf=f"mekiki_library {lib}\n").lint()
+        self.assertNotEqual(res.returncode, 0)
+        self.assertIn("libmekiki 9.9.9 has ABI 999; this plugin needs ABI 1", res.stderr)
+
     def test_lint_bad_bound(self):
         res = self.sa("lint-bound", local_cf="mekiki_max_hits 0\n").lint()
         self.assertNotEqual(res.returncode, 0)

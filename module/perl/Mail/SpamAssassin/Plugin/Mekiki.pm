@@ -33,6 +33,7 @@ use constant ASN_INFO_SIZE => 132; # sizeof(mekiki_asn_info)
 use constant ASN_INFO_PACK => 'L Z128';
 use constant ASN_SENDER => 0;      # enum mekiki_asn_context
 use constant ASN_LINK => 1;
+use constant MEKIKI_ABI => 1;      # MEKIKI_ABI_VERSION this plugin was written for
 use constant MEKIKI_ELIMIT => -4; # enum mekiki_status
 use constant SCAN_CONFUSABLE_ONLY => 1; # MEKIKI_SCAN_CONFUSABLE_ONLY
 use constant ASN_SHARED => 2;
@@ -117,8 +118,13 @@ sub _ffi {
   require FFI::Platypus::Buffer;
   my $ffi = FFI::Platypus->new(api => 2, lib => [$path]);
   # Fail here, naming the library, rather than at the first message.
-  my $version = $ffi->function('mekiki_version' => [] => 'string');
-  my %f = (path => $path, ffi => $ffi, version => $version->call);
+  my $version = $ffi->function('mekiki_version' => [] => 'string')->call;
+  # Structures are unpacked by hand below: refuse a library of another ABI.
+  my $abi = eval { $ffi->function('mekiki_abi_version' => [] => 'int')->call };
+  die "libmekiki $version has " . (defined $abi ? "ABI $abi" : 'no ABI version') .
+      "; this plugin needs ABI " . MEKIKI_ABI . " (install the plugin and the library " .
+      "from the same build)\n" unless defined $abi && $abi == MEKIKI_ABI;
+  my %f = (path => $path, ffi => $ffi, version => $version);
   my @sig = (
     [mekiki_catalogue_new => ['opaque', 'size_t', '(opaque,uint,string)->void', 'opaque', 'int*']
       => 'opaque'],
