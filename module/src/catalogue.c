@@ -1,36 +1,18 @@
 /*
- * catalogue.c -- the brand catalogue: parsing the operator's brand map and
- * compiling its names into one Hyperscan database.
- *
- * Each name is reduced to its weak skeleton (see skeleton.c).  The scanner
- * does not rewrite ASCII (that would cost a copy of every text), so each
- * skeleton becomes a small regular expression over the stream the scanner
- * sees: a skeleton letter matches every ASCII character that reads as it
- * ('l' matches l L i I 1 |, "rn" matches rn and m, 'w' matches w and vv),
- * and non-ASCII skeleton bytes match themselves, because the scanner
- * replaces non-ASCII code points with their weak skeleton.
+ * catalogue.c -- the brand catalogue: parsing the operator's brand map
+ * (entries, names and their skeletons, domains and the labels that name
+ * the brand), the catalogue's accessors and the domain ownership tests.
+ * Each name is reduced to its weak skeleton (see skeleton.c); pattern.c,
+ * rewrite.c and compile.c turn the skeletons into one Hyperscan database.
  */
-#define _GNU_SOURCE /* memmem */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "catalogue.h"
+#include "pattern.h"
 #include "skeleton.h"
 #include "utf8.h"
-
-static int grow(void **arr, uint32_t *cap, uint32_t n, size_t elem)
-{
-	if (n < *cap)
-		return 0;
-	uint32_t ncap = *cap ? *cap * 2 : 16;
-	void *p = realloc(*arr, (size_t)ncap * elem);
-	if (!p)
-		return -1;
-	*arr = p;
-	*cap = ncap;
-	return 0;
-}
 
 static char *dup_range(const char *s, size_t n)
 {
@@ -198,7 +180,7 @@ static int add_name(mekiki_catalogue *cat, uint32_t brand, const char *s, size_t
 	size_t wl = mekiki_skeleton_weak(s, n, weak, sizeof weak);
 	if (wl == 0 || wl > sizeof weak)
 		return 1;
-	if (grow((void **)&cat->names, &cat->names_cap, cat->nnames, sizeof *cat->names))
+	if (mk_grow((void **)&cat->names, &cat->names_cap, cat->nnames, sizeof *cat->names))
 		return -1;
 	struct mk_name *nm = &cat->names[cat->nnames];
 	memset(nm, 0, sizeof *nm);
@@ -239,7 +221,7 @@ static int add_name(mekiki_catalogue *cat, uint32_t brand, const char *s, size_t
 		if (other->weak_len == wl && memcmp(other->weak, weak, wl) == 0)
 			return 0;
 	}
-	if (grow((void **)&cat->pats, &cat->pats_cap, cat->npats, sizeof *cat->pats))
+	if (mk_grow((void **)&cat->pats, &cat->pats_cap, cat->npats, sizeof *cat->pats))
 		return -1;
 	struct mk_pattern *p = &cat->pats[cat->npats++];
 	p->name = id;
@@ -354,7 +336,7 @@ static int parse_line(mekiki_catalogue *cat, const char *s, const char *e,
 		report_plain(err, ud, line, msg);
 		return MEKIKI_ELIMIT;
 	}
-	if (grow((void **)&cat->brands, &cat->brands_cap, cat->nbrands, sizeof *cat->brands))
+	if (mk_grow((void **)&cat->brands, &cat->brands_cap, cat->nbrands, sizeof *cat->brands))
 		return MEKIKI_ENOMEM;
 	uint32_t bi = cat->nbrands;
 	struct mk_brand *br = &cat->brands[bi];
@@ -374,9 +356,9 @@ static int parse_line(mekiki_catalogue *cat, const char *s, const char *e,
 			       (size_t)(b - a));
 	}
 	for (p = dm; next_field(&p, dm_e, 1, &a, &b);) {
-		if (grow((void **)&cat->domains, &cat->domains_cap, cat->ndomains,
+		if (mk_grow((void **)&cat->domains, &cat->domains_cap, cat->ndomains,
 		         sizeof *cat->domains) ||
-		    grow((void **)&cat->domain_flags, &cat->domain_flags_cap, cat->ndomains,
+		    mk_grow((void **)&cat->domain_flags, &cat->domain_flags_cap, cat->ndomains,
 		         sizeof *cat->domain_flags))
 			return MEKIKI_ENOMEM;
 		size_t mk = domain_marker(a, b);
@@ -392,488 +374,6 @@ static int parse_line(mekiki_catalogue *cat, const char *s, const char *e,
 		br->ndomains++;
 	}
 	return 0;
-}
-
-/* How each printable ASCII character reads in the weak skeleton. */
-struct reading {
-	char s[16];
-	size_t n;
-};
-
-static void ascii_readings(struct reading r[128])
-{
-	for (int c = 0; c < 128; c++) {
-		char ch = (char)c;
-		r[c].n = (c >= 0x20 && c < 0x7f) ? mekiki_skeleton_weak(&ch, 1, r[c].s, sizeof r[c].s)
-		                                  : 0;
-		if (r[c].n > sizeof r[c].s)
-			r[c].n = 0;
-	}
-}
-
-struct regex {
-	char *s;
-	size_t n, cap;
-	size_t limit; /* length beyond which put() fails and sets over */
-	int over;
-};
-
-static int put(struct regex *re, const char *s)
-{
-	size_t k = strlen(s);
-	if (re->n + k > re->limit) {
-		re->over = 1;
-		return -1;
-	}
-	if (re->n + k + 1 > re->cap) {
-		size_t cap = (re->n + k + 1) * 2;
-		char *p = realloc(re->s, cap);
-		if (!p)
-			return -1;
-		re->s = p;
-		re->cap = cap;
-	}
-	memcpy(re->s + re->n, s, k + 1);
-	re->n += k;
-	return 0;
-}
-
-static int put_byte(struct regex *re, unsigned char b)
-{
-	char hex[8];
-	snprintf(hex, sizeof hex, "\\x%02x", b);
-	return put(re, hex);
-}
-
-/* A class of every ASCII character that reads as skeleton byte b. */
-
-/*
- * Non-ASCII code points the scanner leaves as written although their weak
- * skeleton is another single non-ASCII code point that names use (カ reads
- * as 力, ー as 一): patterns accept them in its place.  Rewriting them would
- * cost an edit at almost every katakana word.
- */
-struct multi {
-	char seq[MK_MAX_EXPANSION]; /* weak skeleton of cp: several code points */
-	uint8_t len;
-	uint32_t cp;
-};
-
-struct alternates {
-	uint32_t *proto; /* sorted prototypes */
-	uint32_t *first; /* first[i] .. first[i + 1]: their alternates in alt[] */
-	uint32_t *alt;
-	uint32_t nproto;
-	/* Code points whose weak skeleton is a sequence that occurs in a name
-	 * (ド reads as 卜 + U+3099): patterns accept them for the sequence. */
-	struct multi *multi;
-	uint32_t nmulti, multi_cap;
-};
-
-static void alternates_free(struct alternates *a)
-{
-	free(a->proto);
-	free(a->first);
-	free(a->alt);
-	free(a->multi);
-}
-
-
-
-/*
- * A pattern as a sequence of tokens, each a set of alternative byte strings
- * that read as one piece of the skeleton; then a regular expression.
- */
-struct token {
-	char (*alt)[MK_MAX_EXPANSION + 1]; /* NUL-terminated alternatives */
-	uint32_t nalt, cap;
-};
-
-struct tokens {
-	struct token *t;
-	uint32_t n, cap;
-};
-
-static void tokens_free(struct tokens *ts)
-{
-	for (uint32_t i = 0; i < ts->n; i++)
-		free(ts->t[i].alt);
-	free(ts->t);
-	memset(ts, 0, sizeof *ts);
-}
-
-static struct token *new_token(struct tokens *ts)
-{
-	if (grow((void **)&ts->t, &ts->cap, ts->n, sizeof *ts->t))
-		return NULL;
-	struct token *t = &ts->t[ts->n++];
-	memset(t, 0, sizeof *t);
-	return t;
-}
-
-/* Add alternative s[0..n) to t unless present. */
-static int add_alt(struct token *t, const char *s, size_t n)
-{
-	if (n > MK_MAX_EXPANSION)
-		return -1;
-	for (uint32_t k = 0; k < t->nalt; k++)
-		if (strlen(t->alt[k]) == n && memcmp(t->alt[k], s, n) == 0)
-			return 0;
-	if (grow((void **)&t->alt, &t->cap, t->nalt, sizeof *t->alt))
-		return -1;
-	memcpy(t->alt[t->nalt], s, n);
-	t->alt[t->nalt++][n] = '\0';
-	return 0;
-}
-
-/* Lower-case ASCII characters that read as skeleton byte b (b itself first). */
-static int ascii_class(unsigned char b, const struct reading r[128], char out[128])
-{
-	int n = 0;
-	out[n++] = (char)mk_fold_ascii(b);
-	for (int c = 0; c < 128; c++) {
-		char lc = (char)mk_fold_ascii((uint32_t)c);
-		if (r[c].n == 1 && (unsigned char)r[c].s[0] == b && !memchr(out, lc, (size_t)n))
-			out[n++] = lc;
-	}
-	return n;
-}
-
-/*
- * Every alternative of w[i..end) written byte by byte, times prefix, up to
- * MK_MAX_ALTS per token.  The product of the letters' readings grows
- * exponentially with a multi-letter sequence (a name of nine '{'s took 85 s
- * to compile in the fuzz build); the shipped maps need at most 8 per token,
- * and a pathological name loses only its rarest spellings.
- */
-static int add_products(struct token *t, const char *w, size_t i, size_t end,
-                        const struct reading r[128], const struct alternates *alts,
-                        char *prefix, size_t plen)
-{
-	if (t->nalt >= MK_MAX_ALTS)
-		return 0;
-	if (i >= end)
-		return add_alt(t, prefix, plen);
-	if ((unsigned char)w[i] < 0x80) {
-		char cls[128];
-		int n = ascii_class((unsigned char)w[i], r, cls);
-		for (int k = 0; k < n; k++) {
-			prefix[plen] = cls[k];
-			if (add_products(t, w, i + 1, end, r, alts, prefix, plen + 1))
-				return -1;
-		}
-		return 0;
-	}
-	size_t k;
-	uint32_t y = mk_utf8_decode((const unsigned char *)w + i, end - i, &k);
-	char u8[4];
-	size_t n8 = mk_utf8_encode(y, u8);
-	if (plen + n8 > MK_MAX_EXPANSION)
-		return -1;
-	memcpy(prefix + plen, u8, n8);
-	if (add_products(t, w, i + k, end, r, alts, prefix, plen + n8))
-		return -1;
-	/* Code points read as y. */
-	size_t lo = 0, hi = alts->nproto;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (alts->proto[mid] < y)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	for (uint32_t a = lo < alts->nproto && alts->proto[lo] == y ? alts->first[lo] : 0;
-	     lo < alts->nproto && alts->proto[lo] == y && a < alts->first[lo + 1]; a++) {
-		n8 = mk_utf8_encode(alts->alt[a], u8);
-		if (plen + n8 > MK_MAX_EXPANSION)
-			return -1;
-		memcpy(prefix + plen, u8, n8);
-		if (add_products(t, w, i + k, end, r, alts, prefix, plen + n8))
-			return -1;
-	}
-	return 0;
-}
-
-/* The tokens that find weak skeleton w[0..n) in the scanner's stream. */
-static int tokenize(const char *w, size_t n, const struct reading r[128],
-                    const struct alternates *alts, struct tokens *ts)
-{
-	char prefix[MK_MAX_EXPANSION + 1];
-	for (size_t i = 0; i < n;) {
-		struct token *t = new_token(ts);
-		if (!t)
-			return -1;
-		/* The longest sequence a single character reads as, starting here
-		 * ("rn" for m, "卜゙" for ド). */
-		size_t len = 0;
-		for (int c = 0; c < 128; c++)
-			if (r[c].n > 1 && r[c].n <= n - i && r[c].n > len &&
-			    memcmp(w + i, r[c].s, r[c].n) == 0)
-				len = r[c].n;
-		for (uint32_t k = 0; k < alts->nmulti; k++)
-			if (alts->multi[k].len > len && alts->multi[k].len <= n - i &&
-			    memcmp(w + i, alts->multi[k].seq, alts->multi[k].len) == 0)
-				len = alts->multi[k].len;
-		size_t end = i + 1;
-		if (len)
-			end = i + len;
-		else if ((unsigned char)w[i] >= 0x80)
-			mk_utf8_decode((const unsigned char *)w + i, n - i, &len), end = i + len;
-		if (add_products(t, w, i, end, r, alts, prefix, 0))
-			return -1;
-		for (int c = 0; c < 128; c++)
-			if (r[c].n == end - i && memcmp(w + i, r[c].s, r[c].n) == 0 && r[c].n > 1) {
-				char lc = (char)mk_fold_ascii((uint32_t)c);
-				if (add_alt(t, &lc, 1))
-					return -1;
-			}
-		for (uint32_t k = 0; k < alts->nmulti; k++)
-			if (alts->multi[k].len == end - i && memcmp(w + i, alts->multi[k].seq, end - i) == 0) {
-				char u8[4];
-				if (add_alt(t, u8, mk_utf8_encode(alts->multi[k].cp, u8)))
-					return -1;
-			}
-		/* The weak skeleton merges "vv" into "w"; the stream does not. */
-		if (end - i == 1 && w[i] == 'w' && add_alt(t, "vv", 2))
-			return -1;
-		i = end;
-	}
-	return 0;
-}
-
-/*
- * The regular expression of a token sequence (with \b at word edges), or
- * NULL, with *over set when it would be longer than limit.
- */
-static char *regex_of(const struct tokens *ts, const struct mk_pattern *pat, size_t limit,
-                      int *over)
-{
-	struct regex re = {0};
-	re.limit = limit;
-	int rc = put(&re, pat->word_left ? "\\b" : "");
-	for (uint32_t i = 0; i < ts->n && !rc; i++) {
-		const struct token *t = &ts->t[i];
-		rc |= put(&re, "(?:");
-		for (uint32_t k = 0; k < t->nalt; k++) {
-			if (k)
-				rc |= put(&re, "|");
-			for (const char *c = t->alt[k]; *c; c++)
-				rc |= put_byte(&re, (unsigned char)*c);
-		}
-		rc |= put(&re, ")");
-	}
-	if (pat->word_right)
-		rc |= put(&re, "\\b");
-	if (rc) {
-		*over = re.over;
-		free(re.s);
-		return NULL;
-	}
-	return re.s;
-}
-
-
-static int bit(const uint8_t *set, uint32_t c)
-{
-	return set[c >> 3] >> (c & 7) & 1;
-}
-
-/*
- * Decide which code points the scanner rewrites (cat->rewrite_bmp; above the
- * BMP the scanner asks the table) and collect the alternates the patterns
- * accept instead.  Not inlined: the fuzz build leaves this loop over every
- * code point uninstrumented by name (tests/fuzz/coverage-ignore.txt).
- */
-__attribute__((noinline)) static int plan_rewrites(mekiki_catalogue *cat, struct alternates *alts)
-{
-	/* Code points in any name's weak skeleton. */
-	uint8_t *used = calloc(0x110000 / 8, 1);
-	uint32_t *proto_of = NULL;
-	if (!used)
-		return -1;
-	for (uint32_t i = 0; i < cat->nnames; i++) {
-		const struct mk_name *nm = &cat->names[i];
-		for (size_t j = 0, n; j < nm->weak_len; j += n) {
-			uint32_t c = mk_utf8_decode((const unsigned char *)nm->weak + j,
-			                            nm->weak_len - j, &n);
-			used[c >> 3] |= (uint8_t)(1u << (c & 7));
-		}
-	}
-	memset(cat->rewrite_bmp, 0, sizeof cat->rewrite_bmp);
-	memset(alts, 0, sizeof *alts);
-	/* All weak skeletons, NUL-separated, to look for sequences in. */
-	size_t all_len = 0;
-	for (uint32_t i = 0; i < cat->nnames; i++)
-		all_len += cat->names[i].weak_len + 1;
-	char *all = malloc(all_len + 1);
-	if (!all) {
-		free(used);
-		return -1;
-	}
-	all_len = 0;
-	for (uint32_t i = 0; i < cat->nnames; i++) {
-		memcpy(all + all_len, cat->names[i].weak, cat->names[i].weak_len);
-		all_len += cat->names[i].weak_len;
-		all[all_len++] = '\0';
-	}
-	/* proto_of[k]: prototype of the k-th alternate found (parallel to alt). */
-	uint32_t nalt = 0, cap = 0;
-	for (uint32_t c = 0x80; c < 0x110000; c++) {
-		if (c >= 0xD800 && c <= 0xDFFF)
-			continue;
-		uint32_t e = mk_table_entry(MK_WEAK, c);
-		/* Signs like TM read as letters, but stay as written: they end words. */
-		if (e == 0 || (e != MK_TABLE_DELETE && (e & MK_TABLE_NONWORD)))
-			continue;
-		int rewrite = e == MK_TABLE_DELETE;
-		if (!rewrite) {
-			char buf[4];
-			const char *rep = buf;
-			size_t k = mk_skeleton_cp(MK_WEAK, c, buf, &rep), n;
-			uint32_t y = mk_utf8_decode((const unsigned char *)rep, k, &n);
-			if (n == k && y >= 0x80) {
-				/* One non-ASCII code point: an alternate if names use it. */
-				if (bit(used, y)) {
-					if (nalt == cap) {
-						cap = cap ? cap * 2 : 1024;
-						uint32_t *p = realloc(alts->alt, cap * sizeof *p);
-						uint32_t *q = realloc(proto_of, cap * sizeof *q);
-						if (p)
-							alts->alt = p;
-						if (q)
-							proto_of = q;
-						if (!p || !q)
-							goto fail;
-					}
-					alts->alt[nalt] = c;
-					proto_of[nalt++] = y;
-				}
-			} else {
-				int ascii = 0, relevant = 0;
-				for (size_t j = 0; j < k; j += n) {
-					uint32_t x = mk_utf8_decode((const unsigned char *)rep + j, k - j, &n);
-					ascii |= x < 0x80;
-					relevant |= bit(used, x);
-				}
-				if (ascii) {
-					rewrite = relevant;
-				} else if (relevant && memmem(all, all_len, rep, k)) {
-					/* A sequence of non-ASCII code points that a name has. */
-					if (alts->nmulti == alts->multi_cap) {
-						uint32_t mc = alts->multi_cap ? alts->multi_cap * 2 : 64;
-						struct multi *p = realloc(alts->multi, mc * sizeof *p);
-						if (!p)
-							goto fail;
-						alts->multi = p;
-						alts->multi_cap = mc;
-					}
-					struct multi *mu = &alts->multi[alts->nmulti++];
-					memcpy(mu->seq, rep, k);
-					mu->len = (uint8_t)k;
-					mu->cp = c;
-				}
-			}
-		}
-		if (rewrite && c < 0x10000)
-			cat->rewrite_bmp[c >> 3] |= (uint8_t)(1u << (c & 7));
-	}
-	/* Group the alternates by prototype (counting sort over used prototypes). */
-	uint32_t nproto = 0;
-	for (uint32_t k = 0; k < nalt; k++)
-		if (!(k && proto_of[k] == proto_of[k - 1]))
-			nproto++; /* an upper bound; exact count below */
-	alts->proto = malloc((nproto + 1) * sizeof *alts->proto);
-	alts->first = malloc((nproto + 2) * sizeof *alts->first);
-	uint32_t *sorted = malloc((nalt + 1) * sizeof *sorted);
-	if (!alts->proto || !alts->first || !sorted) {
-		free(sorted);
-		goto fail;
-	}
-	/* Selection by prototype: nalt is small (hundreds), prototypes fewer. */
-	uint8_t *taken = calloc(nalt + 1, 1);
-	if (!taken) {
-		free(sorted);
-		goto fail;
-	}
-	uint32_t out = 0;
-	alts->nproto = 0;
-	for (;;) {
-		uint32_t best = UINT32_MAX;
-		for (uint32_t k = 0; k < nalt; k++)
-			if (!taken[k] && proto_of[k] < best)
-				best = proto_of[k];
-		if (best == UINT32_MAX)
-			break;
-		alts->proto[alts->nproto] = best;
-		alts->first[alts->nproto++] = out;
-		for (uint32_t k = 0; k < nalt; k++)
-			if (!taken[k] && proto_of[k] == best) {
-				taken[k] = 1;
-				sorted[out++] = alts->alt[k];
-			}
-	}
-	alts->first[alts->nproto] = out;
-	free(taken);
-	free(alts->alt);
-	alts->alt = sorted;
-	free(proto_of);
-	free(used);
-	free(all);
-	return 0;
-fail:
-	free(proto_of);
-	free(used);
-	free(all);
-	alternates_free(alts);
-	memset(alts, 0, sizeof *alts);
-	return -1;
-}
-
-/* Growing arrays of the expressions or literals handed to the engine. */
-struct exprs {
-	char **s;
-	size_t *len;
-	unsigned *flags, *ids;
-	uint32_t n, cap;
-};
-
-static int exprs_add(struct exprs *x, char *s, size_t len, unsigned flags, unsigned id)
-{
-	if (x->n == x->cap) {
-		uint32_t cap = x->cap ? x->cap * 2 : 256;
-		char **a = realloc(x->s, cap * sizeof *a);
-		if (a)
-			x->s = a;
-		size_t *b = realloc(x->len, cap * sizeof *b);
-		if (b)
-			x->len = b;
-		unsigned *c = realloc(x->flags, cap * sizeof *c);
-		if (c)
-			x->flags = c;
-		unsigned *d = realloc(x->ids, cap * sizeof *d);
-		if (d)
-			x->ids = d;
-		if (!a || !b || !c || !d) {
-			free(s);
-			return -1;
-		}
-		x->cap = cap;
-	}
-	x->s[x->n] = s;
-	x->len[x->n] = len;
-	x->flags[x->n] = flags;
-	x->ids[x->n++] = id;
-	return 0;
-}
-
-static void exprs_free(struct exprs *x)
-{
-	for (uint32_t i = 0; i < x->n; i++)
-		free(x->s[i]);
-	free(x->s);
-	free(x->len);
-	free(x->flags);
-	free(x->ids);
 }
 
 /*
@@ -905,7 +405,7 @@ static int plan_labels(mekiki_catalogue *cat)
 			if (ln == 0 || ln > sizeof lw)
 				continue;
 			int ordinary = (cat->domain_flags[br->first_domain + k] & MK_DOMAIN_ORDINARY) != 0;
-			if (grow((void **)&cat->labels, &cat->labels_cap, cat->nlabels,
+			if (mk_grow((void **)&cat->labels, &cat->labels_cap, cat->nlabels,
 			         sizeof *cat->labels))
 				return -1;
 			struct mk_label *l = &cat->labels[cat->nlabels];
@@ -923,101 +423,6 @@ static int plan_labels(mekiki_catalogue *cat)
 		}
 	}
 	return 0;
-}
-
-/* Report name nm as ignored, why (no map bytes in why). */
-static void report_name(mekiki_error_fn err, void *ud, const struct mk_name *nm,
-                        const char *why)
-{
-	if (!err)
-		return;
-	char quoted[4 * 64 + 1], msg[512];
-	size_t qlen = mk_printable_excerpt(nm->text, nm->text_len, quoted, 64);
-	snprintf(msg, sizeof msg, "name '%.*s' %s and is ignored", (int)qlen, quoted, why);
-	err(ud, nm->line, msg);
-}
-
-/* Remove expression k of x (the engine refused it). */
-static void exprs_remove(struct exprs *x, uint32_t k)
-{
-	free(x->s[k]);
-	x->n--;
-	memmove(x->s + k, x->s + k + 1, (x->n - k) * sizeof *x->s);
-	memmove(x->len + k, x->len + k + 1, (x->n - k) * sizeof *x->len);
-	memmove(x->flags + k, x->flags + k + 1, (x->n - k) * sizeof *x->flags);
-	memmove(x->ids + k, x->ids + k + 1, (x->n - k) * sizeof *x->ids);
-}
-
-/* Names the engine may refuse, one at a time, before the map is refused. */
-#define MK_MAX_REFUSED 8
-
-/*
- * Compile the patterns into one database.  (Expanding patterns into plain
- * literals was measured and was slower: with a hundred brands the literal
- * matcher drowns in short and caseless candidates that \b drops here.)
- * The size of the patterns is what compiling costs (mekiki.h): a name whose
- * pattern is over MEKIKI_MAX_NAME_PATTERN_BYTES is ignored, a map whose
- * patterns are over MEKIKI_MAX_PATTERN_BYTES is refused; a name the engine
- * refuses ("Pattern is too large") is ignored and the rest compiled again.
- */
-static int compile(mekiki_catalogue *cat, mekiki_error_fn err, void *ud)
-{
-	if (cat->npats == 0)
-		return MEKIKI_OK;
-	struct alternates alts;
-	if (plan_rewrites(cat, &alts))
-		return MEKIKI_ENOMEM;
-	struct reading r[128];
-	ascii_readings(r);
-	struct exprs res = {0};
-	int rc = MEKIKI_OK;
-	size_t total = 0;
-	for (uint32_t i = 0; i < cat->npats && rc == MEKIKI_OK; i++) {
-		const struct mk_name *nm = &cat->names[cat->pats[i].name];
-		struct tokens ts = {0};
-		char *re = NULL;
-		int over = 0;
-		if (tokenize(nm->weak, nm->weak_len, r, &alts, &ts)) {
-			rc = MEKIKI_ENOMEM;
-		} else if (!(re = regex_of(&ts, &cat->pats[i], MEKIKI_MAX_NAME_PATTERN_BYTES, &over))) {
-			if (over)
-				report_name(err, ud, nm, "has too many spellings to match (a pattern "
-				                         "over 16 KB)");
-			else
-				rc = MEKIKI_ENOMEM;
-		} else if ((total += strlen(re)) > MEKIKI_MAX_PATTERN_BYTES) {
-			char msg[200];
-			snprintf(msg, sizeof msg, "the names make more than %u KB of patterns "
-			         "(MEKIKI_MAX_PATTERN_BYTES; %u of %u names done): the map is refused",
-			         MEKIKI_MAX_PATTERN_BYTES / 1024, i, cat->npats);
-			report_plain(err, ud, nm->line, msg);
-			free(re);
-			rc = MEKIKI_ELIMIT;
-		} else if (exprs_add(&res, re, 0, HS_FLAG_SOM_LEFTMOST | HS_FLAG_CASELESS, i)) {
-			rc = MEKIKI_ENOMEM;
-		}
-		tokens_free(&ts);
-	}
-	for (unsigned refused = 0; rc == MEKIKI_OK && res.n > 0;) {
-		hs_compile_error_t *cerr = NULL;
-		if (hs_compile_multi((const char *const *)res.s, res.flags, res.ids, res.n,
-		                     HS_MODE_BLOCK, NULL, &cat->db, &cerr) == HS_SUCCESS)
-			break;
-		if (cerr && cerr->expression >= 0 && (uint32_t)cerr->expression < res.n &&
-		    refused < MK_MAX_REFUSED) {
-			char why[160];
-			snprintf(why, sizeof why, "is refused by the matcher (%.100s)", cerr->message);
-			report_name(err, ud, &cat->names[cat->pats[res.ids[cerr->expression]].name], why);
-			exprs_remove(&res, (uint32_t)cerr->expression);
-			refused++;
-		} else {
-			rc = MEKIKI_EENGINE;
-		}
-		hs_free_compile_error(cerr);
-	}
-	alternates_free(&alts);
-	exprs_free(&res);
-	return rc;
 }
 
 mekiki_catalogue *mekiki_catalogue_new(const char *map, size_t len,
@@ -1062,7 +467,7 @@ mekiki_catalogue *mekiki_catalogue_new(const char *map, size_t len,
 		if ((st = parse_line(cat, s, e, line, err, ud)) != MEKIKI_OK)
 			goto out;
 	}
-	st = plan_labels(cat) ? MEKIKI_ENOMEM : compile(cat, err, ud);
+	st = plan_labels(cat) ? MEKIKI_ENOMEM : mk_compile(cat, err, ud);
 	/* The system's list (Debian: publicsuffix), else libpsl's built-in one. */
 	cat->psl = psl_latest(NULL);
 out:

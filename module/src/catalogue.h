@@ -9,6 +9,7 @@
 #include <libpsl.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "mekiki.h"
 
@@ -104,6 +105,20 @@ struct mekiki_catalogue {
 
 /* The catalogue a scanner matches (scan.c). */
 const mekiki_catalogue *mk_scanner_catalogue(const mekiki_scanner *sc);
+
+/* Make room for element n of *arr (capacity *cap, doubling); -1 when out of memory. */
+static inline int mk_grow(void **arr, uint32_t *cap, uint32_t n, size_t elem)
+{
+	if (n < *cap)
+		return 0;
+	uint32_t ncap = *cap ? *cap * 2 : 16;
+	void *p = realloc(*arr, (size_t)ncap * elem);
+	if (!p)
+		return -1;
+	*arr = p;
+	*cap = ncap;
+	return 0;
+}
 
 static inline int mk_is_alnum_ascii(unsigned char c)
 {
