@@ -1098,11 +1098,30 @@ local function log_bad_lines(what, path, errs)
   end
 end
 
-local function build_catalogue(data, what, path)
+-- A map that arrives with no valid entry (cut mid-write, overwritten with
+-- garbage, only its header left) while one with entries is loaded does not
+-- replace it: one error line (the first bad line quoted), the previous data
+-- answers on.  At the first load there is nothing to keep: the caller's own
+-- message says the symbols are off.
+local function keep_previous(what, path, errs, previous)
+  if previous > 0 then
+    rspamd_logger.errx(rspamd_config, '%s: the %s %s has no valid entry (%s bad lines%s); ' ..
+        'keeping the previous one (%s entries)', N, what, path, #errs,
+        errs[1] and (', first: ' .. errs[1]) or '', previous)
+    return true
+  end
+  return false
+end
+
+local function build_catalogue(data, what, path, previous)
   local cat, errs = mekiki.catalogue(data)
   if not cat then
     rspamd_logger.errx(rspamd_config, '%s: cannot build the %s from %s: %s; ' ..
         'keeping the previous one', N, what, path, errs)
+    return nil
+  end
+  if cat:brand_count() == 0 and
+      keep_previous(what, path, errs, previous and previous:brand_count() or 0) then
     return nil
   end
   log_bad_lines(what, path, errs)
@@ -1117,16 +1136,24 @@ local function build_catalogue(data, what, path)
 end
 
 local function load_catalogue(data)
-  catalogue = build_catalogue(data, 'brand catalogue', settings.brands_map) or catalogue
+  catalogue = build_catalogue(data, 'brand catalogue', settings.brands_map, catalogue) or catalogue
 end
 
 local function load_lures(data)
-  lures = build_catalogue(data, 'lure phrases', settings.lures_map) or lures
+  lures = build_catalogue(data, 'lure phrases', settings.lures_map, lures) or lures
+end
+
+-- Control and non-ASCII bytes of a map line quoted as \xNN, at most 64 bytes.
+local function quote_line(line)
+  return (line:sub(1, 64):gsub('[%c\128-\255]', function(c)
+    return string.format('\\x%02X', c:byte())
+  end))
 end
 
 -- "suffix weight" lines; a bad line is logged with its number and skipped.
+local tld_count = 0 -- entries of tld_weights
 local function load_tld_weights(data)
-  local weights, n, bad = {}, 0, 0
+  local weights, n, count, errs = {}, 0, 0, {}
   for line in (tostring(data) .. '\n'):gmatch('([^\n]*)\n') do
     n = n + 1
     line = line:gsub('#.*$', ''):gsub('^%s+', ''):gsub('%s+$', '')
@@ -1134,26 +1161,23 @@ local function load_tld_weights(data)
       local suffix, w = line:match('^([%w%.%-]+)%s+([%d%.]+)$')
       w = tonumber(w)
       if not suffix or not w or w < 0 or w > 1 or suffix:find('^%.') or suffix:find('%.$') then
-        bad = bad + 1
-        -- The first bad lines, control and non-ASCII bytes quoted as \xNN.
-        if bad <= max_logged_errors then
-          rspamd_logger.warnx(rspamd_config, '%s: TLD map %s line %s: expected "suffix weight" ' ..
-              'with a weight from 0 to 1, got "%s" (line skipped)', N, settings.tld_map, n,
-              (line:sub(1, 64):gsub('[%c\128-\255]', function(c)
-                return string.format('\\x%02X', c:byte())
-              end)))
-        end
+        errs[#errs + 1] = string.format('line %d: expected "suffix weight" with a weight ' ..
+            'from 0 to 1, got "%s"', n, quote_line(line))
       else
+        if not weights[suffix:lower()] then
+          count = count + 1
+        end
         weights[suffix:lower()] = w
       end
     end
   end
-  if bad > max_logged_errors then
-    rspamd_logger.warnx(rspamd_config, '%s: TLD map %s: %s more bad lines skipped, not listed',
-        N, settings.tld_map, bad - max_logged_errors)
+  if count == 0 and keep_previous('TLD map', settings.tld_map, errs, tld_count) then
+    return
   end
-  tld_weights = weights
-  rspamd_logger.infox(rspamd_config, '%s: TLD map loaded (%s bad lines)', N, bad)
+  log_bad_lines('TLD map', settings.tld_map, errs)
+  tld_weights, tld_count = weights, count
+  rspamd_logger.infox(rspamd_config, '%s: TLD map loaded: %s entries (%s bad lines)',
+      N, count, #errs)
 end
 
 local function load_asn_weights(data)
@@ -1161,6 +1185,10 @@ local function load_asn_weights(data)
   if not map then
     rspamd_logger.errx(rspamd_config, '%s: cannot build the ASN map from %s: %s; ' ..
         'keeping the previous one', N, settings.asn_map, errs)
+    return
+  end
+  if map:count() == 0 and
+      keep_previous('ASN map', settings.asn_map, errs, asn_weights and asn_weights:count() or 0) then
     return
   end
   log_bad_lines('ASN map', settings.asn_map, errs)
@@ -1262,17 +1290,63 @@ local function add_text_map(option, description, callback)
   return ok
 end
 
+-- rspamd hands a callback map nothing when its file is empty or gone (a
+-- truncation, the first step of cp over the file): the data loaded before
+-- stays, and nothing would say so.  The scanner workers look at the files
+-- themselves, every map_watch_interval (rspamd's option; 60 s when unset),
+-- and log one line per change to such a file while they hold entries from it.
+local watched_maps = {}
+local function watch_map_file(option, what, entries)
+  local url = settings[option]
+  local path = type(url) == 'string' and (url:match('^file://(/.*)$') or url:match('^/.*$'))
+  if path then
+    watched_maps[#watched_maps + 1] = { path = path, what = what, entries = entries }
+  end
+end
+
+local function check_map_files()
+  for _, w in ipairs(watched_maps) do
+    local err, st = rspamd_util.stat(w.path)
+    local bad = (not st and tostring(err)) or (st.size == 0 and 'empty file') or nil
+    if bad ~= w.bad then
+      w.bad = bad
+      local n = w.entries()
+      if bad and n > 0 then
+        rspamd_logger.errx(rspamd_config, '%s: the %s %s: %s; keeping the previous one ' ..
+            '(%s entries)', N, w.what, w.path, bad, n)
+      end
+    end
+  end
+end
+
+local function map_watch_interval()
+  local v = (rspamd_config:get_all_opt('options') or {}).map_watch_interval
+  if type(v) == 'string' then
+    v = lua_util.parse_time_interval(v)
+  end
+  v = tonumber(v)
+  return (v and v > 0) and v or 60
+end
+
 if not add_text_map('brands_map', 'mekiki brand catalogue', load_catalogue) then
   lua_util.disable_module(N, 'config')
   return
 end
 
+watch_map_file('brands_map', 'brand catalogue', function()
+  return catalogue and catalogue:brand_count() or 0
+end)
+
 if settings.tld_map and settings.tld_map ~= '' then
   add_text_map('tld_map', 'mekiki TLD weights', load_tld_weights)
+  watch_map_file('tld_map', 'TLD map', function() return tld_count end)
 end
 
 if settings.lures_map and settings.lures_map ~= '' then
   add_text_map('lures_map', 'mekiki lure phrases', load_lures)
+  watch_map_file('lures_map', 'lure phrases', function()
+    return lures and lures:brand_count() or 0
+  end)
 end
 
 -- A callback symbol and the virtual symbols it inserts, in the mekiki group.
@@ -1297,6 +1371,9 @@ if settings.asn_db and settings.asn_db ~= '' and settings.asn_map and settings.a
   dns_cache = new_lru(settings.dns_cache_size, settings.dns_cache_ttl)
   open_asn_db(rspamd_config)
   add_text_map('asn_map', 'mekiki ASN weights', load_asn_weights)
+  watch_map_file('asn_map', 'ASN map', function()
+    return asn_weights and asn_weights:count() or 0
+  end)
   rspamd_config:add_on_load(function(cfg, ev_base, worker)
     if worker:is_scanner() then
       rspamd_config:add_periodic(ev_base, settings.asn_db_check_interval, function()
@@ -1307,6 +1384,18 @@ if settings.asn_db and settings.asn_db ~= '' and settings.asn_map and settings.a
   end)
   register_check(settings.symbol_asn_check, asn_check,
       { settings.symbol_sender_asn, settings.symbol_url_asn, settings.symbol_url_shared_ip })
+end
+
+if #watched_maps > 0 then
+  local interval = map_watch_interval()
+  rspamd_config:add_on_load(function(_, ev_base, worker)
+    if worker:is_scanner() then
+      rspamd_config:add_periodic(ev_base, interval, function()
+        check_map_files()
+        return true
+      end, true)
+    end
+  end)
 end
 
 register_check(settings.symbol_check, mekiki_check,

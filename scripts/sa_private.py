@@ -136,10 +136,13 @@ class Spamd(SpamAssassin):
     once, and `children` messages are checked at a time.  Run as root, spamd
     drops to `user` (nobody) after binding its port."""
 
-    def __init__(self, stage, state, children=2, user="nobody", **kw):
+    def __init__(self, stage, state, children=2, user="nobody", max_conn_per_child=None, **kw):
         super().__init__(stage, state, **kw)
         self.children = children
         self.user = user
+        # a child exits after this many connections and spamd forks another
+        # (spamd's default: 200)
+        self.max_conn_per_child = max_conn_per_child
         self.proc = None
         self.port = None
 
@@ -149,6 +152,8 @@ class Spamd(SpamAssassin):
                 "-m", str(self.children), "--min-children", str(self.children),
                 "--min-spare", "1", "--max-spare", str(self.children),
                 "-H", self.home, "-s", "stderr", "-r", os.path.join(self.state, "spamd.pid"),
+                *([f"--max-conn-per-child={self.max_conn_per_child}"]
+                  if self.max_conn_per_child else []),
                 *(["-u", self.user] if os.geteuid() == 0 else [])]
 
     def start(self, timeout=180):

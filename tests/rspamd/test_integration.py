@@ -61,6 +61,7 @@ def asn_fixture():
 
 
 from link_cases import _HTML, CLAIM_ORDER_CASE, REDIRECT_CASES, SHOWN_DOMAIN_CASES  # noqa: E402
+from live_scans import GARBAGE, LiveScans, cut_in_first_entry, overwrite  # noqa: E402
 
 # Link hosts of corpus/ messages: answers from corpus/dns.tsv.
 CORPUS_DNS = read_dns_tsv(os.path.join(CORPUS, "dns.tsv"))
@@ -637,6 +638,183 @@ class TestAsnDbChangedInPlace(RspamdTestCase):
         log = self.rspamd.log()
         self.assertNotIn("SIGBUS", log)
         self.assertNotRegex(log, r"terminated abnormally|received signal 7")
+
+
+class TestLiveUpdateUnderLoad(RspamdTestCase):
+    """Issue #16: while scans run on three threads, the .mmdb and each map
+    are cut in place (to a middle length, to nothing, a map also overwritten
+    with garbage) and then written back in place as cp does (the same inode,
+    truncated and rewritten).  Every scan gets an answer, the symbols of each
+    file keep firing from the data loaded before while the file is bad, each
+    bad state is logged once per worker, no worker dies, and the file
+    written back is loaded and answers."""
+
+    WORKERS = 2
+    THREADS = 3
+
+    # What each file gives, and the message that shows it; every answer
+    # during the test must have these symbols.
+    PHISH = os.path.join(CORPUS, "phish-amazon-cojp-utf8-base64.eml")
+    MESSAGES = [
+        # brand map: the look-alike Amazon and the spoofed display name;
+        # lure map: its wording
+        ("phish", lambda: TestLiveUpdateUnderLoad.phish, {}),
+        # TLD map: a link into .cn
+        ("tld", lambda: message(b"see https://a.example.cn/x"), {"ip": "192.0.2.1"}),
+        # ASN map and .mmdb: a DigitalOcean sender
+        ("asn", lambda: message(b"Hello"), {"ip": "104.248.1.1"}),
+    ]
+    EXPECT = {"phish": {"MEKIKI_BRAND_CONFUSABLE", "MEKIKI_FROM_BRAND_SPOOF", "MEKIKI_LURE"},
+              "tld": {"MEKIKI_URL_TLD"},
+              "asn": {"MEKIKI_SENDER_ASN"}}
+
+    # Each map is written back with one entry more than it had, and a
+    # message shows that entry: the rewritten file is the one answering.
+    # (key, name in the log lines, what a reload logs, extra line,
+    #  probe message and scan arguments, symbol, option)
+    LIVE_MAPS = [
+        ("brands", "brand catalogue", "brand catalogue loaded",
+         b"livebrand | Livebrand | livebrand.example\n",
+         lambda: message(b"Hello", from_="Livebrand <info@elsewhere.example>"), {},
+         "MEKIKI_FROM_BRAND_SPOOF", "livebrand:elsewhere.example"),
+        ("lures", "lure phrases", "lure phrases loaded",
+         b"live-lure | confirm your livepass today\n",
+         lambda: message(b"Please confirm your livepass today."), {},
+         "MEKIKI_LURE", "live-lure"),
+        ("tld", "TLD map", "TLD map loaded", b"museum 1.0\n",
+         lambda: message(b"see https://a.example.museum/x"), {"ip": "192.0.2.1"},
+         "MEKIKI_URL_TLD", "a.example.museum"),
+        ("asn", "ASN map", "ASN map loaded", b"AS36459 sender=1\n",
+         lambda: message(b"Hello"), {"ip": "140.82.112.1"},
+         "MEKIKI_SENDER_ASN", "140.82.112.1:AS36459:GitHub, Inc."),
+    ]
+
+    @classmethod
+    def setUpClass(cls):
+        import shutil
+        with open(cls.PHISH, "rb") as fh:
+            cls.phish = fh.read()
+        d = os.path.join(STATE, "live-update")
+        os.makedirs(d, exist_ok=True)
+        os.chmod(d, 0o755)
+        maps = os.path.join(STAGE, "usr/local/share/mekiki")
+        cls.sources = {"brands": f"{maps}/mekiki_brands.map", "tld": f"{maps}/mekiki_tld.map",
+                       "lures": f"{maps}/mekiki_lures.map", "asn": f"{maps}/mekiki_asn.map",
+                       "mmdb": asn_fixture()}
+        cls.files = {}
+        for key, src in cls.sources.items():
+            cls.files[key] = os.path.join(d, os.path.basename(src))
+            shutil.copyfile(src, cls.files[key])
+            os.chmod(cls.files[key], 0o644)
+        f = cls.files
+        cls.local = {
+            "local.d/mekiki.conf": f'brands_map = "{f["brands"]}";\ntld_map = "{f["tld"]}";\n'
+                                   f'lures_map = "{f["lures"]}";\nasn_map = "{f["asn"]}";\n'
+                                   f'asn_db = "{f["mmdb"]}";\nasn_db_check_interval = 1;\n',
+            "override.d/options.inc": 'filters = "chartable,dkim,regexp";\n'
+                                      'hs_cache_dir = "${DBDIR}/";\nmaps_cache_dir = "${DBDIR}/";\n'
+                                      'map_watch_interval = 1s;\n'}
+        cls.rspamd_args = {"workers": cls.WORKERS}
+        super().setUpClass()
+
+    def normal_log_count(self, text):
+        """Lines with text logged by the normal workers."""
+        return sum(1 for ln in self.rspamd.log().splitlines() if "(normal)" in ln and text in ln)
+
+    def wait_logged(self, text, before, timeout=20):
+        """Wait until the normal workers have logged text once each more
+        than the `before` lines counted."""
+        want = before + self.WORKERS
+        deadline = time.time() + timeout
+        while self.normal_log_count(text) < want:
+            if time.time() > deadline:
+                self.fail(f"{text!r}: {self.normal_log_count(text)} lines from the normal "
+                          f"workers within {timeout} s, {want} wanted")
+            time.sleep(0.1)
+
+    def change(self, path, how, logged):
+        """Change the file in place (how(file opened r+b)); wait until each
+        normal worker has logged `logged` once more, then until every
+        message has been answered twice more: scans against that state.
+        `logged` is one line per worker for the change, not one per message
+        or per check of the file."""
+        before = self.normal_log_count(logged)
+        with open(path, "r+b") as fh:
+            how(fh)
+        self.wait_logged(logged, before)
+        self.scans.wait_each(2)
+        self.assertEqual(self.normal_log_count(logged) - before, self.WORKERS,
+                         f"{logged!r}: one line per worker")
+        self.bad_states += 1
+
+    def copy_back(self, src, path, logged):
+        """cp src path (shutil.copyfile: the same inode, truncated and
+        rewritten); wait until each normal worker has logged `logged`."""
+        import shutil
+        before = self.normal_log_count(logged)
+        shutil.copyfile(src, path)
+        self.wait_logged(logged, before)
+        self.scans.wait_each(2)
+
+    def probe(self, msg, kw, symbol):
+        return mekiki_symbols(self.rspamd.scan(msg(), **kw)).get(symbol, [])
+
+    def wait_probe(self, msg, kw, symbol, option, timeout=20):
+        deadline = time.time() + timeout
+        while option not in self.probe(msg, kw, symbol):
+            if time.time() > deadline:
+                self.fail(f"{symbol} {option} not answered within {timeout} s of the copy")
+            time.sleep(0.2)
+
+    def test_files_changed_in_place_while_scanning(self):
+        f = self.files
+        for key, _, _, _, msg, kw, symbol, option in self.LIVE_MAPS:
+            self.assertNotIn(option, self.probe(msg, kw, symbol), f"{key}: probe before")
+        self.bad_states = 0
+        t0 = time.monotonic()
+        self.scans = LiveScans(
+            [(name, lambda msg=msg, kw=kw: mekiki_symbols(self.rspamd.scan(msg(), timeout=30, **kw)))
+             for name, msg, kw in self.MESSAGES], self.THREADS)
+        step_failed = None
+        try:
+            self.scans.wait_each(2)
+            # The database: cut to half (its metadata section is at the end),
+            # to nothing, then written back.
+            db = f["mmdb"]
+            bad_db = f"cannot open the ASN database: {db}"
+            self.change(db, lambda fh: fh.truncate(os.path.getsize(db) // 2), bad_db)
+            self.change(db, lambda fh: fh.truncate(0), bad_db)
+            self.copy_back(self.sources["mmdb"], db, f"ASN database {db} loaded")
+            # Each map: cut in its first entry, overwritten with garbage,
+            # emptied, then written back with one entry more.
+            for key, what, loaded, extra, msg, kw, symbol, option in self.LIVE_MAPS:
+                path = f[key]
+                self.change(path, lambda fh: fh.truncate(cut_in_first_entry(path)),
+                            f"the {what} {path} has no valid entry")
+                self.change(path, overwrite(GARBAGE), f"the {what} {path} has no valid entry")
+                self.change(path, lambda fh: fh.truncate(0),
+                            f"the {what} {path}: empty file; keeping the previous one")
+                new = os.path.join(STATE, "live-update", key + ".new")
+                with open(self.sources[key], "rb") as src, open(new, "wb") as dst:
+                    dst.write(src.read() + extra)
+                self.copy_back(new, path, loaded)
+                self.wait_probe(msg, kw, symbol, option)
+        except AssertionError as e:
+            step_failed = e  # what the scans saw until then is checked first
+        finally:
+            self.scans.stop()
+        took = time.monotonic() - t0
+        print(f"\n  {len(self.scans.results)} scans on {self.THREADS} threads in {took:.1f} s, "
+              f"through {self.bad_states} bad states of 5 files", file=sys.stderr)
+        problems = self.scans.problems(self.EXPECT)
+        if problems:
+            self.fail(f"every scan answered, with the symbols of the data loaded before: "
+                      f"{len(problems)} of {len(self.scans.results)} not: {problems[:5]}")
+        self.assertTrue(self.rspamd.alive(), "rspamd main process died")
+        self.assertNotRegex(self.rspamd.log(),
+                            r"terminated abnormally|received signal|SIGBUS|SIGSEGV")
+        if step_failed:
+            raise step_failed
 
 
 # rspamd's task_timeout in the private harness (scripts/rspamd_private.py):

@@ -7,7 +7,8 @@ lint with the shipped configuration and with broken options; every corpus/
 message against corpus/manifest.tsv; the MEKIKI_PHISH meta rule; brand and
 TLD weights scaling scores; the ASN rules (sender under -L; link hosts through
 SpamAssassin's resolver, asking a DNS fixture on 127.0.0.1 that answers from
-corpus/dns.tsv); hostile input.
+corpus/dns.tsv); hostile input; the maps and the .mmdb changed in place
+under a running spamd whose children are replaced meanwhile (issue #16).
 """
 
 import base64
@@ -25,7 +26,8 @@ sys.path.insert(0, os.path.join(ROOT, "scripts"))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 from dns_fixture import DnsFixture  # noqa: E402
 from rspamd_private import build_asn_fixture, read_dns_tsv, read_manifest  # noqa: E402
-from sa_private import SpamAssassin, mekiki_rules  # noqa: E402
+from live_scans import GARBAGE, LiveScans, cut_in_first_entry, overwrite  # noqa: E402
+from sa_private import Spamd, SpamAssassin, mekiki_rules, tests_hit  # noqa: E402
 
 CORPUS = os.path.join(ROOT, "corpus")
 STAGE = STATE = None
@@ -359,6 +361,125 @@ class TestAsn(SATestCase):
                         self.assertEqual(hit, set())
             self.assertIn(("amzn.pzlmtr.cn", 1), dns.queries)
             self.assertIn(("amzn.pzlmtr.cn", 28), dns.queries)
+
+
+class TestSpamdLiveUpdate(unittest.TestCase):
+    """Issue #16, through the real spamd and spamc: the plugin reads its
+    maps and the .mmdb once, in spamd's parent before it forks, so files
+    cut, emptied or overwritten with garbage in place, then written back
+    (cp), change nothing for children, including the children forked while
+    a file is bad (a child exits after 5 connections here).  Every answer
+    has the rules of the data loaded at start, no child dies of a signal,
+    and nothing is read again."""
+
+    CHILDREN = 2
+    MAX_CONN = 5
+    THREADS = 3
+    PHISH = os.path.join(CORPUS, "phish-amazon-cojp-utf8-base64.eml")
+    # brand map, lure map, TLD map (a .cn link), ASN map and .mmdb (sent
+    # from a China Unicom address)
+    EXPECT = {"phish": {"MEKIKI_BRAND_CONFUSABLE", "MEKIKI_FROM_BRAND_SPOOF", "MEKIKI_LURE",
+                        "MEKIKI_URL_TLD", "MEKIKI_SENDER_ASN"}}
+
+    @classmethod
+    def setUpClass(cls):
+        import shutil
+        state = os.path.join(STATE, "spamd-live")
+        files = os.path.join(state, "files")
+        os.makedirs(files, exist_ok=True)
+        maps = os.path.join(STAGE, "usr/local/share/mekiki")
+        cls.sources = {"mmdb": asn_db(), "brands": f"{maps}/mekiki_brands.map",
+                       "lures": f"{maps}/mekiki_lures.map", "tld": f"{maps}/mekiki_tld.map",
+                       "asn": f"{maps}/mekiki_asn.map"}
+        cls.files = {}
+        for key, src in cls.sources.items():
+            cls.files[key] = os.path.join(files, os.path.basename(src))
+            shutil.copyfile(src, cls.files[key])
+            os.chmod(cls.files[key], 0o644)
+        f = cls.files
+        with open(cls.PHISH, "rb") as fh:
+            cls.phish = fh.read()
+        cls.spamd = Spamd(STAGE, state, children=cls.CHILDREN, max_conn_per_child=cls.MAX_CONN,
+                          asn_db=f["mmdb"],
+                          local_cf=f"mekiki_brands_map {f['brands']}\n"
+                                   f"mekiki_lures_map {f['lures']}\n"
+                                   f"mekiki_tld_map {f['tld']}\n"
+                                   f"mekiki_asn_map {f['asn']}\n").start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.spamd.stop()
+
+    def log(self):
+        with open(self.spamd.log_path, encoding="utf-8", errors="replace") as fh:
+            return fh.read()
+
+    def children_seen(self):
+        """Pids of the children that took a connection so far."""
+        return set(re.findall(r"\[(\d+)\] info: spamd: connection from", self.log()))
+
+    def change(self, path, how):
+        """Change the file in place (how(file opened r+b)); wait until a
+        child forked after the change has answered, and every message has
+        been answered twice more."""
+        before = self.children_seen()
+        with open(path, "r+b") as fh:
+            how(fh)
+        deadline = time.time() + 60
+        while not self.children_seen() - before:
+            if time.time() > deadline:
+                self.fail("no new spamd child took a connection within 60 s")
+            time.sleep(0.1)
+        self.scans.wait_each(2)
+        self.bad_states += 1
+
+    def test_files_changed_in_place_while_scanning(self):
+        import shutil
+        f = self.files
+        job = lambda: mekiki_rules(tests_hit(self.spamd.check(self.phish, timeout=60)))  # noqa: E731
+        self.bad_states = 0
+        t0 = time.monotonic()
+        first_children = self.children_seen()
+        self.scans = LiveScans([("phish", job)], self.THREADS)
+        step_failed = None
+        try:
+            self.scans.wait_each(2)
+            for key, path in f.items():
+                if key == "mmdb":
+                    self.change(path, lambda fh: fh.truncate(os.path.getsize(path) // 2))
+                else:
+                    self.change(path, lambda fh: fh.truncate(cut_in_first_entry(path)))
+                    self.change(path, overwrite(GARBAGE))
+                self.change(path, lambda fh: fh.truncate(0))
+                shutil.copyfile(self.sources[key], path)
+                self.scans.wait_each(2)
+        except AssertionError as e:
+            step_failed = e  # what the scans saw until then is checked first
+        finally:
+            self.scans.stop()
+        took = time.monotonic() - t0
+        log = self.log()
+        children = self.children_seen() - first_children
+        print(f"\n  {len(self.scans.results)} spamc checks on {self.THREADS} threads in "
+              f"{took:.1f} s, through {self.bad_states} bad states of 5 files, "
+              f"{len(children)} spamd children forked meanwhile", file=sys.stderr)
+        problems = self.scans.problems(self.EXPECT)
+        if problems:
+            self.fail(f"every check answered, with the rules of the data loaded at start: "
+                      f"{len(problems)} of {len(self.scans.results)} not: {problems[:5]}")
+        self.assertIsNone(self.spamd.proc.poll(), "spamd died")
+        cleanups = re.findall(r"handled cleanup of child pid \[\d+\][^\n]*", log)
+        self.assertTrue(cleanups, "no spamd child was replaced")
+        died = [c for c in cleanups if not c.endswith(": exit 0")]
+        self.assertEqual(died, [], "spamd children that did not exit normally")
+        if step_failed:
+            raise step_failed
+        # Read once, by the parent, before the test changed anything; no
+        # complaint about a file since.
+        for line in ("mekiki: brand map loaded from", "mekiki: lure map loaded from",
+                     f"mekiki: ASN database {f['mmdb']} and map {f['asn']} loaded"):
+            self.assertEqual(log.count(line), 1, line)
+        self.assertNotRegex(log, r"mekiki: (?!brand map loaded|lure map loaded|ASN database)")
 
 
 class TestHostile(SATestCase):
