@@ -446,20 +446,7 @@ end
 
 -- The weight of the longest suffix of host in the TLD map, and the suffix.
 local function tld_weight(host)
-  host = host:lower():gsub('%.$', '')
-  local pos = 1
-  while true do
-    local suffix = host:sub(pos)
-    local w = tld_weights[suffix]
-    if w then
-      return w, suffix
-    end
-    local dot = host:find('.', pos, true)
-    if not dot then
-      return nil
-    end
-    pos = dot + 1
-  end
+  return tld_weights:weight(host)
 end
 
 -- What is known of a host, cached per worker: { verdict = catalogue:host()
@@ -1143,41 +1130,23 @@ local function load_lures(data)
   lures = build_catalogue(data, 'lure phrases', settings.lures_map, lures) or lures
 end
 
--- Control and non-ASCII bytes of a map line quoted as \xNN, at most 64 bytes.
-local function quote_line(line)
-  return (line:sub(1, 64):gsub('[%c\128-\255]', function(c)
-    return string.format('\\x%02X', c:byte())
-  end))
-end
-
--- "suffix weight" lines; a bad line is logged with its number and skipped.
+-- "suffix weight" lines, parsed by the library (a bad line is listed with its
+-- number, control and non-ASCII bytes quoted as \xNN, and skipped).
 local tld_count = 0 -- entries of tld_weights
 local function load_tld_weights(data)
-  local weights, n, count, errs = {}, 0, 0, {}
-  for line in (tostring(data) .. '\n'):gmatch('([^\n]*)\n') do
-    n = n + 1
-    line = line:gsub('#.*$', ''):gsub('^%s+', ''):gsub('%s+$', '')
-    if #line > 0 then
-      local suffix, w = line:match('^([%w%.%-]+)%s+([%d%.]+)$')
-      w = tonumber(w)
-      if not suffix or not w or w < 0 or w > 1 or suffix:find('^%.') or suffix:find('%.$') then
-        errs[#errs + 1] = string.format('line %d: expected "suffix weight" with a weight ' ..
-            'from 0 to 1, got "%s"', n, quote_line(line))
-      else
-        if not weights[suffix:lower()] then
-          count = count + 1
-        end
-        weights[suffix:lower()] = w
-      end
-    end
+  local map, errs = mekiki.tld_map(data)
+  if not map then
+    rspamd_logger.errx(rspamd_config, '%s: cannot build the TLD map from %s: %s; ' ..
+        'keeping the previous one', N, settings.tld_map, errs)
+    return
   end
-  if count == 0 and keep_previous('TLD map', settings.tld_map, errs, tld_count) then
+  if map:count() == 0 and keep_previous('TLD map', settings.tld_map, errs, tld_count) then
     return
   end
   log_bad_lines('TLD map', settings.tld_map, errs)
-  tld_weights, tld_count = weights, count
+  tld_weights, tld_count = map, map:count()
   rspamd_logger.infox(rspamd_config, '%s: TLD map loaded: %s entries (%s bad lines)',
-      N, count, #errs)
+      N, tld_count, #errs)
 end
 
 local function load_asn_weights(data)

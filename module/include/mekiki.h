@@ -314,6 +314,30 @@ MEKIKI_API size_t mekiki_asn_map_count(const mekiki_asn_map *map);
 MEKIKI_API double mekiki_asn_map_weight(const mekiki_asn_map *map, uint32_t asn,
                                         enum mekiki_asn_context context, double dflt);
 
+/*
+ * TLD weight map (format in rules.d/mekiki_tld.map), one suffix per line:
+ *     cn       1.0
+ *     edu.cn   0.0     # a university's own mail
+ * A suffix is letters, digits, '-' and '.' (whole labels, no empty one, at
+ * most 253 bytes), the weight 0 .. 1 in decimal; '#' starts a comment.  Bad
+ * lines are reported through err (the line quoted with every byte outside
+ * printable ASCII as \xNN) and skipped; a later line for the same suffix
+ * replaces an earlier one.
+ */
+typedef struct mekiki_tld_map mekiki_tld_map;
+
+MEKIKI_API mekiki_tld_map *mekiki_tld_map_new(const char *map, size_t len,
+                                              mekiki_error_fn err, void *ud, int *status);
+MEKIKI_API void mekiki_tld_map_free(mekiki_tld_map *map);
+MEKIKI_API size_t mekiki_tld_map_count(const mekiki_tld_map *map);
+/*
+ * The weight of the longest listed suffix of host[0..len) (whole labels,
+ * ASCII case ignored, a trailing dot ignored), or -1 when none is listed;
+ * the suffix starts at host + *suffix_off (when suffix_off is not NULL).
+ */
+MEKIKI_API double mekiki_tld_map_weight(const mekiki_tld_map *map, const char *host, size_t len,
+                                        size_t *suffix_off);
+
 #ifdef __cplusplus
 }
 #endif

@@ -39,6 +39,9 @@
  *   mekiki.asn_map(map_text)              -> map, {errors} | nil, message
  *   map:weight(asn, "sender"|"link"|"shared" [, default = 0]) -> number
  *   map:count()
+ *   mekiki.tld_map(map_text)              -> map, {errors} | nil, message
+ *   map:weight(host)                      -> weight, suffix | nil (none listed)
+ *   map:count()
  *
  * A hit is { brand = id, weight = the brand's weight (0 .. 1),
  * name = "as in the map", start = i, stop = j (1-based,
@@ -58,6 +61,7 @@
 #define CATALOGUE_MT "mekiki.catalogue"
 #define ASNDB_MT "mekiki.asn_db"
 #define ASNMAP_MT "mekiki.asn_map"
+#define TLDMAP_MT "mekiki.tld_map"
 #define DEFAULT_MAX_HITS 64
 #define LIMIT_MAX_HITS 1024
 #define LIMIT_TEXTS 256 /* texts in one table argument of cat:scan() / cat:ids() */
@@ -645,6 +649,80 @@ static int l_asnmap_gc(lua_State *L)
 	return 0;
 }
 
+struct ltldmap {
+	mekiki_tld_map *map;
+};
+
+static int l_tld_map(lua_State *L)
+{
+	size_t len;
+	const char *text = check_text(L, 1, &len);
+	struct ltldmap *u = lua_newuserdata(L, sizeof *u);
+	u->map = NULL;
+	luaL_getmetatable(L, TLDMAP_MT);
+	lua_setmetatable(L, -2);
+	lua_newtable(L); /* errors */
+	int st;
+	u->map = mekiki_tld_map_new(text, len, collect_error, L, &st);
+	if (!u->map) {
+		lua_pushnil(L);
+		lua_pushstring(L, mekiki_strerror(st));
+		return 2;
+	}
+	return 2; /* map, errors */
+}
+
+static struct ltldmap *check_tldmap(lua_State *L)
+{
+	struct ltldmap *u = luaL_checkudata(L, 1, TLDMAP_MT);
+	if (!u->map)
+		luaL_argerror(L, 1, "TLD map was not built");
+	return u;
+}
+
+static int l_tldmap_weight(lua_State *L)
+{
+	struct ltldmap *u = check_tldmap(L);
+	size_t len, off = 0;
+	const char *host = check_text(L, 2, &len);
+	double w = mekiki_tld_map_weight(u->map, host, len, &off);
+	if (w < 0) {
+		lua_pushnil(L);
+		return 1;
+	}
+	lua_pushnumber(L, w);
+	/* the suffix as listed: lower case, without a trailing dot */
+	size_t n = len - off - (host[len - 1] == '.');
+	luaL_Buffer b;
+	luaL_buffinit(L, &b);
+	for (size_t i = 0; i < n; i++) {
+		char c = host[off + i];
+		luaL_addchar(&b, c >= 'A' && c <= 'Z' ? (char)(c + 32) : c);
+	}
+	luaL_pushresult(&b);
+	return 2;
+}
+
+static int l_tldmap_count(lua_State *L)
+{
+	lua_pushinteger(L, (lua_Integer)mekiki_tld_map_count(check_tldmap(L)->map));
+	return 1;
+}
+
+static int l_tldmap_gc(lua_State *L)
+{
+	struct ltldmap *u = luaL_checkudata(L, 1, TLDMAP_MT);
+	mekiki_tld_map_free(u->map);
+	u->map = NULL;
+	return 0;
+}
+
+static const luaL_Reg tldmap_methods[] = {
+	{"weight", l_tldmap_weight},
+	{"count", l_tldmap_count},
+	{NULL, NULL},
+};
+
 static const luaL_Reg asndb_methods[] = {
 	{"lookup", l_asn_lookup},
 	{"build_epoch", l_asn_build_epoch},
@@ -678,6 +756,7 @@ static const luaL_Reg module_funcs[] = {
 	{"catalogue", l_catalogue},
 	{"asn_open", l_asn_open},
 	{"asn_map", l_asn_map},
+	{"tld_map", l_tld_map},
 	{NULL, NULL},
 };
 
@@ -695,6 +774,7 @@ __attribute__((visibility("default"))) int luaopen_mekiki(lua_State *L)
 	lua_pop(L, 1);
 	new_class(L, ASNDB_MT, asndb_methods, l_asndb_gc);
 	new_class(L, ASNMAP_MT, asnmap_methods, l_asnmap_gc);
+	new_class(L, TLDMAP_MT, tldmap_methods, l_tldmap_gc);
 	lua_newtable(L);
 	mk_setfuncs(L, module_funcs);
 	lua_pushstring(L, mekiki_version());

@@ -28,7 +28,7 @@ struct text_view {
 };
 
 static lua_State *L;
-static int ref_cat, ref_closed, ref_textmt, ref_mod, ref_asnmap, ref_asndb;
+static int ref_cat, ref_closed, ref_textmt, ref_mod, ref_asnmap, ref_asndb, ref_tldmap;
 
 struct input {
 	const uint8_t *p;
@@ -140,12 +140,14 @@ static void push_arg(struct input *in)
 
 /* mekiki.asn_open is left out: a fuzz-made path could name any file. */
 static const char *const module_fns[] = {"skeleton", "skeleton_weak", "catalogue", "asn_map",
-                                         "__tostring", "__gc"};
-#define NMODULE_FNS 6
+                                         "tld_map", "__tostring", "__gc"};
+#define NMODULE_FNS 7
+#define NMODULE_CALLS 5 /* the rest are metamethods */
 static const char *const cat_methods[] = {"scan", "owns", "host", "brand_count", "name_count",
                                           "ids"};
 static const char *const asnmap_methods[] = {"weight", "count"};
 static const char *const asndb_methods[] = {"lookup", "build_epoch", "ip_version"};
+static const char *const tldmap_methods[] = {"weight", "count"};
 
 /* Checks on what a successful call returned. */
 static void check_result(const char *fn, int nres, int base)
@@ -166,6 +168,11 @@ static void check_result(const char *fn, int nres, int base)
 			lua_pop(L, 4);
 		}
 	}
+	if (strcmp(fn, "weight") == 0 && nres == 2 && lua_type(L, base + 1) == LUA_TSTRING) {
+		/* a TLD map's weight and suffix */
+		lua_Number w = lua_tonumber(L, base);
+		FUZZ_CHECK(w >= 0 && w <= 1);
+	}
 	if (strcmp(fn, "ids") == 0 && nres >= 1 && lua_type(L, base) == LUA_TTABLE) {
 		lua_Integer n = (lua_Integer)lua_rawlen(L, base);
 		FUZZ_CHECK(n >= 0 && n <= 1024);
@@ -184,11 +191,13 @@ static void call(struct input *in)
 	const char *fn;
 	int top = lua_gettop(L);
 	if (is_method) {
-		/* bits 1-2: the object (catalogue twice), bits 3-6: the method */
+		/* bits 1-2: the object, bits 3-6: the method */
 		unsigned group = (op >> 1) & 3;
-		int ref = group < 2 ? ref_cat : group == 2 ? ref_asnmap : ref_asndb;
-		if (group < 2)
+		int ref = group == 0 ? ref_cat : group == 1 ? ref_tldmap : group == 2 ? ref_asnmap : ref_asndb;
+		if (group == 0)
 			fn = cat_methods[(op >> 3) % 6];
+		else if (group == 1)
+			fn = tldmap_methods[(op >> 3) % 2];
 		else if (group == 2)
 			fn = asnmap_methods[(op >> 3) % 2];
 		else
@@ -204,7 +213,7 @@ static void call(struct input *in)
 	} else {
 		unsigned j = (op >> 1) % NMODULE_FNS;
 		fn = module_fns[j];
-		if (j < 4) {
+		if (j < NMODULE_CALLS) {
 			lua_rawgeti(L, LUA_REGISTRYINDEX, ref_mod);
 			lua_getfield(L, -1, fn);
 			lua_remove(L, -2);
@@ -267,6 +276,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	lua_pushliteral(L, "AS14061 link=0.6 sender=0.2\nAS13335 shared=0\n");
 	FUZZ_CHECK(lua_pcall(L, 1, 1, 0) == LUA_OK && lua_type(L, -1) == LUA_TUSERDATA);
 	ref_asnmap = luaL_ref(L, LUA_REGISTRYINDEX);
+	lua_getfield(L, -1, "tld_map");
+	lua_pushliteral(L, "cn 1.0\nedu.cn 0\nshop 0.5\n");
+	FUZZ_CHECK(lua_pcall(L, 1, 1, 0) == LUA_OK && lua_type(L, -1) == LUA_TUSERDATA);
+	ref_tldmap = luaL_ref(L, LUA_REGISTRYINDEX);
 	lua_getfield(L, -1, "asn_open");
 	lua_pushliteral(L, MEKIKI_FUZZ_SEED_MMDB);
 	FUZZ_CHECK(lua_pcall(L, 1, 1, 0) == LUA_OK && lua_type(L, -1) == LUA_TUSERDATA);

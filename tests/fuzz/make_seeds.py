@@ -115,3 +115,11 @@ ASN_MAPS = [
     "AS1 link=0.5 link=0.7\nAS2\nAS3 =0.5\n14061 link=0.1\n",
 ]
 write("asn_map", [m.encode() for m in ASN_MAPS])
+
+# fuzz_tld_map: a map, then NUL, then hosts separated by newlines.
+TLD_MAPS = [
+    ("cn 1.0\nedu.cn 0.0   # a comment\nSHOP 0.5\n", "kqwe.hjyzbd.cn\nmail.hust.edu.cn.\nx.Shop\nexample.com"),
+    ("top 1.5\n.xyz 0.8\na..b 0.1\ncc 0.2.1\ncc .3\ncc 0.8\n", "a.cc\na..b\n.\n\nexample.xyz"),
+    ("bad\x01line\n" + "x" * 300 + " 0.1\n" + "com.cn 0.3\r\n", "a.com.cn\n" + "a" * 260 + ".cn"),
+]
+write("tld_map", [m.encode() + b"\0" + h.encode() for m, h in TLD_MAPS])

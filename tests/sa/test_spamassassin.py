@@ -141,7 +141,7 @@ class TestLint(SATestCase):
         sa = self.sa("garbage-tld", local_cf=f"mekiki_tld_map {path}\n")
         rc, tests, out, err = sa.run(os.path.join(CORPUS, "phish-amazon-cojp-utf8-base64.eml"))
         self.assertEqual(rc, 0)
-        listed = [ln for ln in err.splitlines() if "garbage-tld.map line" in ln]
+        listed = [ln for ln in err.splitlines() if "garbage-tld.map: line" in ln]
         self.assertEqual(len(listed), 10, err[-2000:])
         for ln in listed:
             self.assertIsNone(re.search(r"[\x00-\x1f\x7f-\uffff]", ln), repr(ln))
@@ -477,9 +477,11 @@ class TestSpamdLiveUpdate(unittest.TestCase):
         # Read once, by the parent, before the test changed anything; no
         # complaint about a file since.
         for line in ("mekiki: brand map loaded from", "mekiki: lure map loaded from",
+                     "mekiki: TLD map loaded from",
                      f"mekiki: ASN database {f['mmdb']} and map {f['asn']} loaded"):
             self.assertEqual(log.count(line), 1, line)
-        self.assertNotRegex(log, r"mekiki: (?!brand map loaded|lure map loaded|ASN database)")
+        self.assertNotRegex(log, r"mekiki: (?!brand map loaded|lure map loaded|TLD map loaded|"
+                                 r"ASN database)")
 
 
 class TestHostile(SATestCase):

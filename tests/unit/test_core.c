@@ -710,6 +710,63 @@ START_TEST(test_catalogue_name_too_large)
 }
 END_TEST
 
+/* The TLD weight map: the longest listed suffix of a host, whole labels. */
+START_TEST(test_tld_map)
+{
+	static const char map[] = "# comment\n"
+	                          "cn 1.0\n"                 /* 2 */
+	                          "edu.cn\t0   # a comment\n" /* 3 */
+	                          "  SHOP   0.5  \r\n"         /* 4: blanks, upper case */
+	                          "top 1.5\n"                /* 5: weight over 1 */
+	                          ".xyz 0.8\n"               /* 6: leading dot */
+	                          "a..b 0.1\n"               /* 7: empty label */
+	                          "cc 0.2.1\n"               /* 8: not a number */
+	                          "bad\x01\xff line\n"       /* 9 */
+	                          "cc .3\n"                  /* 10 */
+	                          "cc 0.8\n";                /* 11: replaces line 10 */
+	struct errlog log = {0};
+	int st = 1;
+	mekiki_tld_map *m = mekiki_tld_map_new(map, sizeof map - 1, log_error, &log, &st);
+	ck_assert_ptr_nonnull(m);
+	ck_assert_int_eq(st, MEKIKI_OK);
+	ck_assert_uint_eq(mekiki_tld_map_count(m), 4);
+	ck_assert_uint_eq(log.n, 5);
+	static const unsigned bad[] = {5, 6, 7, 8, 9};
+	for (unsigned i = 0; i < 5; i++)
+		ck_assert_uint_eq(log.lines[i], bad[i]);
+	ck_assert_str_eq(log.msgs[4], "expected \"suffix weight\" with a weight from 0 to 1, "
+	                              "got \"bad\\x01\\xFF line\"");
+	size_t off = 99;
+	ck_assert_double_eq(mekiki_tld_map_weight(m, "kqwe.hjyzbd.cn", 14, &off), 1.0);
+	ck_assert_uint_eq(off, 12);
+	ck_assert_double_eq(mekiki_tld_map_weight(m, "mail.HUST.EDU.CN.", 17, &off), 0.0);
+	ck_assert_uint_eq(off, 10);
+	ck_assert_double_eq(mekiki_tld_map_weight(m, "x.Shop", 6, NULL), 0.5);
+	ck_assert_double_eq(mekiki_tld_map_weight(m, "a.cc", 4, NULL), 0.8);
+	ck_assert_double_eq(mekiki_tld_map_weight(m, "cn", 2, NULL), 1.0);
+	/* whole labels only; nothing listed; nothing valid */
+	ck_assert_double_eq(mekiki_tld_map_weight(m, "example.scn", 11, NULL), -1.0);
+	ck_assert_double_eq(mekiki_tld_map_weight(m, "example.top", 11, NULL), -1.0);
+	ck_assert_double_eq(mekiki_tld_map_weight(m, "", 0, NULL), -1.0);
+	ck_assert_double_eq(mekiki_tld_map_weight(m, ".", 1, NULL), -1.0);
+	char longhost[300];
+	memset(longhost, 'a', sizeof longhost);
+	memcpy(longhost + sizeof longhost - 3, ".cn", 3);
+	ck_assert_double_eq(mekiki_tld_map_weight(m, longhost, sizeof longhost, NULL), -1.0);
+	ck_assert_double_eq(mekiki_tld_map_weight(m, longhost + 300 - 253, 253, NULL), 1.0);
+	mekiki_tld_map_free(m);
+	/* an empty map answers nothing; NULL is freed */
+	m = mekiki_tld_map_new("", 0, NULL, NULL, &st);
+	ck_assert_ptr_nonnull(m);
+	ck_assert_uint_eq(mekiki_tld_map_count(m), 0);
+	ck_assert_double_eq(mekiki_tld_map_weight(m, "a.cn", 4, NULL), -1.0);
+	mekiki_tld_map_free(m);
+	mekiki_tld_map_free(NULL);
+	ck_assert_ptr_null(mekiki_tld_map_new(NULL, 5, NULL, NULL, &st));
+	ck_assert_int_eq(st, MEKIKI_EINVAL);
+}
+END_TEST
+
 /* The subject's leading bracketed tags whose whole content is a brand name. */
 static size_t subject_claims(mekiki_scanner *sc, const char *s, mekiki_hit *hits, size_t max)
 {
@@ -1820,6 +1877,7 @@ static Suite *core_suite(void)
 	tcase_add_test(tc, test_exact_names);
 	tcase_add_test(tc, test_subject_claims);
 	tcase_add_test(tc, test_map_error_quoting);
+	tcase_add_test(tc, test_tld_map);
 	tcase_add_test(tc, test_catalogue_name_too_large);
 	tcase_add_test(tc, test_map_garbage);
 	tcase_add_test(tc, test_map_word_boundaries);

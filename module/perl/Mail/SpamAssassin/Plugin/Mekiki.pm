@@ -150,6 +150,10 @@ sub _ffi {
     [mekiki_asn_map_new => ['opaque', 'size_t', '(opaque,uint,string)->void', 'opaque', 'int*']
       => 'opaque'],
     [mekiki_asn_map_count => ['opaque'] => 'size_t'],
+    [mekiki_tld_map_new => ['opaque', 'size_t', '(opaque,uint,string)->void', 'opaque', 'int*']
+      => 'opaque'],
+    [mekiki_tld_map_count => ['opaque'] => 'size_t'],
+    [mekiki_tld_map_weight => ['opaque', 'opaque', 'size_t', 'opaque'] => 'double'],
     [mekiki_asn_map_weight => ['opaque', 'uint32', 'int', 'double'] => 'double'],
   );
   for my $s (@sig) {
@@ -282,29 +286,20 @@ sub _asn_option {
   return $o;
 }
 
-# "suffix weight" lines; a bad line is logged with its number and skipped.
+# "suffix weight" lines, parsed by the library: { map, f } (a bad line is
+# logged with its number and skipped).
 sub _tld_weights {
-  my ($path) = @_;
-  my %w;
-  my ($n, $bad) = (0, 0);
-  for my $line (split /\n/, _read_file($path)) {
-    $n++;
-    $line =~ s/#.*//s;
-    $line =~ s/^\s+|\s+$//g;
-    next if $line eq '';
-    my ($suffix, $weight) = $line =~ /^([A-Za-z0-9.\-]+)\s+([0-9.]+)$/;
-    if (defined $suffix && $suffix !~ /^\.|\.$/ &&
-        $weight =~ /^(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$/ && $weight <= 1) {
-      $w{lc $suffix} = $weight + 0;
-    } elsif (++$bad <= MAX_LOGGED_ERRORS) {
-      (my $quoted = substr($line, 0, 64)) =~ s/([^\x20-\x7e])/sprintf('\\x%02X', ord $1)/ge;
-      warn "mekiki: TLD map $path line $n: expected \"suffix weight\" with a weight from 0 to 1, " .
-           "got \"$quoted\" (line skipped)\n";
-    }
-  }
-  warn "mekiki: TLD map $path: " . ($bad - MAX_LOGGED_ERRORS) . " more bad lines skipped, not listed\n"
-    if $bad > MAX_LOGGED_ERRORS;
-  return \%w;
+  my ($f, $path) = @_;
+  my $text = _read_file($path);
+  my @errors;
+  my $cb = $f->{ffi}->closure(sub { my (undef, $line, $msg) = @_; push @errors, "line $line: $msg" });
+  my $status = 0;
+  my ($ptr, $len) = FFI::Platypus::Buffer::scalar_to_buffer($text);
+  my $map = $f->{tld_map_new}->call($ptr, $len, $cb, undef, \$status);
+  die "cannot build the TLD map from $path: " . $f->{strerror}->call($status) . "\n" unless $map;
+  _warn_bad_lines('TLD map', $path, \@errors);
+  info("mekiki: TLD map loaded from $path: " . $f->{tld_map_count}->call($map) . " entries");
+  return { map => $map, f => $f };
 }
 
 # Loads the library and the maps once per configuration; returns the state
@@ -326,7 +321,7 @@ sub _load {
     my $lures = untaint_var($conf->{mekiki_lures_map});
     $st{lures} = _catalogue($f, $lures, 'lure map') if defined $lures && $lures ne '';
     my $tld = untaint_var($conf->{mekiki_tld_map});
-    $st{tld} = _tld_weights($tld) if defined $tld && $tld ne '';
+    $st{tld} = _tld_weights($f, $tld) if defined $tld && $tld ne '';
     my $asn_db = untaint_var($conf->{mekiki_asn_db});
     my $asn_map = untaint_var($conf->{mekiki_asn_map});
     if (defined $asn_db && $asn_db ne '' && defined $asn_map && $asn_map ne '') {
@@ -703,15 +698,14 @@ sub _check_subject {
   _insert($r, 'MEKIKI_SUBJECT_BRAND', $set) if @{$set->{list}};
 }
 
-# The weight of the longest suffix of host in the TLD map.
+# The weight of the longest listed suffix of $host in the TLD map, or undef.
 sub _tld_weight {
   my ($tld, $host) = @_;
-  $host = lc $host;
-  $host =~ s/\.\z//;
-  while (1) {
-    return $tld->{$host} if exists $tld->{$host};
-    return undef unless $host =~ s/^[^.]*\.//;
-  }
+  $host = _bytes($host);
+  return undef if $host eq '';
+  my ($ptr, $len) = FFI::Platypus::Buffer::scalar_to_buffer($host);
+  my $w = $tld->{f}{tld_map_weight}->call($tld->{map}, $ptr, $len, undef);
+  return $w < 0 ? undef : $w;
 }
 
 # The brand whose domain a link's visible text shows, as [index, weight, id,
