@@ -226,6 +226,29 @@ class Rspamd:
             return json.loads(r.read())
 
 
+def normal_workers(main_pid):
+    """{pid: RSS in kB} of the rspamd normal workers under main_pid."""
+    out = {}
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            if ppid != main_pid:
+                continue
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if not f.read().startswith(b"rspamd: normal process"):
+                    continue
+            with open(f"/proc/{pid}/status") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        out[int(pid)] = int(line.split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+    return out
+
+
 RECEIVED_PEER = re.compile(rb"^Received:[ \t]*from[^\r\n]*?\[(?:IPv6:)?([0-9A-Fa-f:.]+)\]",
                            re.M | re.I)
 

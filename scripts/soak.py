@@ -21,32 +21,9 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from rspamd_private import Rspamd  # noqa: E402
+from rspamd_private import Rspamd, normal_workers  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def normal_workers(main_pid):
-    """{pid: RSS in kB} of the rspamd normal workers under main_pid."""
-    out = {}
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-            if ppid != main_pid:
-                continue
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                if not f.read().startswith(b"rspamd: normal process"):
-                    continue
-            with open(f"/proc/{pid}/status") as f:
-                for line in f:
-                    if line.startswith("VmRSS:"):
-                        out[int(pid)] = int(line.split()[1])
-        except (OSError, ValueError, IndexError):
-            continue
-    return out
 
 
 def load_messages(dirs):

@@ -158,7 +158,14 @@ MEKIKI_API void mekiki_scanner_free(mekiki_scanner *sc);
 /*
  * Find brand names in text.  Stores up to max_hits hits in hits, in order of
  * their end offset, and their number in *nhits.  Returns MEKIKI_OK or a
- * negative mekiki_status.  Scratch memory grows with the longest text seen.
+ * negative mekiki_status.  Scratch memory grows with the text during its
+ * scan: about five times its length for Cyrillic or Greek, up to 26 times
+ * for nothing but invalid bytes, none for text that needs no rewriting
+ * (ASCII, most Japanese).  Between scans a scanner keeps at most 1 MB of it
+ * (a 256 KB stream buffer and a 768 KB edit list, enough for about 250 KB of
+ * Cyrillic without an allocation per scan); a longer text's scratch is freed
+ * when its scan ends, so what a scanner holds does not grow with the longest
+ * text it has seen.
  */
 MEKIKI_API int mekiki_scan(mekiki_scanner *sc, const char *text, size_t len,
                 mekiki_hit *hits, size_t max_hits, size_t *nhits);

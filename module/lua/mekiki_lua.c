@@ -254,9 +254,21 @@ static int l_name_count(lua_State *L)
  * A table of texts (a message's subject and text parts), each cut at
  * max_bytes, joined by newlines into lc->joined: one scan instead of one per
  * text.  A newline ends every word and phrase, so nothing is found across
- * two texts.  The buffer is kept for the next call; it grows to the largest
- * message seen (at most LIMIT_TEXTS texts of max_bytes each).
+ * two texts.  The buffer is kept for the next call up to KEEP_JOINED bytes;
+ * a longer one is freed when its call ends (release_joined()), so a worker
+ * does not hold the largest message it has seen.
  */
+#define KEEP_JOINED (256 * 1024)
+
+static void release_joined(struct lcatalogue *lc)
+{
+	if (lc->joined_cap > KEEP_JOINED) {
+		free(lc->joined);
+		lc->joined = NULL;
+		lc->joined_cap = 0;
+	}
+}
+
 static const char *join_texts(lua_State *L, struct lcatalogue *lc, int idx,
                               lua_Integer max_bytes, size_t *len)
 {
@@ -371,6 +383,7 @@ static int l_scan(lua_State *L)
 	const char *s;
 	size_t n = scan_args(L, lc, flags, &s);
 	push_hits(L, lc, s, n);
+	release_joined(lc); /* the hits' text is copied out of it */
 	mekiki_invisible inv;
 	mekiki_scan_invisible(lc->sc, &inv);
 	if (inv.count == 0) {
@@ -414,6 +427,7 @@ static int l_ids(lua_State *L)
 	struct lcatalogue *lc = check_catalogue(L);
 	const char *s;
 	size_t n = scan_args(L, lc, 0, &s);
+	release_joined(lc);
 	lua_createtable(L, n > 0 ? 1 : 0, 0);
 	int k = 0;
 	for (size_t i = 0; i < n; i++) {

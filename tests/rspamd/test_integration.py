@@ -19,8 +19,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
-from rspamd_private import (Rspamd, build_asn_fixture, mekiki_symbols, read_dns_tsv,  # noqa: E402
-                            read_manifest)
+from rspamd_private import (Rspamd, build_asn_fixture, mekiki_symbols, normal_workers,  # noqa: E402
+                            read_dns_tsv, read_manifest)
 
 CORPUS = os.path.join(ROOT, "corpus")
 STAGE = STATE = None
@@ -966,6 +966,121 @@ class TestHostile(RspamdTestCase):
         res = self.scan(os.path.join(CORPUS, "phish-amazon-shop-variant.eml"))
         self.assertIn("MEKIKI_BRAND_CONFUSABLE", mekiki_symbols(res))
 
+
+def oversized_message(parts=16, part_bytes=1 << 20):
+    """parts text/plain parts (base64) of part_bytes of Cyrillic words each,
+    with Latin brand names here and there and the look-alike "Аmazon"
+    (Cyrillic А) closing the last part: the scanner rewrites about one byte
+    in five of it, the most scratch a text of its size needs."""
+    import base64
+    import random
+    rnd = random.Random(16)
+    letters = "абвгдеёжзийклмнопрстуфхцчшщъыьэюяАБВГДЕЖЗИЙКЛМНОПРСТУФХЦЧШЩЪЫЬЭЮЯ"
+    words = ["".join(rnd.choice(letters) for _ in range(rnd.randint(2, 10)))
+             for _ in range(4000)] + ["Amazon", "PayPal", "Apple", "Google"]
+    out = []
+    for p in range(parts):
+        lines, size = [], 0
+        while size < part_bytes:
+            line = " ".join(rnd.choices(words, k=12)).encode() + b"\r\n"
+            lines.append(line)
+            size += len(line)
+        text = b"".join(lines)[:part_bytes - 16]
+        text = text.decode("utf-8", "ignore").encode()
+        if p == parts - 1:
+            text += " Аmazon\r\n".encode()
+        out.append(b"--oversized\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                   b"Content-Transfer-Encoding: base64\r\n\r\n" +
+                   base64.encodebytes(text).replace(b"\n", b"\r\n"))
+    return message(b"".join(out) + b"--oversized--\r\n",
+                   ctype='multipart/mixed; boundary="oversized"', cte="7bit")
+
+
+def start_warm(r, timeout=120):
+    """Start r with rspamd's Hyperscan cache warm.  On a cold start the main
+    process compiles what it can before forking the workers, which then
+    carry its memory (100+ MB of VmRSS), and the hs_helper compiles the
+    rest: once the workers have loaded that, start again (from the cache)."""
+    r.start()
+    if "has NOT been loaded" not in r.log():
+        return r
+    deadline = time.monotonic() + timeout
+    while not re.search(r"\(normal\).*hyperscan database of \d+ regexps has been loaded",
+                        r.log()):
+        if time.monotonic() > deadline:
+            raise RuntimeError("rspamd did not compile its Hyperscan cache")
+        time.sleep(0.5)
+    r.stop()
+    return r.start()
+
+
+class TestMemoryAfterOversizedMessage(unittest.TestCase):
+    """Issue #16: a worker does not keep the memory of one big message.
+
+    Two private rspamd, with and without mekiki, one normal worker each,
+    get the same 16 x 1 MB Cyrillic message twice (in turn), then a
+    small message; the VmRSS of the worker with mekiki must then be within
+    40 MB of the one without.  rspamd's allocator (jemalloc, linked into
+    rspamd) keeps freed pages for up to 10 s of later activity
+    (dirty_decay_ms): left so, each worker's RSS after the big message is
+    mostly pages it is still to give back, 70 to 170 MB without mekiki from
+    one run to the next.  Both run with MALLOC_CONF dirty_decay_ms:0 (freed
+    pages go back at once), so the reading is what each worker keeps.
+    Before the scanner freed the scratch of an oversized text (and the
+    binding the joined texts) the worker with mekiki kept about 200 MB
+    more."""
+
+    LIMIT_KB = 40 * 1024
+    ENV = {"MALLOC_CONF": "dirty_decay_ms:0,muzzy_decay_ms:0"}
+
+    @classmethod
+    def setUpClass(cls):
+        cls.rspamd = {
+            "with": Rspamd(STAGE, STATE, dns_records=DNS + CORPUS_DNS, asn_db=asn_fixture(),
+                           env=cls.ENV),
+            "without": Rspamd(STAGE, STATE + "-without-mekiki", with_mekiki=False, env=cls.ENV),
+        }
+        try:
+            for r in cls.rspamd.values():
+                start_warm(r)
+        except Exception:
+            cls.tearDownClass()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        for r in cls.rspamd.values():
+            r.stop()
+
+    def worker_rss(self, name):
+        workers = normal_workers(self.rspamd[name].proc.pid)
+        self.assertEqual(len(workers), 1, f"{name} mekiki: normal workers {workers}")
+        return next(iter(workers.values()))
+
+    def test_rss_after_oversized_message(self):
+        big = oversized_message()
+        self.assertGreater(len(big), 16 << 20)
+        small = message("Ваш заказ Amazon отправлен.".encode())
+        rss = {name: [self.worker_rss(name)] for name in self.rspamd}
+        for _ in range(2):
+            for name, r in self.rspamd.items():
+                res = r.scan(big, timeout=120)
+                self.assertIn("action", res, f"{name} mekiki: no verdict for the big message")
+                rss[name].append(self.worker_rss(name))
+                if name == "with":
+                    # The whole text was scanned: the look-alike closes the last part.
+                    self.assertIn("amazon:U+0410",
+                                  mekiki_symbols(res).get("MEKIKI_BRAND_CONFUSABLE", []))
+        for name, r in self.rspamd.items():
+            self.assertIn("action", r.scan(small))
+            rss[name].append(self.worker_rss(name))
+        mb = {name: " -> ".join(f"{kb / 1024:.0f}" for kb in v) for name, v in rss.items()}
+        print(f"\n  worker VmRSS (MB) at start, after each big message, after a small one:"
+              f"\n    with mekiki:    {mb['with']}\n    without mekiki: {mb['without']}",
+              file=sys.stderr)
+        diff = rss["with"][-1] - rss["without"][-1]
+        self.assertLessEqual(diff, self.LIMIT_KB,
+                             f"the worker with mekiki keeps {diff / 1024:.0f} MB more")
 
 class TestOperator(RspamdTestCase):
     """What an operator changes: a map while rspamd runs, a score in

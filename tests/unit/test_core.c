@@ -15,6 +15,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+#include <malloc.h>
+#define HAVE_MALLINFO2 1
+#endif
 
 #include "mekiki.h"
 
@@ -1284,7 +1288,7 @@ END_TEST
 
 START_TEST(test_scanner_reuse)
 {
-	/* A scanner is reusable; scratch grows with the longest text seen. */
+	/* A scanner is reusable, after a long text as after a short one. */
 	size_t big = 1 << 20;
 	char *text = malloc(big);
 	memset(text, 'x', big);
@@ -1306,6 +1310,84 @@ START_TEST(test_scanner_reuse)
 	ck_assert_uint_eq(n, 1);
 	ck_assert_uint_eq(hits[0].start, reps * 3 + 1);
 	free(wide);
+}
+END_TEST
+
+#ifdef HAVE_MALLINFO2
+/* Bytes in use from glibc's malloc (its arenas and its mmapped blocks). */
+static long long heap_in_use(void)
+{
+	struct mallinfo2 m = mallinfo2();
+	return (long long)(m.uordblks + m.hblkhd);
+}
+
+/* Does heap_in_use() see this process's allocations?  Not under
+ * AddressSanitizer or valgrind, whose allocators glibc does not count. */
+static int heap_counted(void)
+{
+	long long before = heap_in_use();
+	char *volatile p = malloc(8 << 20);
+	if (!p)
+		return 0;
+	p[0] = 1;
+	long long during = heap_in_use();
+	free(p);
+	return during - before >= (8 << 20);
+}
+#endif
+
+START_TEST(test_scratch_bounded)
+{
+	/*
+	 * What a scanner keeps between scans is bounded (mekiki.h: at most
+	 * 1 MB), whatever the longest text it has seen: here 4 MB of Cyrillic,
+	 * whose scan needs about 20 MB of scratch.  Measured as glibc's bytes in
+	 * use before and after, so skipped where another allocator answers.
+	 */
+#ifdef HAVE_MALLINFO2
+	if (!heap_counted()) {
+		fprintf(stderr, "test_scratch_bounded: skipped, mallinfo2() does not count this "
+		                "process's allocations (sanitizer or valgrind)\n");
+		return;
+	}
+	const long long keep = (1 << 20) + 4096; /* 1 MB and the allocator's headers */
+	const char *phrase = u8"Ваш аккаунт временно заблокирован, подтвердите оплату. ";
+	size_t plen = strlen(phrase), len = (size_t)4 << 20, at = 0;
+	char *text = malloc(len);
+	while (at + plen + 8 <= len) {
+		memcpy(text + at, phrase, plen);
+		at += plen;
+	}
+	memcpy(text + at, u8" \u0410mazon", 8); /* the look-alike closes the text */
+	len = at + 8;
+	mekiki_scanner *sc = mekiki_scanner_new(shipped);
+	ck_assert_ptr_nonnull(sc);
+	mekiki_hit hits[MAX_HITS];
+	size_t n = 0;
+	long long base = heap_in_use();
+	ck_assert_int_eq(mekiki_scan_flags(sc, text, len, hits, MAX_HITS, &n,
+	                                   MEKIKI_SCAN_CONFUSABLE_ONLY), MEKIKI_OK);
+	/* The whole text was scanned. */
+	ck_assert_uint_ge(n, 1);
+	ck_assert_uint_eq(hits[n - 1].end, len);
+	long long kept = heap_in_use() - base;
+	ck_assert_msg(kept <= keep, "the scanner keeps %lld bytes after a 4 MB text", kept);
+	/* An ordinary text's scratch (100 KB of Cyrillic) is kept for the next
+	 * scan, and a second scan of it needs no more. */
+	ck_assert_int_eq(mekiki_scan(sc, text, 100 * 1024, hits, MAX_HITS, &n), MEKIKI_OK);
+	long long ordinary = heap_in_use() - base;
+	ck_assert_msg(ordinary > 0 && ordinary <= keep,
+	              "the scanner keeps %lld bytes after 100 KB", ordinary);
+	ck_assert_int_eq(mekiki_scan(sc, text, 100 * 1024, hits, MAX_HITS, &n), MEKIKI_OK);
+	ck_assert_int_eq(heap_in_use() - base, ordinary);
+	/* And after another long text, no more than before it. */
+	ck_assert_int_eq(mekiki_scan(sc, text, len, hits, MAX_HITS, &n), MEKIKI_OK);
+	ck_assert_int_le(heap_in_use() - base, ordinary);
+	mekiki_scanner_free(sc);
+	free(text);
+#else
+	fprintf(stderr, "test_scratch_bounded: skipped, no mallinfo2()\n");
+#endif
 }
 END_TEST
 
@@ -1924,6 +2006,7 @@ static Suite *core_suite(void)
 	tcase_add_test(ts, test_max_hits);
 	tcase_add_test(ts, test_scan_confusable_only);
 	tcase_add_test(ts, test_scanner_reuse);
+	tcase_add_test(ts, test_scratch_bounded);
 	tcase_add_test(ts, test_einval);
 	tcase_add_test(ts, test_owns);
 	suite_add_tcase(s, ts);
