@@ -187,7 +187,8 @@ mekiki_tld_map *mekiki_tld_map_new(const char *map, size_t len, mekiki_error_fn 
 		}
 	}
 	/* Sorted by suffix, then line; of equal suffixes the last line stays. */
-	qsort(m->v, m->n, sizeof *m->v, cmp_entry);
+	if (m->n > 1)
+		qsort(m->v, m->n, sizeof *m->v, cmp_entry);
 	size_t o = 0;
 	for (size_t k = 0; k < m->n; k++) {
 		if (k + 1 < m->n && m->v[k].len == m->v[k + 1].len &&
