@@ -506,6 +506,20 @@ class TestHostile(SATestCase):
         self.assertIsNotNone(m)
         self.assertLessEqual(len(m.group(1).split(",")), 8)
 
+    def test_bare_domains_are_not_links(self):
+        """SpamAssassin reads bare domains in text as http:// links; they are
+        no links for mekiki (nor for rspamd), however many, and a URL written
+        with its scheme still is one after them (the plugin searches the text
+        a bounded number of times per message: scripts/bench_complexity.py's
+        bare-domain families measure the time)."""
+        bare = "\r\n".join(" ".join(f"b{i + k}.example.shop" for k in range(3))
+                           for i in range(0, 1500, 3))
+        body = f"https://login.example.shop/x\r\n{bare}\r\n(http://help.example.shop/y)\r\n"
+        tests, out = self.check(self.cfg, message(body.encode()))
+        m = re.search(r"MEKIKI_URL_TLD[^\n]*\n\s*\[([^\]]*)\]", out)
+        self.assertIsNotNone(m, out[-3000:])
+        self.assertEqual(sorted(m.group(1).split(",")), ["help.example.shop", "login.example.shop"])
+
     def test_big_message(self):
         body = ("Аmazon " + "x" * 70 + "\r\n").encode() * 40000  # ~3 MB
         self.check(self.cfg, message(body))

@@ -1563,6 +1563,55 @@ END_TEST
 /* ------------------------------------------------------------------------ */
 /* Map parsing                                                              */
 
+/* Lines of "duplicate brand id" errors. */
+struct dupes {
+	unsigned n;
+	unsigned lines[8];
+};
+
+static void log_duplicate(void *ud, unsigned line, const char *msg)
+{
+	struct dupes *d = ud;
+	if (strstr(msg, "duplicate brand id") && d->n++ < 8)
+		d->lines[d->n - 1] = line;
+}
+
+START_TEST(test_map_many_brands_duplicates)
+{
+	/* 5000 brands (their one name invisible: nothing to compile) with ids
+	 * repeated on lines 2500 and 5002; an id differing in case is another
+	 * brand.  (The duplicate check is a hash lookup; it compared each id
+	 * with every earlier one, quadratic in the brands.) */
+	size_t cap = 5100 * 64, n = 0;
+	char *map = malloc(cap);
+	ck_assert_ptr_nonnull(map);
+	for (unsigned i = 0; i < 5000; i++) {
+		n += (size_t)snprintf(map + n, cap - n, "brand-%u | \xe2\x80\x8b | d%u.example\n", i, i);
+		if (i == 2498)
+			n += (size_t)snprintf(map + n, cap - n, "brand-7 | \xe2\x80\x8b | x.example\n");
+	}
+	n += (size_t)snprintf(map + n, cap - n, "brand-4999 | \xe2\x80\x8b | y.example\n");
+	n += (size_t)snprintf(map + n, cap - n, "Brand-7 | \xe2\x80\x8b | z.example\n");
+	struct dupes d = {0};
+	int st = 12345;
+	mekiki_catalogue *cat = mekiki_catalogue_new(map, n, log_duplicate, &d, &st);
+	ck_assert_ptr_nonnull(cat);
+	ck_assert_int_eq(st, MEKIKI_OK);
+	ck_assert_uint_eq(d.n, 2);
+	ck_assert_uint_eq(d.lines[0], 2500);
+	ck_assert_uint_eq(d.lines[1], 5002);
+	ck_assert_uint_eq(mekiki_catalogue_brand_count(cat), 5001);
+	ck_assert_str_eq(mekiki_catalogue_brand_id(cat, 7), "brand-7");
+	ck_assert_str_eq(mekiki_catalogue_brand_id(cat, 4999), "brand-4999");
+	ck_assert_str_eq(mekiki_catalogue_brand_id(cat, 5000), "Brand-7");
+	/* The first line of an id is the brand: its domain, not the duplicate's. */
+	ck_assert(mekiki_catalogue_brand_owns(cat, 7, "d7.example", 10));
+	ck_assert(!mekiki_catalogue_brand_owns(cat, 7, "x.example", 9));
+	mekiki_catalogue_free(cat);
+	free(map);
+}
+END_TEST
+
 START_TEST(test_map_bad_lines)
 {
 	/* A line of 5000 bytes that would otherwise be a valid line. */
@@ -1951,6 +2000,7 @@ static Suite *core_suite(void)
 	tcase_add_test(tc, test_versions);
 	tcase_add_test(tc, test_skeleton);
 	tcase_add_test(tc, test_map_bad_lines);
+	tcase_add_test(tc, test_map_many_brands_duplicates);
 	tcase_add_test(tc, test_map_long_line_limit);
 	tcase_add_test(tc, test_map_empty);
 	tcase_add_test(tc, test_map_crlf);
