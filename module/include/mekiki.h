@@ -161,8 +161,8 @@ MEKIKI_API void mekiki_scanner_free(mekiki_scanner *sc);
  * negative mekiki_status.  Scratch memory grows with the text during its
  * scan: about five times its length for Cyrillic or Greek, up to 26 times
  * for nothing but invalid bytes, none for text that needs no rewriting
- * (ASCII, most Japanese).  Between scans a scanner keeps at most 1 MB of it
- * (a 256 KB stream buffer and a 768 KB edit list, enough for about 250 KB of
+ * (ASCII, most Japanese).  Between scans a scanner keeps at most 7 MB of it
+ * (a 4 MB stream buffer and a 3 MB edit list, enough for about 1 MB of
  * Cyrillic without an allocation per scan); a longer text's scratch is freed
  * when its scan ends, so what a scanner holds does not grow with the longest
  * text it has seen.

@@ -258,7 +258,7 @@ static int l_name_count(lua_State *L)
  * a longer one is freed when its call ends (release_joined()), so a worker
  * does not hold the largest message it has seen.
  */
-#define KEEP_JOINED (256 * 1024)
+#define KEEP_JOINED (1024 * 1024)
 
 static void release_joined(struct lcatalogue *lc)
 {
