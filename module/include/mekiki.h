@@ -92,7 +92,11 @@ typedef struct mekiki_hit {
 typedef struct mekiki_catalogue mekiki_catalogue;
 typedef struct mekiki_scanner mekiki_scanner;
 
-/* Called for each rejected map line; line is 1-based. */
+/*
+ * Called for each rejected map line; line is 1-based.  The parser's reports
+ * come first, in line order, then the compiler's (a name it ignores, a map
+ * beyond the bounds).
+ */
 typedef void (*mekiki_error_fn)(void *ud, unsigned line, const char *msg);
 
 /* Library and Unicode data versions ("0.1.0", "15.0"). */
