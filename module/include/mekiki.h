@@ -166,7 +166,7 @@ MEKIKI_API void mekiki_scanner_free(mekiki_scanner *sc);
  * scan: about five times its length for Cyrillic or Greek, up to 26 times
  * for nothing but invalid bytes, none for text that needs no rewriting
  * (ASCII, most Japanese).  Between scans a scanner keeps at most 7 MB of it
- * (a 4 MB stream buffer and a 3 MB edit list, enough for about 1 MB of
+ * (a 4 MB stream buffer and a 3 MB edit list, enough for about 500 KB of
  * Cyrillic without an allocation per scan); a longer text's scratch is freed
  * when its scan ends, so what a scanner holds does not grow with the longest
  * text it has seen.

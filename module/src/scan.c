@@ -28,7 +28,7 @@
 /*
  * Scratch a scanner keeps between scans: a stream buffer of 4 MB and room
  * for 262,144 edits (3 MB), enough for large ordinary mail (a Russian text
- * of about 1 MB, 256 KB of text whose characters expand most) without an
+ * of about 500 KB, 256 KB of text whose characters expand most) without an
  * allocation per scan: a text over them pays fresh pages at every scan (on
  * a 2-core VM, 256 KB of U+FDFA scanned in 14 ms instead of 1 ms).  A longer text's scratch is freed
  * when its scan ends, so what a scanner holds does not grow with the longest
