@@ -15,10 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
-#include <malloc.h>
-#define HAVE_MALLINFO2 1
-#endif
+#include "heap.h"
 
 #include "mekiki.h"
 
@@ -1312,29 +1309,6 @@ START_TEST(test_scanner_reuse)
 	free(wide);
 }
 END_TEST
-
-#ifdef HAVE_MALLINFO2
-/* Bytes in use from glibc's malloc (its arenas and its mmapped blocks). */
-static long long heap_in_use(void)
-{
-	struct mallinfo2 m = mallinfo2();
-	return (long long)(m.uordblks + m.hblkhd);
-}
-
-/* Does heap_in_use() see this process's allocations?  Not under
- * AddressSanitizer or valgrind, whose allocators glibc does not count. */
-static int heap_counted(void)
-{
-	long long before = heap_in_use();
-	char *volatile p = malloc(8 << 20);
-	if (!p)
-		return 0;
-	p[0] = 1;
-	long long during = heap_in_use();
-	free(p);
-	return during - before >= (8 << 20);
-}
-#endif
 
 START_TEST(test_scratch_bounded)
 {

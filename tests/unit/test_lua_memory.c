@@ -22,10 +22,7 @@
 #include <lua.h>
 #include <lualib.h>
 
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
-#include <malloc.h>
-#define HAVE_MALLINFO2 1
-#endif
+#include "heap.h"
 
 int luaopen_mekiki(lua_State *L);
 
@@ -43,26 +40,6 @@ static const char setup_lua[] =
 	"texts = {}\n"
 	"for i = 1, 16 do texts[i] = part .. i end\n"
 	"texts[16] = texts[16] .. ' Аmazon'\n";
-
-#ifdef HAVE_MALLINFO2
-static long long heap_in_use(void)
-{
-	struct mallinfo2 m = mallinfo2();
-	return (long long)(m.uordblks + m.hblkhd);
-}
-
-static int heap_counted(void)
-{
-	long long before = heap_in_use();
-	char *volatile p = malloc(8 << 20);
-	if (!p)
-		return 0;
-	p[0] = 1;
-	long long during = heap_in_use();
-	free(p);
-	return during - before >= (8 << 20);
-}
-#endif
 
 static lua_State *new_state(void)
 {
