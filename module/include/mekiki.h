@@ -39,7 +39,7 @@ extern "C" {
  * with the one it was written for and refuses another; the Lua binding
  * links the library in and cannot differ.
  */
-#define MEKIKI_ABI_VERSION 1
+#define MEKIKI_ABI_VERSION 2
 
 /* Foreign code points remembered per hit; further ones are counted only. */
 #define MEKIKI_MAX_FOREIGN 8
@@ -348,6 +348,140 @@ MEKIKI_API size_t mekiki_tld_map_count(const mekiki_tld_map *map);
  */
 MEKIKI_API double mekiki_tld_map_weight(const mekiki_tld_map *map, const char *host, size_t len,
                                         size_t *suffix_off);
+
+/*
+ * The policy: mekiki's decisions on a message, one implementation for every
+ * host.  A host's adapter (the rspamd plugin, the SpamAssassin plugin, the
+ * CLI) extracts what the message says -- its subject, text parts, From
+ * names and addresses, Reply-To, links -- into a message view, calls
+ * mekiki_decide(), and inserts the verdict it reads back: symbols, each with
+ * a score factor and options in a fixed order.  The same view always gives
+ * the same verdict, and no verdict grows past the policy's bounds.
+ *
+ * A policy holds what the decisions read: the brand catalogue, the lure
+ * phrases (a catalogue built from a lure map) and the TLD weights, each
+ * optional (NULL: the symbols that need it are off) and borrowed (they must
+ * outlive the policy), and the bounds.  It is immutable once its bounds are
+ * set and may be shared by threads.  A message is one thread's view and
+ * verdict; it keeps its scratch memory between messages.
+ */
+typedef struct mekiki_policy mekiki_policy;
+typedef struct mekiki_message mekiki_message;
+
+MEKIKI_API mekiki_policy *mekiki_policy_new(const mekiki_catalogue *brands,
+                                            const mekiki_catalogue *lures,
+                                            const mekiki_tld_map *tld, int *status);
+MEKIKI_API void mekiki_policy_free(mekiki_policy *p);
+
+/*
+ * Set a bound by name, before the policy is used:
+ *     max_text_bytes  bytes of each text looked at: subject, part, name (1048576)
+ *     max_parts       text parts looked at (16)
+ *     max_hits        look-alikes kept for the subject and body; hits per
+ *                     display name (64; at most 1024)
+ *     max_options     options listed per symbol (8; at most 256)
+ *     max_urls        links looked at (200; at most 100000)
+ * Returns MEKIKI_OK, or MEKIKI_EINVAL for an unknown name or a value out of
+ * range (below 1, or above the limit given).
+ */
+MEKIKI_API int mekiki_policy_set_bound(mekiki_policy *p, const char *name, long long value);
+
+MEKIKI_API mekiki_message *mekiki_message_new(void);
+MEKIKI_API void mekiki_message_free(mekiki_message *m);
+
+/*
+ * Start a message under policy p (which must outlive the message's use of
+ * it, up to the next reset): forgets the previous view and verdict.  The
+ * setters below copy what they are given, cut to the policy's bounds;
+ * parts, From entries and links past the bounds are ignored.  Each returns
+ * MEKIKI_OK, MEKIKI_ENOMEM, or MEKIKI_EINVAL before a reset.
+ */
+MEKIKI_API int mekiki_message_reset(mekiki_message *m, const mekiki_policy *p);
+
+/* The decoded subject (once per message). */
+MEKIKI_API int mekiki_message_set_subject(mekiki_message *m, const char *s, size_t len);
+
+/*
+ * A text part as the host decoded it (UTF-8), and raw, the part's bytes
+ * before charset conversion when the host converted a part declared UTF-8
+ * (or undeclared) from another charset (NULL otherwise): one invalid byte
+ * can make a host re-decode a UTF-8 part as a legacy charset, turning every
+ * look-alike letter into mojibake while mail clients still show it.
+ */
+MEKIKI_API int mekiki_message_add_part(mekiki_message *m, const char *text, size_t len,
+                                       const char *raw, size_t raw_len);
+
+/*
+ * A From entry: the display name (may be empty) and the address
+ * ("local@domain", may be empty), in header order; the first entry's
+ * domain is the From domain.  At most 4 entries are kept.
+ */
+MEKIKI_API int mekiki_message_add_from(mekiki_message *m, const char *name, size_t name_len,
+                                       const char *addr, size_t addr_len);
+
+/*
+ * The decoded From header as a whole.  A malformed From ("Microsoft
+ * account team ,_<no-reply@...>") parses into entries none of whose names
+ * is what a mail client shows; the header's text without its <addresses>
+ * and words with an '@' then counts as the display name of the first
+ * entry with an address.  Headers over 1 KB are not looked at.
+ */
+MEKIKI_API int mekiki_message_set_from_header(mekiki_message *m, const char *s, size_t len);
+
+/* The Reply-To address, when the message has a Reply-To header. */
+MEKIKI_API int mekiki_message_set_reply_to(mekiki_message *m, const char *addr, size_t len);
+
+/* Facts about the message that the host knows (mekiki_message_set_flags). */
+#define MEKIKI_MESSAGE_DMARC_FAIL 0x1u /* the From domain failed DMARC (reject,
+                                          quarantine or softfail policy) */
+#define MEKIKI_MESSAGE_REPORT 0x2u     /* a delivery report (multipart/report) */
+MEKIKI_API int mekiki_message_set_flags(mekiki_message *m, unsigned flags);
+
+/*
+ * A link, in the host's order: its URL as written (for redirect targets),
+ * its host, and the text shown for it -- the rendered text of an HTML
+ * anchor without the alt texts of images in it (NULL for a URL found in
+ * plain text).  Hosts over 253 bytes are ignored.
+ */
+MEKIKI_API int mekiki_message_add_link(mekiki_message *m, const char *url, size_t url_len,
+                                       const char *host, size_t host_len,
+                                       const char *shown, size_t shown_len);
+
+/*
+ * Decide: fills the verdict.  Returns MEKIKI_OK, MEKIKI_ENOMEM,
+ * MEKIKI_EENGINE (the matcher failed), or MEKIKI_EINVAL before a reset.
+ * The work is linear in the view's size.
+ */
+MEKIKI_API int mekiki_decide(mekiki_message *m);
+
+/*
+ * The verdict: symbols in a fixed order (that of the symbol table), each
+ * with its score factor (the highest weight among its options: a brand's
+ * weight from the brand map, a TLD's from the TLD map, else 1) and its
+ * options.  Strings stay valid until the next reset.
+ */
+MEKIKI_API size_t mekiki_verdict_count(const mekiki_message *m);
+MEKIKI_API const char *mekiki_verdict_symbol(const mekiki_message *m, size_t i);
+MEKIKI_API double mekiki_verdict_factor(const mekiki_message *m, size_t i);
+MEKIKI_API size_t mekiki_verdict_option_count(const mekiki_message *m, size_t i);
+MEKIKI_API const char *mekiki_verdict_option(const mekiki_message *m, size_t i, size_t j);
+
+/*
+ * The distinct hosts the links go to (after redirects through a brand's own
+ * redirector), in link order, for the network checks: the host, its
+ * registrable domain ("" when unknown), the weight of its TLD (0 when not
+ * weighted), MEKIKI_HOST_* flags, and the index (0-based, in the order of
+ * mekiki_message_add_link) of the first link that goes there directly, or
+ * -1 when only a redirect does.  Available after mekiki_decide(), or after
+ * mekiki_message_link_hosts() alone (no claims decided: cheap).
+ */
+MEKIKI_API int mekiki_message_link_hosts(mekiki_message *m);
+MEKIKI_API size_t mekiki_link_host_count(const mekiki_message *m);
+MEKIKI_API const char *mekiki_link_host(const mekiki_message *m, size_t i);
+MEKIKI_API const char *mekiki_link_host_registrable(const mekiki_message *m, size_t i);
+MEKIKI_API double mekiki_link_host_tld_weight(const mekiki_message *m, size_t i);
+MEKIKI_API unsigned mekiki_link_host_flags(const mekiki_message *m, size_t i);
+MEKIKI_API long mekiki_link_host_link(const mekiki_message *m, size_t i);
 
 #ifdef __cplusplus
 }

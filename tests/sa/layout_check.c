@@ -28,7 +28,7 @@ _Static_assert(sizeof(mekiki_asn_info) == 132 && offsetof(mekiki_asn_info, org) 
                "ASN_INFO_PACK 'L Z128'");
 _Static_assert(MEKIKI_ASN_SENDER == 0 && MEKIKI_ASN_LINK == 1 && MEKIKI_ASN_SHARED == 2,
                "ASN_SENDER, ASN_LINK, ASN_SHARED");
-_Static_assert(MEKIKI_ABI_VERSION == 1, "MEKIKI_ABI in Mekiki.pm");
+_Static_assert(MEKIKI_ABI_VERSION == 2, "MEKIKI_ABI in Mekiki.pm");
 _Static_assert(MEKIKI_ELIMIT == -4 && MEKIKI_SCAN_CONFUSABLE_ONLY == 1, "MEKIKI_ELIMIT, SCAN_CONFUSABLE_ONLY");
 #else
 #error "the SpamAssassin plugin's structure layouts assume a 64-bit size_t (LP64)"
