@@ -147,68 +147,23 @@ local function insert_set(task, sym, set, list)
   task:insert_result(sym, weight, list)
 end
 
-local function confusable_option(hit)
-  if #hit.foreign == 0 then
-    return hit.brand
-  end
-  return hit.brand .. ':' .. table.concat(hit.foreign, ',')
+-- The policy the native module decides with, over the maps loaded now:
+-- rebuilt when one of them reloads.  (The options' bounds were checked at
+-- configuration time, by building one.)
+local policy, policy_maps
+local function bounds()
+  return { max_text_bytes = settings.max_text_bytes, max_parts = settings.max_parts,
+           max_hits = settings.max_hits, max_options = settings.max_options,
+           max_urls = settings.max_urls }
 end
 
--- Confusable hits of text into found.strong / found.weak (sets of options),
--- invisible code points inside words into found.invisible.
--- The subject and text parts of a message, scanned as one text per
--- catalogue (the native module joins them, each cut at max_text_bytes):
--- only look-alike hits matter there (a plain "Amazon" is no sign), and only
--- the ids of lure phrases.
--- A weak hit written only in fullwidth ASCII (ＰａｙＰａｙ銀行 in a bank's
--- own transfer notice, ＥＴＣ in a wave's lure): ordinary Japanese
--- typography and a disguise; reported as a weak sign, and a claim of the
--- brand only in a message none of whose links goes to a brand's own domain
--- (check_mismatch).
-local function fullwidth_only(hit)
-  if #hit.foreign == 0 then
-    return false
+local function current_policy()
+  if not policy or policy_maps[1] ~= catalogue or policy_maps[2] ~= lures or
+      policy_maps[3] ~= tld_weights then
+    policy = mekiki.policy(catalogue, lures, tld_weights, bounds())
+    policy_maps = { catalogue, lures, tld_weights }
   end
-  for _, cp in ipairs(hit.foreign) do
-    local n = tonumber(cp:sub(3), 16)
-    if not n or n < 0xFF01 or n > 0xFF5E then
-      return false
-    end
-  end
-  return true
-end
-
-local function scan_into(found, texts)
-  if lures then
-    for _, id in ipairs(lures:ids(texts, settings.max_text_bytes, settings.max_hits)) do
-      add_option(found.lures, id)
-    end
-  end
-  if not catalogue then
-    return
-  end
-  local hits, invisible = catalogue:scan(texts, settings.max_text_bytes, settings.max_hits,
-      'confusable')
-  if invisible then
-    add_option(found.invisible, invisible.cp)
-  end
-  for _, hit in ipairs(hits) do
-    local set = hit.weak and found.weak or found.strong
-    add_option(set, confusable_option(hit), hit.weight)
-    if hit.weak and fullwidth_only(hit) then
-      found.fullwidth_claimed[hit.brand] = hit.weight
-    else
-      found.claimed[hit.brand] = hit.weight
-    end
-    if not hit.weak then
-      found.strong_brands[hit.brand] = true
-    end
-  end
-end
-
-local function new_found()
-  return { strong = new_set(), weak = new_set(), invisible = new_set(), lures = new_set(),
-           strong_brands = {}, claimed = {}, fullwidth_claimed = {}, from_claims = {} }
+  return policy
 end
 
 local function is_utf8_name(charset)
@@ -227,59 +182,6 @@ local function utf8_declared_but_converted(part)
   return declared == nil or is_utf8_name(declared)
 end
 
-local function check_body(task, found)
-  local texts = {}
-  local subject = task:get_subject()
-  if subject and #subject > 0 then
-    texts[1] = subject
-  end
-  for i, part in ipairs(task:get_text_parts() or {}) do
-    if i > settings.max_parts then
-      lua_util.debugm(N, task, 'skipping text parts after the %s-th', settings.max_parts)
-      break
-    end
-    local content = part:get_content()
-    if content and #content > 0 then
-      texts[#texts + 1] = content
-    end
-    if utf8_declared_but_converted(part) then
-      -- One invalid byte makes rspamd re-decode a UTF-8 part as a legacy
-      -- charset, turning every look-alike letter into mojibake while mail
-      -- clients still show it.  Scan the transfer-decoded bytes as well.
-      local raw = part:get_content('raw_parsed')
-      if raw and #raw > 0 then
-        texts[#texts + 1] = raw
-      end
-    end
-  end
-  if #texts > 0 then
-    scan_into(found, texts)
-  end
-  if #found.strong.list > 0 then
-    insert_set(task, settings.symbol_brand_confusable, found.strong)
-  end
-end
-
--- Weak hits of brands that have no strong hit anywhere in the message.
-local function insert_weak(task, found)
-  local opts = {}
-  for _, opt in ipairs(found.weak.list) do
-    if not found.strong_brands[opt:match('^[^:]+')] then
-      opts[#opts + 1] = opt
-    end
-  end
-  if #opts > 0 then
-    insert_set(task, settings.symbol_brand_confusable_weak, found.weak, opts)
-  end
-end
-
--- Words split by invisible code points, unless a brand hit already says so.
-local function insert_invisible(task, found)
-  if #found.invisible.list > 0 and #found.strong.list == 0 then
-    task:insert_result(settings.symbol_invisible_in_word, 1.0, found.invisible.list)
-  end
-end
-
 local function dmarc_failed(task)
   for _, sym in ipairs(settings.dmarc_fail_symbols) do
     if task:has_symbol(sym) then
@@ -289,191 +191,10 @@ local function dmarc_failed(task)
   return false
 end
 
--- A delivery report (multipart/report: a bounce): its From display name
--- names the mail system that writes it ("Microsoft Outlook" from the
--- recipient's own domain for Exchange Online), not a sender claiming a
--- brand.  Look-alike spellings still count.
+-- A delivery report (multipart/report: a bounce).
 local function delivery_report(task)
   local ct = task:get_header('Content-Type')
   return ct and ct:lower():match('^%s*multipart/report') ~= nil
-end
-
--- The From header's display text as the recipient sees it: the decoded
--- header without its <addresses>.  rspamd's parser splits a malformed From
--- ("Microsoft account team ,_<no-reply@…>": a name without an address, then
--- "_" with the address) into entries none of whose names is what a mail
--- client (or SpamAssassin) shows; the text then counts as the display name
--- of the first address.  Nil when a parsed name already is that text, or
--- the header has no <address> (a bare address is no display name; words
--- with an @ are dropped from the text).
-local function from_display_entry(task, from)
-  local raw = task:get_header('From')
-  -- Only a From with a <address> has a display text: a bare address is none.
-  if not raw or #raw > 1024 or not raw:find('<', 1, true) then
-    return nil
-  end
-  local text = raw:gsub('<[^>]*>', ' '):gsub('%S*@%S*', ' '):gsub('[\"]', ''):gsub('%s+', ' ')
-      :gsub('^[%s,;_]+', ''):gsub('[%s,;_]+$', '')
-  if #text == 0 then
-    return nil
-  end
-  local first
-  for i, a in ipairs(from) do
-    if i > 4 then break end
-    local name = (a.name or ''):gsub('%s+', ' '):gsub('^%s+', ''):gsub('%s+$', '')
-    if name == text then
-      return nil
-    end
-    if not first and a.addr and a.addr:find('@', 1, true) then
-      first = a
-    end
-  end
-  if not first then
-    return nil
-  end
-  return { name = text, addr = first.addr, domain = first.domain }
-end
-
-local function check_from(task, found, from)
-  if not from or not from[1] then
-    return
-  end
-  local report = delivery_report(task)
-  local confusable, spoof = new_set(), new_set()
-  local entries = {}
-  for i, addr in ipairs(from) do
-    if i > 4 then break end
-    entries[i] = addr
-  end
-  entries[#entries + 1] = from_display_entry(task, from)
-  for _, addr in ipairs(entries) do
-    local name, domain = addr.name, addr.domain or ''
-    local address = addr.addr or ''
-    if name and #name > 0 then
-      for _, hit in ipairs(catalogue:scan(name, settings.max_text_bytes, settings.max_hits)) do
-        if hit.confusable and not hit.weak then
-          add_option(confusable, confusable_option(hit), hit.weight)
-          found.strong_brands[hit.brand] = true
-        elseif hit.weak then
-          add_option(found.weak, confusable_option(hit), hit.weight)
-        end
-        if hit.confusable then
-          found.claimed[hit.brand] = hit.weight
-          found.from_claims[#found.from_claims + 1] = hit
-        end
-        if report and not hit.confusable then
-          -- the mail system's name on a bounce: no claim
-          lua_util.debugm(N, task, 'delivery report from %s: display name not a claim', address)
-        elseif not catalogue:owns_sender(hit.brand, address) then
-          found.claimed[hit.brand] = hit.weight
-          if not hit.confusable then
-            found.from_claims[#found.from_claims + 1] = hit
-          end
-          add_option(spoof, hit.brand .. ':' .. (domain ~= '' and domain or '<none>'), hit.weight)
-        elseif dmarc_failed(task) then
-          add_option(spoof, hit.brand .. ':' .. domain .. ':dmarc-fail', hit.weight)
-        end
-      end
-    end
-  end
-  if #confusable.list > 0 then
-    insert_set(task, settings.symbol_from_confusable, confusable)
-  end
-  if #spoof.list > 0 then
-    insert_set(task, settings.symbol_from_brand_spoof, spoof)
-  end
-end
-
--- Where the replies go: the From header claims a brand (a display name
--- from a foreign domain, or the brand in look-alikes) and Reply-To sends the
--- replies to a mailbox that is neither the brand's nor at the From domain
--- ("Facebook" <> with Reply-To a hotmail.com address): the reply-based
--- phishing that has no link to compare (MEKIKI_BRAND_REPLYTO_MISMATCH).
-local function check_reply_to(task, found, from)
-  if #found.from_claims == 0 or not task:get_header('Reply-To') then
-    return
-  end
-  local reply = task:get_reply_sender()
-  if not reply or #reply == 0 then
-    return
-  end
-  reply = reply:lower()
-  local reply_domain = reply:match('@([^@]+)$') or ''
-  local from_domain = (from and from[1] and from[1].domain or ''):lower()
-  if reply_domain == from_domain then
-    return
-  end
-  local set = new_set()
-  for _, hit in ipairs(found.from_claims) do
-    if not catalogue:owns_sender(hit.brand, reply) then
-      add_option(set, hit.brand .. ':' .. (reply_domain ~= '' and reply_domain or '<none>'),
-          hit.weight)
-    end
-  end
-  if #set.list > 0 then
-    insert_set(task, settings.symbol_brand_replyto_mismatch, set)
-  end
-end
-
--- The subject's leading bracketed tag names a brand ("【Amazon】...",
--- "[Binance] ...") while the From address is not one of the brand's
--- (MEKIKI_SUBJECT_BRAND, a weak sign by itself: shops, newsletters and
--- forwarded notices head subjects with brands too).  The tag is a claim of
--- the brand, checked against the links (MEKIKI_BRAND_URL_MISMATCH, and the
--- MEKIKI_PHISH composite), only when the message's infrastructure is risky
--- as well: a link into a weighted TLD, a look-alike link host, a From domain
--- in a weighted TLD.
-local function check_subject(task, found, from, risky)
-  local subject = task:get_subject()
-  if not subject or #subject == 0 then
-    return
-  end
-  local address = from and from[1] and from[1].addr or ''
-  local domain = from and from[1] and from[1].domain or ''
-  local set = new_set()
-  for _, hit in ipairs(catalogue:subject_claims(subject, settings.max_text_bytes)) do
-    if not catalogue:owns_sender(hit.brand, address) then
-      add_option(set, hit.brand .. ':' .. (domain ~= '' and domain:lower() or '<none>'), hit.weight)
-      if risky then
-        found.claimed[hit.brand] = hit.weight
-      end
-    end
-  end
-  if #set.list > 0 then
-    insert_set(task, settings.symbol_subject_brand, set)
-  end
-end
-
--- The weight of the longest suffix of host in the TLD map, and the suffix.
-local function tld_weight(host)
-  return tld_weights:weight(host)
-end
-
--- What is known of a host, cached per worker: { verdict = catalogue:host()
--- or false, tld = the weight of its TLD (0 when none) }.  The same hosts come
--- back in message after message (tracking and CDN hosts, a wave's throw-away
--- hosts), and inside rspamd a catalogue check costs 10-40 us with cold
--- caches.  Bounded: the cache is emptied when it holds HOST_CACHE_SIZE hosts,
--- and when the catalogue or the TLD map is reloaded.
-local HOST_CACHE_SIZE = 4096
-local host_cache, host_cache_count, host_cache_cat, host_cache_tld = {}, 0, nil, nil
-local function host_info(host)
-  if host_cache_cat ~= catalogue or host_cache_tld ~= tld_weights or
-      host_cache_count >= HOST_CACHE_SIZE then
-    host_cache, host_cache_count, host_cache_cat, host_cache_tld = {}, 0, catalogue, tld_weights
-  end
-  local e = host_cache[host]
-  if not e then
-    e = { verdict = catalogue and catalogue:host(host) or false,
-          tld = tld_weights and tld_weight(host) or 0 }
-    host_cache[host] = e
-    host_cache_count = host_cache_count + 1
-  end
-  return e
-end
-
-local function host_verdict(host)
-  return host_info(host).verdict or nil
 end
 
 -- The alt texts of the images inside HTML anchors, by the anchor's URL
@@ -507,35 +228,12 @@ local function anchor_alts(task)
   return alts
 end
 
--- White space and zero-width spaces at the edges of a text, in UTF-8 (those
--- that Perl's \s and the SpamAssassin plugin trim): rspamd trims them from
--- the anchor text, but url:get_visible() still returns the trailing ones.
-local EDGE_CHARS = { '%s', '\194[\133\160\173]', '\225\154\128',
-  '\226\128[\128-\141\168\169\175]', '\226\129\159', '\227\128\128', '\239\187\191' }
-local function trim_edges(s)
-  local again = true
-  while again and #s > 0 do
-    again = false
-    for _, c in ipairs(EDGE_CHARS) do
-      local n, m
-      s, n = s:gsub('^' .. c, '')
-      s, m = s:gsub(c .. '$', '')
-      again = again or n > 0 or m > 0
-    end
-  end
-  return s
-end
-
--- The brand whose domain a link's visible text shows ("https://www.amazon.co.jp/",
--- "Amazon.co.jp"), if any, its weight and the host shown.  Only the text of an HTML anchor counts, as in the
--- SpamAssassin plugin: rspamd 3.4 sets url:get_visible() only from its HTML
--- parser, for an <a href> with text (the anchor's rendered text, images' alt
--- texts included, white space trimmed), and never for a URL found in
--- plain text (nil), so "Walmart.com <http://www.example.org/walmart>" in a
--- text part is a sentence, not a disguised link.  The alt texts are removed.
-local function shown_brand(task, url, alts)
+-- The text an HTML anchor shows for a link, without its images' alt texts:
+-- rspamd 3.4 sets url:get_visible() only from its HTML parser (nil for a
+-- URL found in plain text).
+local function shown_text(url, alts)
   local visible = url.get_visible and url:get_visible()
-  if not visible or #visible == 0 or #visible > 256 then
+  if not visible or #visible == 0 then
     return nil
   end
   visible = tostring(visible)
@@ -545,234 +243,96 @@ local function shown_brand(task, url, alts)
       visible = visible:sub(1, i - 1) .. ' ' .. visible:sub(i + #alt)
     end
   end
-  visible = trim_edges(visible):lower()
-  local host = visible:match('^%a+://([%w%.%-]+)') or visible:match('^([%w%-]+%.[%w%.%-]+)%s*/?$')
-  if not host or not host:find('.', 1, true) then
-    return nil
-  end
-  local v = host_verdict(host)
-  if v and v.own then
-    return v.brand, v.weight, host
-  end
-  return nil
+  return visible
 end
 
--- A link host as the checks compare it: lower case, without IPv6 brackets
--- or a trailing dot.
-local function link_host(url)
-  local host = url:get_host()
-  if not host or #host == 0 then
-    return nil
-  end
-  host = host:lower()
-  local last = host:byte(-1)
-  if last == 46 or last == 93 then -- '.' or ']'
-    host = host:gsub('^%[(.*)%]$', '%1'):gsub('%.$', '')
-  end
-  return #host > 0 and host or nil
-end
-
--- The host of a redirect target (an http(s) URL from
--- mekiki.redirect_target), normalised as link_host does: scheme://[userinfo@]host[:port].
-local function target_host(target)
-  local auth = target:match('^%a[%w+.-]*://([^/?#\\]*)')
-  if not auth then
-    return nil
-  end
-  auth = auth:gsub('^.*@', '')
-  local host = auth:match('^%[([^%]]*)%]') or auth:gsub(':.*$', '')
-  host = host:lower():gsub('%.$', '')
-  return #host > 0 and host or nil
-end
-
--- Where a link goes.  A link to a brand's own host that carries another URL
--- in a parameter (bing.com/ck/a?...&u=a1<base64>, google.com/url?q=...) is
--- a decoy when the URL it carries is not the brand's: phishers link to the
--- brand's own open redirect or click tracker so that the link seems to go
--- to the brand.  Such a link counts as going to the target's host (for the
--- mismatch, TLD, look-alike and ASN checks alike), following at most
--- MAX_REDIRECT_HOPS redirectors.  Same rule as the SpamAssassin plugin's
--- _redirect_host.
-local MAX_REDIRECT_HOPS = 3
-local function redirect_host(url, host)
-  if not (catalogue and mekiki.redirect_target) then
-    return host, false
-  end
-  local s, redirected = url.get_raw and url:get_raw() or tostring(url), false
-  for _ = 1, MAX_REDIRECT_HOPS do
-    local v = host_verdict(host)
-    if not (v and v.own and v.brand) then
-      break
-    end
-    local target = mekiki.redirect_target(tostring(s))
-    local th = target and target_host(target)
-    if not th or catalogue:owns(v.brand, th) then
-      break
-    end
-    host, s, redirected = th, target, true
-  end
-  return host, redirected
-end
-
--- The links of a message, walked once for both callbacks (kept in the
--- task's cache): { hosts = { { host = h, url = first URL with it (nil when
--- h is a redirect target), info = host_info(h) }, ... } distinct, in
--- rspamd's order, from the first max_urls links, h where the link goes
--- (redirect_host); shown = links whose visible text names a brand's domain
--- while the link goes elsewhere (a set of "brand:host" options) }.
-local LINKS_KEY = 'mekiki_links'
-local function message_links(task)
-  local links = task:cache_get(LINKS_KEY)
-  if links then
-    return links
-  end
-  links = { hosts = {}, shown = new_set() }
-  local seen, alts = {}, catalogue and anchor_alts(task)
+-- The links of a message as the engine takes them: { url, host, shown },
+-- and the rspamd URLs in the same order.
+local function view_links(task, with_shown)
+  local links, urls = {}, {}
+  local alts = with_shown and catalogue and anchor_alts(task)
   for i, url in ipairs(task:get_urls() or {}) do
     if i > settings.max_urls then
       lua_util.debugm(N, task, 'skipping links after the %s-th', settings.max_urls)
       break
     end
-    local link = link_host(url)
-    if link then
-      local host, redirected = redirect_host(url, link)
-      if catalogue then
-        local shown, weight, shown_host = shown_brand(task, url, alts)
-        -- (a text showing the redirector's own host says where the link goes)
-        local goes = (redirected and shown_host == link) and link or host
-        if shown and not catalogue:owns(shown, goes) then
-          add_option(links.shown, shown .. ':' .. host, weight)
-        end
-      end
-      if not seen[host] then
-        seen[host] = true
-        links.hosts[#links.hosts + 1] = { host = host, url = not redirected and url or nil,
-                                          info = host_info(host) }
-      end
-    end
+    urls[i] = url
+    links[i] = { url.get_raw and url:get_raw() or tostring(url), url:get_host() or '',
+                 alts and shown_text(url, alts) or nil }
   end
-  task:cache_set(LINKS_KEY, links)
-  return links
+  return links, urls
 end
 
--- Links: hosts that imitate a brand (MEKIKI_URL_LOOKALIKE) and hosts in
--- weighted TLDs (MEKIKI_URL_TLD, by the highest weight); the From domain's
--- TLD (MEKIKI_FROM_TLD).  Each symbol once per message.  Returns whether
--- any of them fired (the message's infrastructure looks risky).
-local function check_urls(task, links, from)
-  local best, tld_hosts, lookalikes = 0, new_set(), new_set()
-  for _, h in ipairs(links.hosts) do
-    local w, v = h.info.tld, h.info.verdict
-    if w > 0 then
-      best = math.max(best, w)
-      add_option(tld_hosts, h.host)
+-- What the engine looks at in a message.
+local function message_view(task)
+  local links, urls = view_links(task, true)
+  local view = { links = links, parts = {}, from = {} }
+  local subject = task:get_subject()
+  if subject and #subject > 0 then
+    view.subject = subject
+  end
+  for i, part in ipairs(task:get_text_parts() or {}) do
+    if i > settings.max_parts then
+      break
     end
-    if v and v.lookalike then
-      add_option(lookalikes, h.host .. ':' .. v.brand, v.weight)
-    elseif v and v.mixed_script then
-      add_option(lookalikes, h.host .. ':mixed-script')
-    end
+    -- One invalid byte makes rspamd re-decode a UTF-8 part as a legacy
+    -- charset; the engine looks at the transfer-decoded bytes as well.
+    local raw = utf8_declared_but_converted(part) and part:get_content('raw_parsed') or nil
+    view.parts[i] = { part:get_content() or '', raw }
   end
-  if #lookalikes.list > 0 then
-    insert_set(task, settings.symbol_url_lookalike, lookalikes)
+  for i, a in ipairs(task:get_from('mime') or {}) do
+    if i > 4 then break end
+    view.from[i] = { a.name or '', a.addr or '' }
   end
-  if best > 0 then
-    task:insert_result(settings.symbol_url_tld, best, tld_hosts.list)
+  view.from_header = task:get_header('From')
+  if task:get_header('Reply-To') then
+    view.reply_to = task:get_reply_sender()
   end
-  local risky = best > 0 or #lookalikes.list > 0
-  local domain = from and from[1] and from[1].domain
-  if tld_weights and domain and #domain > 0 then
-    local w = tld_weight(domain)
-    if w and w > 0 then
-      task:insert_result(settings.symbol_from_tld, w, domain:lower())
-      risky = true
-    end
-  end
-  return risky
+  view.dmarc_fail = dmarc_failed(task)
+  view.report = delivery_report(task)
+  return view, urls
 end
 
--- The message claims brands (a spoofed display name, look-alike spellings)
--- but none of its links goes to their domains; or a link shows a brand's
--- domain and goes elsewhere.
-local function check_mismatch(task, found, links)
-  local mismatch = new_set()
-  for _, opt in ipairs(links.shown.list) do
-    add_option(mismatch, opt, links.shown.seen[opt])
+-- The link hosts of a message, for the network checks (kept in the task's
+-- cache): { host, registrable, tld, own, url = its first rspamd URL }.
+local LINKS_KEY = 'mekiki_links'
+local function remember_hosts(task, hosts, urls)
+  for _, h in ipairs(hosts) do
+    h.url = h.link and urls[h.link]
   end
-  if #links.hosts > 0 then
-    local claimed = found.claimed
-    if next(found.fullwidth_claimed) then
-      local brand_link = false
-      for _, h in ipairs(links.hosts) do
-        if h.info.verdict and h.info.verdict.own then
-          brand_link = true
-          break
-        end
-      end
-      if not brand_link then
-        claimed = {}
-        for b, w in pairs(found.fullwidth_claimed) do claimed[b] = w end
-        for b, w in pairs(found.claimed) do claimed[b] = w end
-      end
-    end
-    -- In brand order, as SpamAssassin lists them: pairs() order changes
-    -- between processes (LuaJIT seeds its string hash), and with it which
-    -- brands max_options keeps.
-    local brands = {}
-    for brand in pairs(claimed) do
-      brands[#brands + 1] = brand
-    end
-    table.sort(brands)
-    for _, brand in ipairs(brands) do
-      local weight = claimed[brand]
-      local owned = false
-      for _, h in ipairs(links.hosts) do
-        if catalogue:owns(brand, h.host) then
-          owned = true
-          break
-        end
-      end
-      if not owned then
-        add_option(mismatch, brand .. ':' .. links.hosts[1].host, weight)
-      end
-    end
+  task:cache_set(LINKS_KEY, hosts)
+  return hosts
+end
+
+local function message_hosts(task)
+  local hosts = task:cache_get(LINKS_KEY)
+  if hosts then
+    return hosts
   end
-  if #mismatch.list > 0 then
-    insert_set(task, settings.symbol_brand_url_mismatch, mismatch)
-  end
+  local links, urls = view_links(task, false)
+  return remember_hosts(task, current_policy():link_hosts({ links = links }), urls)
 end
 
 -- Once per worker: the brand catalogue is missing (a map file that does not
 -- exist, cannot be read or is empty: rspamd then never delivers it).
 local missing_logged = false
 
+-- The engine decides; the plugin inserts its verdict.
 local function mekiki_check(task)
-  local links = message_links(task)
-  local from = task:get_from('mime')
-  local risky = check_urls(task, links, from)
-  local found = new_found()
-  if not catalogue then
-    if not missing_logged then
-      missing_logged = true
-      rspamd_logger.errx(task, '%s: no brand catalogue: brands_map %s is missing, unreadable, ' ..
-          'empty or not fetched yet; brand symbols are off, links and lures are still checked',
-          N, settings.brands_map)
-    end
-    check_body(task, found)
-    if #found.lures.list > 0 then
-      task:insert_result(settings.symbol_lure, 1.0, found.lures.list)
-    end
-    return
+  if not catalogue and not missing_logged then
+    missing_logged = true
+    rspamd_logger.errx(task, '%s: no brand catalogue: brands_map %s is missing, unreadable, ' ..
+        'empty or not fetched yet; brand symbols are off, links and lures are still checked',
+        N, settings.brands_map)
   end
-  check_body(task, found)
-  check_from(task, found, from)
-  check_subject(task, found, from, risky)
-  check_reply_to(task, found, from)
-  insert_weak(task, found)
-  insert_invisible(task, found)
-  check_mismatch(task, found, links)
-  if #found.lures.list > 0 then
-    task:insert_result(settings.symbol_lure, 1.0, found.lures.list)
+  local view, urls = message_view(task)
+  local verdict, hosts = current_policy():decide(view)
+  if not task:cache_get(LINKS_KEY) then
+    remember_hosts(task, hosts, urls)
+  end
+  for _, r in ipairs(verdict) do
+    local sym = settings['symbol_' .. r[1]:sub(8):lower()] or r[1]
+    task:insert_result(sym, r[2], r[3])
   end
 end
 
@@ -944,13 +504,14 @@ local function is_ip_literal(host)
   return host:match('^%d+%.%d+%.%d+%.%d+$') or host:find(':', 1, true)
 end
 
--- Distinct link hosts (from message_links), each with its URL, verdict and
--- the weight of its TLD, in the order they are looked up: risky TLDs first,
--- then by name (rspamd's URL set has no stable order).
+-- Distinct link hosts (message_hosts()), each with its URL, registrable
+-- domain and the weight of its TLD, in the order they are looked up: risky
+-- TLDs first, then by name (rspamd's URL set has no stable order).
 local function link_hosts(task)
   local hosts = {}
-  for i, h in ipairs(message_links(task).hosts) do
-    hosts[i] = { host = h.host, url = h.url, risk = h.info.tld, verdict = h.info.verdict }
+  for i, h in ipairs(message_hosts(task)) do
+    hosts[i] = { host = h.host, url = h.url, risk = h.tld, own = h.own,
+                 registrable = h.registrable }
   end
   table.sort(hosts, function(a, b)
     if a.risk ~= b.risk then
@@ -993,9 +554,8 @@ local function check_link_asn(task)
         lua_util.debugm(N, task, 'not resolving %s: %s lookups per message', h.host,
             settings.max_dns)
       else
-        local v = h.verdict
-        if not (v and v.own) then
-          h.domain = (v and v.registrable ~= '' and v.registrable) or
+        if not h.own then
+          h.domain = (h.registrable ~= '' and h.registrable) or
               (h.url and h.url:get_tld() or h.host):lower()
           h.addrs = cached
           used[#used + 1] = h
@@ -1223,6 +783,16 @@ for _, k in ipairs(positive_ints) do
     return
   end
   settings[k] = v
+end
+
+-- The engine's own limits on the bounds (max_options at most 256, ...).
+do
+  local ok_bounds, why = pcall(mekiki.policy, nil, nil, nil, bounds())
+  if not ok_bounds then
+    rspamd_logger.errx(rspamd_config, '%s: %s; the module is off', N, why)
+    lua_util.disable_module(N, 'config')
+    return
+  end
 end
 
 if type(settings.brands_map) ~= 'string' or settings.brands_map == '' then

@@ -218,7 +218,8 @@ typedef struct mekiki_host_verdict {
 	uint32_t brand;       /* the brand owning or imitated, else UINT32_MAX */
 	uint32_t name;        /* the name found, for a name look-alike */
 	char unicode[256];    /* the host, lower case, IDNA labels decoded */
-	char registrable[256]; /* its registrable domain (Public Suffix List) */
+	char registrable[256]; /* its registrable domain (Public Suffix List);
+	                          "" for an IP address */
 } mekiki_host_verdict;
 
 /*
@@ -393,7 +394,9 @@ MEKIKI_API void mekiki_message_free(mekiki_message *m);
  * Start a message under policy p (which must outlive the message's use of
  * it, up to the next reset): forgets the previous view and verdict.  The
  * setters below copy what they are given, cut to the policy's bounds;
- * parts, From entries and links past the bounds are ignored.  Each returns
+ * parts, From entries and links past the bounds are ignored.  (Addresses
+ * are not cut at max_text_bytes -- a cut address is another address -- but
+ * at 64 KB.)  Each returns
  * MEKIKI_OK, MEKIKI_ENOMEM, or MEKIKI_EINVAL before a reset.
  */
 MEKIKI_API int mekiki_message_reset(mekiki_message *m, const mekiki_policy *p);
@@ -469,10 +472,10 @@ MEKIKI_API const char *mekiki_verdict_option(const mekiki_message *m, size_t i, 
 /*
  * The distinct hosts the links go to (after redirects through a brand's own
  * redirector), in link order, for the network checks: the host, its
- * registrable domain ("" when unknown), the weight of its TLD (0 when not
- * weighted), MEKIKI_HOST_* flags, and the index (0-based, in the order of
- * mekiki_message_add_link) of the first link that goes there directly, or
- * -1 when only a redirect does.  Available after mekiki_decide(), or after
+ * registrable domain ("" when unknown or an IP address), the weight of its
+ * TLD (0 when not weighted), MEKIKI_HOST_* flags, and the index (0-based,
+ * in the order of mekiki_message_add_link) of the link that first led
+ * there, or -1 when that link was a redirect through a brand's own host.  Available after mekiki_decide(), or after
  * mekiki_message_link_hosts() alone (no claims decided: cheap).
  */
 MEKIKI_API int mekiki_message_link_hosts(mekiki_message *m);

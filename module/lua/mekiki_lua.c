@@ -42,6 +42,11 @@
  *   mekiki.tld_map(map_text)              -> map, {errors} | nil, message
  *   map:weight(host)                      -> weight, suffix | nil (none listed)
  *   map:count()
+ *   mekiki.policy(brands, lures, tld [, bounds]) -> policy (maps may be nil)
+ *   policy:decide(view) -> verdict, hosts: mekiki_decide() on a view table
+ *       (see load_view()): verdict = { { symbol, factor, { option, ... } }, ... },
+ *       hosts = { { host, registrable, tld, own, link }, ... }
+ *   policy:link_hosts(view) -> hosts (the links alone)
  *
  * A hit is { brand = id, weight = the brand's weight (0 .. 1),
  * name = "as in the map", start = i, stop = j (1-based,
@@ -731,6 +736,289 @@ static int l_tldmap_gc(lua_State *L)
 	return 0;
 }
 
+/* ---- the policy (mekiki_decide) ---- */
+
+#define POLICY_MT "mekiki.policy"
+
+struct lpolicy {
+	mekiki_policy *p;
+	mekiki_message *m;
+	int refs; /* registry reference to the maps the policy borrows */
+};
+
+/* The catalogue, or NULL for nil, at idx. */
+static const mekiki_catalogue *opt_catalogue(lua_State *L, int idx)
+{
+	if (lua_isnoneornil(L, idx))
+		return NULL;
+	struct lcatalogue *lc = luaL_checkudata(L, idx, CATALOGUE_MT);
+	if (!lc->cat)
+		luaL_argerror(L, idx, "catalogue was not built");
+	return lc->cat;
+}
+
+/*
+ * mekiki.policy(brands, lures, tld [, bounds]) -> policy: brands and lures
+ * are catalogues (or nil), tld a TLD map (or nil), bounds a table of
+ * mekiki_policy_set_bound() values ({ max_options = 8, ... }).  The policy
+ * keeps the maps alive.
+ */
+static int l_policy(lua_State *L)
+{
+	lua_settop(L, 4);
+	const mekiki_catalogue *brands = opt_catalogue(L, 1), *lures = opt_catalogue(L, 2);
+	const mekiki_tld_map *tld = NULL;
+	if (!lua_isnoneornil(L, 3)) {
+		struct ltldmap *u = luaL_checkudata(L, 3, TLDMAP_MT);
+		if (!u->map)
+			luaL_argerror(L, 3, "TLD map was not built");
+		tld = u->map;
+	}
+	struct lpolicy *lp = lua_newuserdata(L, sizeof *lp);
+	lp->p = NULL;
+	lp->m = NULL;
+	lp->refs = LUA_NOREF;
+	luaL_getmetatable(L, POLICY_MT);
+	lua_setmetatable(L, -2);
+	int st;
+	lp->p = mekiki_policy_new(brands, lures, tld, &st);
+	lp->m = mekiki_message_new();
+	if (!lp->p || !lp->m)
+		return luaL_error(L, "mekiki: out of memory");
+	if (lua_type(L, 4) == LUA_TTABLE) {
+		lua_pushnil(L);
+		while (lua_next(L, 4)) {
+			if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TNUMBER)
+				return luaL_argerror(L, 4, "bounds: name = number expected");
+			const char *name = lua_tostring(L, -2);
+			if (mekiki_policy_set_bound(lp->p, name, (long long)lua_tonumber(L, -1)) !=
+			    MEKIKI_OK)
+				return luaL_error(L, "mekiki: bad bound %s = %f", name, lua_tonumber(L, -1));
+			lua_pop(L, 1);
+		}
+	} else if (!lua_isnoneornil(L, 4)) {
+		return luaL_argerror(L, 4, "table of bounds expected");
+	}
+	lua_createtable(L, 3, 0);
+	for (int i = 1; i <= 3; i++) {
+		lua_pushvalue(L, i);
+		lua_rawseti(L, -2, i);
+	}
+	lp->refs = luaL_ref(L, LUA_REGISTRYINDEX);
+	return 1;
+}
+
+static struct lpolicy *check_policy(lua_State *L)
+{
+	struct lpolicy *lp = luaL_checkudata(L, 1, POLICY_MT);
+	if (!lp->p)
+		luaL_argerror(L, 1, "policy was not built");
+	return lp;
+}
+
+static int l_policy_gc(lua_State *L)
+{
+	struct lpolicy *lp = luaL_checkudata(L, 1, POLICY_MT);
+	mekiki_message_free(lp->m);
+	mekiki_policy_free(lp->p);
+	lp->m = NULL;
+	lp->p = NULL;
+	if (lp->refs != LUA_NOREF) {
+		luaL_unref(L, LUA_REGISTRYINDEX, lp->refs);
+		lp->refs = LUA_NOREF;
+	}
+	return 0;
+}
+
+/* view[key] as text (string or rspamd{text}), or NULL when absent. */
+static const char *field_text(lua_State *L, int t, const char *key, size_t *len)
+{
+	lua_getfield(L, t, key);
+	if (lua_isnil(L, -1)) {
+		lua_pop(L, 1);
+		return NULL;
+	}
+	/* the value stays referenced by the view table: safe to pop */
+	const char *s = check_text(L, lua_gettop(L), len);
+	lua_pop(L, 1);
+	return s;
+}
+
+static void setter(lua_State *L, int rc)
+{
+	if (rc != MEKIKI_OK)
+		luaL_error(L, "mekiki: %s", mekiki_strerror(rc));
+}
+
+/*
+ * The view table at idx into lp->m:
+ *   { subject = text, parts = { text | { text, raw }, ... },
+ *     from = { { name, addr }, ... }, from_header = text, reply_to = text,
+ *     dmarc_fail = bool, report = bool,
+ *     links = { { url, host, shown }, ... } }
+ * (text: a string or rspamd{text}; every member optional).
+ */
+static void load_view(lua_State *L, struct lpolicy *lp, int idx)
+{
+	mekiki_message *m = lp->m;
+	size_t len, len2;
+	const char *s, *s2;
+	luaL_checktype(L, idx, LUA_TTABLE);
+	setter(L, mekiki_message_reset(m, lp->p));
+	if ((s = field_text(L, idx, "subject", &len)))
+		setter(L, mekiki_message_set_subject(m, s, len));
+	if ((s = field_text(L, idx, "from_header", &len)))
+		setter(L, mekiki_message_set_from_header(m, s, len));
+	if ((s = field_text(L, idx, "reply_to", &len)))
+		setter(L, mekiki_message_set_reply_to(m, s, len));
+	unsigned flags = 0;
+	lua_getfield(L, idx, "dmarc_fail");
+	flags |= lua_toboolean(L, -1) ? MEKIKI_MESSAGE_DMARC_FAIL : 0;
+	lua_getfield(L, idx, "report");
+	flags |= lua_toboolean(L, -1) ? MEKIKI_MESSAGE_REPORT : 0;
+	lua_pop(L, 2);
+	setter(L, mekiki_message_set_flags(m, flags));
+	lua_getfield(L, idx, "parts");
+	if (lua_type(L, -1) == LUA_TTABLE) {
+		int t = lua_gettop(L);
+		size_t n = mk_rawlen(L, t);
+		for (size_t i = 1; i <= n; i++) {
+			lua_rawgeti(L, t, (int)i);
+			int e = lua_gettop(L);
+			if (lua_type(L, e) == LUA_TTABLE) {
+				lua_rawgeti(L, e, 1);
+				lua_rawgeti(L, e, 2);
+				s = check_text(L, e + 1, &len);
+				s2 = lua_isnil(L, e + 2) ? NULL : check_text(L, e + 2, &len2);
+				setter(L, mekiki_message_add_part(m, s, len, s2, s2 ? len2 : 0));
+			} else {
+				s = check_text(L, e, &len);
+				setter(L, mekiki_message_add_part(m, s, len, NULL, 0));
+			}
+			lua_settop(L, t);
+		}
+	}
+	lua_pop(L, 1);
+	lua_getfield(L, idx, "from");
+	if (lua_type(L, -1) == LUA_TTABLE) {
+		int t = lua_gettop(L);
+		size_t n = mk_rawlen(L, t);
+		for (size_t i = 1; i <= n && i <= 4; i++) {
+			lua_rawgeti(L, t, (int)i);
+			int e = lua_gettop(L);
+			luaL_checktype(L, e, LUA_TTABLE);
+			lua_rawgeti(L, e, 1);
+			lua_rawgeti(L, e, 2);
+			s = lua_isnil(L, e + 1) ? "" : check_text(L, e + 1, &len);
+			if (lua_isnil(L, e + 1))
+				len = 0;
+			s2 = lua_isnil(L, e + 2) ? "" : check_text(L, e + 2, &len2);
+			if (lua_isnil(L, e + 2))
+				len2 = 0;
+			setter(L, mekiki_message_add_from(m, s, len, s2, len2));
+			lua_settop(L, t);
+		}
+	}
+	lua_pop(L, 1);
+	lua_getfield(L, idx, "links");
+	if (lua_type(L, -1) == LUA_TTABLE) {
+		int t = lua_gettop(L);
+		size_t n = mk_rawlen(L, t);
+		for (size_t i = 1; i <= n; i++) {
+			lua_rawgeti(L, t, (int)i);
+			int e = lua_gettop(L);
+			luaL_checktype(L, e, LUA_TTABLE);
+			lua_rawgeti(L, e, 1);
+			lua_rawgeti(L, e, 2);
+			lua_rawgeti(L, e, 3);
+			size_t len3 = 0;
+			s = lua_isnil(L, e + 1) ? "" : check_text(L, e + 1, &len);
+			if (lua_isnil(L, e + 1))
+				len = 0;
+			s2 = lua_isnil(L, e + 2) ? "" : check_text(L, e + 2, &len2);
+			if (lua_isnil(L, e + 2))
+				len2 = 0;
+			const char *s3 = lua_isnil(L, e + 3) ? NULL : check_text(L, e + 3, &len3);
+			setter(L, mekiki_message_add_link(m, s, len, s2, len2, s3, s3 ? len3 : 0));
+			lua_settop(L, t);
+		}
+	}
+	lua_pop(L, 1);
+}
+
+/* { { host = h, registrable = d, tld = w, own = bool, link = i | nil }, ... } */
+static void push_hosts(lua_State *L, const mekiki_message *m)
+{
+	size_t n = mekiki_link_host_count(m);
+	lua_createtable(L, (int)n, 0);
+	for (size_t i = 0; i < n; i++) {
+		lua_createtable(L, 0, 5);
+		lua_pushstring(L, mekiki_link_host(m, i));
+		lua_setfield(L, -2, "host");
+		lua_pushstring(L, mekiki_link_host_registrable(m, i));
+		lua_setfield(L, -2, "registrable");
+		lua_pushnumber(L, mekiki_link_host_tld_weight(m, i));
+		lua_setfield(L, -2, "tld");
+		set_bool(L, "own", mekiki_link_host_flags(m, i) & MEKIKI_HOST_BRAND_DOMAIN);
+		long link = mekiki_link_host_link(m, i);
+		if (link >= 0) {
+			lua_pushinteger(L, (lua_Integer)link + 1);
+			lua_setfield(L, -2, "link");
+		}
+		lua_rawseti(L, -2, (int)i + 1);
+	}
+}
+
+/*
+ * policy:decide(view) -> verdict, hosts: verdict = { { symbol, factor,
+ * { option, ... } }, ... } in the engine's order; hosts as push_hosts().
+ */
+static int l_policy_decide(lua_State *L)
+{
+	struct lpolicy *lp = check_policy(L);
+	load_view(L, lp, 2);
+	int rc = mekiki_decide(lp->m);
+	if (rc != MEKIKI_OK)
+		return luaL_error(L, "mekiki: %s", mekiki_strerror(rc));
+	size_t n = mekiki_verdict_count(lp->m);
+	lua_createtable(L, (int)n, 0);
+	for (size_t i = 0; i < n; i++) {
+		lua_createtable(L, 3, 0);
+		lua_pushstring(L, mekiki_verdict_symbol(lp->m, i));
+		lua_rawseti(L, -2, 1);
+		lua_pushnumber(L, mekiki_verdict_factor(lp->m, i));
+		lua_rawseti(L, -2, 2);
+		size_t k = mekiki_verdict_option_count(lp->m, i);
+		lua_createtable(L, (int)k, 0);
+		for (size_t j = 0; j < k; j++) {
+			lua_pushstring(L, mekiki_verdict_option(lp->m, i, j));
+			lua_rawseti(L, -2, (int)j + 1);
+		}
+		lua_rawseti(L, -2, 3);
+		lua_rawseti(L, -2, (int)i + 1);
+	}
+	push_hosts(L, lp->m);
+	return 2;
+}
+
+/* policy:link_hosts(view) -> hosts: the links' hosts alone (no claims). */
+static int l_policy_link_hosts(lua_State *L)
+{
+	struct lpolicy *lp = check_policy(L);
+	load_view(L, lp, 2);
+	int rc = mekiki_message_link_hosts(lp->m);
+	if (rc != MEKIKI_OK)
+		return luaL_error(L, "mekiki: %s", mekiki_strerror(rc));
+	push_hosts(L, lp->m);
+	return 1;
+}
+
+static const luaL_Reg policy_methods[] = {
+	{"decide", l_policy_decide},
+	{"link_hosts", l_policy_link_hosts},
+	{NULL, NULL},
+};
+
 static const luaL_Reg tldmap_methods[] = {
 	{"weight", l_tldmap_weight},
 	{"count", l_tldmap_count},
@@ -771,6 +1059,7 @@ static const luaL_Reg module_funcs[] = {
 	{"asn_open", l_asn_open},
 	{"asn_map", l_asn_map},
 	{"tld_map", l_tld_map},
+	{"policy", l_policy},
 	{NULL, NULL},
 };
 
@@ -789,6 +1078,7 @@ __attribute__((visibility("default"))) int luaopen_mekiki(lua_State *L)
 	new_class(L, ASNDB_MT, asndb_methods, l_asndb_gc);
 	new_class(L, ASNMAP_MT, asnmap_methods, l_asnmap_gc);
 	new_class(L, TLDMAP_MT, tldmap_methods, l_tldmap_gc);
+	new_class(L, POLICY_MT, policy_methods, l_policy_gc);
 	lua_newtable(L);
 	mk_setfuncs(L, module_funcs);
 	lua_pushstring(L, mekiki_version());

@@ -227,6 +227,18 @@ int mekiki_host_check(mekiki_scanner *sc, const char *host, size_t len, mekiki_h
 	}
 	copy_out(v->unicode, sizeof v->unicode, u, strlen(u));
 
+	/* An address (a dotted IPv4 quad, or IPv6 with its colons) has no
+	 * registrable domain and imitates no name. */
+	size_t dots = 0, digits = 0;
+	for (size_t i = 0; i < len; i++) {
+		dots += ascii[i] == '.';
+		digits += ascii[i] >= '0' && ascii[i] <= '9';
+	}
+	if (memchr(ascii, ':', len) || (dots == 3 && dots + digits == len)) {
+		free(uni);
+		return MEKIKI_OK;
+	}
+
 	size_t ul = strlen(u);
 	const char *reg = cat->psl ? psl_registrable_domain(cat->psl, u) : NULL;
 	/* Without the Public Suffix List, the last label is taken as the suffix. */

@@ -23,6 +23,7 @@
 #define MAX_SUBJECT_TAGS 4   /* mekiki_subject_claims() hits */
 #define MAX_REDIRECT_HOPS 3  /* redirectors of a brand followed per link */
 #define MAX_FROM_HEADER 1024 /* bytes of a From header looked at as a whole */
+#define MAX_ADDR 65536       /* bytes of an address kept */
 #define LIMIT_HITS 1024
 #define LIMIT_OPTIONS 256
 #define LIMIT_URLS 100000
@@ -349,6 +350,11 @@ static int grow(void **v, size_t *cap, size_t n, size_t elem)
 	return 0;
 }
 
+static char lower(char c)
+{
+	return c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
+}
+
 static size_t cut(const mekiki_message *m, size_t len)
 {
 	return len > m->p->max_text_bytes ? m->p->max_text_bytes : len;
@@ -438,7 +444,8 @@ int mekiki_message_add_from(mekiki_message *m, const char *name, size_t name_len
 	if (m->nfrom >= MAX_FROM)
 		return MEKIKI_OK;
 	struct from_entry *e = &m->from[m->nfrom];
-	if (put(m, name, cut(m, name_len), &e->name) || put(m, addr, cut(m, addr_len), &e->addr))
+	if (put(m, name, cut(m, name_len), &e->name) ||
+	    put(m, addr, addr_len > MAX_ADDR ? MAX_ADDR : addr_len, &e->addr))
 		return MEKIKI_ENOMEM;
 	e->domain = domain_of(m, e->addr);
 	m->nfrom++;
@@ -465,8 +472,11 @@ int mekiki_message_set_reply_to(mekiki_message *m, const char *addr, size_t len)
 	CHECK(m);
 	if (!addr && len)
 		return MEKIKI_EINVAL;
-	if (put(m, addr, cut(m, len), &m->reply_to))
+	if (put(m, addr, len > MAX_ADDR ? MAX_ADDR : len, &m->reply_to))
 		return MEKIKI_ENOMEM;
+	/* compared in lower case, as the options show it */
+	for (size_t i = 0; i < m->reply_to.len; i++)
+		m->arena[m->reply_to.off + i] = lower(m->arena[m->reply_to.off + i]);
 	m->has_reply_to = 1;
 	return MEKIKI_OK;
 }
@@ -476,11 +486,6 @@ int mekiki_message_set_flags(mekiki_message *m, unsigned flags)
 	CHECK(m);
 	m->flags = flags;
 	return MEKIKI_OK;
-}
-
-static char lower(char c)
-{
-	return c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
 }
 
 int mekiki_message_add_link(mekiki_message *m, const char *url, size_t url_len, const char *host,
@@ -1362,11 +1367,7 @@ static int check_reply_to(mekiki_message *m)
 		return MEKIKI_OK;
 	for (size_t i = 0; i < m->nfrom_claims; i++) {
 		uint32_t b = m->from_claims[i];
-		char addr[1024];
-		size_t al = r.len < sizeof addr ? r.len : sizeof addr - 1;
-		for (size_t k = 0; k < al; k++)
-			addr[k] = lower(S(m, r)[k]);
-		if (!owns_sender(m, b, addr, al) &&
+		if (!owns_sender(m, b, S(m, r), r.len) &&
 		    add_brand_opt(m, &m->set[S_BRAND_REPLYTO_MISMATCH], b, S(m, rd), rd.len, 1, NULL))
 			return MEKIKI_ENOMEM;
 	}

@@ -442,4 +442,57 @@ test("invisible code points inside words", function()
   eq(none, nil, "nil when there is none")
 end)
 
+-- The policy: the binding hands a view table to mekiki_decide() and the
+-- verdict back; the engine's decisions are tested by the golden table.
+test("policy decides from a view table", function()
+  local tld = mekiki.tld_map("cn 1.0\nshop 0.8\n")
+  local p = mekiki.policy(cat, nil, tld, { max_options = 2 })
+  local verdict, hosts = p:decide({
+    subject = "Your order",
+    parts = { "Dear customer, your " .. CYR_A .. "mazon account", { "text", nil } },
+    from = { { "Amazon.co.jp", "info@notice-example.com" } },
+    from_header = "Amazon.co.jp <info@notice-example.com>",
+    links = { { "https://a.example.cn/x", "a.example.cn" },
+              { "https://b.example.shop/", "B.Example.Shop.", "click" },
+              { "https://c.example.cn/", "c.example.cn" } },
+  })
+  local by = {}
+  for _, r in ipairs(verdict) do
+    by[r[1]] = r
+  end
+  eq(by.MEKIKI_BRAND_CONFUSABLE[3][1], "amazon:U+0410", "look-alike in a part")
+  eq(by.MEKIKI_FROM_BRAND_SPOOF[3][1], "amazon:notice-example.com", "display name spoof")
+  eq(by.MEKIKI_URL_TLD[2], 1.0, "factor: the highest TLD weight")
+  eq(#by.MEKIKI_URL_TLD[3], 2, "max_options from the bounds")
+  eq(by.MEKIKI_URL_TLD[3][2], "b.example.shop", "hosts lower case, trailing dot removed")
+  eq(#hosts, 3, "three link hosts")
+  eq(hosts[2].host, "b.example.shop", "host")
+  eq(hosts[2].registrable, "example.shop", "registrable")
+  eq(hosts[2].tld, 0.8, "its TLD weight")
+  eq(hosts[2].link, 2, "first link going there (1-based)")
+  eq(hosts[1].own, false, "not a brand's own host")
+  local only = p:link_hosts({ links = { { "https://www.amazon.co.jp/", "www.amazon.co.jp" } } })
+  eq(#only, 1, "link_hosts alone")
+  eq(only[1].own, true, "the brand's own host")
+end)
+
+test("policy: bad bounds and views are errors", function()
+  raises(function() mekiki.policy(nil, nil, nil, { max_options = 0 }) end, "max_options 0")
+  raises(function() mekiki.policy(nil, nil, nil, { max_options = 100000 }) end, "max_options too big")
+  raises(function() mekiki.policy(nil, nil, nil, { nosuch = 1 }) end, "unknown bound")
+  local p = mekiki.policy(nil, nil, nil)
+  raises(function() p:decide("not a table") end, "view must be a table")
+  raises(function() p:decide({ links = { "not a table" } }) end, "a link must be a table")
+  local v = p:decide({ subject = "x", parts = { "y" } })
+  eq(#v, 0, "no maps: no verdict")
+end)
+
+test("policy keeps its maps alive", function()
+  local p = mekiki.policy(mekiki.catalogue(map), nil, nil)
+  collectgarbage("collect")
+  collectgarbage("collect")
+  local v = p:decide({ parts = { CYR_A .. "mazon" } })
+  eq(v[1] and v[1][1], "MEKIKI_BRAND_CONFUSABLE", "catalogue still there after collection")
+end)
+
 T.done()
