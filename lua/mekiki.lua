@@ -119,34 +119,6 @@ local lures -- a catalogue of lure phrases; nil until loaded
 local asn_db -- the open MaxMind DB; nil when absent or unreadable
 local asn_weights -- the ASN map; nil until loaded
 
--- An ordered set of option strings, bounded so that hostile mail cannot make
--- a result grow without limit, each with a weight (the brand's weight from
--- the brand map; 1 where no brand is involved).
-local function add_option(set, opt, weight)
-  weight = weight or 1.0
-  if set.seen[opt] then
-    set.seen[opt] = math.max(set.seen[opt], weight)
-  elseif #set.list < settings.max_options then
-    set.seen[opt] = weight
-    set.list[#set.list + 1] = opt
-  end
-end
-
-local function new_set()
-  return { seen = {}, list = {} }
-end
-
--- Insert sym with options list (default: all of set), its dynamic weight the
--- highest weight among them.
-local function insert_set(task, sym, set, list)
-  list = list or set.list
-  local weight = 0
-  for _, opt in ipairs(list) do
-    weight = math.max(weight, set.seen[opt] or 1.0)
-  end
-  task:insert_result(sym, weight, list)
-end
-
 -- The policy the native module decides with, over the maps loaded now:
 -- rebuilt when one of them reloads.  (The options' bounds were checked at
 -- configuration time, by building one.)
@@ -154,14 +126,14 @@ local policy, policy_maps
 local function bounds()
   return { max_text_bytes = settings.max_text_bytes, max_parts = settings.max_parts,
            max_hits = settings.max_hits, max_options = settings.max_options,
-           max_urls = settings.max_urls }
+           max_urls = settings.max_urls, shared_ip_min_domains = settings.shared_ip_min_domains }
 end
 
 local function current_policy()
   if not policy or policy_maps[1] ~= catalogue or policy_maps[2] ~= lures or
-      policy_maps[3] ~= tld_weights then
-    policy = mekiki.policy(catalogue, lures, tld_weights, bounds())
-    policy_maps = { catalogue, lures, tld_weights }
+      policy_maps[3] ~= tld_weights or policy_maps[4] ~= asn_db or policy_maps[5] ~= asn_weights then
+    policy = mekiki.policy(catalogue, lures, tld_weights, bounds(), asn_db, asn_weights)
+    policy_maps = { catalogue, lures, tld_weights, asn_db, asn_weights }
   end
   return policy
 end
@@ -396,236 +368,106 @@ local dns_cache -- created once the settings are known
 local NXDOMAIN = 'no records with this name' -- rspamd's text for rcode 3
 local NEGATIVE_TTL = 60 -- seconds a name that does not exist stays cached
 
--- address -> { asn, org } or false, cached per worker: senders and link
--- servers come back, and a lookup in a database that rspamd's own work keeps
--- pushing out of the CPU caches costs about 10 us.  Emptied at ASN_CACHE_SIZE
--- entries and when the database is reopened.
-local ASN_CACHE_SIZE = 4096
-local asn_cache, asn_cache_count, asn_cache_db = {}, 0, nil
-local function asn_of(ip)
-  if asn_cache_db ~= asn_db or asn_cache_count >= ASN_CACHE_SIZE then
-    asn_cache, asn_cache_count, asn_cache_db = {}, 0, asn_db
-  end
-  local e = asn_cache[ip]
-  if e == nil then
-    local asn, org = asn_db:lookup(ip)
-    e = asn and { asn, org } or false
-    asn_cache[ip] = e
-    asn_cache_count = asn_cache_count + 1
-  end
-  if e then
-    return e[1], e[2]
-  end
-  return nil
-end
-
-local function asn_option(host, ip, asn, org)
-  local o = string.format('%s:AS%d', ip, asn)
-  if org and #org > 0 then
-    o = o .. ':' .. org
-  end
-  if host then
-    o = host .. ':' .. o
-  end
-  return o
-end
-
--- The sending IP (the address that connected to the MTA, as the MTA tells
--- rspamd) in a network with a sender weight.
-local function check_sender_asn(task)
-  local ip = task:get_from_ip()
-  if not ip or not ip:is_valid() or ip:is_local() then
-    return
-  end
-  local addr = ip:to_string()
-  local asn, org = asn_of(addr)
-  if not asn then
-    return
-  end
-  local w = asn_weights:weight(asn, 'sender')
-  lua_util.debugm(N, task, 'sender %s is AS%s %s, weight %s', addr, asn, org, w)
-  if w > 0 then
-    task:insert_result(settings.symbol_sender_asn, w, asn_option(nil, addr, asn, org))
-  end
-end
-
--- With every host's addresses known: MEKIKI_URL_ASN by the highest link
--- weight, MEKIKI_URL_SHARED_IP for an address shared by unrelated domains.
-local function score_link_addresses(task, hosts)
-  local best, link_opts = 0, new_set()
-  local by_ip, ip_order = {}, {}
-  for _, h in ipairs(hosts) do
-    for _, addr in ipairs(h.addrs or {}) do
-      local asn, org = asn_of(addr)
-      if asn then
-        local w = asn_weights:weight(asn, 'link')
-        if w > 0 then
-          add_option(link_opts, asn_option(h.host, addr, asn, org), w)
-          best = math.max(best, w)
-        end
-      end
-      local shared = asn and asn_weights:weight(asn, 'shared', 1.0) or 1.0
-      if shared > 0 then
-        local e = by_ip[addr]
-        if not e then
-          e = { domains = {}, list = {}, weight = shared, asn = asn }
-          by_ip[addr] = e
-          ip_order[#ip_order + 1] = addr
-        end
-        if not e.domains[h.domain] then
-          e.domains[h.domain] = true
-          e.list[#e.list + 1] = h.domain
-        end
-      end
-    end
-  end
-  if best > 0 then
-    insert_set(task, settings.symbol_url_asn, link_opts)
-  end
-  local shared_opts, shared_best = new_set(), 0
-  for _, addr in ipairs(ip_order) do
-    local e = by_ip[addr]
-    if #e.list >= settings.shared_ip_min_domains then
-      table.sort(e.list)
-      local o = addr .. ':' .. table.concat(e.list, ',', 1, math.min(#e.list, 4))
-      if e.asn then
-        o = o .. ':AS' .. e.asn
-      end
-      add_option(shared_opts, o, e.weight)
-      shared_best = math.max(shared_best, e.weight)
-    end
-  end
-  if shared_best > 0 then
-    insert_set(task, settings.symbol_url_shared_ip, shared_opts)
-  end
-end
-
-local function is_ip_literal(host)
-  return host:match('^%d+%.%d+%.%d+%.%d+$') or host:find(':', 1, true)
-end
-
--- Distinct link hosts (message_hosts()), each with its URL, registrable
--- domain and the weight of its TLD, in the order they are looked up: risky
--- TLDs first, then by name (rspamd's URL set has no stable order).
-local function link_hosts(task)
-  local hosts = {}
-  for i, h in ipairs(message_hosts(task)) do
-    hosts[i] = { host = h.host, url = h.url, risk = h.tld, own = h.own,
-                 registrable = h.registrable }
-  end
-  table.sort(hosts, function(a, b)
-    if a.risk ~= b.risk then
-      return a.risk > b.risk
-    end
-    return a.host < b.host
-  end)
-  return hosts
-end
-
-local function check_link_asn(task)
-  local hosts = link_hosts(task)
-  if #hosts == 0 then
-    return
-  end
-  local now = rspamd_util.get_time()
-  local pending, budget = 0, settings.max_dns
-  local resolver = task:get_resolver()
-  local scored = false
-  -- The hosts that can count: IP literals, hosts with a cached answer, and
-  -- the first max_dns others, never a brand's own.
-  local used = {}
-
-  local function finish()
-    if pending == 0 and not scored then
-      scored = true
-      score_link_addresses(task, used)
-    end
-  end
-
-  for _, h in ipairs(hosts) do
-    if is_ip_literal(h.host) then
-      h.domain, h.addrs = h.host, { h.host }
-      used[#used + 1] = h
-    else
-      local cached = dns_cache.get(h.host, now)
-      if cached and #cached == 0 then
-        -- a name known not to exist: nothing to score
-      elseif not cached and budget <= 0 then
-        lua_util.debugm(N, task, 'not resolving %s: %s lookups per message', h.host,
-            settings.max_dns)
-      else
-        if not h.own then
-          h.domain = (h.registrable ~= '' and h.registrable) or
-              (h.url and h.url:get_tld() or h.host):lower()
-          h.addrs = cached
-          used[#used + 1] = h
-        end
-      end
-      if h.domain and not h.addrs then
-        budget = budget - 1
-        -- A, and AAAA only when A gives no address: a server's IPv6
-        -- address sits in the same network as its IPv4 one, and each query
-        -- costs the worker 10-40 us of system time, so a dual-stack host
-        -- costs one query and an IPv6-only host (a way round an IPv4-only
-        -- check) two.  A name that does not exist (NXDOMAIN on A) has no
-        -- AAAA either; that answer is cached too, for at most a minute.
-        local answers, any, nxdomain = {}, false, false
-        local function add(name, results, err)
-          if results and #results > 0 then
-            -- an empty answer (no A record: NODATA) is no address, so
-            -- AAAA is asked next
-            any = true
-            for _, r in ipairs(results) do
-              answers[#answers + 1] = tostring(r)
-            end
-          elseif err then
-            lua_util.debugm(N, task, 'resolving %s: %s', name, err)
-          end
-        end
-        local function done()
-          h.addrs = answers
-          if any then
-            dns_cache.put(h.host, answers, rspamd_util.get_time())
-          elseif nxdomain then
-            dns_cache.put(h.host, answers, rspamd_util.get_time(), NEGATIVE_TTL)
-          end
-          pending = pending - 1
-          finish()
-        end
-        local function on_aaaa(_, name, results, err)
-          add(name, results, err)
-          done()
-        end
-        local function on_a(_, name, results, err)
-          add(name, results, err)
-          if any then
-            done()
-          elseif not results and err == NXDOMAIN then
-            nxdomain = true
-            done()
-          elseif not resolver:resolve('aaaa', { task = task, name = h.host,
-                                                callback = on_aaaa }) then
-            on_aaaa(nil, h.host, nil, 'request not sent')
-          end
-        end
-        pending = pending + 1
-        if not resolver:resolve('a', { task = task, name = h.host, callback = on_a }) then
-          add(h.host, nil, 'request not sent')
-          done()
-        end
-      end
-    end
-  end
-  finish()
-end
-
+-- The networks: the sender's, and the link hosts' once resolved -- with
+-- rspamd's own resolver, in the engine's order (hosts in weighted TLDs
+-- first, never a brand's own), at most max_dns names per message, answers
+-- cached per worker not counting.  A, and AAAA only when A gives no
+-- address: a server's IPv6 address sits in the same network as its IPv4
+-- one, and each query costs the worker 10-40 us of system time, so a
+-- dual-stack host costs one query and an IPv6-only host (a way round an
+-- IPv4-only check) two.  A name that does not exist (NXDOMAIN on A) has no
+-- AAAA either; that answer is cached too, for at most a minute.  The
+-- engine decides when every answer is in.
 local function asn_check(task)
   if not asn_db or not asn_weights then
     lua_util.debugm(N, task, 'ASN database or map not loaded; skipping')
     return
   end
-  check_sender_asn(task)
-  check_link_asn(task)
+  local input = { addresses = {} }
+  local ip = task:get_from_ip()
+  if ip and ip:is_valid() and not ip:is_local() then
+    input.sender = ip:to_string()
+  end
+  local hosts = message_hosts(task)
+  local slots, pending, decided, looping = {}, 0, false, true
+  local function finish()
+    if pending > 0 or decided or looping then
+      return
+    end
+    decided = true
+    for _, slot in ipairs(slots) do
+      for _, addr in ipairs(slot.addrs or {}) do
+        input.addresses[#input.addresses + 1] = { slot.host, slot.domain, addr }
+      end
+    end
+    for _, r in ipairs(current_policy():networks(input)) do
+      task:insert_result(settings['symbol_' .. r[1]:sub(8):lower()] or r[1], r[2], r[3])
+    end
+  end
+  local now, budget = rspamd_util.get_time(), settings.max_dns
+  local resolver = task:get_resolver()
+  for _, i in ipairs(hosts.order or {}) do
+    local h = hosts[i]
+    local slot = { host = h.host, domain = (h.registrable ~= '' and h.registrable) or
+        (h.url and h.url:get_tld() or h.host):lower() }
+    local cached = not h.address and dns_cache.get(h.host, now)
+    if h.address then
+      slot.domain, slot.addrs = h.host, { h.host }
+    elseif cached then
+      slot.addrs = cached -- (empty: a name known not to exist)
+    elseif budget <= 0 then
+      lua_util.debugm(N, task, 'not resolving %s: %s lookups per message', h.host,
+          settings.max_dns)
+      slot = nil
+    else
+      budget = budget - 1
+      local answers, any, nxdomain = {}, false, false
+      local function add(name, results, err)
+        if results and #results > 0 then
+          -- an empty answer (no A record: NODATA) is no address: AAAA next
+          any = true
+          for _, r in ipairs(results) do
+            answers[#answers + 1] = tostring(r)
+          end
+        elseif err then
+          lua_util.debugm(N, task, 'resolving %s: %s', name, err)
+        end
+      end
+      local function done()
+        slot.addrs = answers
+        if any then
+          dns_cache.put(h.host, answers, rspamd_util.get_time())
+        elseif nxdomain then
+          dns_cache.put(h.host, answers, rspamd_util.get_time(), NEGATIVE_TTL)
+        end
+        pending = pending - 1
+        finish()
+      end
+      local function on_aaaa(_, name, results, err)
+        add(name, results, err)
+        done()
+      end
+      local function on_a(_, name, results, err)
+        add(name, results, err)
+        if any then
+          done()
+        elseif not results and err == NXDOMAIN then
+          nxdomain = true
+          done()
+        elseif not resolver:resolve('aaaa', { task = task, name = h.host, callback = on_aaaa }) then
+          on_aaaa(nil, h.host, nil, 'request not sent')
+        end
+      end
+      pending = pending + 1
+      if not resolver:resolve('a', { task = task, name = h.host, callback = on_a }) then
+        add(h.host, nil, 'request not sent')
+        done()
+      end
+    end
+    slots[#slots + 1] = slot
+  end
+  looping = false
+  finish()
 end
 
 -- Bad map lines logged one by one, at most.

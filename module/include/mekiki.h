@@ -212,6 +212,7 @@ MEKIKI_API int mekiki_subject_claims(mekiki_scanner *sc, const char *subject, si
 #define MEKIKI_HOST_IDN 0x20u          /* had IDNA (xn--) labels */
 #define MEKIKI_HOST_FAMILY 0x40u       /* the registrable domain's label is the brand's
                                           (yahoo.com for yahoo.co.jp): not a look-alike */
+/* (0x80: MEKIKI_HOST_ADDRESS, below) */
 
 typedef struct mekiki_host_verdict {
 	uint32_t flags;       /* MEKIKI_HOST_* */
@@ -382,6 +383,7 @@ MEKIKI_API void mekiki_policy_free(mekiki_policy *p);
  *                     display name (64; at most 1024)
  *     max_options     options listed per symbol (8; at most 256)
  *     max_urls        links looked at (200; at most 100000)
+ *     shared_ip_min_domains  see mekiki_decide_networks() (2; at most 1000)
  * Returns MEKIKI_OK, or MEKIKI_EINVAL for an unknown name or a value out of
  * range (below 1, or above the limit given).
  */
@@ -485,6 +487,45 @@ MEKIKI_API const char *mekiki_link_host_registrable(const mekiki_message *m, siz
 MEKIKI_API double mekiki_link_host_tld_weight(const mekiki_message *m, size_t i);
 MEKIKI_API unsigned mekiki_link_host_flags(const mekiki_message *m, size_t i);
 MEKIKI_API long mekiki_link_host_link(const mekiki_message *m, size_t i);
+
+/*
+ * The link hosts worth resolving, most telling first: those in weighted
+ * TLDs, by weight, then by name; never a brand's own host.  k-th of them as
+ * an index for mekiki_link_host*(), or -1 past the end.  IP addresses are
+ * among them (MEKIKI_HOST_ADDRESS: their address is their name).  The host
+ * resolves at most as many as its own budget allows (max_dns for rspamd),
+ * in this order, answers it has cached not counting against it.
+ */
+MEKIKI_API long mekiki_resolve_host(const mekiki_message *m, size_t k);
+#define MEKIKI_HOST_ADDRESS 0x80u /* an IPv4 or IPv6 address, not a name */
+
+/*
+ * The networks, a second phase once the host has resolved the link hosts
+ * (with its own asynchronous resolver): the policy's ASN database and map
+ * (borrowed, as the catalogue is; NULL turns the network symbols off) ...
+ */
+MEKIKI_API int mekiki_policy_set_networks(mekiki_policy *p, const mekiki_asn_db *db,
+                                          const mekiki_asn_map *map);
+/* ... the sending IP (the address that connected to the MX, when not a
+ * local one) ... */
+MEKIKI_API int mekiki_message_set_sender_ip(mekiki_message *m, const char *ip, size_t len);
+/*
+ * ... each address of a link host: the host, the domain it counts as
+ * (its registrable domain) and one numeric address ...
+ */
+MEKIKI_API int mekiki_message_add_host_address(mekiki_message *m, const char *host,
+                                               size_t host_len, const char *domain,
+                                               size_t domain_len, const char *addr,
+                                               size_t addr_len);
+/*
+ * ... and the decision: MEKIKI_SENDER_ASN, MEKIKI_URL_ASN and
+ * MEKIKI_URL_SHARED_IP (bound "shared_ip_min_domains": unrelated domains
+ * on one address to count, 2) added to the verdict, replacing those of an
+ * earlier call.  It needs only the sender and the addresses given since
+ * the reset, so a host whose resolver answers later may reset the message
+ * and give just those.
+ */
+MEKIKI_API int mekiki_decide_networks(mekiki_message *m);
 
 #ifdef __cplusplus
 }

@@ -765,7 +765,7 @@ static const mekiki_catalogue *opt_catalogue(lua_State *L, int idx)
  */
 static int l_policy(lua_State *L)
 {
-	lua_settop(L, 4);
+	lua_settop(L, 6);
 	const mekiki_catalogue *brands = opt_catalogue(L, 1), *lures = opt_catalogue(L, 2);
 	const mekiki_tld_map *tld = NULL;
 	if (!lua_isnoneornil(L, 3)) {
@@ -785,6 +785,17 @@ static int l_policy(lua_State *L)
 	lp->m = mekiki_message_new();
 	if (!lp->p || !lp->m)
 		return luaL_error(L, "mekiki: out of memory");
+	const mekiki_asn_db *db = NULL;
+	const mekiki_asn_map *amap = NULL;
+	if (!lua_isnil(L, 5)) {
+		struct lasndb *u = luaL_checkudata(L, 5, ASNDB_MT);
+		db = u->db;
+	}
+	if (!lua_isnil(L, 6)) {
+		struct lasnmap *u = luaL_checkudata(L, 6, ASNMAP_MT);
+		amap = u->map;
+	}
+	mekiki_policy_set_networks(lp->p, db, amap);
 	if (lua_type(L, 4) == LUA_TTABLE) {
 		lua_pushnil(L);
 		while (lua_next(L, 4)) {
@@ -799,8 +810,10 @@ static int l_policy(lua_State *L)
 	} else if (!lua_isnoneornil(L, 4)) {
 		return luaL_argerror(L, 4, "table of bounds expected");
 	}
-	lua_createtable(L, 3, 0);
-	for (int i = 1; i <= 3; i++) {
+	lua_createtable(L, 5, 0);
+	for (int i = 1; i <= 6; i++) {
+		if (i == 4)
+			continue;
 		lua_pushvalue(L, i);
 		lua_rawseti(L, -2, i);
 	}
@@ -960,6 +973,7 @@ static void push_hosts(lua_State *L, const mekiki_message *m)
 		lua_pushnumber(L, mekiki_link_host_tld_weight(m, i));
 		lua_setfield(L, -2, "tld");
 		set_bool(L, "own", mekiki_link_host_flags(m, i) & MEKIKI_HOST_BRAND_DOMAIN);
+		set_bool(L, "address", mekiki_link_host_flags(m, i) & MEKIKI_HOST_ADDRESS);
 		long link = mekiki_link_host_link(m, i);
 		if (link >= 0) {
 			lua_pushinteger(L, (lua_Integer)link + 1);
@@ -967,7 +981,16 @@ static void push_hosts(lua_State *L, const mekiki_message *m)
 		}
 		lua_rawseti(L, -2, (int)i + 1);
 	}
+	lua_newtable(L);
+	long h;
+	for (size_t k = 0; (h = mekiki_resolve_host(m, k)) >= 0; k++) {
+		lua_pushinteger(L, (lua_Integer)h + 1);
+		lua_rawseti(L, -2, (int)k + 1);
+	}
+	lua_setfield(L, -2, "order");
 }
+
+static void push_verdict(lua_State *L, const mekiki_message *m, size_t from);
 
 /*
  * policy:decide(view) -> verdict, hosts: verdict = { { symbol, factor,
@@ -980,25 +1003,70 @@ static int l_policy_decide(lua_State *L)
 	int rc = mekiki_decide(lp->m);
 	if (rc != MEKIKI_OK)
 		return luaL_error(L, "mekiki: %s", mekiki_strerror(rc));
-	size_t n = mekiki_verdict_count(lp->m);
-	lua_createtable(L, (int)n, 0);
-	for (size_t i = 0; i < n; i++) {
+	push_verdict(L, lp->m, 0);
+	push_hosts(L, lp->m);
+	return 2;
+}
+
+/*
+ * policy:networks({ sender = ip, addresses = { { host, domain, addr }, ... } })
+ * -> verdict: the network symbols (mekiki_decide_networks()).
+ */
+static int l_policy_networks(lua_State *L)
+{
+	struct lpolicy *lp = check_policy(L);
+	luaL_checktype(L, 2, LUA_TTABLE);
+	mekiki_message *m = lp->m;
+	setter(L, mekiki_message_reset(m, lp->p));
+	size_t len;
+	const char *s = field_text(L, 2, "sender", &len);
+	if (s)
+		setter(L, mekiki_message_set_sender_ip(m, s, len));
+	lua_getfield(L, 2, "addresses");
+	if (lua_type(L, -1) == LUA_TTABLE) {
+		int t = lua_gettop(L);
+		size_t n = mk_rawlen(L, t);
+		for (size_t i = 1; i <= n; i++) {
+			lua_rawgeti(L, t, (int)i);
+			int e = lua_gettop(L);
+			luaL_checktype(L, e, LUA_TTABLE);
+			size_t l1, l2, l3;
+			lua_rawgeti(L, e, 1);
+			lua_rawgeti(L, e, 2);
+			lua_rawgeti(L, e, 3);
+			const char *h = check_text(L, e + 1, &l1), *d = check_text(L, e + 2, &l2),
+			           *a = check_text(L, e + 3, &l3);
+			setter(L, mekiki_message_add_host_address(m, h, l1, d, l2, a, l3));
+			lua_settop(L, t);
+		}
+	}
+	lua_pop(L, 1);
+	int rc = mekiki_decide_networks(m);
+	if (rc != MEKIKI_OK)
+		return luaL_error(L, "mekiki: %s", mekiki_strerror(rc));
+	push_verdict(L, m, 0);
+	return 1;
+}
+
+static void push_verdict(lua_State *L, const mekiki_message *m, size_t from)
+{
+	size_t n = mekiki_verdict_count(m);
+	lua_createtable(L, (int)(n - from), 0);
+	for (size_t i = from; i < n; i++) {
 		lua_createtable(L, 3, 0);
-		lua_pushstring(L, mekiki_verdict_symbol(lp->m, i));
+		lua_pushstring(L, mekiki_verdict_symbol(m, i));
 		lua_rawseti(L, -2, 1);
-		lua_pushnumber(L, mekiki_verdict_factor(lp->m, i));
+		lua_pushnumber(L, mekiki_verdict_factor(m, i));
 		lua_rawseti(L, -2, 2);
-		size_t k = mekiki_verdict_option_count(lp->m, i);
+		size_t k = mekiki_verdict_option_count(m, i);
 		lua_createtable(L, (int)k, 0);
 		for (size_t j = 0; j < k; j++) {
-			lua_pushstring(L, mekiki_verdict_option(lp->m, i, j));
+			lua_pushstring(L, mekiki_verdict_option(m, i, j));
 			lua_rawseti(L, -2, (int)j + 1);
 		}
 		lua_rawseti(L, -2, 3);
-		lua_rawseti(L, -2, (int)i + 1);
+		lua_rawseti(L, -2, (int)(i - from) + 1);
 	}
-	push_hosts(L, lp->m);
-	return 2;
 }
 
 /* policy:link_hosts(view) -> hosts: the links' hosts alone (no claims). */
@@ -1016,6 +1084,7 @@ static int l_policy_link_hosts(lua_State *L)
 static const luaL_Reg policy_methods[] = {
 	{"decide", l_policy_decide},
 	{"link_hosts", l_policy_link_hosts},
+	{"networks", l_policy_networks},
 	{NULL, NULL},
 };
 

@@ -235,6 +235,7 @@ int mekiki_host_check(mekiki_scanner *sc, const char *host, size_t len, mekiki_h
 		digits += ascii[i] >= '0' && ascii[i] <= '9';
 	}
 	if (memchr(ascii, ':', len) || (dots == 3 && dots + digits == len)) {
+		v->flags |= MEKIKI_HOST_ADDRESS;
 		free(uni);
 		return MEKIKI_OK;
 	}

@@ -45,21 +45,28 @@ enum sym {
 	S_FROM_BRAND_SPOOF,
 	S_BRAND_REPLYTO_MISMATCH,
 	S_SUBJECT_BRAND,
+	S_SENDER_ASN, /* the networks: mekiki_decide_networks() */
+	S_URL_ASN,
+	S_URL_SHARED_IP,
 	S_COUNT
 };
+#define S_NETWORKS S_SENDER_ASN
 
 static const char *const sym_names[S_COUNT] = {
 	"MEKIKI_BRAND_CONFUSABLE", "MEKIKI_FROM_CONFUSABLE", "MEKIKI_BRAND_CONFUSABLE_WEAK",
 	"MEKIKI_INVISIBLE_IN_WORD", "MEKIKI_URL_LOOKALIKE", "MEKIKI_BRAND_URL_MISMATCH",
 	"MEKIKI_LURE", "MEKIKI_URL_TLD", "MEKIKI_FROM_TLD", "MEKIKI_FROM_BRAND_SPOOF",
-	"MEKIKI_BRAND_REPLYTO_MISMATCH", "MEKIKI_SUBJECT_BRAND",
+	"MEKIKI_BRAND_REPLYTO_MISMATCH", "MEKIKI_SUBJECT_BRAND", "MEKIKI_SENDER_ASN",
+	"MEKIKI_URL_ASN", "MEKIKI_URL_SHARED_IP",
 };
 
 struct mekiki_policy {
 	const mekiki_catalogue *brands, *lures;
 	const mekiki_tld_map *tld;
+	const mekiki_asn_db *asn_db;
+	const mekiki_asn_map *asn_map;
 	uint64_t serial; /* tells a message's scanners and cache which policy they serve */
-	size_t max_text_bytes, max_parts, max_hits, max_options, max_urls;
+	size_t max_text_bytes, max_parts, max_hits, max_options, max_urls, shared_ip_min_domains;
 };
 
 /* A string in the message's arena. */
@@ -91,6 +98,11 @@ struct link_host {
 	struct host_info info;
 	long link;        /* first link going there directly, or -1 */
 	uint64_t hash;
+	unsigned address; /* MEKIKI_HOST_ADDRESS or 0 */
+};
+
+struct host_addr {
+	struct str host, domain, addr;
 };
 
 /* An option of a symbol in construction. */
@@ -136,12 +148,18 @@ struct mekiki_message {
 	struct str reply_to;
 	int has_reply_to;
 	unsigned flags;
+	struct str sender_ip;
+	int has_sender_ip;
+	struct host_addr *addrs; /* the link hosts' addresses, as the host resolved them */
+	size_t naddrs, addrs_cap;
 	struct link *links;
 	size_t nlinks, links_cap, nseen_links;
 	/* decisions */
 	int hosts_done;
 	struct link_host *hosts;
 	size_t nhosts, hosts_cap;
+	size_t *order;      /* hosts worth resolving, most telling first */
+	size_t norder, order_cap;
 	uint32_t *hidx;     /* hash index of hosts: index + 1, 0 empty */
 	size_t hidx_cap, hidx_mask;
 	char *rbuf, *sbuf;  /* redirect targets being followed */
@@ -192,6 +210,7 @@ mekiki_policy *mekiki_policy_new(const mekiki_catalogue *brands, const mekiki_ca
 	p->max_hits = 64;
 	p->max_options = 8;
 	p->max_urls = 200;
+	p->shared_ip_min_domains = 2;
 	if (status)
 		*status = MEKIKI_OK;
 	return p;
@@ -200,6 +219,15 @@ mekiki_policy *mekiki_policy_new(const mekiki_catalogue *brands, const mekiki_ca
 void mekiki_policy_free(mekiki_policy *p)
 {
 	free(p);
+}
+
+int mekiki_policy_set_networks(mekiki_policy *p, const mekiki_asn_db *db, const mekiki_asn_map *map)
+{
+	if (!p)
+		return MEKIKI_EINVAL;
+	p->asn_db = db;
+	p->asn_map = map;
+	return MEKIKI_OK;
 }
 
 int mekiki_policy_set_bound(mekiki_policy *p, const char *name, long long value)
@@ -214,6 +242,7 @@ int mekiki_policy_set_bound(mekiki_policy *p, const char *name, long long value)
 		{"max_hits", offsetof(mekiki_policy, max_hits), LIMIT_HITS},
 		{"max_options", offsetof(mekiki_policy, max_options), LIMIT_OPTIONS},
 		{"max_urls", offsetof(mekiki_policy, max_urls), LIMIT_URLS},
+		{"shared_ip_min_domains", offsetof(mekiki_policy, shared_ip_min_domains), 1000},
 	};
 	if (!p || !name)
 		return MEKIKI_EINVAL;
@@ -259,8 +288,10 @@ void mekiki_message_free(mekiki_message *m)
 	drop_cache(m);
 	free(m->arena);
 	free(m->links);
+	free(m->addrs);
 	free(m->hosts);
 	free(m->hidx);
+	free(m->order);
 	free(m->joined);
 	free(m->rbuf);
 	free(m->sbuf);
@@ -291,6 +322,8 @@ int mekiki_message_reset(mekiki_message *m, const mekiki_policy *p)
 	m->texts.off = m->texts.len = 0;
 	m->nparts = m->nfrom = m->nlinks = m->nseen_links = m->nhosts = 0;
 	m->flags = 0;
+	m->has_sender_ip = 0;
+	m->naddrs = 0;
 	m->hosts_done = 0;
 	m->nresults = m->nopts = 0;
 	m->in_reset = 1;
@@ -702,6 +735,20 @@ static void ob_str(mekiki_message *m, struct ob *o, const char *s)
 	ob_add(m, o, s, strlen(s));
 }
 
+/* A string of the arena (looked up at the call: earlier additions may
+ * have moved the arena). */
+static void ob_arena(mekiki_message *m, struct ob *o, struct str x)
+{
+	ob_add(m, o, S(m, x), x.len);
+}
+
+/* The arena offset of p when it points into the arena, else SIZE_MAX. */
+static size_t arena_off(const mekiki_message *m, const char *p)
+{
+	uintptr_t a = (uintptr_t)m->arena, q = (uintptr_t)p;
+	return m->arena && q >= a && q < a + m->cap ? (size_t)(q - a) : SIZE_MAX;
+}
+
 /*
  * Keep the option o in set (bounded by max_options; an option already in
  * the set keeps the higher weight).  Returns -1 when out of memory.
@@ -747,9 +794,12 @@ static int add_brand_opt(mekiki_message *m, struct optset *set, uint32_t brand, 
                          size_t n, int lower_case, const char *suffix)
 {
 	struct ob o;
+	size_t at_d = arena_off(m, d);
 	ob_begin(m, &o);
 	ob_str(m, &o, brand_id(m, brand));
 	ob_add(m, &o, ":", 1);
+	if (at_d != SIZE_MAX)
+		d = m->arena + at_d; /* the arena may have moved */
 	if (n == 0) {
 		ob_str(m, &o, "<none>");
 	} else {
@@ -1028,6 +1078,28 @@ static uint32_t shown_brand(mekiki_message *m, const struct link *l, char *out, 
 	return UINT32_MAX;
 }
 
+/* A dotted IPv4 quad, or IPv6 (colons). */
+static int is_address(const char *h, size_t n)
+{
+	size_t dots = 0, digits = 0;
+	for (size_t i = 0; i < n; i++) {
+		dots += h[i] == '.';
+		digits += h[i] >= '0' && h[i] <= '9';
+	}
+	return memchr(h, ':', n) != NULL || (dots == 3 && dots + digits == n);
+}
+
+/* Hosts in weighted TLDs first, by weight, then by name. */
+static int cmp_resolve(const void *a, const void *b, void *ctx)
+{
+	const mekiki_message *m = ctx;
+	const struct link_host *x = &m->hosts[*(const size_t *)a], *y = &m->hosts[*(const size_t *)b];
+	if (x->info.tld != y->info.tld)
+		return x->info.tld > y->info.tld ? -1 : 1;
+	int c = memcmp(S(m, x->host), S(m, y->host), x->host.len < y->host.len ? x->host.len : y->host.len);
+	return c ? c : (x->host.len > y->host.len) - (x->host.len < y->host.len);
+}
+
 /* The distinct hosts the links go to, and the links whose shown text
  * names a brand's domain while they go elsewhere (set SET_SHOWN). */
 static int walk_links(mekiki_message *m)
@@ -1089,10 +1161,29 @@ static int walk_links(mekiki_message *m)
 			return -1;
 		lh->link = redirected ? -1 : (long)i;
 		lh->hash = h;
+		lh->address = is_address(host, hl) ? MEKIKI_HOST_ADDRESS : 0;
 		m->nhosts++;
 	}
+	/* the order to resolve them in */
+	if (m->nhosts > m->order_cap) {
+		size_t *o = realloc(m->order, m->nhosts * sizeof *o);
+		if (!o)
+			return -1;
+		m->order = o;
+		m->order_cap = m->nhosts;
+	}
+	m->norder = 0;
+	for (size_t i = 0; i < m->nhosts; i++)
+		if (!(m->hosts[i].info.valid && (m->hosts[i].info.flags & MEKIKI_HOST_BRAND_DOMAIN)))
+			m->order[m->norder++] = i;
+	qsort_r(m->order, m->norder, sizeof *m->order, cmp_resolve, m);
 	m->hosts_done = 1;
 	return 0;
+}
+
+long mekiki_resolve_host(const mekiki_message *m, size_t k)
+{
+	return m && m->hosts_done && k < m->norder ? (long)m->order[k] : -1;
 }
 
 /* ---- claims ---- */
@@ -1305,7 +1396,21 @@ static int check_from(mekiki_message *m)
 		int rc = mekiki_scan(m->brand_sc, S(m, f->name), f->name.len, m->hits, m->p->max_hits, &n);
 		if (rc != MEKIKI_OK)
 			return rc;
+		int again = n == m->p->max_hits; /* plain mentions may hide a look-alike */
 		for (size_t i = 0; i < n; i++) {
+			if (again && i == n - 1) {
+				/* A name full of plain mentions ("Amazon Amazon ... Аmazon")
+				 * cannot push a look-alike out: its look-alikes are looked
+				 * for on their own as well, after the hits above. */
+				again = 0;
+				size_t k = 0;
+				rc = mekiki_scan_flags(m->brand_sc, S(m, f->name), f->name.len, m->hits + n,
+				                       m->p->max_hits < LIMIT_HITS - n ? m->p->max_hits : LIMIT_HITS - n,
+				                       &k, MEKIKI_SCAN_CONFUSABLE_ONLY);
+				if (rc != MEKIKI_OK)
+					return rc;
+				n += k;
+			}
 			const mekiki_hit *h = &m->hits[i];
 			int confusable = (h->flags & MEKIKI_HIT_CONFUSABLE) != 0;
 			int weak = (h->flags & MEKIKI_HIT_WEAK) != 0;
@@ -1553,7 +1658,7 @@ int mekiki_decide(mekiki_message *m)
 	if (rc != MEKIKI_OK)
 		return rc;
 	int fail = 0;
-	for (int sym = 0; sym < S_COUNT && !fail; sym++) {
+	for (int sym = 0; sym < S_NETWORKS && !fail; sym++) {
 		const struct optset *set = &m->set[sym];
 		if (set->n == 0)
 			continue;
@@ -1639,11 +1744,207 @@ double mekiki_link_host_tld_weight(const mekiki_message *m, size_t i)
 unsigned mekiki_link_host_flags(const mekiki_message *m, size_t i)
 {
 	const struct link_host *h = lh(m, i);
-	return h && h->info.valid ? h->info.flags : 0;
+	return h ? (h->info.valid ? h->info.flags : 0) | h->address : 0;
 }
 
 long mekiki_link_host_link(const mekiki_message *m, size_t i)
 {
 	const struct link_host *h = lh(m, i);
 	return h ? h->link : -1;
+}
+
+/* ---- networks ---- */
+
+int mekiki_message_set_sender_ip(mekiki_message *m, const char *ip, size_t len)
+{
+	CHECK(m);
+	if (!ip && len)
+		return MEKIKI_EINVAL;
+	if (len > 64) /* no address is that long */
+		return MEKIKI_OK;
+	if (put(m, ip, len, &m->sender_ip))
+		return MEKIKI_ENOMEM;
+	m->has_sender_ip = 1;
+	return MEKIKI_OK;
+}
+
+int mekiki_message_add_host_address(mekiki_message *m, const char *host, size_t host_len,
+                                    const char *domain, size_t domain_len, const char *addr,
+                                    size_t addr_len)
+{
+	CHECK(m);
+	if ((!host && host_len) || (!domain && domain_len) || (!addr && addr_len))
+		return MEKIKI_EINVAL;
+	if (host_len == 0 || host_len > MAX_HOST || domain_len > MAX_HOST || addr_len == 0 ||
+	    addr_len > 64)
+		return MEKIKI_OK;
+	/* as many as the links could have: max_urls hosts with up to 64 addresses each */
+	if (m->naddrs >= m->p->max_urls * 64)
+		return MEKIKI_OK;
+	if (grow((void **)&m->addrs, &m->addrs_cap, m->naddrs, sizeof *m->addrs))
+		return MEKIKI_ENOMEM;
+	struct host_addr *a = &m->addrs[m->naddrs];
+	if (put(m, host, host_len, &a->host) || put(m, domain, domain_len, &a->domain) ||
+	    put(m, addr, addr_len, &a->addr))
+		return MEKIKI_ENOMEM;
+	m->naddrs++;
+	return MEKIKI_OK;
+}
+
+/* "host:ip:AS123:org" (host NULL: "ip:AS123:org"). */
+static int add_asn_opt(mekiki_message *m, struct optset *set, const struct str *host,
+                       struct str ip, const mekiki_asn_info *info, double w)
+{
+	struct ob o;
+	char as[16];
+	int k = snprintf(as, sizeof as, ":AS%u", (unsigned)info->asn);
+	ob_begin(m, &o);
+	if (host) {
+		ob_arena(m, &o, *host);
+		ob_add(m, &o, ":", 1);
+	}
+	ob_arena(m, &o, ip);
+	ob_add(m, &o, as, (size_t)k);
+	if (info->org[0]) {
+		ob_add(m, &o, ":", 1);
+		ob_str(m, &o, info->org);
+	}
+	return ob_end(m, set, &o, w, UINT32_MAX);
+}
+
+static int lookup(const mekiki_message *m, struct str ip, mekiki_asn_info *info)
+{
+	return mekiki_asn_lookup(m->p->asn_db, S(m, ip), ip.len, info) == 1;
+}
+
+/* An address shared by link hosts: the distinct domains on it. */
+struct shared {
+	struct str addr;
+	double weight;
+	uint32_t asn;
+	int has_asn;
+	size_t ndomains;
+	size_t head; /* first of its distinct domains (m->addrs index + 1), linked by next[] */
+};
+
+/* Domains (m->addrs indices) in byte order. */
+static int cmp_domains(const void *a, const void *b, void *ctx)
+{
+	const mekiki_message *m = ctx;
+	struct str x = m->addrs[*(const size_t *)a].domain, y = m->addrs[*(const size_t *)b].domain;
+	int c = memcmp(S(m, x), S(m, y), x.len < y.len ? x.len : y.len);
+	return c ? c : (x.len > y.len) - (x.len < y.len);
+}
+
+static int same(const mekiki_message *m, struct str a, struct str b)
+{
+	return a.len == b.len && memcmp(S(m, a), S(m, b), a.len) == 0;
+}
+
+/*
+ * The networks: the sending IP in a network with a sender weight
+ * (MEKIKI_SENDER_ASN), link hosts' addresses in networks with a link weight
+ * (MEKIKI_URL_ASN), and addresses shared by unrelated registrable domains
+ * of the links (MEKIKI_URL_SHARED_IP: different names, same server).
+ */
+int mekiki_decide_networks(mekiki_message *m)
+{
+	CHECK(m);
+	/* forget a previous network verdict; keep the first phase's */
+	while (m->nresults > 0 && m->results[m->nresults - 1].sym >= S_NETWORKS)
+		m->nopts = m->results[--m->nresults].first;
+	for (int i = S_NETWORKS; i < S_COUNT; i++)
+		m->set[i].n = 0;
+	if (!m->p->asn_db || !m->p->asn_map)
+		return MEKIKI_OK;
+	mekiki_asn_info info;
+	int fail = 0;
+	if (m->has_sender_ip && lookup(m, m->sender_ip, &info)) {
+		double w = mekiki_asn_map_weight(m->p->asn_map, info.asn, MEKIKI_ASN_SENDER, 0.0);
+		if (w > 0)
+			fail |= add_asn_opt(m, &m->set[S_SENDER_ASN], NULL, m->sender_ip, &info, w);
+	}
+	/* addresses in order of first appearance, each with its distinct
+	 * domains: hash tables of addresses and of (address, domain) pairs */
+	size_t n = m->naddrs, cap = 16, nsh = 0;
+	while (cap < 2 * n)
+		cap *= 2;
+	struct shared *sh = calloc(n ? n : 1, sizeof *sh);
+	uint32_t *slot = calloc(cap, sizeof *slot), *pair = calloc(cap, sizeof *pair);
+	size_t *next = calloc(n ? n : 1, sizeof *next), *owner = calloc(n ? n : 1, sizeof *owner);
+	size_t *d = calloc(n ? n : 1, sizeof *d);
+	if (!sh || !slot || !pair || !next || !owner || !d)
+		fail = 1;
+	for (size_t i = 0; i < n && !fail; i++) {
+		const struct host_addr *a = &m->addrs[i];
+		int has = lookup(m, a->addr, &info);
+		if (has) {
+			double w = mekiki_asn_map_weight(m->p->asn_map, info.asn, MEKIKI_ASN_LINK, 0.0);
+			if (w > 0)
+				fail |= add_asn_opt(m, &m->set[S_URL_ASN], &a->host, a->addr, &info, w);
+		}
+		double shared = has ? mekiki_asn_map_weight(m->p->asn_map, info.asn, MEKIKI_ASN_SHARED, 1.0)
+		                    : 1.0;
+		if (shared <= 0)
+			continue;
+		uint64_t h = hash_bytes(S(m, a->addr), a->addr.len);
+		size_t j = (size_t)h & (cap - 1);
+		while (slot[j] && !same(m, sh[slot[j] - 1].addr, a->addr))
+			j = (j + 1) & (cap - 1);
+		if (!slot[j]) {
+			struct shared *e = &sh[nsh++];
+			slot[j] = (uint32_t)nsh;
+			e->addr = a->addr;
+			e->weight = shared;
+			e->has_asn = has;
+			e->asn = has ? info.asn : 0;
+		}
+		size_t e = slot[j] - 1;
+		uint64_t hp = h ^ (hash_bytes(S(m, a->domain), a->domain.len) * 31);
+		size_t k = (size_t)hp & (cap - 1);
+		while (pair[k] && !(owner[pair[k] - 1] == e &&
+		                    same(m, m->addrs[pair[k] - 1].domain, a->domain)))
+			k = (k + 1) & (cap - 1);
+		if (pair[k])
+			continue; /* this domain is already on this address */
+		pair[k] = (uint32_t)i + 1;
+		owner[i] = e;
+		next[i] = sh[e].head;
+		sh[e].head = i + 1;
+		sh[e].ndomains++;
+	}
+	for (size_t k = 0; k < nsh && !fail; k++) {
+		struct shared *e = &sh[k];
+		if (e->ndomains < m->p->shared_ip_min_domains)
+			continue;
+		size_t nd = 0;
+		for (size_t i = e->head; i; i = next[i - 1])
+			d[nd++] = i - 1;
+		qsort_r(d, nd, sizeof *d, cmp_domains, m);
+		struct ob o;
+		ob_begin(m, &o);
+		ob_arena(m, &o, e->addr);
+		ob_add(m, &o, ":", 1);
+		for (size_t i = 0; i < nd && i < 4; i++) {
+			if (i)
+				ob_add(m, &o, ",", 1);
+			ob_arena(m, &o, m->addrs[d[i]].domain);
+		}
+		if (e->has_asn) {
+			char as[16];
+			int an = snprintf(as, sizeof as, ":AS%u", (unsigned)e->asn);
+			ob_add(m, &o, as, (size_t)an);
+		}
+		fail |= ob_end(m, &m->set[S_URL_SHARED_IP], &o, e->weight, UINT32_MAX);
+	}
+	free(sh);
+	free(slot);
+	free(pair);
+	free(next);
+	free(owner);
+	free(d);
+	for (int sym = S_NETWORKS; sym < S_COUNT && !fail; sym++)
+		if (m->set[sym].n)
+			fail = emit(m, sym, &m->set[sym], NULL, -1);
+	return fail ? MEKIKI_ENOMEM : MEKIKI_OK;
 }

@@ -69,4 +69,32 @@ T.test("gc", function()
   T.check(true)
 end)
 
+
+-- The engine's network phase through the binding: addresses in, the
+-- network symbols out (the decisions themselves: tests/golden).
+T.test("policy:networks", function()
+  local db = assert(mekiki.asn_open(fixture))
+  local map = assert(mekiki.asn_map("AS14061 link=0.6 sender=0.2\nAS4837 sender=0.5\nAS13335 shared=0\n"))
+  local p = mekiki.policy(nil, nil, nil, { max_options = 8 }, db, map)
+  local v = p:networks({ sender = "112.224.75.38", addresses = {
+    { "a.example.cn", "example.cn", "165.22.48.17" },
+    { "b.other.shop", "other.shop", "165.22.48.17" },
+    { "c.cdn.net", "cdn.net", "1.1.1.1" },
+    { "d.cdnuser.org", "cdnuser.org", "1.1.1.1" },
+  } })
+  local by = {}
+  for _, r in ipairs(v) do
+    by[r[1]] = r
+  end
+  T.check(math.abs(by.MEKIKI_SENDER_ASN[2] - 0.5) < 1e-6, "sender weight")
+  T.eq(by.MEKIKI_SENDER_ASN[3][1], "112.224.75.38:AS4837:CHINA UNICOM China169 Backbone", "sender option")
+  T.check(math.abs(by.MEKIKI_URL_ASN[2] - 0.6) < 1e-6, "link weight")
+  T.eq(#by.MEKIKI_URL_ASN[3], 2, "one option per host and address")
+  T.eq(by.MEKIKI_URL_SHARED_IP[3][1], "165.22.48.17:example.cn,other.shop:AS14061", "shared address")
+  T.eq(#by.MEKIKI_URL_SHARED_IP[3], 1, "a CDN's shared=0 address does not count")
+  local none = mekiki.policy(nil, nil, nil, nil, db, nil)
+  T.eq(#none:networks({ sender = "112.224.75.38" }), 0, "no ASN map: no network symbol")
+  T.raises("an address entry must be a table", function() p:networks({ addresses = { "x" } }) end)
+end)
+
 T.done()
