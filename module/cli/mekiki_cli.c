@@ -197,38 +197,99 @@ static void explain_host(const mekiki_catalogue *cat, mekiki_scanner *sc, const 
 	putchar('\n');
 }
 
+/* The whole of a file (path "-": standard input), or NULL with a message. */
+static char *load_file(const char *path, const char *what, size_t *len)
+{
+	int is_stdin = strcmp(path, "-") == 0;
+	FILE *f = is_stdin ? stdin : fopen(path, "rb");
+	if (!f) {
+		fprintf(stderr, "mekiki: cannot open %s %s: %s\n", what, path, strerror(errno));
+		return NULL;
+	}
+	char *text = read_all(f, len);
+	if (!is_stdin)
+		fclose(f);
+	if (!text)
+		fprintf(stderr, "mekiki: cannot read %s %s (at most %u bytes)\n", what, path, MAX_INPUT);
+	return text;
+}
+
+/*
+ * A catalogue from a brand or lure map, or NULL with a message: a map
+ * without a single valid entry is an error (a wrong file, not a policy).
+ */
+static mekiki_catalogue *load_catalogue(const char *path, const char *what)
+{
+	size_t mlen;
+	char *map = load_file(path, what, &mlen);
+	if (!map)
+		return NULL;
+	int st;
+	mekiki_catalogue *cat = mekiki_catalogue_new(map, mlen, map_error, (void *)path, &st);
+	free(map);
+	if (!cat) {
+		fprintf(stderr, "mekiki: cannot build the catalogue from %s: %s\n", path,
+		        mekiki_strerror(st));
+		return NULL;
+	}
+	if (mekiki_catalogue_brand_count(cat) == 0) {
+		fprintf(stderr, "mekiki: %s %s has no valid entry\n", what, path);
+		mekiki_catalogue_free(cat);
+		return NULL;
+	}
+	return cat;
+}
+
+/* An option of a command: 1 when argv[*i] is one (a word of two or more
+ * characters starting with '-'), "--" ending the options. */
+static int is_option(int argc, char **argv, int *i)
+{
+	if (*i >= argc || argv[*i][0] != '-' || argv[*i][1] == '\0')
+		return 0;
+	if (strcmp(argv[*i], "--") == 0) {
+		(*i)++;
+		return 0;
+	}
+	return 1;
+}
+
+static int bad_option(const char *cmd, const char *opt, int needs_value)
+{
+	if (needs_value)
+		fprintf(stderr, "mekiki %s: option %s needs a value\n", cmd, opt);
+	else
+		fprintf(stderr, "mekiki %s: unknown option %s\n", cmd, opt);
+	return usage(stderr);
+}
+
+static const char *env_or(const char *name, const char *dflt)
+{
+	const char *v = getenv(name);
+	return v && *v ? v : dflt;
+}
+
 static int cmd_explain(int argc, char **argv, int hosts)
 {
-	const char *map_path = getenv("MEKIKI_BRANDS_MAP");
-	if (!map_path || !*map_path)
-		map_path = MEKIKI_DEFAULT_MAP;
+	const char *cmd = hosts ? "host" : "explain";
+	const char *map_path = env_or("MEKIKI_BRANDS_MAP", MEKIKI_DEFAULT_MAP);
 	int i = 0;
-	if (i + 1 < argc && strcmp(argv[i], "--map") == 0) {
+	while (is_option(argc, argv, &i)) {
+		if (strcmp(argv[i], "--map") != 0)
+			return bad_option(cmd, argv[i], 0);
+		if (i + 1 >= argc)
+			return bad_option(cmd, argv[i], 1);
 		map_path = argv[i + 1];
 		i += 2;
 	}
 	if (i >= argc)
 		return usage(stderr);
 
-	FILE *f = fopen(map_path, "rb");
-	if (!f) {
-		fprintf(stderr, "mekiki: cannot open brand map %s: %s\n", map_path, strerror(errno));
+	mekiki_catalogue *cat = load_catalogue(map_path, "brand map");
+	if (!cat)
 		return 1;
-	}
-	size_t mlen;
-	char *map = read_all(f, &mlen);
-	fclose(f);
-	if (!map) {
-		fprintf(stderr, "mekiki: cannot read brand map %s\n", map_path);
-		return 1;
-	}
-	int st;
-	mekiki_catalogue *cat = mekiki_catalogue_new(map, mlen, map_error, (void *)map_path, &st);
-	free(map);
-	mekiki_scanner *sc = cat ? mekiki_scanner_new(cat) : NULL;
+	mekiki_scanner *sc = mekiki_scanner_new(cat);
 	if (!sc) {
-		fprintf(stderr, "mekiki: cannot build the catalogue from %s: %s\n", map_path,
-		        st == MEKIKI_OK ? "cannot allocate a scanner" : mekiki_strerror(st));
+		fprintf(stderr, "mekiki: cannot allocate a scanner for %s\n", map_path);
 		mekiki_catalogue_free(cat);
 		return 1;
 	}
@@ -260,26 +321,23 @@ static int cmd_explain(int argc, char **argv, int hosts)
 	return rc;
 }
 
-static const char *env_or(const char *name, const char *dflt)
-{
-	const char *v = getenv(name);
-	return v && *v ? v : dflt;
-}
-
 static int cmd_asn(int argc, char **argv)
 {
 	const char *db_path = env_or("MEKIKI_ASN_DB", MEKIKI_DEFAULT_ASN_DB);
 	const char *map_path = env_or("MEKIKI_ASN_MAP", MEKIKI_DEFAULT_ASN_MAP);
 	int map_given = getenv("MEKIKI_ASN_MAP") && *getenv("MEKIKI_ASN_MAP");
 	int i = 0;
-	while (i + 1 < argc && argv[i][0] == '-' && argv[i][1] == '-') {
-		if (strcmp(argv[i], "--db") == 0) {
+	while (is_option(argc, argv, &i)) {
+		int db = strcmp(argv[i], "--db") == 0, map = strcmp(argv[i], "--asn-map") == 0;
+		if (!db && !map)
+			return bad_option("asn", argv[i], 0);
+		if (i + 1 >= argc)
+			return bad_option("asn", argv[i], 1);
+		if (db) {
 			db_path = argv[i + 1];
-		} else if (strcmp(argv[i], "--asn-map") == 0) {
+		} else {
 			map_path = argv[i + 1];
 			map_given = 1;
-		} else {
-			return usage(stderr);
 		}
 		i += 2;
 	}
@@ -301,8 +359,10 @@ static int cmd_asn(int argc, char **argv)
 		int st;
 		map = text ? mekiki_asn_map_new(text, mlen, map_error, (void *)map_path, &st) : NULL;
 		free(text);
-		if (!map) {
-			fprintf(stderr, "mekiki: cannot read the ASN map %s\n", map_path);
+		if (!map || mekiki_asn_map_count(map) == 0) {
+			fprintf(stderr, "mekiki: %s %s\n",
+			        map ? "no valid entry in the ASN map" : "cannot read the ASN map", map_path);
+			mekiki_asn_map_free(map);
 			mekiki_asn_close(db);
 			return 1;
 		}
