@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 seconds=${FUZZ_SECONDS:-30}
-targets=${FUZZ_TARGETS:-scan host catalogue link lua mmdb asn_map tld_map}
+targets=${FUZZ_TARGETS:-scan host catalogue link lua mmdb asn_map tld_map policy}
 out=build-fuzz
 
 CC=clang cmake -S . -B "$out" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMEKIKI_FUZZ=ON >/dev/null
@@ -32,12 +32,14 @@ for t in $targets; do
   [ -d tests/fuzz/regressions/"$t" ] && inputs+=(tests/fuzz/regressions/"$t")
   max_len=4096
   [ "$t" = mmdb ] && max_len=16384   # the seed database is ~4.5 KB
+  dict=()
+  [ -f tests/fuzz/"$t".dict ] && dict=(-dict=tests/fuzz/"$t".dict)
   log="$out/fuzz_$t.log"
   echo "fuzz: $t for ${seconds} s" >&2
   rc=0
   "$out/tests/fuzz/fuzz_$t" -max_total_time="$seconds" -max_len="$max_len" -timeout=10 \
       -rss_limit_mb=2560 -print_final_stats=1 -artifact_prefix="$out/artifacts/$t-" \
-      "$work" "${inputs[@]}" >"$log" 2>&1 || rc=$?
+      ${dict[@]+"${dict[@]}"} "$work" "${inputs[@]}" >"$log" 2>&1 || rc=$?
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
   speed=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")
   cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1)

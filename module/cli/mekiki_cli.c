@@ -6,16 +6,28 @@
  *   mekiki explain [--map FILE] TEXT...   (TEXT "-" reads standard input)
  *   mekiki host [--map FILE] HOST...
  *   mekiki asn [--db FILE] [--asn-map FILE] IP...
+ *   mekiki policy [--brands FILE] [--lures FILE|--no-lures] [--tld FILE|--no-tld]
+ *                 [--bound NAME=VALUE]... FILE.json | --check FILE.jsonl
  */
+#define _POSIX_C_SOURCE 200809L /* open_memstream */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "json.h"
 #include "mekiki.h"
+#include "policy_case.h"
 
 #ifndef MEKIKI_DEFAULT_MAP
 #define MEKIKI_DEFAULT_MAP "/usr/local/share/mekiki/mekiki_brands.map"
+#endif
+
+#ifndef MEKIKI_DEFAULT_LURES_MAP
+#define MEKIKI_DEFAULT_LURES_MAP "/usr/local/share/mekiki/mekiki_lures.map"
+#endif
+#ifndef MEKIKI_DEFAULT_TLD_MAP
+#define MEKIKI_DEFAULT_TLD_MAP "/usr/local/share/mekiki/mekiki_tld.map"
 #endif
 
 #ifndef MEKIKI_DEFAULT_ASN_DB
@@ -34,6 +46,9 @@ static int usage(FILE *f)
 	           "       mekiki explain [--map FILE] TEXT...   (TEXT '-' reads stdin)\n"
 	           "       mekiki host [--map FILE] HOST...\n"
 	           "       mekiki asn [--db FILE] [--asn-map FILE] IP...\n"
+	           "       mekiki policy [--brands FILE] [--lures FILE|--no-lures] [--tld FILE|--no-tld]\n"
+	           "                     [--bound NAME=VALUE]... FILE.json   (FILE '-' reads stdin)\n"
+	           "       mekiki policy [map options] --check FILE.jsonl\n"
 	           "\n"
 	           "explain prints the strong and weak skeletons of each TEXT and every\n"
 	           "brand of the catalogue found in it, with the reason.  host says whether\n"
@@ -43,7 +58,19 @@ static int usage(FILE *f)
 	           "asn prints the autonomous system of each address and its weights in the\n"
 	           "ASN map.  The database is FILE, else $MEKIKI_ASN_DB, else\n"
 	           MEKIKI_DEFAULT_ASN_DB "; the map FILE, else $MEKIKI_ASN_MAP,\n"
-	           "else " MEKIKI_DEFAULT_ASN_MAP " (optional).\n");
+	           "else " MEKIKI_DEFAULT_ASN_MAP " (optional).\n"
+	           "\n"
+	           "policy reads a message view in JSON (the \"view\" of a case of the golden\n"
+	           "table, tests/golden/README.md, or a whole case, whose bounds and maps then\n"
+	           "apply) and prints the verdict the plugins would give, as JSON: each symbol\n"
+	           "-> {\"factor\", \"options\"}, then \"hosts\", the hosts the links go to.  With\n"
+	           "--check it runs every case of a golden file (JSON Lines) and prints each\n"
+	           "failing case with the differences; exit 1 on any failure or malformed case.\n"
+	           "The lure map is FILE, else $MEKIKI_LURES_MAP, else\n"
+	           MEKIKI_DEFAULT_LURES_MAP ";\n"
+	           "the TLD map FILE, else $MEKIKI_TLD_MAP, else " MEKIKI_DEFAULT_TLD_MAP ".\n"
+	           "--bound sets a bound of the policy (max_text_bytes, max_parts, max_hits,\n"
+	           "max_options, max_urls) over the case's.\n");
 	return f == stderr ? 2 : 0;
 }
 
@@ -197,38 +224,120 @@ static void explain_host(const mekiki_catalogue *cat, mekiki_scanner *sc, const 
 	putchar('\n');
 }
 
+/* The whole of a file (path "-": standard input), or NULL with a message. */
+static char *load_file(const char *path, const char *what, size_t *len)
+{
+	int is_stdin = strcmp(path, "-") == 0;
+	FILE *f = is_stdin ? stdin : fopen(path, "rb");
+	if (!f) {
+		fprintf(stderr, "mekiki: cannot open %s %s: %s\n", what, path, strerror(errno));
+		return NULL;
+	}
+	char *text = read_all(f, len);
+	if (!is_stdin)
+		fclose(f);
+	if (!text)
+		fprintf(stderr, "mekiki: cannot read %s %s (at most %u bytes)\n", what, path, MAX_INPUT);
+	return text;
+}
+
+/*
+ * A catalogue from a brand or lure map, or NULL with a message: a map
+ * without a single valid entry is an error (a wrong file, not a policy).
+ */
+static mekiki_catalogue *load_catalogue(const char *path, const char *what)
+{
+	size_t mlen;
+	char *map = load_file(path, what, &mlen);
+	if (!map)
+		return NULL;
+	int st;
+	mekiki_catalogue *cat = mekiki_catalogue_new(map, mlen, map_error, (void *)path, &st);
+	free(map);
+	if (!cat) {
+		fprintf(stderr, "mekiki: cannot build the catalogue from %s: %s\n", path,
+		        mekiki_strerror(st));
+		return NULL;
+	}
+	if (mekiki_catalogue_brand_count(cat) == 0) {
+		fprintf(stderr, "mekiki: %s %s has no valid entry\n", what, path);
+		mekiki_catalogue_free(cat);
+		return NULL;
+	}
+	return cat;
+}
+
+static mekiki_tld_map *load_tld_map(const char *path)
+{
+	size_t mlen;
+	char *text = load_file(path, "TLD map", &mlen);
+	if (!text)
+		return NULL;
+	int st;
+	mekiki_tld_map *map = mekiki_tld_map_new(text, mlen, map_error, (void *)path, &st);
+	free(text);
+	if (!map) {
+		fprintf(stderr, "mekiki: cannot read the TLD map %s: %s\n", path, mekiki_strerror(st));
+		return NULL;
+	}
+	if (mekiki_tld_map_count(map) == 0) {
+		fprintf(stderr, "mekiki: TLD map %s has no valid entry\n", path);
+		mekiki_tld_map_free(map);
+		return NULL;
+	}
+	return map;
+}
+
+/* An option of a command: 1 when argv[*i] is one (a word of two or more
+ * characters starting with '-'), "--" ending the options. */
+static int is_option(int argc, char **argv, int *i)
+{
+	if (*i >= argc || argv[*i][0] != '-' || argv[*i][1] == '\0')
+		return 0;
+	if (strcmp(argv[*i], "--") == 0) {
+		(*i)++;
+		return 0;
+	}
+	return 1;
+}
+
+static int bad_option(const char *cmd, const char *opt, int needs_value)
+{
+	if (needs_value)
+		fprintf(stderr, "mekiki %s: option %s needs a value\n", cmd, opt);
+	else
+		fprintf(stderr, "mekiki %s: unknown option %s\n", cmd, opt);
+	return usage(stderr);
+}
+
+static const char *env_or(const char *name, const char *dflt)
+{
+	const char *v = getenv(name);
+	return v && *v ? v : dflt;
+}
+
 static int cmd_explain(int argc, char **argv, int hosts)
 {
-	const char *map_path = getenv("MEKIKI_BRANDS_MAP");
-	if (!map_path || !*map_path)
-		map_path = MEKIKI_DEFAULT_MAP;
+	const char *cmd = hosts ? "host" : "explain";
+	const char *map_path = env_or("MEKIKI_BRANDS_MAP", MEKIKI_DEFAULT_MAP);
 	int i = 0;
-	if (i + 1 < argc && strcmp(argv[i], "--map") == 0) {
+	while (is_option(argc, argv, &i)) {
+		if (strcmp(argv[i], "--map") != 0)
+			return bad_option(cmd, argv[i], 0);
+		if (i + 1 >= argc)
+			return bad_option(cmd, argv[i], 1);
 		map_path = argv[i + 1];
 		i += 2;
 	}
 	if (i >= argc)
 		return usage(stderr);
 
-	FILE *f = fopen(map_path, "rb");
-	if (!f) {
-		fprintf(stderr, "mekiki: cannot open brand map %s: %s\n", map_path, strerror(errno));
+	mekiki_catalogue *cat = load_catalogue(map_path, "brand map");
+	if (!cat)
 		return 1;
-	}
-	size_t mlen;
-	char *map = read_all(f, &mlen);
-	fclose(f);
-	if (!map) {
-		fprintf(stderr, "mekiki: cannot read brand map %s\n", map_path);
-		return 1;
-	}
-	int st;
-	mekiki_catalogue *cat = mekiki_catalogue_new(map, mlen, map_error, (void *)map_path, &st);
-	free(map);
-	mekiki_scanner *sc = cat ? mekiki_scanner_new(cat) : NULL;
+	mekiki_scanner *sc = mekiki_scanner_new(cat);
 	if (!sc) {
-		fprintf(stderr, "mekiki: cannot build the catalogue from %s: %s\n", map_path,
-		        st == MEKIKI_OK ? "cannot allocate a scanner" : mekiki_strerror(st));
+		fprintf(stderr, "mekiki: cannot allocate a scanner for %s\n", map_path);
 		mekiki_catalogue_free(cat);
 		return 1;
 	}
@@ -260,26 +369,23 @@ static int cmd_explain(int argc, char **argv, int hosts)
 	return rc;
 }
 
-static const char *env_or(const char *name, const char *dflt)
-{
-	const char *v = getenv(name);
-	return v && *v ? v : dflt;
-}
-
 static int cmd_asn(int argc, char **argv)
 {
 	const char *db_path = env_or("MEKIKI_ASN_DB", MEKIKI_DEFAULT_ASN_DB);
 	const char *map_path = env_or("MEKIKI_ASN_MAP", MEKIKI_DEFAULT_ASN_MAP);
 	int map_given = getenv("MEKIKI_ASN_MAP") && *getenv("MEKIKI_ASN_MAP");
 	int i = 0;
-	while (i + 1 < argc && argv[i][0] == '-' && argv[i][1] == '-') {
-		if (strcmp(argv[i], "--db") == 0) {
+	while (is_option(argc, argv, &i)) {
+		int db = strcmp(argv[i], "--db") == 0, map = strcmp(argv[i], "--asn-map") == 0;
+		if (!db && !map)
+			return bad_option("asn", argv[i], 0);
+		if (i + 1 >= argc)
+			return bad_option("asn", argv[i], 1);
+		if (db) {
 			db_path = argv[i + 1];
-		} else if (strcmp(argv[i], "--asn-map") == 0) {
+		} else {
 			map_path = argv[i + 1];
 			map_given = 1;
-		} else {
-			return usage(stderr);
 		}
 		i += 2;
 	}
@@ -301,8 +407,10 @@ static int cmd_asn(int argc, char **argv)
 		int st;
 		map = text ? mekiki_asn_map_new(text, mlen, map_error, (void *)map_path, &st) : NULL;
 		free(text);
-		if (!map) {
-			fprintf(stderr, "mekiki: cannot read the ASN map %s\n", map_path);
+		if (!map || mekiki_asn_map_count(map) == 0) {
+			fprintf(stderr, "mekiki: %s %s\n",
+			        map ? "no valid entry in the ASN map" : "cannot read the ASN map", map_path);
+			mekiki_asn_map_free(map);
 			mekiki_asn_close(db);
 			return 1;
 		}
@@ -337,6 +445,253 @@ static int cmd_asn(int argc, char **argv)
 	return rc;
 }
 
+/* --- mekiki policy -------------------------------------------------------------- */
+
+#define MAX_CLI_BOUNDS 16
+
+struct policy_opts {
+	mekiki_catalogue *brands, *lures;
+	mekiki_tld_map *tld;
+	struct {
+		char name[32];
+		long long value;
+	} bounds[MAX_CLI_BOUNDS];
+	size_t nbounds;
+};
+
+/* The policy of a case: the maps it keeps, its bounds, then the command line's. */
+static mekiki_policy *case_policy(const struct policy_opts *o, const struct pc_case *c,
+                                  struct pc_err *e)
+{
+	int st;
+	mekiki_policy *p = mekiki_policy_new(c->use_brands ? o->brands : NULL,
+	                                     c->use_lures ? o->lures : NULL,
+	                                     c->use_tld ? o->tld : NULL, &st);
+	if (!p) {
+		snprintf(e->msg, sizeof e->msg, "cannot make a policy: %s", mekiki_strerror(st));
+		e->off = 0;
+		return NULL;
+	}
+	if (pc_apply_bounds(p, c->bounds, e) != 0) {
+		mekiki_policy_free(p);
+		return NULL;
+	}
+	for (size_t i = 0; i < o->nbounds; i++)
+		mekiki_policy_set_bound(p, o->bounds[i].name, o->bounds[i].value); /* checked before */
+	return p;
+}
+
+/* Decide on case c: 0, or -1 with e filled. */
+static int run_case(const struct policy_opts *o, const struct pc_case *c, mekiki_message *m,
+                    struct pc_err *e, mekiki_policy **pp)
+{
+	mekiki_policy *p = case_policy(o, c, e);
+	if (!p)
+		return -1;
+	*pp = p;
+	int st = mekiki_message_reset(m, p);
+	if (st == MEKIKI_OK && pc_apply_view(m, c->view, e) != 0)
+		return -1;
+	if (st == MEKIKI_OK)
+		st = mekiki_decide(m);
+	if (st != MEKIKI_OK) {
+		snprintf(e->msg, sizeof e->msg, "mekiki_decide: %s", mekiki_strerror(st));
+		e->off = c->view->off;
+		return -1;
+	}
+	return 0;
+}
+
+static void report(const char *path, unsigned long line_base, const char *text, size_t len,
+                   size_t off, const char *msg)
+{
+	unsigned long line, col;
+	json_where(text, len, off, &line, &col);
+	fprintf(stderr, "mekiki: %s:%lu:%lu: %s\n", path, line + line_base, col, msg);
+}
+
+static int policy_one(const struct policy_opts *o, const char *file)
+{
+	size_t len;
+	char *text = load_file(file, "message view", &len);
+	if (!text)
+		return 1;
+	const char *path = strcmp(file, "-") == 0 ? "(stdin)" : file;
+	struct json_error je;
+	json_doc *doc = json_parse(text, len, 0, &je);
+	if (!doc) {
+		fprintf(stderr, "mekiki: %s:%lu:%lu: %s\n", path, je.line, je.col, je.msg);
+		free(text);
+		return 1;
+	}
+	struct pc_case c;
+	struct pc_err e;
+	mekiki_message *m = mekiki_message_new();
+	mekiki_policy *p = NULL;
+	int rc = 0;
+	if (!m) {
+		fprintf(stderr, "mekiki: out of memory\n");
+		rc = 1;
+	} else if (pc_read(json_root(doc), 0, &c, &e) != 0 || run_case(o, &c, m, &e, &p) != 0) {
+		report(path, 0, text, len, e.off, e.msg);
+		rc = 1;
+	} else {
+		pc_print_verdict(stdout, m);
+	}
+	mekiki_message_free(m);
+	mekiki_policy_free(p);
+	json_free(doc);
+	free(text);
+	return rc;
+}
+
+static int policy_check(const struct policy_opts *o, const char *file)
+{
+	size_t len;
+	char *text = load_file(file, "golden file", &len);
+	if (!text)
+		return 1;
+	const char *path = strcmp(file, "-") == 0 ? "(stdin)" : file;
+	mekiki_message *m = mekiki_message_new();
+	if (!m) {
+		free(text);
+		fprintf(stderr, "mekiki: out of memory\n");
+		return 1;
+	}
+	unsigned long lineno = 0, cases = 0, failed = 0, malformed = 0;
+	for (size_t at = 0; at < len;) {
+		const char *line = text + at;
+		const char *nl = memchr(line, '\n', len - at);
+		size_t n = nl ? (size_t)(nl - line) : len - at;
+		at += n + 1;
+		lineno++;
+		size_t k = 0;
+		while (k < n && (line[k] == ' ' || line[k] == '\t' || line[k] == '\r'))
+			k++;
+		if (k == n)
+			continue; /* a blank line */
+		cases++;
+		struct json_error je;
+		json_doc *doc = json_parse(line, n, 0, &je);
+		if (!doc) {
+			printf("MALFORMED %s:%lu:%lu: %s\n", path, lineno, je.line == 1 ? je.col : 0, je.msg);
+			malformed++;
+			continue;
+		}
+		struct pc_case c;
+		struct pc_err e;
+		mekiki_policy *p = NULL;
+		if (pc_read(json_root(doc), 1, &c, &e) != 0 || run_case(o, &c, m, &e, &p) != 0) {
+			unsigned long l, col;
+			json_where(line, n, e.off, &l, &col);
+			printf("MALFORMED %s:%lu:%lu: %s%s%s\n", path, lineno, col, c.name ? c.name : "",
+			       c.name ? ": " : "", e.msg);
+			malformed++;
+		} else {
+			/* the differences, printed under the case's name */
+			char *diff = NULL;
+			size_t diff_len = 0;
+			FILE *f = open_memstream(&diff, &diff_len);
+			unsigned diffs = f ? pc_compare(f, "    ", m, &c) : 1;
+			if (f)
+				fclose(f);
+			if (diffs) {
+				printf("FAIL %s:%lu: ", path, lineno);
+				pc_print_string(stdout, c.name, strlen(c.name));
+				printf("\n%s", diff ? diff : "    (out of memory)\n");
+				failed++;
+			}
+			free(diff);
+		}
+		mekiki_policy_free(p);
+		json_free(doc);
+	}
+	mekiki_message_free(m);
+	free(text);
+	printf("%s: %lu cases, %lu passed, %lu failed, %lu malformed\n", path, cases,
+	       cases - failed - malformed, failed, malformed);
+	if (cases == 0)
+		printf("%s: no case (a golden file must have at least one)\n", path);
+	return cases == 0 || failed || malformed ? 1 : 0;
+}
+
+static int cmd_policy(int argc, char **argv)
+{
+	const char *brands = env_or("MEKIKI_BRANDS_MAP", MEKIKI_DEFAULT_MAP);
+	const char *lures = env_or("MEKIKI_LURES_MAP", MEKIKI_DEFAULT_LURES_MAP);
+	const char *tld = env_or("MEKIKI_TLD_MAP", MEKIKI_DEFAULT_TLD_MAP);
+	const char *check = NULL;
+	struct policy_opts o;
+	memset(&o, 0, sizeof o);
+	int i = 0;
+	while (is_option(argc, argv, &i)) {
+		const char *opt = argv[i];
+		if (strcmp(opt, "--no-lures") == 0 || strcmp(opt, "--no-tld") == 0) {
+			*(opt[5] == 'l' ? &lures : &tld) = NULL;
+			i++;
+			continue;
+		}
+		int known = strcmp(opt, "--brands") == 0 || strcmp(opt, "--map") == 0 ||
+		            strcmp(opt, "--lures") == 0 || strcmp(opt, "--tld") == 0 ||
+		            strcmp(opt, "--bound") == 0 || strcmp(opt, "--check") == 0;
+		if (!known)
+			return bad_option("policy", opt, 0);
+		if (i + 1 >= argc)
+			return bad_option("policy", opt, 1);
+		const char *val = argv[i + 1];
+		i += 2;
+		if (strcmp(opt, "--brands") == 0 || strcmp(opt, "--map") == 0) {
+			brands = val;
+		} else if (strcmp(opt, "--lures") == 0) {
+			lures = val;
+		} else if (strcmp(opt, "--tld") == 0) {
+			tld = val;
+		} else if (strcmp(opt, "--check") == 0) {
+			check = val;
+		} else {
+			const char *eq = strchr(val, '=');
+			char *end;
+			errno = 0;
+			long long v = eq ? strtoll(eq + 1, &end, 10) : 0;
+			if (!eq || eq == val || (size_t)(eq - val) >= sizeof o.bounds[0].name ||
+			    !eq[1] || *end || errno || o.nbounds == MAX_CLI_BOUNDS) {
+				fprintf(stderr, "mekiki policy: --bound takes NAME=INTEGER (at most %d), not '%s'\n",
+				        MAX_CLI_BOUNDS, val);
+				return usage(stderr);
+			}
+			memcpy(o.bounds[o.nbounds].name, val, (size_t)(eq - val));
+			o.bounds[o.nbounds].name[eq - val] = '\0';
+			o.bounds[o.nbounds].value = v;
+			/* checked now, on a policy of no maps */
+			mekiki_policy *t = mekiki_policy_new(NULL, NULL, NULL, NULL);
+			int st = t ? mekiki_policy_set_bound(t, o.bounds[o.nbounds].name, v) : MEKIKI_ENOMEM;
+			mekiki_policy_free(t);
+			if (st != MEKIKI_OK) {
+				fprintf(stderr, "mekiki policy: unknown bound or value out of range: %s\n", val);
+				return usage(stderr);
+			}
+			o.nbounds++;
+		}
+	}
+	if (check ? i != argc : i + 1 != argc)
+		return usage(stderr);
+
+	int rc = 1;
+	o.brands = load_catalogue(brands, "brand map");
+	if (!o.brands)
+		goto out;
+	if (lures && !(o.lures = load_catalogue(lures, "lure map")))
+		goto out;
+	if (tld && !(o.tld = load_tld_map(tld)))
+		goto out;
+	rc = check ? policy_check(&o, check) : policy_one(&o, argv[i]);
+out:
+	mekiki_catalogue_free(o.brands);
+	mekiki_catalogue_free(o.lures);
+	mekiki_tld_map_free(o.tld);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2)
@@ -353,6 +708,8 @@ int main(int argc, char **argv)
 		return cmd_explain(argc - 2, argv + 2, 1);
 	if (strcmp(argv[1], "asn") == 0)
 		return cmd_asn(argc - 2, argv + 2);
+	if (strcmp(argv[1], "policy") == 0)
+		return cmd_policy(argc - 2, argv + 2);
 	fprintf(stderr, "mekiki: unknown command '%s'\n", argv[1]);
 	return usage(stderr);
 }

@@ -123,3 +123,23 @@ TLD_MAPS = [
     ("bad\x01line\n" + "x" * 300 + " 0.1\n" + "com.cn 0.3\r\n", "a.com.cn\n" + "a" * 260 + ".cn"),
 ]
 write("tld_map", [m.encode() + b"\0" + h.encode() for m, h in TLD_MAPS])
+
+# fuzz_policy: message views and whole golden cases in JSON (the golden
+# table's own rows, tests/golden/policy.jsonl), and JSON at the reader's edges.
+with open(os.path.join(HERE, "..", "golden", "policy.jsonl"), encoding="utf-8") as f:
+    GOLDEN = [line.strip() for line in f if line.strip()]
+POLICY = GOLDEN + [
+    '{"subject": "【Amazon】お支払い方法を更新", "parts": ["Аmazon お客様", {"text": "ｱﾏｿﾞﾝ", "raw": "\\u00e3\\u0082\\u00a2"}],'
+    ' "from": [{"name": "Amazon.co.jp", "addr": "info@pzlmtr-notice.com"}, {"addr": "x@y"}],'
+    ' "from_header": "Amazon.co.jp ,_<info@pzlmtr-notice.com>", "reply_to": "someone@hotmail.com",'
+    ' "flags": ["dmarc_fail", "report"], "links": [{"url": "https://amzn.pzlmtr.cn/x", "host": "amzn.pzlmtr.cn",'
+    ' "shown": "https://www.amazon.co.jp/"}, {"url": "https://www.amazon.co.jp/gp/r.html?U=https%3A%2F%2Fevil.cn%2F",'
+    ' "host": "www.amazon.co.jp", "shown": "amazon.co.jp"}]}',
+    '{"name": "n", "bounds": {"max_options": 1, "max_urls": 2, "max_parts": 1, "max_hits": 1, "max_text_bytes": 5},'
+    ' "maps": {"brands": true, "lures": false, "tld": true}, "view": {"subject": "PayPaI \\ud83d\\ude00 \\u0000 SMBC",'
+    ' "links": [{"url": "u", "host": "xn--pypal-4ve.com"}, {"url": "u", "host": "a.cc"}, {"url": "u", "host": "b.cc"}]}}',
+    '{"parts": ["ご利用確認はこちら your account has been suspended Ama\\u200bzon"], "from": [{"name": "三井住友カード", "addr": "a@smbc-card.com"}], "flags": ["dmarc_fail"]}',
+    '[' * 31 + ']' * 31, '[' * 33 + ']' * 33, '{"a": 1, "\\u0061": 2}', '"\\ud800"', '"\\udc00\\ud800"',
+    '{"subject": "\x01"}', '\ufeff{}', '{"subject": "ok"} x', '-0.0e+00', '[1e999]', '[01]',
+]
+write("policy", [p.encode() for p in POLICY] + [b'{"subject": "\xc0\xaf \xed\xa0\x80 \xf4\x90\x80\x80"}'])
