@@ -47,6 +47,7 @@ static int usage(FILE *f)
 	           "       mekiki host [--map FILE] HOST...\n"
 	           "       mekiki asn [--db FILE] [--asn-map FILE] IP...\n"
 	           "       mekiki policy [--brands FILE] [--lures FILE|--no-lures] [--tld FILE|--no-tld]\n"
+	           "                     [--asn-db FILE --asn-map FILE]\n"
 	           "                     [--bound NAME=VALUE]... FILE.json   (FILE '-' reads stdin)\n"
 	           "       mekiki policy [map options] --check FILE.jsonl\n"
 	           "\n"
@@ -452,6 +453,8 @@ static int cmd_asn(int argc, char **argv)
 struct policy_opts {
 	mekiki_catalogue *brands, *lures;
 	mekiki_tld_map *tld;
+	mekiki_asn_db *asn_db;
+	mekiki_asn_map *asn_map;
 	struct {
 		char name[32];
 		long long value;
@@ -472,6 +475,8 @@ static mekiki_policy *case_policy(const struct policy_opts *o, const struct pc_c
 		e->off = 0;
 		return NULL;
 	}
+	if (c->use_asn)
+		mekiki_policy_set_networks(p, o->asn_db, o->asn_map);
 	if (pc_apply_bounds(p, c->bounds, e) != 0) {
 		mekiki_policy_free(p);
 		return NULL;
@@ -494,6 +499,8 @@ static int run_case(const struct policy_opts *o, const struct pc_case *c, mekiki
 		return -1;
 	if (st == MEKIKI_OK)
 		st = mekiki_decide(m);
+	if (st == MEKIKI_OK) /* the view's addresses stand for the host's resolver */
+		st = mekiki_decide_networks(m);
 	if (st != MEKIKI_OK) {
 		snprintf(e->msg, sizeof e->msg, "mekiki_decide: %s", mekiki_strerror(st));
 		e->off = c->view->off;
@@ -620,7 +627,7 @@ static int cmd_policy(int argc, char **argv)
 	const char *brands = env_or("MEKIKI_BRANDS_MAP", MEKIKI_DEFAULT_MAP);
 	const char *lures = env_or("MEKIKI_LURES_MAP", MEKIKI_DEFAULT_LURES_MAP);
 	const char *tld = env_or("MEKIKI_TLD_MAP", MEKIKI_DEFAULT_TLD_MAP);
-	const char *check = NULL;
+	const char *check = NULL, *asn_db = NULL, *asn_map = NULL;
 	struct policy_opts o;
 	memset(&o, 0, sizeof o);
 	int i = 0;
@@ -633,7 +640,8 @@ static int cmd_policy(int argc, char **argv)
 		}
 		int known = strcmp(opt, "--brands") == 0 || strcmp(opt, "--map") == 0 ||
 		            strcmp(opt, "--lures") == 0 || strcmp(opt, "--tld") == 0 ||
-		            strcmp(opt, "--bound") == 0 || strcmp(opt, "--check") == 0;
+		            strcmp(opt, "--bound") == 0 || strcmp(opt, "--check") == 0 ||
+		            strcmp(opt, "--asn-db") == 0 || strcmp(opt, "--asn-map") == 0;
 		if (!known)
 			return bad_option("policy", opt, 0);
 		if (i + 1 >= argc)
@@ -648,6 +656,10 @@ static int cmd_policy(int argc, char **argv)
 			tld = val;
 		} else if (strcmp(opt, "--check") == 0) {
 			check = val;
+		} else if (strcmp(opt, "--asn-db") == 0) {
+			asn_db = val;
+		} else if (strcmp(opt, "--asn-map") == 0) {
+			asn_map = val;
 		} else {
 			const char *eq = strchr(val, '=');
 			char *end;
@@ -684,11 +696,34 @@ static int cmd_policy(int argc, char **argv)
 		goto out;
 	if (tld && !(o.tld = load_tld_map(tld)))
 		goto out;
+	if (!asn_db != !asn_map) {
+		fprintf(stderr, "mekiki policy: --asn-db and --asn-map go together\n");
+		rc = usage(stderr);
+		goto out;
+	}
+	if (asn_db) {
+		char err[256];
+		int st;
+		size_t alen;
+		if (!(o.asn_db = mekiki_asn_open(asn_db, err, sizeof err))) {
+			fprintf(stderr, "mekiki: %s\n", err);
+			goto out;
+		}
+		char *atext = load_file(asn_map, "ASN map", &alen);
+		o.asn_map = atext ? mekiki_asn_map_new(atext, alen, NULL, NULL, &st) : NULL;
+		free(atext);
+		if (!o.asn_map || mekiki_asn_map_count(o.asn_map) == 0) {
+			fprintf(stderr, "mekiki: ASN map %s has no valid entry\n", asn_map);
+			goto out;
+		}
+	}
 	rc = check ? policy_check(&o, check) : policy_one(&o, argv[i]);
 out:
 	mekiki_catalogue_free(o.brands);
 	mekiki_catalogue_free(o.lures);
 	mekiki_tld_map_free(o.tld);
+	mekiki_asn_map_free(o.asn_map);
+	mekiki_asn_close(o.asn_db);
 	return rc;
 }
 

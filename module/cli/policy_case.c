@@ -67,8 +67,10 @@ static int check_members(const json_value *obj, const char *what, const struct m
 static const struct member view_members[] = {
 	{"subject", JSON_STRING, 0},   {"parts", JSON_ARRAY, 0},    {"from", JSON_ARRAY, 0},
 	{"from_header", JSON_STRING, 0}, {"reply_to", JSON_STRING, 0}, {"flags", JSON_ARRAY, 0},
-	{"links", JSON_ARRAY, 0},
+	{"links", JSON_ARRAY, 0},      {"sender_ip", JSON_STRING, 0}, {"addresses", JSON_ARRAY, 0},
 };
+static const struct member address_members[] = {
+	{"host", JSON_STRING, 1}, {"domain", JSON_STRING, 1}, {"addr", JSON_STRING, 1}};
 static const struct member part_members[] = {{"text", JSON_STRING, 1}, {"raw", JSON_STRING, 0}};
 static const struct member from_members[] = {{"name", JSON_STRING, 0}, {"addr", JSON_STRING, 0}};
 static const struct member link_members[] = {
@@ -79,7 +81,7 @@ static const struct member case_members[] = {
 	{"hosts", JSON_ARRAY, 0},
 };
 static const struct member maps_members[] = {
-	{"brands", JSON_BOOL, 0}, {"lures", JSON_BOOL, 0}, {"tld", JSON_BOOL, 0}};
+	{"brands", JSON_BOOL, 0}, {"lures", JSON_BOOL, 0}, {"tld", JSON_BOOL, 0}, {"asn", JSON_BOOL, 0}};
 static const struct member symbol_members[] = {{"factor", JSON_NUMBER, 1},
                                                {"options", JSON_ARRAY, 1}};
 static const struct member host_members[] = {
@@ -93,7 +95,7 @@ static const struct {
 	{"brand_domain", MEKIKI_HOST_BRAND_DOMAIN}, {"lookalike", MEKIKI_HOST_LOOKALIKE},
 	{"confusable", MEKIKI_HOST_CONFUSABLE},     {"domain_label", MEKIKI_HOST_DOMAIN_LABEL},
 	{"mixed_script", MEKIKI_HOST_MIXED_SCRIPT}, {"idn", MEKIKI_HOST_IDN},
-	{"family", MEKIKI_HOST_FAMILY},
+	{"family", MEKIKI_HOST_FAMILY},             {"address", MEKIKI_HOST_ADDRESS},
 };
 #define NHOST_FLAGS (sizeof host_flags / sizeof host_flags[0])
 
@@ -124,6 +126,10 @@ static int check_view(const json_value *view, struct pc_err *e)
 	if ((a = json_get(view, "links")))
 		for (const json_value *p = a->child; p; p = p->next)
 			if (CHECK(p, "a link", link_members, e))
+				return -1;
+	if ((a = json_get(view, "addresses")))
+		for (const json_value *p = a->child; p; p = p->next)
+			if (CHECK(p, "an address ({\"host\", \"domain\", \"addr\"})", address_members, e))
 				return -1;
 	if ((a = json_get(view, "flags")))
 		for (const json_value *p = a->child; p; p = p->next) {
@@ -179,7 +185,7 @@ static int check_hosts(const json_value *hosts, struct pc_err *e)
 int pc_read(const json_value *root, int golden, struct pc_case *c, struct pc_err *e)
 {
 	memset(c, 0, sizeof *c);
-	c->use_brands = c->use_lures = c->use_tld = 1;
+	c->use_brands = c->use_lures = c->use_tld = c->use_asn = 1;
 	if (root->type != JSON_OBJECT)
 		return fail(e, root->off, "a case or a view must be an object, not %s",
 		            json_type_name(root->type));
@@ -210,6 +216,8 @@ int pc_read(const json_value *root, int golden, struct pc_case *c, struct pc_err
 			c->use_lures = b->boolean;
 		if ((b = json_get(v, "tld")))
 			c->use_tld = b->boolean;
+		if ((b = json_get(v, "asn")))
+			c->use_asn = b->boolean;
 	}
 	if (c->bounds)
 		for (const json_value *b = c->bounds->child; b; b = b->next) {
@@ -304,6 +312,18 @@ int pc_apply_view(mekiki_message *m, const json_value *view, struct pc_err *e)
 			if (status(mekiki_message_add_link(m, u->str, u->len, h->str, h->len,
 			                                   s ? s->str : NULL, s ? s->len : 0),
 			           p, "a link", e))
+				return -1;
+		}
+	if ((v = json_get(view, "sender_ip")) &&
+	    status(mekiki_message_set_sender_ip(m, v->str, v->len), v, "the sender IP", e))
+		return -1;
+	if ((v = json_get(view, "addresses")))
+		for (const json_value *p = v->child; p; p = p->next) {
+			const json_value *h = json_get(p, "host"), *d = json_get(p, "domain"),
+			                 *a = json_get(p, "addr");
+			if (status(mekiki_message_add_host_address(m, h->str, h->len, d->str, d->len, a->str,
+			                                           a->len),
+			           p, "an address", e))
 				return -1;
 		}
 	return 0;

@@ -23,7 +23,7 @@ struct pc_err {
 struct pc_case {
 	const char *name;             /* NULL when absent */
 	const json_value *view, *bounds, *expect, *hosts; /* NULL when absent */
-	int use_brands, use_lures, use_tld; /* the maps' switches (1 unless "maps" says false) */
+	int use_brands, use_lures, use_tld, use_asn; /* the maps' switches (1 unless "maps" says false) */
 };
 
 /*
