@@ -1176,7 +1176,8 @@ static int walk_links(mekiki_message *m)
 	for (size_t i = 0; i < m->nhosts; i++)
 		if (!(m->hosts[i].info.valid && (m->hosts[i].info.flags & MEKIKI_HOST_BRAND_DOMAIN)))
 			m->order[m->norder++] = i;
-	qsort_r(m->order, m->norder, sizeof *m->order, cmp_resolve, m);
+	if (m->norder > 1)
+		qsort_r(m->order, m->norder, sizeof *m->order, cmp_resolve, m);
 	m->hosts_done = 1;
 	return 0;
 }
@@ -1604,7 +1605,8 @@ static int check_mismatch(mekiki_message *m)
 	for (uint32_t b = 0; b < nb; b++)
 		if (m->brand_bits[b] & want)
 			idx[nc++] = b;
-	qsort_r(idx, nc, sizeof *idx, cmp_brand_ids, (void *)m->p->brands);
+	if (nc > 1)
+		qsort_r(idx, nc, sizeof *idx, cmp_brand_ids, (void *)m->p->brands);
 	int rc = MEKIKI_OK;
 	const struct link_host *first = &m->hosts[0];
 	for (uint32_t k = 0; k < nc && rc == MEKIKI_OK; k++) {
@@ -1920,7 +1922,8 @@ int mekiki_decide_networks(mekiki_message *m)
 		size_t nd = 0;
 		for (size_t i = e->head; i; i = next[i - 1])
 			d[nd++] = i - 1;
-		qsort_r(d, nd, sizeof *d, cmp_domains, m);
+		if (nd > 1)
+			qsort_r(d, nd, sizeof *d, cmp_domains, m);
 		struct ob o;
 		ob_begin(m, &o);
 		ob_arena(m, &o, e->addr);
