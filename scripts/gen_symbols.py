@@ -29,6 +29,7 @@ GROUP_RE = re.compile(r"[a-z][a-z0-9_]*\Z")
 SCORE_RE = re.compile(r"-?[0-9]+(\.[0-9]+)?\Z")
 EVAL_RE = re.compile(r"([a-z_][a-z0-9_]*)(\(\))?\Z")
 SA_MARKER = "%%MEKIKI_RULES%%"
+GROUP_FILE = "mekiki_group.conf"   # its local.d / override.d names
 PAD = 28  # SpamAssassin rule names are aligned to this width
 
 COMMENT_PREFIXES = {"#rspamd:": ("rspamd",), "#sa:": ("sa",), "#:": ("rspamd", "sa")}
@@ -99,11 +100,9 @@ def tokenize(expr):
         text = m.group(0)
         if text.isspace():
             continue
-        if text in ("&", "&&"):
-            tokens.append("&")
-        elif text in ("|", "||"):
-            tokens.append("|")
-        elif text in ("!", "(", ")"):
+        if text in ("&&", "||"):
+            raise ValueError(f"'{text}': write '{text[0]}' (the meta rule gets '{text}')")
+        if text in ("&", "|", "!", "(", ")"):
             tokens.append(text)
         elif re.match(r"-?[A-Za-z_]", text):
             tokens.append(text)
@@ -336,13 +335,10 @@ def render_group(table):
                 f"      description = {ucl_string(r.description)};\n    }}\n")
     out += "  }\n\n"
     out += ('  .include(try=true; priority=1; duplicate=merge) '
-            f'"$LOCAL_CONFDIR/local.d/{os.path.basename(GROUP_FILE)}"\n'
+            f'"$LOCAL_CONFDIR/local.d/{GROUP_FILE}"\n'
             '  .include(try=true; priority=10) '
-            f'"$LOCAL_CONFDIR/override.d/{os.path.basename(GROUP_FILE)}"\n}}\n')
+            f'"$LOCAL_CONFDIR/override.d/{GROUP_FILE}"\n}}\n')
     return out
-
-
-GROUP_FILE = "mekiki_group.conf"   # its local.d / override.d names
 
 
 def render_composites(table):
