@@ -26,10 +26,15 @@ CORPUS = os.path.join(ROOT, "corpus")
 STAGE = STATE = None
 
 
+def staged_modules_d(name):
+    """A staged modules.d file (generated from rules.d/mekiki_symbols.tsv)."""
+    with open(os.path.join(STAGE, "etc", "rspamd", "modules.d", name), encoding="utf-8") as f:
+        return f.read()
+
+
 def shipped_weights():
-    """Symbol weights as written in rules.d/mekiki_group.conf."""
-    with open(os.path.join(ROOT, "rules.d", "mekiki_group.conf"), encoding="utf-8") as f:
-        text = f.read()
+    """Symbol weights as installed in modules.d/mekiki_group.conf."""
+    text = staged_modules_d("mekiki_group.conf")
     return {m.group(1): float(m.group(2)) for m in
             re.finditer(r'"(MEKIKI_\w+)"\s*\{\s*weight\s*=\s*([-\d.]+)', text)}
 
@@ -121,9 +126,9 @@ class TestCorpus(RspamdTestCase):
             self.assertAlmostEqual(res["symbols"][name]["score"], weights[name], places=2)
 
     def test_phish_composite_keeps_members(self):
-        # rules.d/mekiki_composites.conf: a claimed brand and a risky link.
-        with open(os.path.join(ROOT, "rules.d", "mekiki_composites.conf"), encoding="utf-8") as f:
-            score = float(re.search(r'"MEKIKI_PHISH" \{.*?score = ([\d.]+);', f.read(), re.S).group(1))
+        # modules.d/mekiki_composites.conf: a claimed brand and a risky link.
+        score = float(re.search(r'"MEKIKI_PHISH" \{.*?score = ([\d.]+);',
+                                staged_modules_d("mekiki_composites.conf"), re.S).group(1))
         res = self.scan(os.path.join(CORPUS, "phish-amazon-cojp-utf8-base64.eml"))
         self.assertAlmostEqual(res["symbols"]["MEKIKI_PHISH"]["score"], score, places=2)
         syms = mekiki_symbols(res)

@@ -44,8 +44,8 @@ from link_cases import _HTML, CLAIM_ORDER_CASE, REDIRECT_CASES, SHOWN_DOMAIN_CAS
 
 
 def shipped_scores():
-    """score lines of rules.d/mekiki.cf.in."""
-    with open(os.path.join(ROOT, "rules.d", "mekiki.cf.in"), encoding="utf-8") as f:
+    """score lines of the staged mekiki.cf (generated from rules.d/mekiki_symbols.tsv)."""
+    with open(os.path.join(STAGE, "etc", "spamassassin", "mekiki.cf"), encoding="utf-8") as f:
         return {m.group(1): float(m.group(2))
                 for m in re.finditer(r"^score\s+(MEKIKI_\w+)\s+([-\d.]+)", f.read(), re.M)}
 
