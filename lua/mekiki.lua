@@ -1,51 +1,23 @@
 --[[
 mekiki -- brand-impersonation phishing detection for rspamd.
 
-This plugin is thin glue: the detection runs in the native module `mekiki`
-(libmekiki).  It reads the brand catalogue through rspamd's map machinery (so
-the map reloads without a restart), scans the subject, the text parts and the
-From display name of each message, and inserts:
+An adapter: every decision is made by the native module `mekiki`
+(libmekiki's policy engine, the same one SpamAssassin's plugin and the
+`mekiki policy` command use).  This plugin reads its options and maps the
+rspamd way (maps reload without a restart), builds each message's view
+(subject, text parts, From names and addresses, Reply-To, DMARC and
+delivery-report facts, links with their shown text), hands it to the engine
+in one call and inserts the verdict; then it resolves the link hosts the
+engine names, with rspamd's own asynchronous resolver (A, AAAA when A has no
+address; at most max_dns names per message, answers cached per worker), and
+inserts the engine's network verdict (MEKIKI_SENDER_ASN, MEKIKI_URL_ASN,
+MEKIKI_URL_SHARED_IP).
 
-  MEKIKI_BRAND_CONFUSABLE  a brand written with look-alike, fullwidth or
-                           invisible characters in the subject or body
-  MEKIKI_FROM_CONFUSABLE   the same in the From display name
-  MEKIKI_BRAND_CONFUSABLE_WEAK  only the aggressive skeleton matches (accents
-                           stripped, i/l folded): a weaker sign
-  MEKIKI_INVISIBLE_IN_WORD invisible code points between the letters of a word
-                           (アカウ<U+FE09>ント) in the subject or body
-  MEKIKI_URL_LOOKALIKE     a link's host imitates a brand: its name or domain
-                           label, plain or with look-alikes, under a foreign
-                           registrable domain (or a mixed-script label)
-  MEKIKI_BRAND_URL_MISMATCH  the message claims a brand (spoofed display name,
-                           look-alike spelling) and no link goes to its domains;
-                           or a link shows a brand's domain and goes elsewhere
-  MEKIKI_LURE              lure phrases of the observed waves (payment declined,
-                           account restricted ...) in the subject or body
-  MEKIKI_URL_TLD           links into top-level domains weighted in the TLD map
-  MEKIKI_FROM_TLD          the From domain is in such a top-level domain
-  MEKIKI_FROM_BRAND_SPOOF  the From display name claims a brand while the From
-                           domain is not one of that brand's domains (or is,
-                           but rspamd's DMARC check failed for it)
-  MEKIKI_BRAND_REPLYTO_MISMATCH  the From header claims a brand and Reply-To
-                           sends the replies to a mailbox neither the brand's
-                           nor at the From domain
-  MEKIKI_SUBJECT_BRAND     the subject's leading bracketed tag is a brand name
-                           ("【Amazon】...") and the From address is not the
-                           brand's: a weak sign, and a claim for the mismatch
-                           check when the links or the From domain are risky
-  MEKIKI_SENDER_ASN        the sending IP is in a network weighted in the ASN map
-  MEKIKI_URL_ASN           a link host resolves into such a network
-  MEKIKI_URL_SHARED_IP     unrelated registrable domains of the links resolve to
-                           one address ("different names, same server")
-
-Link hosts are resolved with rspamd's own asynchronous resolver (A; AAAA when
-A has no address; at most max_dns hosts per message, cached per worker); the
-addresses' networks come from a MaxMind DB file (asn_db) read by the native
-module.
-
-Scores, descriptions and the group live in modules.d/mekiki_group.conf
-(override in local.d/mekiki_group.conf); options in modules.d/mekiki.conf
-(override in local.d/mekiki.conf).
+The symbols, their scores, descriptions and composites are defined once in
+rules.d/mekiki_symbols.tsv, from which the build writes
+modules.d/mekiki_group.conf and mekiki_composites.conf (override in
+local.d/mekiki_group.conf); options are in modules.d/mekiki.conf (override
+in local.d/mekiki.conf).  What each symbol means: README, "What it detects".
 ]]--
 
 if confighelp then
