@@ -190,19 +190,31 @@ local function shown_text(url, alts)
   return visible
 end
 
+-- URLs rspamd lists that the message does not link to: the URL it reads in
+-- an anchor's text (html_displayed: that text is the anchor's shown text,
+-- the anchor's href its link) and a URL inside another URL's query (query:
+-- the engine follows only a brand's own redirectors).
+local function not_a_link(url)
+  local flags = url.get_flags and url:get_flags()
+  return flags ~= nil and (flags.html_displayed or flags.query) ~= nil
+end
+
 -- The links of a message as the engine takes them: { url, host, shown },
 -- and the rspamd URLs in the same order.
 local function view_links(task, with_shown)
-  local links, urls = {}, {}
+  local links, urls, n = {}, {}, 0
   local alts = with_shown and catalogue and anchor_alts(task)
-  for i, url in ipairs(task:get_urls() or {}) do
-    if i > settings.max_urls then
-      lua_util.debugm(N, task, 'skipping links after the %s-th', settings.max_urls)
-      break
+  for _, url in ipairs(task:get_urls() or {}) do
+    if not not_a_link(url) then
+      if n >= settings.max_urls then
+        lua_util.debugm(N, task, 'skipping links after the %s-th', settings.max_urls)
+        break
+      end
+      n = n + 1
+      urls[n] = url
+      links[n] = { url.get_raw and url:get_raw() or tostring(url), url:get_host() or '',
+                   alts and shown_text(url, alts) or nil }
     end
-    urls[i] = url
-    links[i] = { url.get_raw and url:get_raw() or tostring(url), url:get_host() or '',
-                 alts and shown_text(url, alts) or nil }
   end
   return links, urls
 end
