@@ -125,6 +125,9 @@ def why_not(case):
     net = NETWORK_SYMBOLS & set(case.get("expect", {}))
     if net:
         why.append(f"network symbols expected ({','.join(sorted(net))}): DNS and ASN data")
+    inputs = [k for k in ("sender_ip", "addresses") if k in view]
+    if inputs:
+        why.append(f"network phase inputs ({','.join(inputs)}): the daemons' runs have no ASN data")
 
     subject = view.get("subject")
     if subject is not None:
