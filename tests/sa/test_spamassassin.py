@@ -110,8 +110,8 @@ class TestLint(SATestCase):
     def test_lint_other_abi_refused(self):
         """A libmekiki of another binary interface (an old library left in
         /usr/local/lib, a plugin from another build) is refused by name:
-        the plugin unpacks the library's structures by hand.  The library
-        here is built for the test and answers ABI 999."""
+        the plugin binds the library's functions with the signatures of one
+        ABI.  The library here is built for the test and answers ABI 999."""
         os.makedirs(STATE, exist_ok=True)
         src = os.path.join(STATE, "other-abi.c")
         lib = os.path.join(STATE, "libmekiki-other-abi.so")
