@@ -403,8 +403,14 @@ sub _raw_if_converted {
   return utf8::decode($copy) ? undef : $bytes;
 }
 
-# The From header's entries, as SpamAssassin's From:name and From:addr
-# parse and decode them but kept together: [name, address] each.
+# The From header's entries (at most 4), as SpamAssassin's From:name and
+# From:addr parse and decode them but kept together: [name, address] each.
+# A name without an address ("Facebook" <>) is an entry only when no entry
+# has one: SpamAssassin's parser splits a malformed From ("Microsoft account
+# team ,_<no-reply@...>") into the name without an address and "_" with it,
+# where a mail client (and rspamd's parser) shows no address-less sender;
+# the policy then takes the header's text as the display name of the address
+# (mekiki_message_set_from_header()).
 sub _from_entries {
   my ($pms) = @_;
   my @entries;
@@ -418,10 +424,11 @@ sub _from_entries {
         $name =~ s/^'(.*?)'$/$1/;
       }
       push @entries, [$name, $a->{address} // ''];
-      return @entries if @entries >= 4;
     }
   }
-  return @entries;
+  my @mailboxes = grep { $_->[1] ne '' } @entries;
+  @entries = @mailboxes if @mailboxes;
+  return @entries[0 .. ($#entries < 3 ? $#entries : 3)];
 }
 
 # The message into the process's view under the policy, with flags
