@@ -284,6 +284,18 @@ class TestRules(SATestCase):
         hit = self.hit(message(b"hello\r\n", from_="Amazon.co.jp <no-reply@amazon.co.jp>"))
         self.assertNotIn("MEKIKI_FROM_BRAND_SPOOF", hit)
 
+    def test_own_domain_spoof_after_dmarc_failure(self):
+        """MEKIKI_FROM_BRAND_SPOOF runs after the DMARC rules: a display name
+        claiming the From domain's own brand is a spoof when one of them hit
+        (a stand-in DMARC_REJECT here), decided again with the DMARC flag."""
+        msg = message(b"hello\r\n", from_="Amazon.co.jp <no-reply@amazon.co.jp>")
+        sa = self.sa("dmarc", local_cf="header DMARC_REJECT From =~ /amazon\\.co\\.jp/i\n"
+                                       "priority DMARC_REJECT 500\nscore DMARC_REJECT 0.01\n")
+        tests, out = self.check(sa, msg)
+        self.assertIn("DMARC_REJECT", tests)
+        m = re.search(r"MEKIKI_FROM_BRAND_SPOOF[^\n]*\n\s*\[([^\]]*)\]", out)
+        self.assertEqual(m and m.group(1), "amazon:amazon.co.jp:dmarc-fail", out[-3000:])
+
     def test_invisible_in_word(self):
         hit = self.hit(message("アカウ\ufe09ントの確認\r\n".encode()))
         self.assertIn("MEKIKI_INVISIBLE_IN_WORD", hit)
