@@ -355,18 +355,27 @@ def render_sa_rules(table):
     def line(cmd, name, value):
         return f"{cmd:<8} {name:<{PAD}} {value}\n"
 
+    # SpamAssassin runs a meta rule's members no later than the meta rule:
+    # a meta rule takes the highest priority of its members, so that a
+    # member that must run late (MEKIKI_FROM_BRAND_SPOOF, after the DMARC
+    # rules) is not pulled forward.
+    prio = {r.name: int(r.priority) for r in table.of_kind("symbol") if r.priority is not None}
     out = ""
     for r in table.of_kind("symbol", "composite"):
         out += "\n" + comment_lines(r.comments["sa"])
+        priority = r.priority
         if r.kind == "symbol":
             arg = f"'{r.name}'" if r.eval_name else ""
             out += line("header", r.name, f"eval:{r.eval_func}({arg})")
         else:
             out += line("meta", r.name, sa_expression(r.tokens))
+            members = [prio[t.lstrip("-!")] for t in r.tokens if t.lstrip("-!") in prio]
+            if members:
+                priority = str(max(members))
         out += line("describe", r.name, r.describe)
         out += line("score", r.name, r.score)
-        if r.priority is not None:
-            out += line("priority", r.name, r.priority)
+        if priority is not None:
+            out += line("priority", r.name, priority)
         if r.tflags:
             out += line("tflags", r.name, " ".join(r.tflags))
     return out

@@ -110,8 +110,8 @@ class TestLint(SATestCase):
     def test_lint_other_abi_refused(self):
         """A libmekiki of another binary interface (an old library left in
         /usr/local/lib, a plugin from another build) is refused by name:
-        the plugin unpacks the library's structures by hand.  The library
-        here is built for the test and answers ABI 999."""
+        the plugin binds the library's functions with the signatures of one
+        ABI.  The library here is built for the test and answers ABI 999."""
         os.makedirs(STATE, exist_ok=True)
         src = os.path.join(STATE, "other-abi.c")
         lib = os.path.join(STATE, "libmekiki-other-abi.so")
@@ -283,6 +283,18 @@ class TestRules(SATestCase):
     def test_from_own_domain_is_not_spoof(self):
         hit = self.hit(message(b"hello\r\n", from_="Amazon.co.jp <no-reply@amazon.co.jp>"))
         self.assertNotIn("MEKIKI_FROM_BRAND_SPOOF", hit)
+
+    def test_own_domain_spoof_after_dmarc_failure(self):
+        """MEKIKI_FROM_BRAND_SPOOF runs after the DMARC rules: a display name
+        claiming the From domain's own brand is a spoof when one of them hit
+        (a stand-in DMARC_REJECT here), decided again with the DMARC flag."""
+        msg = message(b"hello\r\n", from_="Amazon.co.jp <no-reply@amazon.co.jp>")
+        sa = self.sa("dmarc", local_cf="header DMARC_REJECT From =~ /amazon\\.co\\.jp/i\n"
+                                       "priority DMARC_REJECT 500\nscore DMARC_REJECT 0.01\n")
+        tests, out = self.check(sa, msg)
+        self.assertIn("DMARC_REJECT", tests)
+        m = re.search(r"MEKIKI_FROM_BRAND_SPOOF[^\n]*\n\s*\[([^\]]*)\]", out)
+        self.assertEqual(m and m.group(1), "amazon:amazon.co.jp:dmarc-fail", out[-3000:])
 
     def test_invisible_in_word(self):
         hit = self.hit(message("アカウ\ufe09ントの確認\r\n".encode()))

@@ -2,9 +2,11 @@
 # detection for SpamAssassin, driven by libmekiki through FFI::Platypus.
 #
 # The same detection and the same names as the rspamd plugin (lua/mekiki.lua):
-# this file is thin glue that hands SpamAssassin's decoded data (From display
-# name and address, subject, rendered text parts, get_uri_detail_list hosts
-# and anchor texts) to the native library and reports eval rules.
+# the decisions are libmekiki's policy engine (mekiki_decide()); this file
+# is the adapter that hands it what SpamAssassin decoded of a message (From
+# names and addresses, subject, rendered text parts, get_uri_detail_list
+# hosts and anchor texts), reports its verdict as eval rules, and runs the
+# network rules (the ASN of the sender and of the link hosts).
 #
 # Copyright the mekiki authors.  Same licence as the rest of mekiki.
 
@@ -16,37 +18,24 @@ use re 'taint';
 
 use Mail::SpamAssassin::Plugin;
 use Mail::SpamAssassin::Logger;
-use Mail::SpamAssassin::Util qw(untaint_var);
+use Mail::SpamAssassin::Util qw(untaint_var parse_header_addresses);
 
 our @ISA = qw(Mail::SpamAssassin::Plugin);
 our $VERSION = '0.1.0';
 
-# Layouts of the C structures of mekiki.h (x86_64 / LP64); the build checks
-# them against the compiler (tests/sa/layout_check.c).
-use constant HIT_SIZE => 72;       # sizeof(mekiki_hit)
-use constant HIT_PACK => 'L L Q Q L L L L8';
-use constant VERDICT_SIZE => 524;  # sizeof(mekiki_host_verdict)
-use constant VERDICT_PACK => 'L L L Z256 Z256';
-use constant INVISIBLE_SIZE => 24; # sizeof(mekiki_invisible)
-use constant INVISIBLE_PACK => 'Q Q L';
+# Constants of mekiki.h; the build checks them against the compiler
+# (tests/sa/layout_check.c), and the only structure unpacked by hand.
 use constant ASN_INFO_SIZE => 132; # sizeof(mekiki_asn_info)
 use constant ASN_INFO_PACK => 'L Z128';
 use constant ASN_SENDER => 0;      # enum mekiki_asn_context
 use constant ASN_LINK => 1;
-use constant MEKIKI_ABI => 2;      # MEKIKI_ABI_VERSION this plugin was written for
-use constant MEKIKI_ELIMIT => -4; # enum mekiki_status
-use constant SCAN_CONFUSABLE_ONLY => 1; # MEKIKI_SCAN_CONFUSABLE_ONLY
 use constant ASN_SHARED => 2;
+use constant MEKIKI_ABI => 2;      # MEKIKI_ABI_VERSION this plugin was written for
+use constant MEKIKI_ELIMIT => -4;  # enum mekiki_status
+use constant MESSAGE_DMARC_FAIL => 0x1; # MEKIKI_MESSAGE_*
+use constant MESSAGE_REPORT => 0x2;
+use constant HOST_BRAND_DOMAIN => 0x01; # MEKIKI_HOST_BRAND_DOMAIN
 use constant MAX_LOGGED_ERRORS => 10; # bad map lines listed per load
-
-use constant HIT_CONFUSABLE => 0x1;
-use constant HIT_WEAK => 0x2;
-use constant HOST_BRAND_DOMAIN => 0x01;
-use constant HOST_LOOKALIKE => 0x02;
-use constant HOST_MIXED_SCRIPT => 0x10;
-use constant NO_BRAND => 0xFFFFFFFF;
-use constant LIMIT_MAX_HITS => 1024;
-use constant MAX_REDIRECT_HOPS => 3;
 
 # Every rule this plugin reports, and the rules whose DMARC verdict makes a
 # display name claiming the From domain's own brand a spoof (as rspamd's
@@ -58,8 +47,14 @@ our @RULES = qw(MEKIKI_BRAND_CONFUSABLE MEKIKI_FROM_CONFUSABLE MEKIKI_BRAND_CONF
                 MEKIKI_SENDER_ASN MEKIKI_URL_ASN MEKIKI_URL_SHARED_IP);
 our @DMARC_FAIL_RULES = qw(DMARC_REJECT DMARC_QUAR DMARC_NONE);
 
-# The library, loaded once per process; a catalogue per configuration.
-my $FFI;
+# The library, loaded once per process; a policy (catalogues, TLD map,
+# bounds) per configuration; one message view per process, reset for each
+# message (it keeps its scratch memory between messages).
+my ($FFI, $MSG);
+
+# Upper limits of the bounds that have one (mekiki_policy_set_bound()).
+my %BOUND_LIMIT = (mekiki_max_hits => 1024, mekiki_max_options => 256,
+                   mekiki_max_urls => 100000);
 
 sub new {
   my ($class, $mailsa) = @_;
@@ -100,7 +95,8 @@ sub set_config {
         # mekiki_max_dns 0: no link lookups (the other bounds are at least 1).
         my $re = $name eq 'mekiki_max_dns' ? qr/^\s*(0|[1-9][0-9]{0,9})\s*$/
                                            : qr/^\s*([1-9][0-9]{0,9})\s*$/;
-        return $Mail::SpamAssassin::Conf::INVALID_VALUE unless $value =~ $re;
+        return $Mail::SpamAssassin::Conf::INVALID_VALUE
+          unless $value =~ $re && (!$BOUND_LIMIT{$name} || $1 <= $BOUND_LIMIT{$name});
         $c->{$key} = untaint_var($1) + 0;
         return;
       },
@@ -120,42 +116,55 @@ sub _ffi {
   my $ffi = FFI::Platypus->new(api => 2, lib => [$path]);
   # Fail here, naming the library, rather than at the first message.
   my $version = $ffi->function('mekiki_version' => [] => 'string')->call;
-  # Structures are unpacked by hand below: refuse a library of another ABI.
+  # The signatures below are those of one ABI: refuse a library of another.
   my $abi = eval { $ffi->function('mekiki_abi_version' => [] => 'int')->call };
   die "libmekiki $version has " . (defined $abi ? "ABI $abi" : 'no ABI version') .
       "; this plugin needs ABI " . MEKIKI_ABI . " (install the plugin and the library " .
       "from the same build)\n" unless defined $abi && $abi == MEKIKI_ABI;
   my %f = (path => $path, ffi => $ffi, version => $version);
+  my $err_fn = '(opaque,uint,string)->void';
+  # Texts are passed as (string, size_t): the bytes of a Perl byte string.
   my @sig = (
-    [mekiki_catalogue_new => ['opaque', 'size_t', '(opaque,uint,string)->void', 'opaque', 'int*']
-      => 'opaque'],
-    [mekiki_catalogue_free => ['opaque'] => 'void'],
     [mekiki_strerror => ['int'] => 'string'],
+    [mekiki_catalogue_new => ['string', 'size_t', $err_fn, 'opaque', 'int*'] => 'opaque'],
+    [mekiki_catalogue_free => ['opaque'] => 'void'],
     [mekiki_catalogue_brand_count => ['opaque'] => 'uint32'],
     [mekiki_catalogue_name_count => ['opaque'] => 'uint32'],
-    [mekiki_catalogue_brand_id => ['opaque', 'uint32'] => 'string'],
-    [mekiki_catalogue_brand_weight => ['opaque', 'uint32'] => 'double'],
-    [mekiki_catalogue_brand_owns => ['opaque', 'uint32', 'opaque', 'size_t'] => 'int'],
-    [mekiki_catalogue_brand_owns_sender => ['opaque', 'uint32', 'opaque', 'size_t'] => 'int'],
-    [mekiki_scanner_new => ['opaque'] => 'opaque'],
-    [mekiki_scanner_free => ['opaque'] => 'void'],
-    [mekiki_scan_flags => ['opaque', 'opaque', 'size_t', 'opaque', 'size_t', 'size_t*', 'uint']
-      => 'int'],
-    [mekiki_scan_invisible => ['opaque', 'opaque'] => 'void'],
-    [mekiki_subject_claims => ['opaque', 'opaque', 'size_t', 'opaque', 'size_t', 'size_t*'] => 'int'],
-    [mekiki_host_check => ['opaque', 'opaque', 'size_t', 'opaque'] => 'int'],
-    [mekiki_url_redirect_target => ['opaque', 'size_t', 'opaque', 'size_t'] => 'size_t'],
+    [mekiki_tld_map_new => ['string', 'size_t', $err_fn, 'opaque', 'int*'] => 'opaque'],
+    [mekiki_tld_map_free => ['opaque'] => 'void'],
+    [mekiki_tld_map_count => ['opaque'] => 'size_t'],
     [mekiki_asn_open => ['string', 'opaque', 'size_t'] => 'opaque'],
     [mekiki_asn_close => ['opaque'] => 'void'],
-    [mekiki_asn_lookup => ['opaque', 'opaque', 'size_t', 'opaque'] => 'int'],
-    [mekiki_asn_map_new => ['opaque', 'size_t', '(opaque,uint,string)->void', 'opaque', 'int*']
-      => 'opaque'],
+    [mekiki_asn_lookup => ['opaque', 'string', 'size_t', 'opaque'] => 'int'],
+    [mekiki_asn_map_new => ['string', 'size_t', $err_fn, 'opaque', 'int*'] => 'opaque'],
+    [mekiki_asn_map_free => ['opaque'] => 'void'],
     [mekiki_asn_map_count => ['opaque'] => 'size_t'],
-    [mekiki_tld_map_new => ['opaque', 'size_t', '(opaque,uint,string)->void', 'opaque', 'int*']
-      => 'opaque'],
-    [mekiki_tld_map_count => ['opaque'] => 'size_t'],
-    [mekiki_tld_map_weight => ['opaque', 'opaque', 'size_t', 'opaque'] => 'double'],
     [mekiki_asn_map_weight => ['opaque', 'uint32', 'int', 'double'] => 'double'],
+    [mekiki_policy_new => ['opaque', 'opaque', 'opaque', 'int*'] => 'opaque'],
+    [mekiki_policy_free => ['opaque'] => 'void'],
+    [mekiki_policy_set_bound => ['opaque', 'string', 'sint64'] => 'int'],
+    [mekiki_message_new => [] => 'opaque'],
+    [mekiki_message_free => ['opaque'] => 'void'],
+    [mekiki_message_reset => ['opaque', 'opaque'] => 'int'],
+    [mekiki_message_set_subject => ['opaque', 'string', 'size_t'] => 'int'],
+    [mekiki_message_add_part => ['opaque', 'string', 'size_t', 'string', 'size_t'] => 'int'],
+    [mekiki_message_add_from => ['opaque', 'string', 'size_t', 'string', 'size_t'] => 'int'],
+    [mekiki_message_set_from_header => ['opaque', 'string', 'size_t'] => 'int'],
+    [mekiki_message_set_reply_to => ['opaque', 'string', 'size_t'] => 'int'],
+    [mekiki_message_set_flags => ['opaque', 'uint'] => 'int'],
+    [mekiki_message_add_link => ['opaque', 'string', 'size_t', 'string', 'size_t', 'string',
+                                 'size_t'] => 'int'],
+    [mekiki_decide => ['opaque'] => 'int'],
+    [mekiki_verdict_count => ['opaque'] => 'size_t'],
+    [mekiki_verdict_symbol => ['opaque', 'size_t'] => 'string'],
+    [mekiki_verdict_factor => ['opaque', 'size_t'] => 'double'],
+    [mekiki_verdict_option_count => ['opaque', 'size_t'] => 'size_t'],
+    [mekiki_verdict_option => ['opaque', 'size_t', 'size_t'] => 'string'],
+    [mekiki_link_host_count => ['opaque'] => 'size_t'],
+    [mekiki_link_host => ['opaque', 'size_t'] => 'string'],
+    [mekiki_link_host_registrable => ['opaque', 'size_t'] => 'string'],
+    [mekiki_link_host_tld_weight => ['opaque', 'size_t'] => 'double'],
+    [mekiki_link_host_flags => ['opaque', 'size_t'] => 'uint'],
   );
   for my $s (@sig) {
     my $name = $s->[0];
@@ -165,14 +174,14 @@ sub _ffi {
   return $FFI = \%f;
 }
 
-# Bytes of a Perl string (SpamAssassin's decoded text may carry the UTF8 flag).
-sub _bytes {
+# Bytes of a Perl string (SpamAssassin's decoded text may carry the UTF8
+# flag: its UTF-8 bytes, copied), and their number: a (string, size_t)
+# argument.
+sub _str {
   my ($s) = @_;
-  return '' unless defined $s;
-  if (utf8::is_utf8($s)) {
-    utf8::encode($s);
-  }
-  return $s;
+  $s = '' unless defined $s;
+  utf8::encode($s) if utf8::is_utf8($s);
+  return ($s, length $s);
 }
 
 sub _read_file {
@@ -184,8 +193,6 @@ sub _read_file {
   return defined $text ? $text : '';
 }
 
-# A catalogue (brands or lures) from a map file: { cat, sc, ids, weights }.
-# Bad lines are logged and skipped; an unusable map dies with the reason.
 # The first bad lines of a map (the library quotes control bytes and invalid
 # UTF-8 as \xNN), then a count: a garbage file must not flood the log.
 sub _warn_bad_lines {
@@ -200,37 +207,31 @@ sub _warn_bad_lines {
   }
 }
 
-sub _catalogue {
-  my ($f, $path, $what) = @_;
+# A map file built by the library's constructor (catalogue_new, tld_map_new,
+# asn_map_new): the handle.  Bad lines are logged and skipped; an unusable
+# map dies with the reason (a map beyond a catalogue's bounds says why in
+# its last report).
+sub _map {
+  my ($f, $new, $path, $what) = @_;
   my $text = _read_file($path);
   my @errors;
   # mekiki_error_fn(ud, line, msg): the closure keeps the errors itself.
   my $cb = $f->{ffi}->closure(sub { my (undef, $line, $msg) = @_; push @errors, "line $line: $msg" });
   my $status = 0;
-  my ($ptr, $len) = FFI::Platypus::Buffer::scalar_to_buffer($text);
-  my $cat = $f->{catalogue_new}->call($ptr, $len, $cb, undef, \$status);
-  # A map beyond the catalogue's bounds says why in its last report.
+  my $map = $f->{$new}->call(_str($text), $cb, undef, \$status);
   die "cannot build the $what from $path: " .
       ($status == MEKIKI_ELIMIT && @errors ? $errors[-1] : $f->{strerror}->call($status)) . "\n"
-    unless $cat;
-  my $sc = $f->{scanner_new}->call($cat);
-  unless ($sc) {
-    $f->{catalogue_free}->call($cat);
-    die "cannot allocate a scanner for the $what\n";
-  }
+    unless $map;
   _warn_bad_lines($what, $path, \@errors);
-  my $n = $f->{catalogue_brand_count}->call($cat);
-  my (@ids, @weights);
-  for my $b (0 .. $n - 1) {
-    push @ids, $f->{catalogue_brand_id}->call($cat, $b);
-    push @weights, $f->{catalogue_brand_weight}->call($cat, $b);
-  }
-  info("mekiki: $what loaded from $path: $n entries, " .
-       $f->{catalogue_name_count}->call($cat) . " names");
-  my %index;
-  @index{@ids} = (0 .. $#ids);
-  return { cat => $cat, sc => $sc, ids => \@ids, weights => \@weights, index => \%index,
-           errors => scalar(@errors), hits => "\0" x (HIT_SIZE * LIMIT_MAX_HITS) };
+  return $map;
+}
+
+sub _catalogue {
+  my ($f, $path, $what) = @_;
+  my $cat = _map($f, 'catalogue_new', $path, $what);
+  info("mekiki: $what loaded from $path: " . $f->{catalogue_brand_count}->call($cat) .
+       " entries, " . $f->{catalogue_name_count}->call($cat) . " names");
+  return $cat;
 }
 
 # The ASN database and weight map, or () when the database is absent (it is
@@ -246,17 +247,11 @@ sub _asn {
   my $db = $f->{asn_open}->call($db_path, $eptr, $elen);
   die "cannot open the ASN database (mekiki_asn_db $db_path): " . unpack('Z*', $err) . "\n"
     unless $db;
-  my $text = _read_file($map_path);
-  my @errors;
-  my $cb = $f->{ffi}->closure(sub { my (undef, $line, $msg) = @_; push @errors, "line $line: $msg" });
-  my $status = 0;
-  my ($ptr, $len) = FFI::Platypus::Buffer::scalar_to_buffer($text);
-  my $map = $f->{asn_map_new}->call($ptr, $len, $cb, undef, \$status);
+  my $map = eval { _map($f, 'asn_map_new', $map_path, 'ASN map') };
   unless ($map) {
     $f->{asn_close}->call($db);
-    die "cannot build the ASN map from $map_path\n";
+    die $@;
   }
-  _warn_bad_lines('ASN map', $map_path, \@errors);
   info("mekiki: ASN database $db_path and map $map_path loaded: " .
        $f->{asn_map_count}->call($map) . " networks");
   return ($db, $map);
@@ -265,12 +260,11 @@ sub _asn {
 # AS number and organisation of a numeric address, or ().
 sub _asn_of {
   my ($st, $ip) = @_;
-  $ip = _bytes($ip);
-  return () if $ip eq '' || length($ip) > 64;
+  my ($bytes, $len) = _str($ip);
+  return () if $len == 0 || $len > 64;
   my $out = "\0" x ASN_INFO_SIZE;
   my ($optr) = FFI::Platypus::Buffer::scalar_to_buffer($out);
-  my ($ptr, $len) = FFI::Platypus::Buffer::scalar_to_buffer($ip);
-  return () if $st->{f}{asn_lookup}->call($st->{asn_db}, $ptr, $len, $optr) != 1;
+  return () if $st->{f}{asn_lookup}->call($st->{asn_db}, $bytes, $len, $optr) != 1;
   return unpack(ASN_INFO_PACK, $out);
 }
 
@@ -287,24 +281,9 @@ sub _asn_option {
   return $o;
 }
 
-# "suffix weight" lines, parsed by the library: { map, f } (a bad line is
-# logged with its number and skipped).
-sub _tld_weights {
-  my ($f, $path) = @_;
-  my $text = _read_file($path);
-  my @errors;
-  my $cb = $f->{ffi}->closure(sub { my (undef, $line, $msg) = @_; push @errors, "line $line: $msg" });
-  my $status = 0;
-  my ($ptr, $len) = FFI::Platypus::Buffer::scalar_to_buffer($text);
-  my $map = $f->{tld_map_new}->call($ptr, $len, $cb, undef, \$status);
-  die "cannot build the TLD map from $path: " . $f->{strerror}->call($status) . "\n" unless $map;
-  _warn_bad_lines('TLD map', $path, \@errors);
-  info("mekiki: TLD map loaded from $path: " . $f->{tld_map_count}->call($map) . " entries");
-  return { map => $map, f => $f };
-}
-
-# Loads the library and the maps once per configuration; returns the state
-# or undef (the reason logged; lint fails through conf->{errors}).
+# Loads the library and the maps once per configuration, and builds the
+# policy on them; returns the state or undef (the reason logged; lint fails
+# through conf->{errors}).
 sub _load {
   my ($self, $conf) = @_;
   return $self->{state} if $self->{state};
@@ -322,11 +301,23 @@ sub _load {
     my $lures = untaint_var($conf->{mekiki_lures_map});
     $st{lures} = _catalogue($f, $lures, 'lure map') if defined $lures && $lures ne '';
     my $tld = untaint_var($conf->{mekiki_tld_map});
-    $st{tld} = _tld_weights($f, $tld) if defined $tld && $tld ne '';
+    if (defined $tld && $tld ne '') {
+      $st{tld} = _map($f, 'tld_map_new', $tld, 'TLD map');
+      info("mekiki: TLD map loaded from $tld: " . $f->{tld_map_count}->call($st{tld}) .
+           " entries");
+    }
     my $asn_db = untaint_var($conf->{mekiki_asn_db});
     my $asn_map = untaint_var($conf->{mekiki_asn_map});
     if (defined $asn_db && $asn_db ne '' && defined $asn_map && $asn_map ne '') {
       @st{qw(asn_db asn_map)} = _asn($f, $asn_db, $asn_map);
+    }
+    my $status = 0;
+    $st{policy} = $f->{policy_new}->call($st{brands}, $st{lures}, $st{tld}, \$status)
+      or die "cannot build the policy: " . $f->{strerror}->call($status) . "\n";
+    for my $bound (qw(max_text_bytes max_parts max_hits max_options max_urls)) {
+      my $rc = $f->{policy_set_bound}->call($st{policy}, $bound, $conf->{"mekiki_$bound"});
+      die "mekiki_$bound $conf->{\"mekiki_$bound\"}: " . $f->{strerror}->call($rc) . "\n"
+        if $rc != 0;
     }
     1;
   } or do {
@@ -335,9 +326,34 @@ sub _load {
     warn "mekiki: $err; mekiki rules disabled\n";
     $conf->{errors}++;
     $self->{load_failed} = 1;
+    _free(\%st);
     return undef;
   };
   return $self->{state} = \%st;
+}
+
+# Frees what _load built (the policy before what it borrows), and the
+# process's message view, which refers to the policy.
+sub _free {
+  my ($st) = @_;
+  my $f = $st->{f} or return;
+  if ($MSG) {
+    $f->{message_free}->call($MSG);
+    undef $MSG;
+  }
+  $f->{policy_free}->call($st->{policy}) if $st->{policy};
+  $f->{catalogue_free}->call($st->{$_}) for grep { $st->{$_} } qw(brands lures);
+  $f->{tld_map_free}->call($st->{tld}) if $st->{tld};
+  $f->{asn_close}->call($st->{asn_db}) if $st->{asn_db};
+  $f->{asn_map_free}->call($st->{asn_map}) if $st->{asn_map};
+  %$st = ();
+}
+
+# The configuration is replaced (or SpamAssassin ends).
+sub finish {
+  my ($self) = @_;
+  _free($self->{state}) if $self->{state};
+  $self->SUPER::finish();
 }
 
 # Base scores (per score set) of our rules, read once the configuration is
@@ -366,387 +382,128 @@ sub user_conf_parsing_end {
 }
 
 # ---------------------------------------------------------------------------
-# Scanning
+# The message view
 
-# The first n hits of the catalogue's hit buffer, as hashes.
-sub _unpack_hits {
-  my ($c, $n) = @_;
-  my @hits;
-  for my $i (0 .. $n - 1) {
-    my ($brand, $name, $start, $end, $flags, $nforeign, $nlisted, @foreign) =
-      unpack(HIT_PACK, substr($c->{hits}, $i * HIT_SIZE, HIT_SIZE));
-    push @hits, {
-      brand => $c->{ids}[$brand], index => $brand, weight => $c->{weights}[$brand],
-      confusable => ($flags & HIT_CONFUSABLE) ? 1 : 0, weak => ($flags & HIT_WEAK) ? 1 : 0,
-      foreign => [ map { sprintf('U+%04X', $_) } @foreign[0 .. $nlisted - 1] ],
-    };
-  }
-  return @hits;
+sub _ok {
+  my ($st, $rc, $what) = @_;
+  die "$what: " . $st->{f}{strerror}->call($rc) . "\n" if $rc != 0;
 }
 
-# The brands named by the whole content of the subject's leading bracketed
-# tags (mekiki_subject_claims()).
-sub _subject_claims {
-  my ($st, $c, $subject, $max_bytes) = @_;
-  my $text = _bytes($subject);
-  $text = substr($text, 0, $max_bytes) if length($text) > $max_bytes;
-  my ($ptr, $len) = FFI::Platypus::Buffer::scalar_to_buffer($text);
-  my ($hptr) = FFI::Platypus::Buffer::scalar_to_buffer($c->{hits});
-  my $n = 0;
-  my $rc = $st->{f}{subject_claims}->call($c->{sc}, $ptr, $len, $hptr, 4, \$n);
-  die "subject scan failed ($rc)\n" if $rc != 0;
-  return [ _unpack_hits($c, $n) ];
+# SpamAssassin decoded a part declared UTF-8 (or undeclared) from another
+# charset (Windows-1252, a detected one): one invalid byte turns every
+# look-alike letter into mojibake while mail clients still show it.  Its
+# transfer-decoded bytes then go with it (as rspamd's raw_parsed content),
+# else undef.
+sub _raw_if_converted {
+  my ($part) = @_;
+  return undef if defined $part->{charset} && $part->{charset} !~ /^utf-?8\z/i;
+  my $bytes = $part->decode();
+  return undef unless defined $bytes && $bytes =~ /[\x80-\xff]/;
+  my $copy = $bytes;
+  return utf8::decode($copy) ? undef : $bytes;
 }
 
-# Hits of catalogue $c in $text; with $flags SCAN_CONFUSABLE_ONLY only the
-# look-alikes, so that plain mentions cannot use up $max_hits (a body of 70
-# "Your Amazon order." lines followed by a Cyrillic "Аmazon").
-sub _scan {
-  my ($st, $c, $text, $max_bytes, $max_hits, $flags) = @_;
-  my $f = $st->{f};
-  $text = _bytes($text);
-  $text = substr($text, 0, $max_bytes) if length($text) > $max_bytes;
-  $max_hits = LIMIT_MAX_HITS if $max_hits > LIMIT_MAX_HITS;
-  my ($ptr, $len) = FFI::Platypus::Buffer::scalar_to_buffer($text);
-  my ($hptr) = FFI::Platypus::Buffer::scalar_to_buffer($c->{hits});
-  my $n = 0;
-  my $rc = $f->{scan_flags}->call($c->{sc}, $ptr, $len, $hptr, $max_hits, \$n, $flags || 0);
-  die "scan failed ($rc)\n" if $rc != 0;
-  my @hits = _unpack_hits($c, $n);
-  my $inv = "\0" x INVISIBLE_SIZE;
-  my ($iptr) = FFI::Platypus::Buffer::scalar_to_buffer($inv);
-  $f->{scan_invisible}->call($c->{sc}, $iptr);
-  my ($count, undef, $cp) = unpack(INVISIBLE_PACK, $inv);
-  return (\@hits, $count ? sprintf('U+%04X', $cp) : undef);
-}
-
-sub _owns {
-  my ($st, $brand_index, $domain) = @_;
-  $domain = _bytes($domain);
-  return 0 if $domain eq '';
-  my ($ptr, $len) = FFI::Platypus::Buffer::scalar_to_buffer($domain);
-  return $st->{f}{catalogue_brand_owns}->call($st->{brands}{cat}, $brand_index, $ptr, $len);
-}
-
-# A From address (local@domain) is the brand's own ('~' domains of the map
-# only for their role mailboxes).
-sub _owns_sender {
-  my ($st, $brand_index, $addr) = @_;
-  $addr = _bytes($addr);
-  return 0 if $addr eq '';
-  my ($ptr, $len) = FFI::Platypus::Buffer::scalar_to_buffer($addr);
-  return $st->{f}{catalogue_brand_owns_sender}->call($st->{brands}{cat}, $brand_index, $ptr,
-                                                     $len);
-}
-
-# { brand, index, weight, own, lookalike, mixed_script } or undef.
-sub _host {
-  my ($st, $host) = @_;
-  $host = _bytes($host);
-  return undef if $host eq '' || length($host) > 253;
-  my $c = $st->{brands};
-  my $v = "\0" x VERDICT_SIZE;
-  my ($vptr) = FFI::Platypus::Buffer::scalar_to_buffer($v);
-  my ($ptr, $len) = FFI::Platypus::Buffer::scalar_to_buffer($host);
-  return undef if $st->{f}{host_check}->call($c->{sc}, $ptr, $len, $vptr) != 0;
-  my ($flags, $brand, undef, undef, $registrable) = unpack(VERDICT_PACK, $v);
-  my %r = (registrable => $registrable,
-           own => ($flags & HOST_BRAND_DOMAIN) ? 1 : 0,
-           lookalike => ($flags & HOST_LOOKALIKE) ? 1 : 0,
-           mixed_script => ($flags & HOST_MIXED_SCRIPT) ? 1 : 0);
-  if ($brand != NO_BRAND) {
-    @r{qw(brand index weight)} = ($c->{ids}[$brand], $brand, $c->{weights}[$brand]);
-  }
-  return \%r;
-}
-
-# Where a redirecting link goes (mekiki_url_redirect_target), or undef.
-sub _redirect_target {
-  my ($st, $url) = @_;
-  $url = _bytes($url);
-  return undef if $url eq '';
-  my ($ptr, $len) = FFI::Platypus::Buffer::scalar_to_buffer($url);
-  my $cap = 2048;
-  my $out = "\0" x $cap;
-  my ($optr) = FFI::Platypus::Buffer::scalar_to_buffer($out);
-  my $n = $st->{f}{url_redirect_target}->call($ptr, $len, $optr, $cap);
-  return undef unless $n;
-  if ($n >= $cap) {
-    $cap = $n + 1;
-    $out = "\0" x $cap;
-    ($optr) = FFI::Platypus::Buffer::scalar_to_buffer($out);
-    $n = $st->{f}{url_redirect_target}->call($ptr, $len, $optr, $cap);
-  }
-  return substr($out, 0, $n);
-}
-
-# The host of a redirect target, as lua/mekiki.lua's target_host:
-# scheme://[userinfo@]host[:port], lower case, without a trailing dot.
-sub _target_host {
-  my ($target) = @_;
-  return undef unless $target =~ m{^[a-z][a-z0-9+.\-]*://([^/?#\\]*)}i;
-  my $auth = $1;
-  $auth =~ s/^.*\@//s;
-  my $host;
-  if ($auth =~ /^\[([^\]]*)\]/) {
-    $host = $1;
-  } else {
-    ($host = $auth) =~ s/:.*\z//s;
-  }
-  $host = lc $host;
-  $host =~ s/\.\z//;
-  return $host eq '' ? undef : $host;
-}
-
-# Where a link goes.  A link to a brand's own host that carries another URL
-# in a parameter (bing.com/ck/a?...&u=a1<base64>, google.com/url?q=...) is a
-# decoy when the URL it carries is not the brand's: phishers link to the
-# brand's own open redirect or click tracker so that the link seems to go to
-# the brand.  Such a link counts as going to the target's host (for the
-# mismatch, TLD, look-alike and ASN checks alike), following at most
-# MAX_REDIRECT_HOPS redirectors.  Same rule as lua/mekiki.lua's redirect_host.
-sub _redirect_host {
-  my ($st, $uri, $host) = @_;
-  my $s = $uri;
-  for (1 .. MAX_REDIRECT_HOPS) {
-    my $v = _host($st, $host);
-    last unless $v && $v->{own} && defined $v->{brand};
-    my $target = _redirect_target($st, $s);
-    my $th = defined $target ? _target_host($target) : undef;
-    last if !defined $th || _owns($st, $v->{index}, $th);
-    ($host, $s) = ($th, $target);
-  }
-  return $host;
-}
-
-# An ordered set of options, bounded, each with a weight (the brand's weight;
-# 1 where no brand is involved).
-sub _new_set { return { seen => {}, list => [] } }
-
-sub _add {
-  my ($self, $set, $opt, $weight) = @_;
-  $weight = 1.0 unless defined $weight;
-  if (exists $set->{seen}{$opt}) {
-    $set->{seen}{$opt} = $weight if $weight > $set->{seen}{$opt};
-  } elsif (@{$set->{list}} < $self->{max_options}) {
-    $set->{seen}{$opt} = $weight;
-    push @{$set->{list}}, $opt;
-  }
-}
-
-# Record a result: rule => { options, weight = highest weight among them }.
-sub _insert {
-  my ($r, $rule, $set, $list) = @_;
-  $list ||= $set->{list};
-  my $w = 0;
-  for (@$list) {
-    my $ow = defined $set->{seen}{$_} ? $set->{seen}{$_} : 1.0;
-    $w = $ow if $ow > $w;
-  }
-  $r->{$rule} = { options => [@$list], weight => $w };
-}
-
-# A weak hit written only in fullwidth ASCII: Japanese typography and a
-# disguise; a weak sign, and a claim only in a message none of whose links
-# goes to a brand's own domain (as in the rspamd plugin).
-sub _fullwidth_only {
-  my ($hit) = @_;
-  return 0 unless @{$hit->{foreign}};
-  for my $cp (@{$hit->{foreign}}) {
-    my ($hex) = $cp =~ /^U\+([0-9A-F]+)\z/i or return 0;
-    my $n = hex $hex;
-    return 0 if $n < 0xFF01 || $n > 0xFF5E;
-  }
-  return 1;
-}
-
-sub _confusable_option {
-  my ($hit) = @_;
-  return $hit->{brand} unless @{$hit->{foreign}};
-  return $hit->{brand} . ':' . join(',', @{$hit->{foreign}});
-}
-
-sub _scan_into {
-  my ($self, $st, $found, $text) = @_;
-  my $conf = $self->{conf};
-  if ($st->{lures}) {
-    my ($hits) = _scan($st, $st->{lures}, $text, $conf->{mekiki_max_text_bytes},
-                       $conf->{mekiki_max_hits});
-    $self->_add($found->{lures}, $_->{brand}) for @$hits;
-  }
-  my ($hits, $invisible) = _scan($st, $st->{brands}, $text, $conf->{mekiki_max_text_bytes},
-                                 $conf->{mekiki_max_hits}, SCAN_CONFUSABLE_ONLY);
-  $self->_add($found->{invisible}, $invisible) if defined $invisible;
-  for my $hit (@$hits) {
-    next unless $hit->{confusable};
-    my $set = $hit->{weak} ? $found->{weak} : $found->{strong};
-    $self->_add($set, _confusable_option($hit), $hit->{weight});
-    if ($hit->{weak} && _fullwidth_only($hit)) {
-      $found->{fullwidth_claimed}{$hit->{brand}} = [$hit->{index}, $hit->{weight}];
-    } else {
-      $found->{claimed}{$hit->{brand}} = [$hit->{index}, $hit->{weight}];
+# The From header's entries (at most 4), as SpamAssassin's From:name and
+# From:addr parse and decode them but kept together: [name, address] each.
+# A name without an address ("Facebook" <>) is an entry only when no entry
+# has one: SpamAssassin's parser splits a malformed From ("Microsoft account
+# team ,_<no-reply@...>") into the name without an address and "_" with it,
+# where a mail client (and rspamd's parser) shows no address-less sender;
+# the policy then takes the header's text as the display name of the address
+# (mekiki_message_set_from_header()).
+sub _from_entries {
+  my ($pms) = @_;
+  my @entries;
+  for my $line ($pms->get('From:raw')) {
+    for my $a (parse_header_addresses($line)) {
+      my $name = defined $a->{phrase}
+        ? Mail::SpamAssassin::Message::Node::_decode_header($a->{phrase}, 'mekiki:From') : '';
+      if ($name =~ /\S/) {
+        $name =~ s/\s+/ /gs;
+        $name =~ s/^\s+|\s+$//g;
+        $name =~ s/^'(.*?)'$/$1/;
+      }
+      push @entries, [$name, $a->{address} // ''];
     }
-    $found->{strong_brands}{$hit->{brand}} = 1 unless $hit->{weak};
   }
+  my @mailboxes = grep { $_->[1] ne '' } @entries;
+  @entries = @mailboxes if @mailboxes;
+  return @entries[0 .. ($#entries < 3 ? $#entries : 3)];
 }
 
-# The subject and the rendered text parts (HTML parts as SpamAssassin renders
-# them), at most mekiki_max_parts parts.
-sub _check_body {
-  my ($self, $st, $pms, $found, $r) = @_;
+# The message into the process's view under the policy, with flags
+# (MESSAGE_*), decided: the view's handle.
+sub _decide {
+  my ($self, $pms, $st, $flags) = @_;
+  my $f = $st->{f};
+  $MSG ||= $f->{message_new}->call() or die "cannot allocate a message view\n";
+  my $m = $MSG;
+  _ok($st, $f->{message_reset}->call($m, $st->{policy}), 'message_reset');
   my $subject = $pms->get('Subject', undef);
   if (defined $subject) {
     $subject =~ s/\r?\n\z//;
-    $self->_scan_into($st, $found, $subject) if length $subject;
+    _ok($st, $f->{message_set_subject}->call($m, _str($subject)), 'subject');
   }
+  # The rendered text parts (HTML parts as SpamAssassin renders them).
   my $n = 0;
   for my $part ($pms->{msg}->find_parts(qr/^text\b/i, 1)) {
-    if (++$n > $self->{conf}{mekiki_max_parts}) {
-      dbg("mekiki: skipping text parts after the $self->{conf}{mekiki_max_parts}-th");
-      last;
-    }
-    my ($type, $text) = $part->rendered();
-    $self->_scan_into($st, $found, $text) if defined $text && length $text;
+    last if ++$n > $pms->{conf}{mekiki_max_parts};
+    my (undef, $text) = $part->rendered();
+    my $raw = _raw_if_converted($part);
+    _ok($st, $f->{message_add_part}->call($m, _str($text), $raw, defined $raw ? length $raw : 0),
+        'part');
   }
-  _insert($r, 'MEKIKI_BRAND_CONFUSABLE', $found->{strong}) if @{$found->{strong}{list}};
-}
-
-sub _check_from {
-  my ($self, $st, $pms, $found, $r) = @_;
-  my $addr = $pms->get('From:addr', undef) // '';
-  my $name = $pms->get('From:name', undef);
-  # "Facebook" <>: a display name without an address claims as much.
-  return unless $addr ne '' || (defined $name && length $name);
-  my $domain = $addr =~ /\@([^\@]*)\z/ ? $1 : '';
-  my ($confusable, $spoof) = (_new_set(), _new_set());
-  # A delivery report (multipart/report, a bounce): its From display name
-  # names the mail system that writes it, not a sender claiming a brand.
-  my $report = ($pms->get('Content-Type', '') // '') =~ m{^\s*multipart/report}i;
-  if (defined $name && length $name) {
-    my ($hits) = _scan($st, $st->{brands}, $name, $self->{conf}{mekiki_max_text_bytes},
-                       $self->{conf}{mekiki_max_hits});
-    for my $hit (@$hits) {
-      my $opt = _confusable_option($hit);
-      if ($hit->{confusable} && !$hit->{weak}) {
-        $self->_add($confusable, $opt, $hit->{weight});
-        $found->{strong_brands}{$hit->{brand}} = 1;
-      } elsif ($hit->{weak}) {
-        $self->_add($found->{weak}, $opt, $hit->{weight});
-      }
-      if ($hit->{confusable}) {
-        $found->{claimed}{$hit->{brand}} = [$hit->{index}, $hit->{weight}];
-        push @{$found->{from_claims}}, $hit;
-      }
-      if ($report && !$hit->{confusable}) {
-        # A delivery report: the display name names the mail system.
-      } elsif (!_owns_sender($st, $hit->{index}, $addr)) {
-        $found->{claimed}{$hit->{brand}} = [$hit->{index}, $hit->{weight}];
-        push @{$found->{from_claims}}, $hit unless $hit->{confusable};
-        $self->_add($spoof, $hit->{brand} . ':' . ($domain ne '' ? $domain : '<none>'),
-                    $hit->{weight});
-      } else {
-        # Decided when the rule runs, after SpamAssassin's DMARC rules.
-        push @{$found->{own_claims}}, [$hit->{brand} . ':' . $domain . ':dmarc-fail',
-                                       $hit->{weight}];
-      }
-    }
+  for my $e (_from_entries($pms)) {
+    _ok($st, $f->{message_add_from}->call($m, _str($e->[0]), _str($e->[1])), 'From');
   }
-  _insert($r, 'MEKIKI_FROM_CONFUSABLE', $confusable) if @{$confusable->{list}};
-  $found->{spoof} = $spoof;
-}
-
-# Where the replies go: the From header claims a brand and Reply-To sends
-# the replies to a mailbox neither the brand's nor at the From domain (the
-# rspamd plugin's check_reply_to says why).
-sub _check_reply_to {
-  my ($self, $st, $pms, $found, $r) = @_;
-  return unless @{$found->{from_claims}};
-  my $reply = $pms->get('Reply-To:addr', undef);
-  return unless defined $reply && $reply ne '';
-  $reply = lc $reply;
-  my $reply_domain = $reply =~ /\@([^\@]+)\z/ ? $1 : '';
-  my $addr = $pms->get('From:addr', undef) // '';
-  my $from_domain = $addr =~ /\@([^\@]*)\z/ ? lc $1 : '';
-  return if $reply_domain eq $from_domain;
-  my $set = _new_set();
-  for my $hit (@{$found->{from_claims}}) {
-    next if _owns_sender($st, $hit->{index}, $reply);
-    $self->_add($set, $hit->{brand} . ':' . ($reply_domain ne '' ? $reply_domain : '<none>'),
-                $hit->{weight});
+  my ($from) = $pms->get('From');
+  if (defined $from) {
+    $from =~ s/\r?\n\z//;
+    _ok($st, $f->{message_set_from_header}->call($m, _str($from)), 'From header');
   }
-  _insert($r, 'MEKIKI_BRAND_REPLYTO_MISMATCH', $set) if @{$set->{list}};
-}
-
-# The subject's leading bracketed tag names a brand while the From address
-# is not one of the brand's (MEKIKI_SUBJECT_BRAND); a claim checked against
-# the links only when the infrastructure is risky too (the rspamd plugin's
-# check_subject says why).
-sub _check_subject {
-  my ($self, $st, $pms, $found, $links, $r) = @_;
-  my $subject = $pms->get('Subject', undef);
-  return unless defined $subject;
-  $subject =~ s/\r?\n\z//;
-  return if $subject eq '';
-  my $addr = $pms->get('From:addr', undef) // '';
-  my $domain = $addr =~ /\@([^\@]*)\z/ ? lc $1 : '';
-  my $set = _new_set();
-  my $hits = _subject_claims($st, $st->{brands}, $subject, $self->{conf}{mekiki_max_text_bytes});
-  for my $hit (@$hits) {
-    next if _owns_sender($st, $hit->{index}, $addr);
-    $self->_add($set, $hit->{brand} . ':' . ($domain ne '' ? $domain : '<none>'), $hit->{weight});
-    $found->{claimed}{$hit->{brand}} = [$hit->{index}, $hit->{weight}] if $links->{risky};
+  if (defined $pms->get('Reply-To', undef)) {
+    _ok($st, $f->{message_set_reply_to}->call($m, _str($pms->get('Reply-To:addr', undef))),
+        'Reply-To');
   }
-  _insert($r, 'MEKIKI_SUBJECT_BRAND', $set) if @{$set->{list}};
-}
-
-# The weight of the longest listed suffix of $host in the TLD map, or undef.
-sub _tld_weight {
-  my ($tld, $host) = @_;
-  $host = _bytes($host);
-  return undef if $host eq '';
-  my ($ptr, $len) = FFI::Platypus::Buffer::scalar_to_buffer($host);
-  my $w = $tld->{f}{tld_map_weight}->call($tld->{map}, $ptr, $len, undef);
-  return $w < 0 ? undef : $w;
-}
-
-# The brand whose domain a link's visible text shows, as [index, weight, id,
-# the host shown].
-sub _shown_brand {
-  my ($st, $visible) = @_;
-  return undef unless defined $visible;
-  $visible = lc _bytes($visible);
-  return undef if $visible eq '' || length($visible) > 256;
-  my $host;
-  if ($visible =~ m{^\s*[a-z]+://([a-z0-9.\-]+)}) {
-    $host = $1;
-  } elsif ($visible =~ m{^\s*([a-z0-9\-]+\.[a-z0-9.\-]+)\s*/?\s*\z}) {
-    $host = $1;
+  # A delivery report (multipart/report, a bounce).
+  $flags |= MESSAGE_REPORT if ($pms->get('Content-Type', '') // '') =~ m{^\s*multipart/report}i;
+  _ok($st, $f->{message_set_flags}->call($m, $flags), 'flags');
+  for my $link (@{$self->_links($pms)}) {
+    my ($url, $host, $shown) = @$link;
+    _ok($st, $f->{message_add_link}->call($m, _str($url), _str($host),
+                                          defined $shown ? _str($shown) : (undef, 0)), 'link');
   }
-  return undef unless defined $host && index($host, '.') >= 0;
-  my $v = _host($st, $host);
-  return [$v->{index}, $v->{weight}, $v->{brand}, $host] if $v && $v->{own} && defined $v->{brand};
-  return undef;
+  _ok($st, $f->{decide}->call($m), 'mekiki_decide');
+  return $m;
 }
 
-# The text of an HTML anchor as the check reads it, as rspamd's url:get_visible()
-# has it: HTML.pm gathers the text between <a href> and </a> and writes "<img>\n"
-# for each image in it; an image is no text (rspamd's alt texts are removed on
-# the Lua side), and white space and zero-width spaces around the text are not
-# shown.
-my $EDGE = qr/[\s\x{200B}-\x{200D}\x{FEFF}\x{AD}]/;
+# The verdict of the view m: { rule => { options, weight } }.
+sub _verdict {
+  my ($f, $m) = @_;
+  my %res;
+  for my $i (0 .. $f->{verdict_count}->call($m) - 1) {
+    my $opts = [ map { $f->{verdict_option}->call($m, $i, $_) }
+                 0 .. $f->{verdict_option_count}->call($m, $i) - 1 ];
+    $res{$f->{verdict_symbol}->call($m, $i)} = { options => $opts,
+                                                  weight => $f->{verdict_factor}->call($m, $i) };
+  }
+  return \%res;
+}
+
+# The text of an HTML anchor as the policy reads it: HTML.pm gathers the
+# text between <a href> and </a> and writes "<img>\n" for each image in it;
+# an image is no text (the rspamd plugin removes the alt texts that rspamd
+# writes there).  The policy trims the edges.
 sub _anchor_text {
   my ($text) = @_;
-  utf8::decode($text) unless utf8::is_utf8($text);
   $text =~ s/<img>\n/ /g;
-  $text =~ s/^$EDGE+//;
-  $text =~ s/$EDGE+\z//;
   return $text;
 }
 
-# Link hosts of the message, in a stable order: those of rspamd's URL list
-# (links, text URLs, forms and frames; not images, mail addresses or the
-# domains of DKIM signatures), with their anchor texts; a brand's own host
-# that redirects elsewhere replaced by where it goes (_redirect_host).
+# The links of the message, in a stable order, as [url, host, shown text]:
+# those of rspamd's URL list (links, text URLs, forms and frames; not
+# images, mail addresses or the domains of DKIM signatures), one per anchor
+# text of the URI (shown undef when it has none).
 #
 # SpamAssassin also reads a bare domain in text ("Amazon.co.jp をご利用…") as
 # a link "http://Amazon.co.jp"; rspamd does not, and such a brand mention is
@@ -754,10 +511,9 @@ sub _anchor_text {
 # scheme, or it starts with "www." (_in_text).
 #
 # Bounded as the rspamd plugin is: the links of the first mekiki_max_urls
-# hosts (all that _check_urls and _start_link_dns look at).
+# hosts.
 sub _links {
-  my ($self, $pms, $st) = @_;
-  return $pms->{mekiki_links} if $pms->{mekiki_links};
+  my ($self, $pms) = @_;
   my $udl = $pms->get_uri_detail_list();
   my $max = $pms->{conf}{mekiki_max_urls};
   my ($text, @links);
@@ -774,31 +530,27 @@ sub _links {
     next unless $info->{hosts};
     # Anchor texts: only those of <a> elements of HTML parts (HTML.pm), never
     # text near a URI in plain text.
-    my $anchors = $types->{a} ? $info->{anchor_text} || [] : [];
-    # from: the hosts SpamAssassin gives the URI; hosts: where each goes.
+    my @anchors = map { _anchor_text($_) } grep { defined } @{$types->{a} ? $info->{anchor_text} || [] : []};
     # SpamAssassin adds to a URI's hosts those of URLs it finds inside it
     # (redirector_pattern, "http://..." in the query); rspamd lists those as
     # URLs of their own, with no anchor text and followed on their own.  So
-    # only the URI's own host (self) has its anchor texts and is followed
-    # (_redirect_host); every host when SpamAssassin's host of the URI is not
-    # among them.
-    my @from = sort keys %{$info->{hosts}};
+    # only the URI's own host (self) has its URL (followed through a brand's
+    # redirector) and its anchor texts; every host when SpamAssassin's host
+    # of the URI is not among them.
+    my @hosts = sort keys %{$info->{hosts}};
     my (undef, $self_host) = $pms->{main}{registryboundaries}->uri_to_domain($uri);
-    $self_host = lc $self_host if defined $self_host;
-    my @self = map { defined $self_host && lc $_ eq $self_host ? 1 : 0 } @from;
-    @self = (1) x @from unless grep { $_ } @self;
-    my @hosts = @from;
-    if ($st && $st->{brands}) {
-      for my $i (grep { $self[$_] } 0 .. $#from) {
-        my $r = _redirect_host($st, $uri, lc $from[$i]);
-        $hosts[$i] = $r if $r ne lc $from[$i];
+    my @self = map { defined $self_host && lc $_ eq lc $self_host ? 1 : 0 } @hosts;
+    @self = (1) x @hosts unless grep { $_ } @self;
+    for my $i (0 .. $#hosts) {
+      if (!$self[$i]) {
+        push @links, ['', $hosts[$i], undef];
+        next;
       }
+      push @links, [$uri, $hosts[$i], $_] for @anchors ? @anchors : (undef);
     }
-    push @links, { hosts => \@hosts, from => \@from, self => \@self,
-                   anchors => [map { _anchor_text($_) } grep { defined } @$anchors] };
     last if ($nhosts += @hosts) >= $max;
   }
-  return $pms->{mekiki_links} = \@links;
+  return \@links;
 }
 
 # The decoded text (lower case) for _in_text, found once per message: the
@@ -837,113 +589,27 @@ sub _in_text {
   return index($in, $u) >= 0;
 }
 
-sub _check_urls {
-  my ($self, $st, $pms, $r) = @_;
-  my ($best, $tld_hosts, $lookalikes, %seen) = (0, _new_set(), _new_set());
-  my $links = { hosts => [], shown => _new_set() };
-  my $n = 0;
-  LINK: for my $link (@{$self->_links($pms, $st)}) {
-    for my $i (0 .. $#{$link->{hosts}}) {
-      if (++$n > $self->{conf}{mekiki_max_urls}) {
-        dbg("mekiki: skipping links after the $self->{conf}{mekiki_max_urls}-th");
-        last LINK;
-      }
-      my ($host, $from) = (lc $link->{hosts}[$i], lc $link->{from}[$i]);
-      next if $host eq '';
-      for my $anchor ($link->{self}[$i] ? @{$link->{anchors}} : ()) {
-        my $shown = _shown_brand($st, $anchor);
-        # (a text showing the redirector's own host says where the link goes)
-        my $goes = ($host ne $from && $shown && $shown->[3] eq $from) ? $from : $host;
-        if ($shown && !_owns($st, $shown->[0], $goes)) {
-          $self->_add($links->{shown}, "$shown->[2]:$host", $shown->[1]);
-        }
-      }
-      next if $seen{$host}++;
-      push @{$links->{hosts}}, $host;
-      my $w = $st->{tld} && _tld_weight($st->{tld}, $host);
-      if ($w && $w > 0) {
-        $best = $w if $w > $best;
-        $self->_add($tld_hosts, $host);
-      }
-      my $v = _host($st, $host);
-      if ($v && $v->{lookalike} && defined $v->{brand}) {
-        $self->_add($lookalikes, "$host:$v->{brand}", $v->{weight});
-      } elsif ($v && $v->{mixed_script}) {
-        $self->_add($lookalikes, "$host:mixed-script");
-      }
-    }
-  }
-  _insert($r, 'MEKIKI_URL_LOOKALIKE', $lookalikes) if @{$lookalikes->{list}};
-  $r->{MEKIKI_URL_TLD} = { options => $tld_hosts->{list}, weight => $best } if $best > 0;
-  # Whether the message's infrastructure looks risky (_check_subject).
-  $links->{risky} = ($best > 0 || @{$lookalikes->{list}}) ? 1 : 0;
-  my $addr = $pms->get('From:addr', undef);
-  if ($st->{tld} && defined $addr && $addr =~ /\@([^\@]+)\z/) {
-    my $domain = lc $1;
-    my $w = _tld_weight($st->{tld}, $domain);
-    if ($w && $w > 0) {
-      $r->{MEKIKI_FROM_TLD} = { options => [$domain], weight => $w };
-      $links->{risky} = 1;
-    }
-  }
-  return $links;
-}
-
-sub _check_mismatch {
-  my ($self, $st, $found, $links, $r) = @_;
-  my $mismatch = _new_set();
-  $self->_add($mismatch, $_, $links->{shown}{seen}{$_}) for @{$links->{shown}{list}};
-  if (@{$links->{hosts}}) {
-    my %claimed = %{$found->{claimed}};
-    if (%{$found->{fullwidth_claimed} || {}}
-        && !grep { my $v = _host($st, $_); $v && $v->{own} } @{$links->{hosts}}) {
-      %claimed = (%{$found->{fullwidth_claimed}}, %claimed);
-    }
-    for my $brand (sort keys %claimed) {
-      my ($index, $weight) = @{$claimed{$brand}};
-      next if grep { _owns($st, $index, $_) } @{$links->{hosts}};
-      $self->_add($mismatch, "$brand:$links->{hosts}[0]", $weight);
-    }
-  }
-  _insert($r, 'MEKIKI_BRAND_URL_MISMATCH', $mismatch) if @{$mismatch->{list}};
-}
-
-# Everything, once per message: { rule => { options, weight } }, plus what
-# MEKIKI_FROM_BRAND_SPOOF decides later.
+# The policy's verdict, once per message: { results => { rule => { options,
+# weight } }, hosts => the link hosts for the network rules }.
 sub _analyse {
   my ($self, $pms) = @_;
   return $pms->{mekiki} if $pms->{mekiki};
-  my $r = $pms->{mekiki} = { results => {} };
+  my $r = $pms->{mekiki} = { results => {}, hosts => [] };
   my $st = $self->_load($pms->{conf}) or return $r;
-  $self->{conf} = $pms->{conf};
-  $self->{max_options} = $pms->{conf}{mekiki_max_options};
-  my $res = $r->{results};
   eval {
-    my $links = $self->_check_urls($st, $pms, $res);
-    my $found = { strong => _new_set(), weak => _new_set(), invisible => _new_set(),
-                  lures => _new_set(), strong_brands => {}, claimed => {}, fullwidth_claimed => {},
-                  own_claims => [], from_claims => [] };
-    $self->_check_body($st, $pms, $found, $res);
-    $self->_check_from($st, $pms, $found, $res);
-    $self->_check_subject($st, $pms, $found, $links, $res);
-    $self->_check_reply_to($st, $pms, $found, $res);
-    my @weak = grep { !$found->{strong_brands}{ (split /:/, $_, 2)[0] } } @{$found->{weak}{list}};
-    _insert($res, 'MEKIKI_BRAND_CONFUSABLE_WEAK', $found->{weak}, \@weak) if @weak;
-    if (@{$found->{invisible}{list}} && !@{$found->{strong}{list}}) {
-      $res->{MEKIKI_INVISIBLE_IN_WORD} = { options => $found->{invisible}{list}, weight => 1 };
-    }
-    $self->_check_mismatch($st, $found, $links, $res);
-    if (@{$found->{lures}{list}}) {
-      $res->{MEKIKI_LURE} = { options => $found->{lures}{list}, weight => 1 };
-    }
-    $r->{spoof} = $found->{spoof};
-    $r->{own_claims} = $found->{own_claims};
-    1;
+    my $f = $st->{f};
+    my $m = $self->_decide($pms, $st, 0);
+    $r->{results} = _verdict($f, $m);
+    $r->{hosts} = [ map { { host => $f->{link_host}->call($m, $_),
+                            domain => $f->{link_host_registrable}->call($m, $_),
+                            risk => $f->{link_host_tld_weight}->call($m, $_),
+                            own => $f->{link_host_flags}->call($m, $_) & HOST_BRAND_DOMAIN } }
+                    0 .. $f->{link_host_count}->call($m) - 1 ];
+    $r->{ok} = 1;
   } or do {
     my $err = $@ || 'unknown error';
     $err =~ s/\s+$//;
     info("mekiki: message skipped: $err");
-    $r->{results} = {};
   };
   return $r;
 }
@@ -959,17 +625,16 @@ sub check_mekiki {
   return 0 unless defined $rule;
   my $r = $self->_analyse($pms);
   my $res = $r->{results}{$rule};
-  if ($rule eq 'MEKIKI_FROM_BRAND_SPOOF' && $r->{spoof}) {
-    # A brand claimed from its own domain is a spoof when DMARC failed.
-    my $set = $r->{spoof};
-    if (grep { $pms->{tests_already_hit}{$_} } @DMARC_FAIL_RULES) {
-      $self->_add($set, $_->[0], $_->[1]) for @{$r->{own_claims} || []};
-    }
-    if (@{$set->{list}}) {
-      my %one;
-      _insert(\%one, $rule, $set);
-      $res = $one{$rule};
-    }
+  # MEKIKI_FROM_BRAND_SPOOF runs after SpamAssassin's DMARC rules: a brand
+  # claimed from its own domain is a spoof when DMARC failed, which only a
+  # second decision with the flag can say.
+  if ($rule eq 'MEKIKI_FROM_BRAND_SPOOF' && $r->{ok}
+      && grep { $pms->{tests_already_hit}{$_} } @DMARC_FAIL_RULES) {
+    my $st = $self->_load($pms->{conf});
+    eval {
+      $res = _verdict($st->{f}, $self->_decide($pms, $st, MESSAGE_DMARC_FAIL))->{$rule};
+      1;
+    } or info("mekiki: DMARC decision skipped: " . ($@ =~ s/\s+$//r));
   }
   return 0 unless $res;
   $self->_hit($pms, $rule, $res);
@@ -1031,7 +696,7 @@ sub check_mekiki_link_asn {
     # back at once, inside bgsend_and_start_lookup.
     $d = $pms->{mekiki_dns} = { rules => {}, pending => 1 };
     $d->{rules}{$rule} = 1;
-    $self->_start_link_dns($pms, $st, $d);
+    $self->_start_link_dns($pms, $st, $d, $self->_analyse($pms)->{hosts});
     $self->_dns_answered($pms, $st, $d);
     return 0 if $d->{done}; # decided (and scored) already
   }
@@ -1045,30 +710,15 @@ sub check_mekiki_link_asn {
 }
 
 sub _start_link_dns {
-  my ($self, $pms, $st, $d) = @_;
+  my ($self, $pms, $st, $d, $link_hosts) = @_;
   my $conf = $pms->{conf};
-  my (@hosts, %seen);
-  my $n = 0;
-  for my $link (@{$self->_links($pms, $st)}) {
-    for my $host (@{$link->{hosts}}) {
-      last if ++$n > $conf->{mekiki_max_urls};
-      $host = lc $host;
-      $host =~ s/^\[(.*)\]\z/$1/;
-      $host =~ s/\.\z//;
-      next if $host eq '' || $seen{$host}++;
-      my ($domain, $own, $literal) = ($host, 0, 0);
-      if ($host =~ /^\d+\.\d+\.\d+\.\d+\z/ || index($host, ':') >= 0) {
-        $literal = 1;
-      } else {
-        my $v = _host($st, $host);
-        $own = $v && $v->{own};
-        # (the verdict's registrable domain)
-        $domain = $v->{registrable} if $v && defined $v->{registrable} && $v->{registrable} ne '';
-      }
-      next if $own;
-      push @hosts, { host => $host, domain => $domain, literal => $literal, addrs => [],
-                     risk => ($st->{tld} && _tld_weight($st->{tld}, $host)) || 0 };
-    }
+  my @hosts;
+  for my $lh (@$link_hosts) {
+    next if $lh->{own};
+    my $host = $lh->{host};
+    my $literal = $host =~ /^\d+\.\d+\.\d+\.\d+\z/ || index($host, ':') >= 0;
+    push @hosts, { host => $host, literal => $literal, addrs => [], risk => $lh->{risk},
+                   domain => !$literal && $lh->{domain} ne '' ? $lh->{domain} : $host };
   }
   @hosts = sort { $b->{risk} <=> $a->{risk} || $a->{host} cmp $b->{host} } @hosts;
   $d->{hosts} = \@hosts;
@@ -1149,6 +799,31 @@ sub _score_link_addresses {
   _insert(\%res, 'MEKIKI_URL_SHARED_IP', $shared_set) if $shared_best > 0;
   $self->_hit($pms, $rule, $res{$rule}) if $res{$rule};
   $pms->rule_ready($rule, 1); # every answer is in
+}
+
+
+# An ordered set of options, bounded, each with a weight (1 where none).
+sub _new_set { return { seen => {}, list => [] } }
+
+sub _add {
+  my ($self, $set, $opt, $weight) = @_;
+  $weight = 1.0 unless defined $weight;
+  if (exists $set->{seen}{$opt}) {
+    $set->{seen}{$opt} = $weight if $weight > $set->{seen}{$opt};
+  } elsif (@{$set->{list}} < $self->{max_options}) {
+    $set->{seen}{$opt} = $weight;
+    push @{$set->{list}}, $opt;
+  }
+}
+
+# Record a result: rule => { options, weight = highest weight among them }.
+sub _insert {
+  my ($r, $rule, $set) = @_;
+  my $w = 0;
+  for (@{$set->{list}}) {
+    $w = $set->{seen}{$_} if $set->{seen}{$_} > $w;
+  }
+  $r->{$rule} = { options => [@{$set->{list}}], weight => $w };
 }
 
 1;
