@@ -139,12 +139,18 @@ class TestGenerated(unittest.TestCase):
             self.assertNotIn(key, lines, f"{key} twice")
             lines[key] = m.group(3)
         want = {}
+        prio = {r.name: int(r.priority) for r in data().of_kind("symbol") if r.priority}
         for r in data().of_kind("symbol", "composite"):
             if r.kind == "symbol":
                 arg = f"'{r.name}'" if r.eval_name else ""
                 want[("header", r.name)] = f"eval:{r.eval_func}({arg})"
             else:
                 want[("meta", r.name)] = r.rule.replace("-", "").replace("&", "&&").replace("|", "||")
+                # a meta rule runs at its members' highest priority (SpamAssassin
+                # would otherwise run the members early, before DMARC)
+                members = [prio[n] for n in re.findall(r"MEKIKI_\w+", r.rule) if n in prio]
+                if members:
+                    want[("priority", r.name)] = str(max(members))
             want[("describe", r.name)] = r.describe
             want[("score", r.name)] = r.score
             if r.priority:
@@ -154,6 +160,8 @@ class TestGenerated(unittest.TestCase):
         self.assertEqual(lines, want)
         # What the shipped rules must keep (issue #17: no behaviour changed).
         self.assertEqual(want[("priority", "MEKIKI_FROM_BRAND_SPOOF")], "600")
+        self.assertEqual(want[("priority", "MEKIKI_PHISH")], "600")
+        self.assertNotIn(("priority", "MEKIKI_LURE_LINK"), want)
         self.assertEqual(want[("tflags", "MEKIKI_URL_ASN")], "net")
         self.assertEqual(want[("tflags", "MEKIKI_URL_SHARED_IP")], "net")
         self.assertEqual(want[("header", "MEKIKI_SENDER_ASN")], "eval:check_mekiki_sender_asn()")

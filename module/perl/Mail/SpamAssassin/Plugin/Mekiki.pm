@@ -532,20 +532,17 @@ sub _links {
     # text near a URI in plain text.
     my @anchors = map { _anchor_text($_) } grep { defined } @{$types->{a} ? $info->{anchor_text} || [] : []};
     # SpamAssassin adds to a URI's hosts those of URLs it finds inside it
-    # (redirector_pattern, "http://..." in the query); rspamd lists those as
-    # URLs of their own, with no anchor text and followed on their own.  So
-    # only the URI's own host (self) has its URL (followed through a brand's
-    # redirector) and its anchor texts; every host when SpamAssassin's host
-    # of the URI is not among them.
+    # (redirector_pattern, "http://..." in the query); no link goes there
+    # (the rspamd plugin leaves out the URLs rspamd finds in a query too):
+    # only the URI's own host (self) is a link, with its URL (followed
+    # through a brand's redirector by the engine) and its anchor texts;
+    # every host when SpamAssassin's host of the URI is not among them.
     my @hosts = sort keys %{$info->{hosts}};
     my (undef, $self_host) = $pms->{main}{registryboundaries}->uri_to_domain($uri);
     my @self = map { defined $self_host && lc $_ eq lc $self_host ? 1 : 0 } @hosts;
     @self = (1) x @hosts unless grep { $_ } @self;
     for my $i (0 .. $#hosts) {
-      if (!$self[$i]) {
-        push @links, ['', $hosts[$i], undef];
-        next;
-      }
+      next unless $self[$i];
       push @links, [$uri, $hosts[$i], $_] for @anchors ? @anchors : (undef);
     }
     last if ($nhosts += @hosts) >= $max;
