@@ -6,8 +6,8 @@
  * skeleton replaced by that skeleton (dropped when invisible, and an invalid
  * byte replaced by 0xFF, which no pattern contains).  ASCII is never
  * rewritten -- the patterns know how ASCII reads -- so ordinary English mail
- * is scanned in place, without a copy.  A three-byte code point that reads
- * as another three-byte one (カ and ｶ as 力, ｰ as ー) is *folded*: replaced
+ * is scanned in place, without a copy.  A code point that reads as another
+ * of the same UTF-8 length (カ and ｶ as 力, ｰ as ー) is *folded*: replaced
  * in place, so that the offsets stay the text's and patterns spell each such
  * character once.  Japanese mail is copied in runs between the code points
  * that change.  Other rewrites change the length and are recorded as edits,
