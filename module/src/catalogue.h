@@ -103,6 +103,18 @@ struct mekiki_catalogue {
 	 * can stay as written, because no pattern can match them either way.
 	 */
 	uint8_t rewrite_bmp[0x10000 / 8];
+	/*
+	 * Code points of rewrite_bmp that the scanner folds instead: fold[c] is
+	 * the single code point c reads as (カ and ｶ read as 力, ﾞ as U+3099),
+	 * of the same UTF-8 length as c, so that the stream keeps
+	 * the text's offsets and needs no edit; 0 for the others.  Patterns then
+	 * spell each such character once.
+	 */
+	uint16_t fold[0x10000];
+	/* rewrite_bmp, and what no well-formed three-byte sequence encodes
+	 * (below U+0800, surrogates): where the scanner's run of three-byte
+	 * sequences stops. */
+	uint8_t stop3[0x10000 / 8];
 };
 
 /* The catalogue a scanner matches (scan.c). */

@@ -18,10 +18,15 @@ struct mk_reading {
 void mk_ascii_readings(struct mk_reading r[128]);
 
 /*
- * Non-ASCII code points the scanner leaves as written although their weak
- * skeleton is another single non-ASCII code point that names use (カ reads
- * as 力, ー as 一): patterns accept them in its place.  Rewriting them would
- * cost an edit at almost every katakana word.
+ * Non-ASCII code points whose weak skeleton is another single non-ASCII code
+ * point that names use (カ reads as 力, 一 as ー) are read as it in the
+ * scanner's stream: folded in place when both are three bytes long (no
+ * edit), else rewritten with an edit.  Patterns accept such a code point in
+ * place of its skeleton only when some name's skeleton has the code point
+ * itself (alt[] below; none with the shipped tables).  Code points whose
+ * skeleton is a sequence (ド reads as 卜 + U+3099) stay as written, since
+ * rewriting them would cost an edit at almost every katakana word: patterns
+ * accept them for the sequence (multi[] below).
  */
 struct mk_multi {
 	char seq[MK_MAX_EXPANSION]; /* weak skeleton of cp: several code points */

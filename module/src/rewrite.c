@@ -1,8 +1,8 @@
 /*
  * rewrite.c -- which code points the scanner rewrites to their weak
  * skeleton (the rest stay as written, since no pattern could match them
- * either way), and which ones patterns accept in place of a name's
- * character instead.
+ * either way), which of those it folds in place (same length, no edit),
+ * and which ones patterns accept in place of a name's character instead.
  */
 #define _GNU_SOURCE /* memmem */
 #include <stdlib.h>
@@ -19,9 +19,10 @@ static int bit(const uint8_t *set, uint32_t c)
 
 /*
  * Decide which code points the scanner rewrites (cat->rewrite_bmp; above the
- * BMP the scanner asks the table) and collect the alternates the patterns
- * accept instead.  Not inlined: the fuzz build leaves this loop over every
- * code point uninstrumented by name (tests/fuzz/coverage-ignore.txt).
+ * BMP the scanner asks the table), which of them it folds (cat->fold) and
+ * collect the alternates the patterns accept instead.  Not inlined: the fuzz
+ * build leaves this loop over every code point uninstrumented by name
+ * (tests/fuzz/coverage-ignore.txt).
  */
 __attribute__((noinline)) int plan_rewrites(mekiki_catalogue *cat, struct mk_alternates *alts)
 {
@@ -39,6 +40,7 @@ __attribute__((noinline)) int plan_rewrites(mekiki_catalogue *cat, struct mk_alt
 		}
 	}
 	memset(cat->rewrite_bmp, 0, sizeof cat->rewrite_bmp);
+	memset(cat->fold, 0, sizeof cat->fold);
 	memset(alts, 0, sizeof *alts);
 	/* All weak skeletons, NUL-separated, to look for sequences in. */
 	size_t all_len = 0;
@@ -71,8 +73,19 @@ __attribute__((noinline)) int plan_rewrites(mekiki_catalogue *cat, struct mk_alt
 			size_t k = mk_skeleton_cp(MK_WEAK, c, buf, &rep), n;
 			uint32_t y = mk_utf8_decode((const unsigned char *)rep, k, &n);
 			if (n == k && y >= 0x80) {
-				/* One non-ASCII code point: an alternate if names use it. */
-				if (bit(used, y)) {
+				/*
+				 * One non-ASCII code point that names use: read as it in
+				 * the stream, folded when both are as long in UTF-8 (kana,
+				 * halfwidth forms, CJK look-alikes: no edit), else
+				 * rewritten (rare: U+FF9F, U+1427).  An alternate patterns
+				 * accept only when a name's skeleton has c itself.
+				 */
+				if (bit(used, y) && !bit(used, c)) {
+					char cb[4];
+					if (c < 0x10000 && y < 0x10000 && mk_utf8_encode(c, cb) == k)
+						cat->fold[c] = (uint16_t)y;
+					rewrite = 1;
+				} else if (bit(used, y)) {
 					if (nalt == cap) {
 						cap = cap ? cap * 2 : 1024;
 						uint32_t *p = realloc(alts->alt, cap * sizeof *p);
@@ -116,6 +129,9 @@ __attribute__((noinline)) int plan_rewrites(mekiki_catalogue *cat, struct mk_alt
 		if (rewrite && c < 0x10000)
 			cat->rewrite_bmp[c >> 3] |= (uint8_t)(1u << (c & 7));
 	}
+	memcpy(cat->stop3, cat->rewrite_bmp, sizeof cat->stop3);
+	memset(cat->stop3, 0xFF, 0x800 / 8);
+	memset(cat->stop3 + 0xD800 / 8, 0xFF, 0x800 / 8);
 	/* Group the alternates by prototype (counting sort over used prototypes). */
 	uint32_t nproto = 0;
 	for (uint32_t k = 0; k < nalt; k++)

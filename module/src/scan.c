@@ -6,9 +6,12 @@
  * skeleton replaced by that skeleton (dropped when invisible, and an invalid
  * byte replaced by 0xFF, which no pattern contains).  ASCII is never
  * rewritten -- the patterns know how ASCII reads -- so ordinary English mail
- * is scanned in place, without a copy, and Japanese mail is copied in runs
- * between the few code points that change.  Each rewrite is recorded as an
- * edit, which maps stream offsets back to the text.
+ * is scanned in place, without a copy.  A code point that reads as another
+ * of the same UTF-8 length (カ and ｶ as 力, ｰ as ー) is *folded*: replaced
+ * in place, so that the offsets stay the text's and patterns spell each such
+ * character once.  Japanese mail is copied in runs between the code points
+ * that change.  Other rewrites change the length and are recorded as edits,
+ * which map stream offsets back to the text.
  *
  * A match is then checked against the text: the weak skeleton of the
  * matched bytes must equal the name's, and the hit is
@@ -193,6 +196,8 @@ static void note_invisible(mekiki_scanner *sc, const unsigned char *s, size_t le
 static int build_stream(mekiki_scanner *sc, const unsigned char *s, size_t len)
 {
 	const uint8_t *rewrite = sc->cat->rewrite_bmp;
+	const uint16_t *fold = sc->cat->fold;
+	const uint8_t *stop3 = sc->cat->stop3;
 	size_t i = 0, copied = 0, m = 0;
 	int rewriting = 0;
 	sc->nedits = 0;
@@ -210,7 +215,23 @@ static int build_stream(mekiki_scanner *sc, const unsigned char *s, size_t len)
 			}
 			continue;
 		}
-		/* Runs of three-byte sequences (kana, kanji) left as written. */
+		/*
+		 * Runs of three-byte sequences (kana, kanji) left as written: four
+		 * bytes loaded, one mask for the shape, one bit for the code point
+		 * (stop3 also has the overlong and surrogate ones).
+		 */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+		while (i + 4 <= len) {
+			uint32_t w;
+			memcpy(&w, s + i, 4);
+			if ((w & 0x00C0C0F0u) != 0x008080E0u)
+				break;
+			uint32_t c = (w & 0x0Fu) << 12 | (w & 0x3F00u) >> 2 | (w & 0x3F0000u) >> 16;
+			if (stop3[c >> 3] >> (c & 7) & 1)
+				break;
+			i += 3;
+		}
+#endif
 		while (i + 3 <= len) {
 			uint32_t c0 = s[i], c1 = s[i + 1], c2 = s[i + 2];
 			if ((c0 & 0xF0) != 0xE0 || ((c1 & 0xC0) ^ 0x80) | ((c2 & 0xC0) ^ 0x80))
@@ -239,6 +260,19 @@ static int build_stream(mekiki_scanner *sc, const unsigned char *s, size_t len)
 		if (!invalid && (cp < 0x10000 ? !(rewrite[cp >> 3] >> (cp & 7) & 1)
 		                              : mk_table_entry(MK_WEAK, cp) == 0)) {
 			i += n;
+			continue;
+		}
+		uint32_t y = invalid || cp >= 0x10000 ? 0 : fold[cp];
+		if (y) {
+			/* A fold: as many bytes as the code point's, no edit. */
+			if (reserve_buf(sc, m + (i - copied) + (len - i)))
+				return MEKIKI_ENOMEM;
+			rewriting = 1;
+			memcpy(sc->buf + m, s + copied, i - copied);
+			m += i - copied;
+			m += mk_utf8_encode(y, sc->buf + m);
+			i += n;
+			copied = i;
 			continue;
 		}
 		char buf[4];
