@@ -24,17 +24,12 @@ our @ISA = qw(Mail::SpamAssassin::Plugin);
 our $VERSION = '0.1.0';
 
 # Constants of mekiki.h; the build checks them against the compiler
-# (tests/sa/layout_check.c), and the only structure unpacked by hand.
-use constant ASN_INFO_SIZE => 132; # sizeof(mekiki_asn_info)
-use constant ASN_INFO_PACK => 'L Z128';
-use constant ASN_SENDER => 0;      # enum mekiki_asn_context
-use constant ASN_LINK => 1;
-use constant ASN_SHARED => 2;
+# (tests/sa/layout_check.c).
 use constant MEKIKI_ABI => 2;      # MEKIKI_ABI_VERSION this plugin was written for
 use constant MEKIKI_ELIMIT => -4;  # enum mekiki_status
 use constant MESSAGE_DMARC_FAIL => 0x1; # MEKIKI_MESSAGE_*
 use constant MESSAGE_REPORT => 0x2;
-use constant HOST_BRAND_DOMAIN => 0x01; # MEKIKI_HOST_BRAND_DOMAIN
+use constant HOST_ADDRESS => 0x80; # MEKIKI_HOST_ADDRESS
 use constant MAX_LOGGED_ERRORS => 10; # bad map lines listed per load
 
 # Every rule this plugin reports, and the rules whose DMARC verdict makes a
@@ -47,14 +42,17 @@ our @RULES = qw(MEKIKI_BRAND_CONFUSABLE MEKIKI_FROM_CONFUSABLE MEKIKI_BRAND_CONF
                 MEKIKI_SENDER_ASN MEKIKI_URL_ASN MEKIKI_URL_SHARED_IP);
 our @DMARC_FAIL_RULES = qw(DMARC_REJECT DMARC_QUAR DMARC_NONE);
 
-# The library, loaded once per process; a policy (catalogues, TLD map,
-# bounds) per configuration; one message view per process, reset for each
-# message (it keeps its scratch memory between messages).
-my ($FFI, $MSG);
+# The library, loaded once per process; a policy (catalogues, TLD map, ASN
+# database and map, bounds) per configuration; per process, one message view
+# for the decisions on a message's content ($MSG, reset for each message: it
+# keeps its scratch memory between messages; $VIEW numbers the message it
+# holds) and one for the network decisions ($NET).
+my ($FFI, $MSG, $NET);
+my $VIEW = 0;
 
 # Upper limits of the bounds that have one (mekiki_policy_set_bound()).
 my %BOUND_LIMIT = (mekiki_max_hits => 1024, mekiki_max_options => 256,
-                   mekiki_max_urls => 100000);
+                   mekiki_max_urls => 100000, mekiki_shared_ip_min_domains => 1000);
 
 sub new {
   my ($class, $mailsa) = @_;
@@ -135,14 +133,13 @@ sub _ffi {
     [mekiki_tld_map_count => ['opaque'] => 'size_t'],
     [mekiki_asn_open => ['string', 'opaque', 'size_t'] => 'opaque'],
     [mekiki_asn_close => ['opaque'] => 'void'],
-    [mekiki_asn_lookup => ['opaque', 'string', 'size_t', 'opaque'] => 'int'],
     [mekiki_asn_map_new => ['string', 'size_t', $err_fn, 'opaque', 'int*'] => 'opaque'],
     [mekiki_asn_map_free => ['opaque'] => 'void'],
     [mekiki_asn_map_count => ['opaque'] => 'size_t'],
-    [mekiki_asn_map_weight => ['opaque', 'uint32', 'int', 'double'] => 'double'],
     [mekiki_policy_new => ['opaque', 'opaque', 'opaque', 'int*'] => 'opaque'],
     [mekiki_policy_free => ['opaque'] => 'void'],
     [mekiki_policy_set_bound => ['opaque', 'string', 'sint64'] => 'int'],
+    [mekiki_policy_set_networks => ['opaque', 'opaque', 'opaque'] => 'int'],
     [mekiki_message_new => [] => 'opaque'],
     [mekiki_message_free => ['opaque'] => 'void'],
     [mekiki_message_reset => ['opaque', 'opaque'] => 'int'],
@@ -160,11 +157,14 @@ sub _ffi {
     [mekiki_verdict_factor => ['opaque', 'size_t'] => 'double'],
     [mekiki_verdict_option_count => ['opaque', 'size_t'] => 'size_t'],
     [mekiki_verdict_option => ['opaque', 'size_t', 'size_t'] => 'string'],
-    [mekiki_link_host_count => ['opaque'] => 'size_t'],
+    [mekiki_resolve_host => ['opaque', 'size_t'] => 'long'],
     [mekiki_link_host => ['opaque', 'size_t'] => 'string'],
     [mekiki_link_host_registrable => ['opaque', 'size_t'] => 'string'],
-    [mekiki_link_host_tld_weight => ['opaque', 'size_t'] => 'double'],
     [mekiki_link_host_flags => ['opaque', 'size_t'] => 'uint'],
+    [mekiki_message_set_sender_ip => ['opaque', 'string', 'size_t'] => 'int'],
+    [mekiki_message_add_host_address => ['opaque', 'string', 'size_t', 'string', 'size_t',
+                                         'string', 'size_t'] => 'int'],
+    [mekiki_decide_networks => ['opaque'] => 'int'],
   );
   for my $s (@sig) {
     my $name = $s->[0];
@@ -257,30 +257,6 @@ sub _asn {
   return ($db, $map);
 }
 
-# AS number and organisation of a numeric address, or ().
-sub _asn_of {
-  my ($st, $ip) = @_;
-  my ($bytes, $len) = _str($ip);
-  return () if $len == 0 || $len > 64;
-  my $out = "\0" x ASN_INFO_SIZE;
-  my ($optr) = FFI::Platypus::Buffer::scalar_to_buffer($out);
-  return () if $st->{f}{asn_lookup}->call($st->{asn_db}, $bytes, $len, $optr) != 1;
-  return unpack(ASN_INFO_PACK, $out);
-}
-
-sub _asn_weight {
-  my ($st, $asn, $context, $dflt) = @_;
-  return $st->{f}{asn_map_weight}->call($st->{asn_map}, $asn, $context, $dflt || 0);
-}
-
-sub _asn_option {
-  my ($host, $ip, $asn, $org) = @_;
-  my $o = "$ip:AS$asn";
-  $o .= ":$org" if defined $org && $org ne '';
-  $o = "$host:$o" if defined $host;
-  return $o;
-}
-
 # Loads the library and the maps once per configuration, and builds the
 # policy on them; returns the state or undef (the reason logged; lint fails
 # through conf->{errors}).
@@ -314,11 +290,13 @@ sub _load {
     my $status = 0;
     $st{policy} = $f->{policy_new}->call($st{brands}, $st{lures}, $st{tld}, \$status)
       or die "cannot build the policy: " . $f->{strerror}->call($status) . "\n";
-    for my $bound (qw(max_text_bytes max_parts max_hits max_options max_urls)) {
-      my $rc = $f->{policy_set_bound}->call($st{policy}, $bound, $conf->{"mekiki_$bound"});
-      die "mekiki_$bound $conf->{\"mekiki_$bound\"}: " . $f->{strerror}->call($rc) . "\n"
-        if $rc != 0;
+    for my $bound (qw(max_text_bytes max_parts max_hits max_options max_urls
+                      shared_ip_min_domains)) {
+      _ok(\%st, $f->{policy_set_bound}->call($st{policy}, $bound, $conf->{"mekiki_$bound"}),
+          "mekiki_$bound $conf->{\"mekiki_$bound\"}");
     }
+    _ok(\%st, $f->{policy_set_networks}->call(@st{qw(policy asn_db asn_map)}), 'ASN database')
+      if $st{asn_db};
     1;
   } or do {
     my $err = $@ || 'unknown error';
@@ -333,14 +311,15 @@ sub _load {
 }
 
 # Frees what _load built (the policy before what it borrows), and the
-# process's message view, which refers to the policy.
+# process's message views, which refer to the policy.
 sub _free {
   my ($st) = @_;
   my $f = $st->{f} or return;
-  if ($MSG) {
-    $f->{message_free}->call($MSG);
-    undef $MSG;
+  for my $m (grep { $_ } $MSG, $NET) {
+    $f->{message_free}->call($m);
   }
+  undef $MSG;
+  undef $NET;
   $f->{policy_free}->call($st->{policy}) if $st->{policy};
   $f->{catalogue_free}->call($st->{$_}) for grep { $st->{$_} } qw(brands lures);
   $f->{tld_map_free}->call($st->{tld}) if $st->{tld};
@@ -431,10 +410,11 @@ sub _from_entries {
   return @entries[0 .. ($#entries < 3 ? $#entries : 3)];
 }
 
-# The message into the process's view under the policy, with flags
-# (MESSAGE_*), decided: the view's handle.
+# The message into the process's view under the policy, decided; the
+# view's number and flags (MESSAGE_*) are kept in $pms->{mekiki}.
 sub _decide {
-  my ($self, $pms, $st, $flags) = @_;
+  my ($self, $pms, $st) = @_;
+  my $flags = 0;
   my $f = $st->{f};
   $MSG ||= $f->{message_new}->call() or die "cannot allocate a message view\n";
   my $m = $MSG;
@@ -474,6 +454,7 @@ sub _decide {
                                           defined $shown ? _str($shown) : (undef, 0)), 'link');
   }
   _ok($st, $f->{decide}->call($m), 'mekiki_decide');
+  @{$pms->{mekiki}}{qw(view flags)} = (++$VIEW, $flags);
   return $m;
 }
 
@@ -587,21 +568,18 @@ sub _in_text {
 }
 
 # The policy's verdict, once per message: { results => { rule => { options,
-# weight } }, hosts => the link hosts for the network rules }.
+# weight } }, resolve => the link hosts to resolve, view => the number of
+# the process's view of it, flags => its flags }.
 sub _analyse {
   my ($self, $pms) = @_;
   return $pms->{mekiki} if $pms->{mekiki};
-  my $r = $pms->{mekiki} = { results => {}, hosts => [] };
+  my $r = $pms->{mekiki} = { results => {}, resolve => [] };
   my $st = $self->_load($pms->{conf}) or return $r;
   eval {
     my $f = $st->{f};
-    my $m = $self->_decide($pms, $st, 0);
+    my $m = $self->_decide($pms, $st);
     $r->{results} = _verdict($f, $m);
-    $r->{hosts} = [ map { { host => $f->{link_host}->call($m, $_),
-                            domain => $f->{link_host_registrable}->call($m, $_),
-                            risk => $f->{link_host_tld_weight}->call($m, $_),
-                            own => $f->{link_host_flags}->call($m, $_) & HOST_BRAND_DOMAIN } }
-                    0 .. $f->{link_host_count}->call($m) - 1 ];
+    $r->{resolve} = _resolve_list($f, $m);
     $r->{ok} = 1;
   } or do {
     my $err = $@ || 'unknown error';
@@ -609,6 +587,38 @@ sub _analyse {
     info("mekiki: message skipped: $err");
   };
   return $r;
+}
+
+# The link hosts worth resolving, in the engine's order (hosts in weighted
+# TLDs first, never a brand's own): { host, domain (its registrable domain,
+# else the host), address (an IP address: its own address) }.
+sub _resolve_list {
+  my ($f, $m) = @_;
+  my @hosts;
+  for (my $k = 0; (my $i = $f->{resolve_host}->call($m, $k)) >= 0; $k++) {
+    my $host = $f->{link_host}->call($m, $i);
+    my $domain = $f->{link_host_registrable}->call($m, $i);
+    push @hosts, { host => $host, domain => $domain ne '' ? $domain : $host,
+                   address => $f->{link_host_flags}->call($m, $i) & HOST_ADDRESS };
+  }
+  return \@hosts;
+}
+
+# The network verdict of the sender's address (or undef) and the link
+# hosts' addresses ([host, domain, address] each), in the process's second
+# view: { rule => { options, weight } }.
+sub _networks {
+  my ($st, $sender, $addresses) = @_;
+  my $f = $st->{f};
+  $NET ||= $f->{message_new}->call() or die "cannot allocate a message view\n";
+  _ok($st, $f->{message_reset}->call($NET, $st->{policy}), 'message_reset');
+  _ok($st, $f->{message_set_sender_ip}->call($NET, _str($sender)), 'sender')
+    if defined $sender;
+  for my $a (@$addresses) {
+    _ok($st, $f->{message_add_host_address}->call($NET, map { _str($_) } @$a), 'address');
+  }
+  _ok($st, $f->{decide_networks}->call($NET), 'mekiki_decide_networks');
+  return _verdict($f, $NET);
 }
 
 # ---------------------------------------------------------------------------
@@ -624,17 +634,21 @@ sub check_mekiki {
   my $res = $r->{results}{$rule};
   # MEKIKI_FROM_BRAND_SPOOF runs after SpamAssassin's DMARC rules: a brand
   # claimed from its own domain is a spoof when DMARC failed, which only a
-  # second decision with the flag can say.
+  # second decision with the flag can say: on the same view (built again
+  # only if another message was analysed since).
   if ($rule eq 'MEKIKI_FROM_BRAND_SPOOF' && $r->{ok}
       && grep { $pms->{tests_already_hit}{$_} } @DMARC_FAIL_RULES) {
     my $st = $self->_load($pms->{conf});
+    my $f = $st->{f};
     eval {
-      $res = _verdict($st->{f}, $self->_decide($pms, $st, MESSAGE_DMARC_FAIL))->{$rule};
+      $self->_decide($pms, $st) unless $r->{view} == $VIEW;
+      _ok($st, $f->{message_set_flags}->call($MSG, $r->{flags} | MESSAGE_DMARC_FAIL), 'flags');
+      _ok($st, $f->{decide}->call($MSG), 'mekiki_decide');
+      $res = _verdict($f, $MSG)->{$rule};
       1;
     } or info("mekiki: DMARC decision skipped: " . ($@ =~ s/\s+$//r));
   }
-  return 0 unless $res;
-  $self->_hit($pms, $rule, $res);
+  $self->_hit($pms, $rule, $res) if $res;
   return 0;
 }
 
@@ -644,17 +658,16 @@ sub _hit {
   my $set = $pms->{conf}->get_score_set();
   my $base = $self->{base}{$rule} ? $self->{base}{$rule}[$set] : undef;
   $base = $pms->{conf}{scores}{$rule} unless defined $base;
-  return 0 unless $base;
+  return unless $base;
   my $score = sprintf('%.3f', $base * $res->{weight}) + 0;
-  return 0 unless $score;
+  return unless $score;
   $pms->test_log(join(',', @{$res->{options}}), $rule) if @{$res->{options}};
   $pms->got_hit($rule, '', ruletype => 'eval', score => $score);
-  return 1;
 }
 
-# header MEKIKI_SENDER_ASN eval:check_mekiki_sender_asn(): the address that
-# handed the message to our network (the first untrusted relay) is in a
-# network with a sender weight in the ASN map.
+# header MEKIKI_SENDER_ASN eval:check_mekiki_sender_asn(): the engine's
+# verdict on the address that handed the message to our network (the first
+# untrusted relay).
 sub check_mekiki_sender_asn {
   my ($self, $pms) = @_;
   my $rule = 'MEKIKI_SENDER_ASN';
@@ -662,165 +675,91 @@ sub check_mekiki_sender_asn {
   return 0 unless $st && $st->{asn_db};
   my $relay = $pms->{relays_untrusted} && $pms->{relays_untrusted}[0];
   return 0 unless $relay && defined $relay->{ip} && !$relay->{ip_private};
-  my ($asn, $org) = _asn_of($st, $relay->{ip});
-  return 0 unless $asn;
-  my $w = _asn_weight($st, $asn, ASN_SENDER, 0);
-  dbg("mekiki: sender $relay->{ip} is AS$asn $org, weight $w");
-  return 0 unless $w > 0;
-  $self->{max_options} = $pms->{conf}{mekiki_max_options};
-  $self->_hit($pms, $rule, { options => [_asn_option(undef, $relay->{ip}, $asn, $org)],
-                             weight => $w });
+  my $res = eval { _networks($st, $relay->{ip}, [])->{$rule} };
+  info("mekiki: sender decision skipped: " . ($@ =~ s/\s+$//r)) if $@;
+  $self->_hit($pms, $rule, $res) if $res;
   return 0;
 }
 
 # header MEKIKI_URL_ASN eval:check_mekiki_link_asn('MEKIKI_URL_ASN'), and the
-# same for MEKIKI_URL_SHARED_IP (tflags net: not run under -L): the link hosts
-# are resolved (A and AAAA, at most mekiki_max_dns hosts, risky TLDs first)
-# through SpamAssassin's own asynchronous resolver; the rules are decided
-# when every answer is in.
+# same for MEKIKI_URL_SHARED_IP (tflags net: not run under -L): the engine's
+# verdict once the link hosts are resolved (_resolve).
 sub check_mekiki_link_asn {
   my ($self, $pms, $rule) = @_;
   return 0 unless defined $rule;
   my $st = $self->_load($pms->{conf});
   return 0 unless $st && $st->{asn_db};
-  my $d = $pms->{mekiki_dns};
-  if ($d && $d->{done}) {
-    $self->_score_link_addresses($pms, $st, $rule);
-    return 0;
-  }
-  unless ($d) {
-    # pending 1 while launching: an answer SpamAssassin already has comes
-    # back at once, inside bgsend_and_start_lookup.
-    $d = $pms->{mekiki_dns} = { rules => {}, pending => 1 };
-    $d->{rules}{$rule} = 1;
-    $self->_start_link_dns($pms, $st, $d, $self->_analyse($pms)->{hosts});
-    $self->_dns_answered($pms, $st, $d);
-    return 0 if $d->{done}; # decided (and scored) already
-  }
-  if ($d->{pending}) {
-    # undef: not ready yet (SpamAssassin 4's asynchronous eval rules); the
-    # answers call rule_ready or got_hit.
-    $d->{rules}{$rule} = 1;
-    return undef;
-  }
+  my $d = $pms->{mekiki_dns} ||= $self->_resolve($pms, $st);
+  return $self->_link_hit($pms, $d, $rule) if $d->{verdict};
+  # Not ready yet (SpamAssassin 4's asynchronous eval rules): the last
+  # answer scores the rule and calls rule_ready.
+  $d->{rules}{$rule} = 1;
+  return undef;
+}
+
+sub _link_hit {
+  my ($self, $pms, $d, $rule) = @_;
+  $self->_hit($pms, $rule, $d->{verdict}{$rule}) if $d->{verdict}{$rule};
+  $pms->rule_ready($rule, 1); # every answer is in
   return 0;
 }
 
-sub _start_link_dns {
-  my ($self, $pms, $st, $d, $link_hosts) = @_;
-  my $conf = $pms->{conf};
-  my @hosts;
-  for my $lh (@$link_hosts) {
-    next if $lh->{own};
-    my $host = $lh->{host};
-    my $literal = $host =~ /^\d+\.\d+\.\d+\.\d+\z/ || index($host, ':') >= 0;
-    push @hosts, { host => $host, literal => $literal, addrs => [], risk => $lh->{risk},
-                   domain => !$literal && $lh->{domain} ne '' ? $lh->{domain} : $host };
-  }
-  @hosts = sort { $b->{risk} <=> $a->{risk} || $a->{host} cmp $b->{host} } @hosts;
-  $d->{hosts} = \@hosts;
-  my $budget = $conf->{mekiki_max_dns};
-  for my $h (@hosts) {
-    if ($h->{literal}) {
-      $h->{addrs} = [$h->{host}];
-      next;
-    }
-    if ($budget-- <= 0) {
-      dbg("mekiki: not resolving $h->{host}: $conf->{mekiki_max_dns} lookups per message");
-      next;
-    }
-    for my $type ('A', 'AAAA') {
-      $d->{pending}++;
-      my $ent = { rulename => 'MEKIKI_URL_ASN', type => 'MEKIKI', zone => $h->{host},
-                  key => "MEKIKI:$type:$h->{host}" };
-      my $sent = $pms->{async}->bgsend_and_start_lookup($h->{host}, $type, undef, $ent, sub {
-        my ($e, $pkt) = @_;
-        if ($pkt) {
-          for my $rr ($pkt->answer) {
-            push @{$h->{addrs}}, $rr->address if $rr->type eq 'A' || $rr->type eq 'AAAA';
-          }
-        }
-        $self->_dns_answered($pms, $st, $d);
-      }, master_deadline => $pms->{master_deadline});
-      $self->_dns_answered($pms, $st, $d) unless $sent;
+# The link hosts' addresses through SpamAssassin's own asynchronous
+# resolver, as the rspamd plugin finds them: the hosts the engine names, in
+# its order, at most mekiki_max_dns names per message (an IP address is its
+# own address); A, and AAAA only when A gave no address (a server's IPv6
+# address sits in the network of its IPv4 one, so a dual-stack host costs
+# one query); a name that does not exist (NXDOMAIN) has no AAAA either.
+# The engine decides when every answer is in (_answered).
+sub _resolve {
+  my ($self, $pms, $st) = @_;
+  # pending 1 while launching: an answer SpamAssassin already has comes
+  # back at once, inside bgsend_and_start_lookup.
+  my $d = { rules => {}, pending => 1, hosts => [] };
+  my $budget = $pms->{conf}{mekiki_max_dns};
+  for my $h (@{$self->_analyse($pms)->{resolve}}) {
+    my $slot = { %$h, addrs => [] };
+    push @{$d->{hosts}}, $slot;
+    if ($h->{address}) {
+      $slot->{addrs} = [$h->{host}];
+    } elsif ($budget-- > 0) {
+      $self->_lookup($pms, $st, $d, $slot, 'A');
+    } else {
+      dbg("mekiki: not resolving $h->{host}: $pms->{conf}{mekiki_max_dns} lookups per message");
     }
   }
+  $self->_answered($pms, $st, $d);
+  return $d;
 }
 
-sub _dns_answered {
+sub _lookup {
+  my ($self, $pms, $st, $d, $slot, $type) = @_;
+  my $host = $slot->{host};
+  $d->{pending}++;
+  my $ent = { rulename => 'MEKIKI_URL_ASN', type => 'MEKIKI', zone => $host };
+  my $sent = $pms->{async}->bgsend_and_start_lookup($host, $type, undef, $ent, sub {
+    my (undef, $pkt) = @_;
+    # (undef: the lookup timed out or was aborted)
+    my @addrs = map { $type eq 'AAAA' ? $_->address_short : $_->address }
+                grep { $_->type eq $type } $pkt ? $pkt->answer : ();
+    push @{$slot->{addrs}}, @addrs;
+    $self->_lookup($pms, $st, $d, $slot, 'AAAA')
+      if $type eq 'A' && !@addrs && !($pkt && $pkt->header->rcode eq 'NXDOMAIN');
+    $self->_answered($pms, $st, $d);
+  }, master_deadline => $pms->{master_deadline});
+  $self->_answered($pms, $st, $d) unless $sent;
+}
+
+sub _answered {
   my ($self, $pms, $st, $d) = @_;
-  return if --$d->{pending} > 0 || $d->{done};
-  $d->{done} = 1;
-  $self->_score_link_addresses($pms, $st, $_) for sort keys %{$d->{rules}};
-}
-
-# MEKIKI_URL_ASN by the highest link weight; MEKIKI_URL_SHARED_IP for an
-# address that unrelated registrable domains share (weight: its network's
-# shared weight, default 1).
-sub _score_link_addresses {
-  my ($self, $pms, $st, $rule) = @_;
-  my $d = $pms->{mekiki_dns};
-  $self->{max_options} = $pms->{conf}{mekiki_max_options};
-  my ($best, $link) = (0, _new_set());
-  my (%by_ip, @order);
-  for my $h (@{$d->{hosts}}) {
-    my %uniq;
-    for my $addr (grep { !$uniq{$_}++ } @{$h->{addrs}}) {
-      my ($asn, $org) = _asn_of($st, $addr);
-      if ($asn) {
-        my $w = _asn_weight($st, $asn, ASN_LINK, 0);
-        if ($w > 0) {
-          $self->_add($link, _asn_option($h->{host}, $addr, $asn, $org), $w);
-          $best = $w if $w > $best;
-        }
-      }
-      my $shared = $asn ? _asn_weight($st, $asn, ASN_SHARED, 1.0) : 1.0;
-      next unless $shared > 0;
-      my $e = $by_ip{$addr} ||= do { push @order, $addr;
-                                     { domains => {}, list => [], weight => $shared, asn => $asn } };
-      push @{$e->{list}}, $h->{domain} unless $e->{domains}{$h->{domain}}++;
-    }
-  }
-  my %res;
-  _insert(\%res, 'MEKIKI_URL_ASN', $link) if $best > 0;
-  my ($shared_set, $shared_best) = (_new_set(), 0);
-  for my $addr (@order) {
-    my $e = $by_ip{$addr};
-    next if @{$e->{list}} < $pms->{conf}{mekiki_shared_ip_min_domains};
-    my @l = sort @{$e->{list}};
-    my $o = "$addr:" . join(',', @l[0 .. ($#l < 3 ? $#l : 3)]);
-    $o .= ":AS$e->{asn}" if $e->{asn};
-    $self->_add($shared_set, $o, $e->{weight});
-    $shared_best = $e->{weight} if $e->{weight} > $shared_best;
-  }
-  _insert(\%res, 'MEKIKI_URL_SHARED_IP', $shared_set) if $shared_best > 0;
-  $self->_hit($pms, $rule, $res{$rule}) if $res{$rule};
-  $pms->rule_ready($rule, 1); # every answer is in
-}
-
-
-# An ordered set of options, bounded, each with a weight (1 where none).
-sub _new_set { return { seen => {}, list => [] } }
-
-sub _add {
-  my ($self, $set, $opt, $weight) = @_;
-  $weight = 1.0 unless defined $weight;
-  if (exists $set->{seen}{$opt}) {
-    $set->{seen}{$opt} = $weight if $weight > $set->{seen}{$opt};
-  } elsif (@{$set->{list}} < $self->{max_options}) {
-    $set->{seen}{$opt} = $weight;
-    push @{$set->{list}}, $opt;
-  }
-}
-
-# Record a result: rule => { options, weight = highest weight among them }.
-sub _insert {
-  my ($r, $rule, $set) = @_;
-  my $w = 0;
-  for (@{$set->{list}}) {
-    $w = $set->{seen}{$_} if $set->{seen}{$_} > $w;
-  }
-  $r->{$rule} = { options => [@{$set->{list}}], weight => $w };
+  return if --$d->{pending} > 0 || $d->{verdict};
+  my @addresses = map { my $h = $_; map { [$h->{host}, $h->{domain}, $_] } @{$h->{addrs}} }
+                  @{$d->{hosts}};
+  $d->{verdict} = eval { _networks($st, undef, \@addresses) } or do {
+    info("mekiki: link network decision skipped: " . ($@ =~ s/\s+$//r));
+    $d->{verdict} = {};
+  };
+  $self->_link_hit($pms, $d, $_) for sort keys %{$d->{rules}};
 }
 
 1;
