@@ -2,11 +2,13 @@
 # detection for SpamAssassin, driven by libmekiki through FFI::Platypus.
 #
 # The same detection and the same names as the rspamd plugin (lua/mekiki.lua):
-# the decisions are libmekiki's policy engine (mekiki_decide()); this file
-# is the adapter that hands it what SpamAssassin decoded of a message (From
-# names and addresses, subject, rendered text parts, get_uri_detail_list
-# hosts and anchor texts), reports its verdict as eval rules, and runs the
-# network rules (the ASN of the sender and of the link hosts).
+# every decision is libmekiki's policy engine (mekiki_decide(),
+# mekiki_decide_networks()); this file is the adapter that hands it what
+# SpamAssassin decoded of a message (From names and addresses, subject,
+# rendered text parts, get_uri_detail_list hosts and anchor texts, the first
+# untrusted relay), resolves the link hosts the engine names with
+# SpamAssassin's asynchronous resolver, and reports the verdicts as eval
+# rules.
 #
 # Copyright the mekiki authors.  Same licence as the rest of mekiki.
 
@@ -50,10 +52,6 @@ our @DMARC_FAIL_RULES = qw(DMARC_REJECT DMARC_QUAR DMARC_NONE);
 my ($FFI, $MSG, $NET);
 my $VIEW = 0;
 
-# Upper limits of the bounds that have one (mekiki_policy_set_bound()).
-my %BOUND_LIMIT = (mekiki_max_hits => 1024, mekiki_max_options => 256,
-                   mekiki_max_urls => 100000, mekiki_shared_ip_min_domains => 1000);
-
 sub new {
   my ($class, $mailsa) = @_;
   $class = ref($class) || $class;
@@ -70,13 +68,10 @@ sub set_config {
   my ($self, $conf) = @_;
   my @cmds;
   # Paths: admin only (a user's preferences must not load a library).
-  for my $opt (['mekiki_library', 'libmekiki.so.0'],
-               ['mekiki_brands_map', ''],
-               ['mekiki_tld_map', ''],
-               ['mekiki_lures_map', ''],
-               ['mekiki_asn_db', ''],
-               ['mekiki_asn_map', '']) {
-    push @cmds, { setting => $opt->[0], is_admin => 1, default => $opt->[1],
+  for my $name (qw(mekiki_library mekiki_brands_map mekiki_tld_map mekiki_lures_map
+                   mekiki_asn_db mekiki_asn_map)) {
+    push @cmds, { setting => $name, is_admin => 1,
+                  default => $name eq 'mekiki_library' ? 'libmekiki.so.0' : '',
                   type => $Mail::SpamAssassin::Conf::CONF_TYPE_STRING };
   }
   for my $opt (['mekiki_max_text_bytes', 1048576], ['mekiki_max_parts', 16],
@@ -90,11 +85,11 @@ sub set_config {
         my ($c, $key, $value) = @_;
         return $Mail::SpamAssassin::Conf::MISSING_REQUIRED_VALUE
           if !defined $value || $value eq '';
-        # mekiki_max_dns 0: no link lookups (the other bounds are at least 1).
+        # mekiki_max_dns 0: no link lookups (the other bounds are at least
+        # 1; their upper limits are the engine's, checked when it is built).
         my $re = $name eq 'mekiki_max_dns' ? qr/^\s*(0|[1-9][0-9]{0,9})\s*$/
                                            : qr/^\s*([1-9][0-9]{0,9})\s*$/;
-        return $Mail::SpamAssassin::Conf::INVALID_VALUE
-          unless $value =~ $re && (!$BOUND_LIMIT{$name} || $1 <= $BOUND_LIMIT{$name});
+        return $Mail::SpamAssassin::Conf::INVALID_VALUE unless $value =~ $re;
         $c->{$key} = untaint_var($1) + 0;
         return;
       },
@@ -189,22 +184,17 @@ sub _read_file {
   open(my $fh, '<:raw', $path) or die "cannot read $path: $!\n";
   local $/;
   my $text = <$fh>;
-  close($fh);
-  return defined $text ? $text : '';
+  return $text // '';
 }
 
 # The first bad lines of a map (the library quotes control bytes and invalid
 # UTF-8 as \xNN), then a count: a garbage file must not flood the log.
 sub _warn_bad_lines {
   my ($what, $path, $errors) = @_;
-  for my $i (0 .. $#$errors) {
-    if ($i >= MAX_LOGGED_ERRORS) {
-      warn "mekiki: $what $path: " . (@$errors - MAX_LOGGED_ERRORS) .
-           " more bad lines skipped, not listed\n";
-      last;
-    }
-    warn "mekiki: $what $path: $errors->[$i] (line skipped)\n";
-  }
+  my @listed = grep { defined } @$errors[0 .. MAX_LOGGED_ERRORS - 1];
+  warn "mekiki: $what $path: $_ (line skipped)\n" for @listed;
+  warn "mekiki: $what $path: " . (@$errors - @listed) . " more bad lines skipped, not listed\n"
+    if @$errors > @listed;
 }
 
 # A map file built by the library's constructor (catalogue_new, tld_map_new,
@@ -247,11 +237,10 @@ sub _asn {
   my $db = $f->{asn_open}->call($db_path, $eptr, $elen);
   die "cannot open the ASN database (mekiki_asn_db $db_path): " . unpack('Z*', $err) . "\n"
     unless $db;
-  my $map = eval { _map($f, 'asn_map_new', $map_path, 'ASN map') };
-  unless ($map) {
+  my $map = eval { _map($f, 'asn_map_new', $map_path, 'ASN map') } or do {
     $f->{asn_close}->call($db);
     die $@;
-  }
+  };
   info("mekiki: ASN database $db_path and map $map_path loaded: " .
        $f->{asn_map_count}->call($map) . " networks");
   return ($db, $map);
@@ -265,28 +254,26 @@ sub _load {
   return $self->{state} if $self->{state};
   return undef if $self->{load_failed};
   my %st;
+  # The path an option gives, or undef when it is empty.
+  my %path = map { my $p = untaint_var($conf->{"mekiki_$_"});
+                   ($_ => defined $p && $p ne '' ? $p : undef) }
+             qw(brands_map lures_map tld_map asn_db asn_map);
   eval {
-    my $lib = untaint_var($conf->{mekiki_library});
-    my $brands = untaint_var($conf->{mekiki_brands_map});
     die "option mekiki_brands_map (path of the brand map) is required\n"
-      unless defined $brands && $brands ne '';
+      unless $path{brands_map};
+    my $lib = untaint_var($conf->{mekiki_library}) // '';
     my $f = eval { _ffi($lib) };
-    die "cannot load libmekiki from mekiki_library $lib: " . ($@ =~ s/\s+$//r) . "\n" unless $f;
+    die "cannot load libmekiki from mekiki_library $lib: " . _reason() . "\n" unless $f;
     $st{f} = $f;
-    $st{brands} = _catalogue($f, $brands, 'brand map');
-    my $lures = untaint_var($conf->{mekiki_lures_map});
-    $st{lures} = _catalogue($f, $lures, 'lure map') if defined $lures && $lures ne '';
-    my $tld = untaint_var($conf->{mekiki_tld_map});
-    if (defined $tld && $tld ne '') {
+    $st{brands} = _catalogue($f, $path{brands_map}, 'brand map');
+    $st{lures} = _catalogue($f, $path{lures_map}, 'lure map') if $path{lures_map};
+    if (my $tld = $path{tld_map}) {
       $st{tld} = _map($f, 'tld_map_new', $tld, 'TLD map');
       info("mekiki: TLD map loaded from $tld: " . $f->{tld_map_count}->call($st{tld}) .
            " entries");
     }
-    my $asn_db = untaint_var($conf->{mekiki_asn_db});
-    my $asn_map = untaint_var($conf->{mekiki_asn_map});
-    if (defined $asn_db && $asn_db ne '' && defined $asn_map && $asn_map ne '') {
-      @st{qw(asn_db asn_map)} = _asn($f, $asn_db, $asn_map);
-    }
+    @st{qw(asn_db asn_map)} = _asn($f, $path{asn_db}, $path{asn_map})
+      if $path{asn_db} && $path{asn_map};
     my $status = 0;
     $st{policy} = $f->{policy_new}->call($st{brands}, $st{lures}, $st{tld}, \$status)
       or die "cannot build the policy: " . $f->{strerror}->call($status) . "\n";
@@ -299,9 +286,7 @@ sub _load {
       if $st{asn_db};
     1;
   } or do {
-    my $err = $@ || 'unknown error';
-    $err =~ s/\s+$//;
-    warn "mekiki: $err; mekiki rules disabled\n";
+    warn "mekiki: " . _reason() . "; mekiki rules disabled\n";
     $conf->{errors}++;
     $self->{load_failed} = 1;
     _free(\%st);
@@ -315,11 +300,10 @@ sub _load {
 sub _free {
   my ($st) = @_;
   my $f = $st->{f} or return;
-  for my $m (grep { $_ } $MSG, $NET) {
-    $f->{message_free}->call($m);
-  }
+  $f->{message_free}->call($_) for grep { $_ } $MSG, $NET;
   undef $MSG;
   undef $NET;
+  $VIEW++; # no message's view any more
   $f->{policy_free}->call($st->{policy}) if $st->{policy};
   $f->{catalogue_free}->call($st->{$_}) for grep { $st->{$_} } qw(brands lures);
   $f->{tld_map_free}->call($st->{tld}) if $st->{tld};
@@ -346,17 +330,16 @@ sub _save_base_scores {
   }
 }
 
-sub finish_parsing_end {
-  my ($self, $opts) = @_;
-  my $conf = $opts->{conf};
-  $self->_save_base_scores($conf);
-  $self->_load($conf);
-  return;
-}
-
 sub user_conf_parsing_end {
   my ($self, $opts) = @_;
   $self->_save_base_scores($opts->{conf});
+  return;
+}
+
+sub finish_parsing_end {
+  my ($self, $opts) = @_;
+  $self->user_conf_parsing_end($opts);
+  $self->_load($opts->{conf});
   return;
 }
 
@@ -366,6 +349,13 @@ sub user_conf_parsing_end {
 sub _ok {
   my ($st, $rc, $what) = @_;
   die "$what: " . $st->{f}{strerror}->call($rc) . "\n" if $rc != 0;
+}
+
+# Why the last eval failed, on one line.
+sub _reason {
+  my $err = $@ || 'unknown error';
+  $err =~ s/\s+$//;
+  return $err;
 }
 
 # SpamAssassin decoded a part declared UTF-8 (or undeclared) from another
@@ -382,7 +372,7 @@ sub _raw_if_converted {
   return utf8::decode($copy) ? undef : $bytes;
 }
 
-# The From header's entries (at most 4), as SpamAssassin's From:name and
+# The From header's entries, as SpamAssassin's From:name and
 # From:addr parse and decode them but kept together: [name, address] each.
 # A name without an address ("Facebook" <>) is an entry only when no entry
 # has one: SpamAssassin's parser splits a malformed From ("Microsoft account
@@ -406,8 +396,7 @@ sub _from_entries {
     }
   }
   my @mailboxes = grep { $_->[1] ne '' } @entries;
-  @entries = @mailboxes if @mailboxes;
-  return @entries[0 .. ($#entries < 3 ? $#entries : 3)];
+  return @mailboxes ? @mailboxes : @entries;
 }
 
 # The message into the process's view under the policy, decided; the
@@ -453,7 +442,13 @@ sub _decide {
     _ok($st, $f->{message_add_link}->call($m, _str($url), _str($host),
                                           defined $shown ? _str($shown) : (undef, 0)), 'link');
   }
+  # The address that handed the message to our network (the first
+  # untrusted relay), for MEKIKI_SENDER_ASN.
+  my $relay = $pms->{relays_untrusted} && $pms->{relays_untrusted}[0];
+  _ok($st, $f->{message_set_sender_ip}->call($m, _str($relay->{ip})), 'sender')
+    if $relay && defined $relay->{ip} && !$relay->{ip_private};
   _ok($st, $f->{decide}->call($m), 'mekiki_decide');
+  _ok($st, $f->{decide_networks}->call($m), 'mekiki_decide_networks');
   @{$pms->{mekiki}}{qw(view flags)} = (++$VIEW, $flags);
   return $m;
 }
@@ -469,16 +464,6 @@ sub _verdict {
                                                   weight => $f->{verdict_factor}->call($m, $i) };
   }
   return \%res;
-}
-
-# The text of an HTML anchor as the policy reads it: HTML.pm gathers the
-# text between <a href> and </a> and writes "<img>\n" for each image in it;
-# an image is no text (the rspamd plugin removes the alt texts that rspamd
-# writes there).  The policy trims the edges.
-sub _anchor_text {
-  my ($text) = @_;
-  $text =~ s/<img>\n/ /g;
-  return $text;
 }
 
 # The links of the message, in a stable order, as [url, host, shown text]:
@@ -510,8 +495,12 @@ sub _links {
     }
     next unless $info->{hosts};
     # Anchor texts: only those of <a> elements of HTML parts (HTML.pm), never
-    # text near a URI in plain text.
-    my @anchors = map { _anchor_text($_) } grep { defined } @{$types->{a} ? $info->{anchor_text} || [] : []};
+    # text near a URI in plain text.  HTML.pm gathers the text between <a
+    # href> and </a> and writes "<img>\n" for each image in it; an image is
+    # no text (the rspamd plugin removes the alt texts that rspamd writes
+    # there).  The policy trims the edges.
+    my @anchors = map { s/<img>\n/ /gr } grep { defined }
+                  @{$types->{a} ? $info->{anchor_text} || [] : []};
     # SpamAssassin adds to a URI's hosts those of URLs it finds inside it
     # (redirector_pattern, "http://..." in the query); no link goes there
     # (the rspamd plugin leaves out the URLs rspamd finds in a query too):
@@ -520,11 +509,9 @@ sub _links {
     # every host when SpamAssassin's host of the URI is not among them.
     my @hosts = sort keys %{$info->{hosts}};
     my (undef, $self_host) = $pms->{main}{registryboundaries}->uri_to_domain($uri);
-    my @self = map { defined $self_host && lc $_ eq lc $self_host ? 1 : 0 } @hosts;
-    @self = (1) x @hosts unless grep { $_ } @self;
-    for my $i (0 .. $#hosts) {
-      next unless $self[$i];
-      push @links, [$uri, $hosts[$i], $_] for @anchors ? @anchors : (undef);
+    my @self = grep { defined $self_host && lc $_ eq lc $self_host } @hosts;
+    for my $host (@self ? @self : @hosts) {
+      push @links, [$uri, $host, $_] for @anchors ? @anchors : (undef);
     }
     last if ($nhosts += @hosts) >= $max;
   }
@@ -579,13 +566,9 @@ sub _analyse {
     my $f = $st->{f};
     my $m = $self->_decide($pms, $st);
     $r->{results} = _verdict($f, $m);
-    $r->{resolve} = _resolve_list($f, $m);
+    $r->{resolve} = _resolve_list($f, $m) if $st->{asn_db};
     $r->{ok} = 1;
-  } or do {
-    my $err = $@ || 'unknown error';
-    $err =~ s/\s+$//;
-    info("mekiki: message skipped: $err");
-  };
+  } or info("mekiki: message skipped: " . _reason());
   return $r;
 }
 
@@ -602,23 +585,6 @@ sub _resolve_list {
                    address => $f->{link_host_flags}->call($m, $i) & HOST_ADDRESS };
   }
   return \@hosts;
-}
-
-# The network verdict of the sender's address (or undef) and the link
-# hosts' addresses ([host, domain, address] each), in the process's second
-# view: { rule => { options, weight } }.
-sub _networks {
-  my ($st, $sender, $addresses) = @_;
-  my $f = $st->{f};
-  $NET ||= $f->{message_new}->call() or die "cannot allocate a message view\n";
-  _ok($st, $f->{message_reset}->call($NET, $st->{policy}), 'message_reset');
-  _ok($st, $f->{message_set_sender_ip}->call($NET, _str($sender)), 'sender')
-    if defined $sender;
-  for my $a (@$addresses) {
-    _ok($st, $f->{message_add_host_address}->call($NET, map { _str($_) } @$a), 'address');
-  }
-  _ok($st, $f->{decide_networks}->call($NET), 'mekiki_decide_networks');
-  return _verdict($f, $NET);
 }
 
 # ---------------------------------------------------------------------------
@@ -646,7 +612,7 @@ sub check_mekiki {
       _ok($st, $f->{decide}->call($MSG), 'mekiki_decide');
       $res = _verdict($f, $MSG)->{$rule};
       1;
-    } or info("mekiki: DMARC decision skipped: " . ($@ =~ s/\s+$//r));
+    } or info("mekiki: DMARC decision skipped: " . _reason());
   }
   $self->_hit($pms, $rule, $res) if $res;
   return 0;
@@ -655,9 +621,7 @@ sub check_mekiki {
 # got_hit with the rule's base score scaled by the result's weight.
 sub _hit {
   my ($self, $pms, $rule, $res) = @_;
-  my $set = $pms->{conf}->get_score_set();
-  my $base = $self->{base}{$rule} ? $self->{base}{$rule}[$set] : undef;
-  $base = $pms->{conf}{scores}{$rule} unless defined $base;
+  my $base = $self->{base}{$rule}[$pms->{conf}->get_score_set()] // $pms->{conf}{scores}{$rule};
   return unless $base;
   my $score = sprintf('%.3f', $base * $res->{weight}) + 0;
   return unless $score;
@@ -665,20 +629,11 @@ sub _hit {
   $pms->got_hit($rule, '', ruletype => 'eval', score => $score);
 }
 
-# header MEKIKI_SENDER_ASN eval:check_mekiki_sender_asn(): the engine's
-# verdict on the address that handed the message to our network (the first
-# untrusted relay).
+# header MEKIKI_SENDER_ASN eval:check_mekiki_sender_asn(): the sender's
+# address is part of the view; decided with the rest (needs no DNS).
 sub check_mekiki_sender_asn {
   my ($self, $pms) = @_;
-  my $rule = 'MEKIKI_SENDER_ASN';
-  my $st = $self->_load($pms->{conf});
-  return 0 unless $st && $st->{asn_db};
-  my $relay = $pms->{relays_untrusted} && $pms->{relays_untrusted}[0];
-  return 0 unless $relay && defined $relay->{ip} && !$relay->{ip_private};
-  my $res = eval { _networks($st, $relay->{ip}, [])->{$rule} };
-  info("mekiki: sender decision skipped: " . ($@ =~ s/\s+$//r)) if $@;
-  $self->_hit($pms, $rule, $res) if $res;
-  return 0;
+  return $self->check_mekiki($pms, 'MEKIKI_SENDER_ASN');
 }
 
 # header MEKIKI_URL_ASN eval:check_mekiki_link_asn('MEKIKI_URL_ASN'), and the
@@ -750,13 +705,24 @@ sub _lookup {
   $self->_answered($pms, $st, $d) unless $sent;
 }
 
+# An answer is in; after the last one, the engine's verdict on the
+# addresses found, in the process's second view (the first one keeps the
+# message's view), scores the rules waiting for it.
 sub _answered {
   my ($self, $pms, $st, $d) = @_;
   return if --$d->{pending} > 0 || $d->{verdict};
-  my @addresses = map { my $h = $_; map { [$h->{host}, $h->{domain}, $_] } @{$h->{addrs}} }
-                  @{$d->{hosts}};
-  $d->{verdict} = eval { _networks($st, undef, \@addresses) } or do {
-    info("mekiki: link network decision skipped: " . ($@ =~ s/\s+$//r));
+  my $f = $st->{f};
+  $d->{verdict} = eval {
+    $NET ||= $f->{message_new}->call() or die "cannot allocate a message view\n";
+    _ok($st, $f->{message_reset}->call($NET, $st->{policy}), 'message_reset');
+    for my $h (@{$d->{hosts}}) {
+      _ok($st, $f->{message_add_host_address}->call($NET, _str($h->{host}), _str($h->{domain}),
+                                                    _str($_)), 'address') for @{$h->{addrs}};
+    }
+    _ok($st, $f->{decide_networks}->call($NET), 'mekiki_decide_networks');
+    _verdict($f, $NET);
+  } or do {
+    info("mekiki: link network decision skipped: " . _reason());
     $d->{verdict} = {};
   };
   $self->_link_hit($pms, $d, $_) for sort keys %{$d->{rules}};
@@ -799,7 +765,9 @@ the rule's configured score for that message, as rspamd's dynamic weights do.
 
 =item mekiki_tld_map PATH, mekiki_lures_map PATH (optional)
 
-=item mekiki_max_text_bytes, mekiki_max_parts, mekiki_max_hits, mekiki_max_options, mekiki_max_urls
+=item mekiki_asn_db PATH, mekiki_asn_map PATH (optional: the network rules)
+
+=item mekiki_max_text_bytes, mekiki_max_parts, mekiki_max_hits, mekiki_max_options, mekiki_max_urls, mekiki_max_dns, mekiki_shared_ip_min_domains
 
 Bounds, as the rspamd options of the same names.
 
