@@ -191,10 +191,10 @@ sub _read_file {
 # UTF-8 as \xNN), then a count: a garbage file must not flood the log.
 sub _warn_bad_lines {
   my ($what, $path, $errors) = @_;
-  my @listed = grep { defined } @$errors[0 .. MAX_LOGGED_ERRORS - 1];
+  my @more = @$errors;
+  my @listed = splice(@more, 0, MAX_LOGGED_ERRORS);
   warn "mekiki: $what $path: $_ (line skipped)\n" for @listed;
-  warn "mekiki: $what $path: " . (@$errors - @listed) . " more bad lines skipped, not listed\n"
-    if @$errors > @listed;
+  warn "mekiki: $what $path: " . @more . " more bad lines skipped, not listed\n" if @more;
 }
 
 # A map file built by the library's constructor (catalogue_new, tld_map_new,
