@@ -413,6 +413,20 @@ class TestAsn(SATestCase):
         self.assertIn(("nx.qzvkwj.shop", 1), dns.queries)
         self.assertNotIn(("nx.qzvkwj.shop", 28), dns.queries)
 
+    def test_unanswered_host(self):
+        """A link host whose lookup never comes back (a dead name server)
+        does not hold back the verdict on the hosts that answered: when
+        SpamAssassin gives up on it, nothing more is asked for it (no AAAA)
+        and the engine decides on the addresses found."""
+        body = b"https://kqwe.hjyzbd.cn/a\r\nhttps://slow.qzvkwj.cn/b\r\n"
+        with DnsFixture(read_dns_tsv(os.path.join(CORPUS, "dns.tsv")),
+                        silent=["slow.qzvkwj.cn"]) as dns:
+            hit, logs = self.net_run("asn-silent", dns, message(body), "rbl_timeout 3\n")
+        self.assertIn(("slow.qzvkwj.cn", 1), dns.queries)
+        self.assertNotIn(("slow.qzvkwj.cn", 28), dns.queries)
+        self.assertEqual(logs.get("MEKIKI_URL_ASN"),
+                         "kqwe.hjyzbd.cn:104.248.62.17:AS14061:DigitalOcean, LLC")
+
     def test_max_dns_budget(self):
         """At most mekiki_max_dns names are resolved, in the engine's order
         (same TLD weight: by name); an IP-literal link needs no lookup."""

@@ -694,12 +694,13 @@ sub _lookup {
   my $ent = { rulename => 'MEKIKI_URL_ASN', type => 'MEKIKI', zone => $host };
   my $sent = $pms->{async}->bgsend_and_start_lookup($host, $type, undef, $ent, sub {
     my (undef, $pkt) = @_;
-    # (undef: the lookup timed out or was aborted)
+    # No packet: SpamAssassin gave up waiting (the check is ending), and
+    # nothing more is asked.
     my @addrs = map { $type eq 'AAAA' ? $_->address_short : $_->address }
                 grep { $_->type eq $type } $pkt ? $pkt->answer : ();
     push @{$slot->{addrs}}, @addrs;
     $self->_lookup($pms, $st, $d, $slot, 'AAAA')
-      if $type eq 'A' && !@addrs && !($pkt && $pkt->header->rcode eq 'NXDOMAIN');
+      if $type eq 'A' && $pkt && !@addrs && $pkt->header->rcode ne 'NXDOMAIN';
     $self->_answered($pms, $st, $d);
   }, master_deadline => $pms->{master_deadline});
   $self->_answered($pms, $st, $d) unless $sent;
