@@ -14,8 +14,10 @@ import threading
 class DnsFixture:
     TYPES = {"a": 1, "aaaa": 28}
 
-    def __init__(self, records):
-        """records: [(name, type, [addresses])] as rspamd_private.read_dns_tsv gives."""
+    def __init__(self, records, silent=()):
+        """records: [(name, type, [addresses])] as rspamd_private.read_dns_tsv gives;
+        silent: names never answered (a dead name server: the query times out)."""
+        self.silent = {n.lower().rstrip(".") for n in silent}
         self.answers = {}
         for name, rtype, replies in records:
             if rtype in self.TYPES:
@@ -50,7 +52,8 @@ class DnsFixture:
                 reply = self._answer(data)
             except (IndexError, struct.error, UnicodeDecodeError):
                 continue  # not a query we understand: no answer
-            self.sock.sendto(reply, peer)
+            if reply is not None:
+                self.sock.sendto(reply, peer)
 
     def _answer(self, data):
         qid, flags, qd = struct.unpack(">HHH", data[:6])
@@ -63,6 +66,8 @@ class DnsFixture:
         question = data[12:pos + 5]
         name = ".".join(labels).lower()
         self.queries.append((name, qtype))
+        if name in self.silent:
+            return None
         known = self.answers.get(name)
         rcode = 0 if known is not None else 3
         rrs = b""

@@ -22,14 +22,17 @@ my $sa = Mail::SpamAssassin->new({
   userprefs_filename => '/dev/null', local_tests_only => 1, dont_copy_prefs => 1,
 });
 $sa->init(1);
-# Time spent in mekiki's eval functions.
+# Time spent in mekiki's eval functions (one calling another counted once).
 my $in_mekiki = 0;
+our $inside = 0;
 if (defined &Mail::SpamAssassin::Plugin::Mekiki::check_mekiki) {
   no strict 'refs';
   no warnings 'redefine';
   for my $name (qw(check_mekiki check_mekiki_sender_asn check_mekiki_link_asn)) {
     my $orig = \&{"Mail::SpamAssassin::Plugin::Mekiki::$name"};
     *{"Mail::SpamAssassin::Plugin::Mekiki::$name"} = sub {
+      return $orig->(@_) if $inside;
+      local $inside = 1;
       my $t = time;
       my @r = $orig->(@_);
       $in_mekiki += time - $t;

@@ -124,6 +124,30 @@ def tests_hit(output):
     raise ValueError(f"no {TESTS_HEADER} header in spamassassin's output")
 
 
+# A rule's line in SpamAssassin's report ("  3.5 MEKIKI_FROM_BRAND_SPOOF  Display
+# name ..."), and a line of the text logged for it ("   [amazon:example.com]").
+SA_RULE = re.compile(r"^\s*-?\d+(?:\.\d+)?\s+([A-Z0-9_]+)\s")
+SA_LOG = re.compile(r"^\s*\[(.*)\]\s*$")
+
+
+def sa_report_rules(report):
+    """{rule: logged text or None} from SpamAssassin's report (spamc -R, or
+    the report in the message spamassassin -t writes)."""
+    rules, cur = {}, None
+    table = report.split("Content analysis details", 1)[-1]
+    for line in table.splitlines():
+        m = SA_RULE.match(line)
+        if m:
+            cur = m.group(1)
+            rules[cur] = None
+            continue
+        m = SA_LOG.match(line)
+        if m and cur:
+            # test_log() splits long texts at white space into lines
+            rules[cur] = m.group(1) if rules[cur] is None else rules[cur] + " " + m.group(1)
+    return rules
+
+
 def mekiki_rules(tests):
     return {t for t in tests if t.startswith("MEKIKI_")}
 

@@ -43,6 +43,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 sys.path.insert(0, HERE)
 import to_eml  # noqa: E402
+from sa_private import sa_report_rules  # noqa: E402
 
 ARGS = None
 SCORE_TOLERANCE = 1e-3
@@ -227,29 +228,6 @@ class TestRspamd(GoldenCase):
     def test_golden_table(self):
         self.assertIn("MEKIKI_BRAND_CONFUSABLE", self.weights)
         self.run_table()
-
-
-# A rule's line in SpamAssassin's report ("  3.5 MEKIKI_FROM_BRAND_SPOOF  Display
-# name ..."), and a line of the text logged for it ("   [amazon:example.com]").
-SA_RULE = re.compile(r"^\s*-?\d+(?:\.\d+)?\s+([A-Z0-9_]+)\s")
-SA_LOG = re.compile(r"^\s*\[(.*)\]\s*$")
-
-
-def sa_report_rules(report):
-    """{rule: logged text or None} from spamc -R's report."""
-    rules, cur = {}, None
-    table = report.split("Content analysis details", 1)[-1]
-    for line in table.splitlines():
-        m = SA_RULE.match(line)
-        if m:
-            cur = m.group(1)
-            rules[cur] = None
-            continue
-        m = SA_LOG.match(line)
-        if m and cur:
-            # test_log() splits long texts at white space into lines
-            rules[cur] = m.group(1) if rules[cur] is None else rules[cur] + " " + m.group(1)
-    return rules
 
 
 class TestSpamAssassin(GoldenCase):

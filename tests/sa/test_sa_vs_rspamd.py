@@ -3,7 +3,9 @@ SpamAssassin, both with the staged mekiki, the tests' ASN database and the
 link-host answers of corpus/dns.tsv (rspamd: fake_records; SpamAssassin: a
 DNS fixture on 127.0.0.1): the same mekiki names fire on each message, with
 spamassassin -L -t (the link-host ASN rules excepted: not run under -L) and
-with spamassassin -t (network tests on: every name).
+with spamassassin -t (network tests on: every name).  The network symbols
+(decided by the engine from what each adapter resolved) also have the same
+options in the same order.
 
     python3 tests/sa/test_sa_vs_rspamd.py STAGE STATE_DIR
 """
@@ -18,10 +20,11 @@ sys.path.insert(0, os.path.join(ROOT, "scripts"))
 from dns_fixture import DnsFixture  # noqa: E402
 from rspamd_private import (Rspamd, build_asn_fixture, mekiki_symbols, read_dns_tsv,  # noqa: E402
                             read_manifest)
-from sa_private import SpamAssassin, mekiki_rules  # noqa: E402
+from sa_private import SpamAssassin, mekiki_rules, sa_report_rules  # noqa: E402
 
 CORPUS = os.path.join(ROOT, "corpus")
 EXCEPTED_L = {"MEKIKI_URL_ASN", "MEKIKI_URL_SHARED_IP"}  # link-host lookups: not under -L
+NETWORK = {"MEKIKI_SENDER_ASN", "MEKIKI_URL_ASN", "MEKIKI_URL_SHARED_IP"}
 
 
 def main():
@@ -32,20 +35,20 @@ def main():
     db = build_asn_fixture(os.path.join(state, "asn-fixture.mmdb"), ROOT)
     records = read_dns_tsv(os.path.join(CORPUS, "dns.tsv"))
     with Rspamd(stage, os.path.join(state, "rspamd"), asn_db=db, dns_records=records) as rspamd:
-        via_rspamd = [set(mekiki_symbols(rspamd.scan(p))) for p in paths]
+        via_rspamd = [mekiki_symbols(rspamd.scan(p)) for p in paths]
     failed = []
     sa = SpamAssassin(stage, os.path.join(state, "sa"), asn_db=db)
     with ThreadPoolExecutor(2) as pool:
         results = list(pool.map(sa.run, paths))
     print("spamassassin -L -t (local tests only)")
-    failed += compare(rows, via_rspamd, results, EXCEPTED_L)
+    failed += compare(rows, via_rspamd, results, EXCEPTED_L, NETWORK - EXCEPTED_L)
     with DnsFixture(records) as dns:
         sa = SpamAssassin(stage, os.path.join(state, "sa-net"), asn_db=db,
                           local_cf=f"dns_server [127.0.0.1]:{dns.port}\ndns_available yes\n")
         with ThreadPoolExecutor(2) as pool:
             results = list(pool.map(lambda p: sa.run(p, extra=("-t",)), paths))
     print("spamassassin -t (network tests on, DNS fixture)")
-    failed += compare(rows, via_rspamd, results, set())
+    failed += compare(rows, via_rspamd, results, set(), NETWORK)
     if not any("MEKIKI_URL_ASN" in n for n in via_rspamd):
         failed.append("rspamd fired MEKIKI_URL_ASN on no message: the ASN comparison is empty")
     for f in failed:
@@ -54,12 +57,22 @@ def main():
     sys.exit(1 if failed else 0)
 
 
-def compare(rows, via_rspamd, results, excepted):
-    failed, fired = [], 0
+def compare(rows, via_rspamd, results, excepted, must_compare):
+    """Failures: names that fire in one daemon only, and network symbols
+    whose options differ; each of must_compare must have been compared on
+    some message."""
+    failed, fired, compared = [], 0, set()
     print(f"{'message':45} {'rspamd':>6} {'SA':>3}  mekiki names")
-    for row, r_names, (rc, tests, out, err) in zip(rows, via_rspamd, results):
-        r_names = r_names - excepted
+    for row, r_syms, (rc, tests, out, err) in zip(rows, via_rspamd, results):
+        r_names = set(r_syms) - excepted
         s_names = mekiki_rules(tests) - excepted
+        # SpamAssassin logs a rule's options as one text, joined by commas.
+        logged = sa_report_rules(out)
+        for sym in sorted(NETWORK & r_names & s_names):
+            compared.add(sym)
+            if ",".join(r_syms[sym]) != logged.get(sym):
+                failed.append(f"{row['file']}: {sym} options: rspamd {r_syms[sym]}, "
+                              f"SpamAssassin {logged.get(sym)!r}")
         fired += bool(r_names)
         same = r_names == s_names
         print(f"{row['file']:45} {len(r_names):6} {len(s_names):3}  "
@@ -69,6 +82,8 @@ def compare(rows, via_rspamd, results, excepted):
         if not same:
             failed.append(f"{row['file']}: rspamd only {sorted(r_names - s_names)}, "
                           f"SpamAssassin only {sorted(s_names - r_names)}")
+    for sym in sorted(must_compare - compared):
+        failed.append(f"{sym}: fired by both on no message: its options were not compared")
     # The comparison means something only if mekiki fires at all.
     if fired < sum(r["class"] == "phish" for r in rows):
         failed.append(f"rspamd fired mekiki on only {fired} messages")

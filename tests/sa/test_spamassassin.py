@@ -27,7 +27,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests"))
 from dns_fixture import DnsFixture  # noqa: E402
 from rspamd_private import build_asn_fixture, read_dns_tsv, read_manifest  # noqa: E402
 from live_scans import GARBAGE, LiveScans, cut_in_first_entry, overwrite  # noqa: E402
-from sa_private import Spamd, SpamAssassin, mekiki_rules, tests_hit  # noqa: E402
+from sa_private import Spamd, SpamAssassin, mekiki_rules, sa_report_rules, tests_hit  # noqa: E402
 
 CORPUS = os.path.join(ROOT, "corpus")
 STAGE = STATE = None
@@ -399,8 +399,77 @@ class TestAsn(SATestCase):
                         self.assertIn(rule, hit)
                     if rows[name]["class"] == "ham":
                         self.assertEqual(hit, set())
+            # amzn.pzlmtr.cn also has an AAAA record: a host with an IPv4
+            # address is not asked for AAAA (as in the rspamd plugin).
             self.assertIn(("amzn.pzlmtr.cn", 1), dns.queries)
-            self.assertIn(("amzn.pzlmtr.cn", 28), dns.queries)
+            self.assertNotIn(("amzn.pzlmtr.cn", 28), dns.queries)
+
+    def net_run(self, name, dns, msg, local_cf=""):
+        """spamassassin -t on msg with the DNS fixture: (rules hit, {rule:
+        the options it logged})."""
+        sa = self.sa(name, local_cf=f"dns_server [127.0.0.1]:{dns.port}\n"
+                                    f"dns_available yes\n{local_cf}")
+        rc, tests, out, err = sa.run(msg, extra=("-t",))
+        self.assertEqual(rc, 0, err[-2000:])
+        self.assertNotRegex(err, r"Mekiki\.pm|mekiki:")
+        return mekiki_rules(tests), sa_report_rules(out)
+
+    def test_network_options_as_rspamd(self):
+        """The engine's options, in its order: the same texts as the rspamd
+        plugin's (tests/rspamd/test_integration.py)."""
+        with DnsFixture(read_dns_tsv(os.path.join(CORPUS, "dns.tsv"))) as dns:
+            hit, logs = self.net_run("asn-options", dns,
+                                     os.path.join(CORPUS, "phish-amazon-shared-server.eml"))
+        self.assertEqual(logs.get("MEKIKI_URL_ASN"),
+                         "amzn.pzlmtr.cn:165.22.48.17:AS14061:DigitalOcean, LLC,"
+                         "secure.hrwqna.shop:165.22.48.17:AS14061:DigitalOcean, LLC")
+        self.assertEqual(logs.get("MEKIKI_URL_SHARED_IP"),
+                         "165.22.48.17:hrwqna.shop,pzlmtr.cn:AS14061")
+        self.assertEqual(logs.get("MEKIKI_SENDER_ASN"),
+                         "112.224.75.38:AS4837:CHINA UNICOM China169 Backbone")
+
+    def test_aaaa_only_without_a(self):
+        """AAAA is asked for a name without an A record (IPv6 only), not for
+        one that does not exist (NXDOMAIN)."""
+        body = (b"https://smbj.a8r8m8.shop/login\r\n"
+                b"https://nx.qzvkwj.shop/login\r\n")
+        with DnsFixture(read_dns_tsv(os.path.join(CORPUS, "dns.tsv"))) as dns:
+            hit, logs = self.net_run("asn-aaaa", dns, message(body))
+        self.assertEqual(logs.get("MEKIKI_URL_ASN"),
+                         "smbj.a8r8m8.shop:2a03:b0c0:2:d0::1f:1:AS14061:DigitalOcean, LLC")
+        self.assertIn(("smbj.a8r8m8.shop", 28), dns.queries)
+        self.assertIn(("nx.qzvkwj.shop", 1), dns.queries)
+        self.assertNotIn(("nx.qzvkwj.shop", 28), dns.queries)
+
+    def test_unanswered_host(self):
+        """A link host whose lookup never comes back (a dead name server)
+        does not hold back the verdict on the hosts that answered: when
+        SpamAssassin gives up on it, nothing more is asked for it (no AAAA)
+        and the engine decides on the addresses found."""
+        body = b"https://kqwe.hjyzbd.cn/a\r\nhttps://slow.qzvkwj.cn/b\r\n"
+        with DnsFixture(read_dns_tsv(os.path.join(CORPUS, "dns.tsv")),
+                        silent=["slow.qzvkwj.cn"]) as dns:
+            hit, logs = self.net_run("asn-silent", dns, message(body), "rbl_timeout 3\n")
+        self.assertIn(("slow.qzvkwj.cn", 1), dns.queries)
+        self.assertNotIn(("slow.qzvkwj.cn", 28), dns.queries)
+        self.assertEqual(logs.get("MEKIKI_URL_ASN"),
+                         "kqwe.hjyzbd.cn:104.248.62.17:AS14061:DigitalOcean, LLC")
+
+    def test_max_dns_budget(self):
+        """At most mekiki_max_dns names are resolved, in the engine's order
+        (same TLD weight: by name); an IP-literal link needs no lookup."""
+        body = (b"https://mzrt.xbqwyk.cn/a\r\nhttps://kqwe.hjyzbd.cn/b\r\n"
+                b"http://104.248.9.9/c\r\n")
+        with DnsFixture(read_dns_tsv(os.path.join(CORPUS, "dns.tsv"))) as dns:
+            hit, logs = self.net_run("asn-budget", dns, message(body), "mekiki_max_dns 1\n")
+        self.assertEqual(logs.get("MEKIKI_URL_ASN"),
+                         "kqwe.hjyzbd.cn:104.248.62.17:AS14061:DigitalOcean, LLC,"
+                         "104.248.9.9:104.248.9.9:AS14061:DigitalOcean, LLC")
+        self.assertNotIn("MEKIKI_URL_SHARED_IP", hit)
+        with DnsFixture(read_dns_tsv(os.path.join(CORPUS, "dns.tsv"))) as dns:
+            hit, logs = self.net_run("asn-nobudget", dns, message(body))
+        self.assertEqual(logs.get("MEKIKI_URL_SHARED_IP"),
+                         "104.248.62.17:hjyzbd.cn,xbqwyk.cn:AS14061")
 
 
 class TestSpamdLiveUpdate(unittest.TestCase):

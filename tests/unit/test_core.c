@@ -1993,6 +1993,74 @@ START_TEST(test_redirect_bounds)
 END_TEST
 
 /* ------------------------------------------------------------------------ */
+/* The policy: a second decision on the same view                           */
+
+/* The verdict as one text: "SYMBOL factor [opt,opt]\n" per symbol. */
+static void verdict_text(const mekiki_message *m, char *out, size_t cap)
+{
+	size_t at = 0;
+	out[0] = '\0';
+	for (size_t i = 0; i < mekiki_verdict_count(m) && at < cap; i++) {
+		at += (size_t)snprintf(out + at, cap - at, "%s %.3f [", mekiki_verdict_symbol(m, i),
+		                       mekiki_verdict_factor(m, i));
+		for (size_t j = 0; j < mekiki_verdict_option_count(m, i) && at < cap; j++)
+			at += (size_t)snprintf(out + at, cap - at, "%s%s", j ? "," : "",
+			                       mekiki_verdict_option(m, i, j));
+		if (at < cap)
+			at += (size_t)snprintf(out + at, cap - at, "]\n");
+	}
+}
+
+static void dmarc_view(mekiki_message *m, const mekiki_policy *p, unsigned flags)
+{
+	static const char name[] = "Amazon.co.jp", addr[] = "no-reply@amazon.co.jp";
+	static const char body[] = "Your order: https://amzn.example.cn/x";
+	static const char url[] = "https://amzn.example.cn/x", host[] = "amzn.example.cn";
+	ck_assert_int_eq(mekiki_message_reset(m, p), MEKIKI_OK);
+	ck_assert_int_eq(mekiki_message_add_from(m, name, sizeof name - 1, addr, sizeof addr - 1),
+	                 MEKIKI_OK);
+	ck_assert_int_eq(mekiki_message_add_part(m, body, sizeof body - 1, NULL, 0), MEKIKI_OK);
+	ck_assert_int_eq(mekiki_message_add_link(m, url, sizeof url - 1, host, sizeof host - 1,
+	                                         NULL, 0), MEKIKI_OK);
+	ck_assert_int_eq(mekiki_message_set_flags(m, flags), MEKIKI_OK);
+}
+
+/* The SpamAssassin plugin learns of a DMARC failure after its first
+ * decision: it sets the flag on the view it has and decides again, which
+ * must give what a view built with the flag gives. */
+START_TEST(test_decide_again_with_flag)
+{
+	int st = -1;
+	mekiki_policy *p = mekiki_policy_new(shipped, NULL, NULL, &st);
+	ck_assert_ptr_nonnull(p);
+	mekiki_message *again = mekiki_message_new(), *fresh = mekiki_message_new();
+	ck_assert_ptr_nonnull(again);
+	ck_assert_ptr_nonnull(fresh);
+	static char first[4096], second[4096], want[4096];
+
+	dmarc_view(again, p, 0);
+	ck_assert_int_eq(mekiki_decide(again), MEKIKI_OK);
+	verdict_text(again, first, sizeof first);
+	ck_assert_int_eq(mekiki_message_set_flags(again, MEKIKI_MESSAGE_DMARC_FAIL), MEKIKI_OK);
+	ck_assert_int_eq(mekiki_decide(again), MEKIKI_OK);
+	verdict_text(again, second, sizeof second);
+
+	dmarc_view(fresh, p, MEKIKI_MESSAGE_DMARC_FAIL);
+	ck_assert_int_eq(mekiki_decide(fresh), MEKIKI_OK);
+	verdict_text(fresh, want, sizeof want);
+
+	ck_assert_str_eq(second, want);
+	/* the flag changed the verdict: a claim of the From domain's own brand */
+	ck_assert_ptr_null(strstr(first, "dmarc-fail"));
+	ck_assert_ptr_nonnull(strstr(second, "MEKIKI_FROM_BRAND_SPOOF"));
+	ck_assert_ptr_nonnull(strstr(second, "amazon:amazon.co.jp:dmarc-fail"));
+	mekiki_message_free(again);
+	mekiki_message_free(fresh);
+	mekiki_policy_free(p);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
 
 
 /* ------------------------------------------------------------------------ */
@@ -2297,6 +2365,7 @@ static Suite *core_suite(void)
 	tcase_add_test(ts, test_scratch_bounded);
 	tcase_add_test(ts, test_einval);
 	tcase_add_test(ts, test_owns);
+	tcase_add_test(ts, test_decide_again_with_flag);
 	suite_add_tcase(s, ts);
 	return s;
 }

@@ -2,11 +2,13 @@
 # detection for SpamAssassin, driven by libmekiki through FFI::Platypus.
 #
 # The same detection and the same names as the rspamd plugin (lua/mekiki.lua):
-# the decisions are libmekiki's policy engine (mekiki_decide()); this file
-# is the adapter that hands it what SpamAssassin decoded of a message (From
-# names and addresses, subject, rendered text parts, get_uri_detail_list
-# hosts and anchor texts), reports its verdict as eval rules, and runs the
-# network rules (the ASN of the sender and of the link hosts).
+# every decision is libmekiki's policy engine (mekiki_decide(),
+# mekiki_decide_networks()); this file is the adapter that hands it what
+# SpamAssassin decoded of a message (From names and addresses, subject,
+# rendered text parts, get_uri_detail_list hosts and anchor texts, the first
+# untrusted relay), resolves the link hosts the engine names with
+# SpamAssassin's asynchronous resolver, and reports the verdicts as eval
+# rules.
 #
 # Copyright the mekiki authors.  Same licence as the rest of mekiki.
 
@@ -24,17 +26,12 @@ our @ISA = qw(Mail::SpamAssassin::Plugin);
 our $VERSION = '0.1.0';
 
 # Constants of mekiki.h; the build checks them against the compiler
-# (tests/sa/layout_check.c), and the only structure unpacked by hand.
-use constant ASN_INFO_SIZE => 132; # sizeof(mekiki_asn_info)
-use constant ASN_INFO_PACK => 'L Z128';
-use constant ASN_SENDER => 0;      # enum mekiki_asn_context
-use constant ASN_LINK => 1;
-use constant ASN_SHARED => 2;
+# (tests/sa/layout_check.c).
 use constant MEKIKI_ABI => 2;      # MEKIKI_ABI_VERSION this plugin was written for
 use constant MEKIKI_ELIMIT => -4;  # enum mekiki_status
 use constant MESSAGE_DMARC_FAIL => 0x1; # MEKIKI_MESSAGE_*
 use constant MESSAGE_REPORT => 0x2;
-use constant HOST_BRAND_DOMAIN => 0x01; # MEKIKI_HOST_BRAND_DOMAIN
+use constant HOST_ADDRESS => 0x80; # MEKIKI_HOST_ADDRESS
 use constant MAX_LOGGED_ERRORS => 10; # bad map lines listed per load
 
 # Every rule this plugin reports, and the rules whose DMARC verdict makes a
@@ -47,14 +44,13 @@ our @RULES = qw(MEKIKI_BRAND_CONFUSABLE MEKIKI_FROM_CONFUSABLE MEKIKI_BRAND_CONF
                 MEKIKI_SENDER_ASN MEKIKI_URL_ASN MEKIKI_URL_SHARED_IP);
 our @DMARC_FAIL_RULES = qw(DMARC_REJECT DMARC_QUAR DMARC_NONE);
 
-# The library, loaded once per process; a policy (catalogues, TLD map,
-# bounds) per configuration; one message view per process, reset for each
-# message (it keeps its scratch memory between messages).
-my ($FFI, $MSG);
-
-# Upper limits of the bounds that have one (mekiki_policy_set_bound()).
-my %BOUND_LIMIT = (mekiki_max_hits => 1024, mekiki_max_options => 256,
-                   mekiki_max_urls => 100000);
+# The library, loaded once per process; a policy (catalogues, TLD map, ASN
+# database and map, bounds) per configuration; per process, one message view
+# for the decisions on a message's content ($MSG, reset for each message: it
+# keeps its scratch memory between messages; $VIEW numbers the message it
+# holds) and one for the network decisions ($NET).
+my ($FFI, $MSG, $NET);
+my $VIEW = 0;
 
 sub new {
   my ($class, $mailsa) = @_;
@@ -72,13 +68,10 @@ sub set_config {
   my ($self, $conf) = @_;
   my @cmds;
   # Paths: admin only (a user's preferences must not load a library).
-  for my $opt (['mekiki_library', 'libmekiki.so.0'],
-               ['mekiki_brands_map', ''],
-               ['mekiki_tld_map', ''],
-               ['mekiki_lures_map', ''],
-               ['mekiki_asn_db', ''],
-               ['mekiki_asn_map', '']) {
-    push @cmds, { setting => $opt->[0], is_admin => 1, default => $opt->[1],
+  for my $name (qw(mekiki_library mekiki_brands_map mekiki_tld_map mekiki_lures_map
+                   mekiki_asn_db mekiki_asn_map)) {
+    push @cmds, { setting => $name, is_admin => 1,
+                  default => $name eq 'mekiki_library' ? 'libmekiki.so.0' : '',
                   type => $Mail::SpamAssassin::Conf::CONF_TYPE_STRING };
   }
   for my $opt (['mekiki_max_text_bytes', 1048576], ['mekiki_max_parts', 16],
@@ -92,11 +85,11 @@ sub set_config {
         my ($c, $key, $value) = @_;
         return $Mail::SpamAssassin::Conf::MISSING_REQUIRED_VALUE
           if !defined $value || $value eq '';
-        # mekiki_max_dns 0: no link lookups (the other bounds are at least 1).
+        # mekiki_max_dns 0: no link lookups (the other bounds are at least
+        # 1; their upper limits are the engine's, checked when it is built).
         my $re = $name eq 'mekiki_max_dns' ? qr/^\s*(0|[1-9][0-9]{0,9})\s*$/
                                            : qr/^\s*([1-9][0-9]{0,9})\s*$/;
-        return $Mail::SpamAssassin::Conf::INVALID_VALUE
-          unless $value =~ $re && (!$BOUND_LIMIT{$name} || $1 <= $BOUND_LIMIT{$name});
+        return $Mail::SpamAssassin::Conf::INVALID_VALUE unless $value =~ $re;
         $c->{$key} = untaint_var($1) + 0;
         return;
       },
@@ -135,14 +128,13 @@ sub _ffi {
     [mekiki_tld_map_count => ['opaque'] => 'size_t'],
     [mekiki_asn_open => ['string', 'opaque', 'size_t'] => 'opaque'],
     [mekiki_asn_close => ['opaque'] => 'void'],
-    [mekiki_asn_lookup => ['opaque', 'string', 'size_t', 'opaque'] => 'int'],
     [mekiki_asn_map_new => ['string', 'size_t', $err_fn, 'opaque', 'int*'] => 'opaque'],
     [mekiki_asn_map_free => ['opaque'] => 'void'],
     [mekiki_asn_map_count => ['opaque'] => 'size_t'],
-    [mekiki_asn_map_weight => ['opaque', 'uint32', 'int', 'double'] => 'double'],
     [mekiki_policy_new => ['opaque', 'opaque', 'opaque', 'int*'] => 'opaque'],
     [mekiki_policy_free => ['opaque'] => 'void'],
     [mekiki_policy_set_bound => ['opaque', 'string', 'sint64'] => 'int'],
+    [mekiki_policy_set_networks => ['opaque', 'opaque', 'opaque'] => 'int'],
     [mekiki_message_new => [] => 'opaque'],
     [mekiki_message_free => ['opaque'] => 'void'],
     [mekiki_message_reset => ['opaque', 'opaque'] => 'int'],
@@ -160,11 +152,14 @@ sub _ffi {
     [mekiki_verdict_factor => ['opaque', 'size_t'] => 'double'],
     [mekiki_verdict_option_count => ['opaque', 'size_t'] => 'size_t'],
     [mekiki_verdict_option => ['opaque', 'size_t', 'size_t'] => 'string'],
-    [mekiki_link_host_count => ['opaque'] => 'size_t'],
+    [mekiki_resolve_host => ['opaque', 'size_t'] => 'long'],
     [mekiki_link_host => ['opaque', 'size_t'] => 'string'],
     [mekiki_link_host_registrable => ['opaque', 'size_t'] => 'string'],
-    [mekiki_link_host_tld_weight => ['opaque', 'size_t'] => 'double'],
     [mekiki_link_host_flags => ['opaque', 'size_t'] => 'uint'],
+    [mekiki_message_set_sender_ip => ['opaque', 'string', 'size_t'] => 'int'],
+    [mekiki_message_add_host_address => ['opaque', 'string', 'size_t', 'string', 'size_t',
+                                         'string', 'size_t'] => 'int'],
+    [mekiki_decide_networks => ['opaque'] => 'int'],
   );
   for my $s (@sig) {
     my $name = $s->[0];
@@ -189,22 +184,17 @@ sub _read_file {
   open(my $fh, '<:raw', $path) or die "cannot read $path: $!\n";
   local $/;
   my $text = <$fh>;
-  close($fh);
-  return defined $text ? $text : '';
+  return $text // '';
 }
 
 # The first bad lines of a map (the library quotes control bytes and invalid
 # UTF-8 as \xNN), then a count: a garbage file must not flood the log.
 sub _warn_bad_lines {
   my ($what, $path, $errors) = @_;
-  for my $i (0 .. $#$errors) {
-    if ($i >= MAX_LOGGED_ERRORS) {
-      warn "mekiki: $what $path: " . (@$errors - MAX_LOGGED_ERRORS) .
-           " more bad lines skipped, not listed\n";
-      last;
-    }
-    warn "mekiki: $what $path: $errors->[$i] (line skipped)\n";
-  }
+  my @more = @$errors;
+  my @listed = splice(@more, 0, MAX_LOGGED_ERRORS);
+  warn "mekiki: $what $path: $_ (line skipped)\n" for @listed;
+  warn "mekiki: $what $path: " . @more . " more bad lines skipped, not listed\n" if @more;
 }
 
 # A map file built by the library's constructor (catalogue_new, tld_map_new,
@@ -247,38 +237,13 @@ sub _asn {
   my $db = $f->{asn_open}->call($db_path, $eptr, $elen);
   die "cannot open the ASN database (mekiki_asn_db $db_path): " . unpack('Z*', $err) . "\n"
     unless $db;
-  my $map = eval { _map($f, 'asn_map_new', $map_path, 'ASN map') };
-  unless ($map) {
+  my $map = eval { _map($f, 'asn_map_new', $map_path, 'ASN map') } or do {
     $f->{asn_close}->call($db);
     die $@;
-  }
+  };
   info("mekiki: ASN database $db_path and map $map_path loaded: " .
        $f->{asn_map_count}->call($map) . " networks");
   return ($db, $map);
-}
-
-# AS number and organisation of a numeric address, or ().
-sub _asn_of {
-  my ($st, $ip) = @_;
-  my ($bytes, $len) = _str($ip);
-  return () if $len == 0 || $len > 64;
-  my $out = "\0" x ASN_INFO_SIZE;
-  my ($optr) = FFI::Platypus::Buffer::scalar_to_buffer($out);
-  return () if $st->{f}{asn_lookup}->call($st->{asn_db}, $bytes, $len, $optr) != 1;
-  return unpack(ASN_INFO_PACK, $out);
-}
-
-sub _asn_weight {
-  my ($st, $asn, $context, $dflt) = @_;
-  return $st->{f}{asn_map_weight}->call($st->{asn_map}, $asn, $context, $dflt || 0);
-}
-
-sub _asn_option {
-  my ($host, $ip, $asn, $org) = @_;
-  my $o = "$ip:AS$asn";
-  $o .= ":$org" if defined $org && $org ne '';
-  $o = "$host:$o" if defined $host;
-  return $o;
 }
 
 # Loads the library and the maps once per configuration, and builds the
@@ -289,41 +254,39 @@ sub _load {
   return $self->{state} if $self->{state};
   return undef if $self->{load_failed};
   my %st;
+  # The path an option gives, or undef when it is empty.
+  my %path = map { my $p = untaint_var($conf->{"mekiki_$_"});
+                   ($_ => defined $p && $p ne '' ? $p : undef) }
+             qw(brands_map lures_map tld_map asn_db asn_map);
   eval {
-    my $lib = untaint_var($conf->{mekiki_library});
-    my $brands = untaint_var($conf->{mekiki_brands_map});
     die "option mekiki_brands_map (path of the brand map) is required\n"
-      unless defined $brands && $brands ne '';
+      unless $path{brands_map};
+    my $lib = untaint_var($conf->{mekiki_library}) // '';
     my $f = eval { _ffi($lib) };
-    die "cannot load libmekiki from mekiki_library $lib: " . ($@ =~ s/\s+$//r) . "\n" unless $f;
+    die "cannot load libmekiki from mekiki_library $lib: " . _reason() . "\n" unless $f;
     $st{f} = $f;
-    $st{brands} = _catalogue($f, $brands, 'brand map');
-    my $lures = untaint_var($conf->{mekiki_lures_map});
-    $st{lures} = _catalogue($f, $lures, 'lure map') if defined $lures && $lures ne '';
-    my $tld = untaint_var($conf->{mekiki_tld_map});
-    if (defined $tld && $tld ne '') {
+    $st{brands} = _catalogue($f, $path{brands_map}, 'brand map');
+    $st{lures} = _catalogue($f, $path{lures_map}, 'lure map') if $path{lures_map};
+    if (my $tld = $path{tld_map}) {
       $st{tld} = _map($f, 'tld_map_new', $tld, 'TLD map');
       info("mekiki: TLD map loaded from $tld: " . $f->{tld_map_count}->call($st{tld}) .
            " entries");
     }
-    my $asn_db = untaint_var($conf->{mekiki_asn_db});
-    my $asn_map = untaint_var($conf->{mekiki_asn_map});
-    if (defined $asn_db && $asn_db ne '' && defined $asn_map && $asn_map ne '') {
-      @st{qw(asn_db asn_map)} = _asn($f, $asn_db, $asn_map);
-    }
+    @st{qw(asn_db asn_map)} = _asn($f, $path{asn_db}, $path{asn_map})
+      if $path{asn_db} && $path{asn_map};
     my $status = 0;
     $st{policy} = $f->{policy_new}->call($st{brands}, $st{lures}, $st{tld}, \$status)
       or die "cannot build the policy: " . $f->{strerror}->call($status) . "\n";
-    for my $bound (qw(max_text_bytes max_parts max_hits max_options max_urls)) {
-      my $rc = $f->{policy_set_bound}->call($st{policy}, $bound, $conf->{"mekiki_$bound"});
-      die "mekiki_$bound $conf->{\"mekiki_$bound\"}: " . $f->{strerror}->call($rc) . "\n"
-        if $rc != 0;
+    for my $bound (qw(max_text_bytes max_parts max_hits max_options max_urls
+                      shared_ip_min_domains)) {
+      _ok(\%st, $f->{policy_set_bound}->call($st{policy}, $bound, $conf->{"mekiki_$bound"}),
+          "mekiki_$bound $conf->{\"mekiki_$bound\"}");
     }
+    _ok(\%st, $f->{policy_set_networks}->call(@st{qw(policy asn_db asn_map)}), 'ASN database')
+      if $st{asn_db};
     1;
   } or do {
-    my $err = $@ || 'unknown error';
-    $err =~ s/\s+$//;
-    warn "mekiki: $err; mekiki rules disabled\n";
+    warn "mekiki: " . _reason() . "; mekiki rules disabled\n";
     $conf->{errors}++;
     $self->{load_failed} = 1;
     _free(\%st);
@@ -333,14 +296,14 @@ sub _load {
 }
 
 # Frees what _load built (the policy before what it borrows), and the
-# process's message view, which refers to the policy.
+# process's message views, which refer to the policy.
 sub _free {
   my ($st) = @_;
   my $f = $st->{f} or return;
-  if ($MSG) {
-    $f->{message_free}->call($MSG);
-    undef $MSG;
-  }
+  $f->{message_free}->call($_) for grep { $_ } $MSG, $NET;
+  undef $MSG;
+  undef $NET;
+  $VIEW++; # no message's view any more
   $f->{policy_free}->call($st->{policy}) if $st->{policy};
   $f->{catalogue_free}->call($st->{$_}) for grep { $st->{$_} } qw(brands lures);
   $f->{tld_map_free}->call($st->{tld}) if $st->{tld};
@@ -367,17 +330,16 @@ sub _save_base_scores {
   }
 }
 
-sub finish_parsing_end {
-  my ($self, $opts) = @_;
-  my $conf = $opts->{conf};
-  $self->_save_base_scores($conf);
-  $self->_load($conf);
-  return;
-}
-
 sub user_conf_parsing_end {
   my ($self, $opts) = @_;
   $self->_save_base_scores($opts->{conf});
+  return;
+}
+
+sub finish_parsing_end {
+  my ($self, $opts) = @_;
+  $self->user_conf_parsing_end($opts);
+  $self->_load($opts->{conf});
   return;
 }
 
@@ -387,6 +349,13 @@ sub user_conf_parsing_end {
 sub _ok {
   my ($st, $rc, $what) = @_;
   die "$what: " . $st->{f}{strerror}->call($rc) . "\n" if $rc != 0;
+}
+
+# Why the last eval failed, on one line.
+sub _reason {
+  my $err = $@ || 'unknown error';
+  $err =~ s/\s+$//;
+  return $err;
 }
 
 # SpamAssassin decoded a part declared UTF-8 (or undeclared) from another
@@ -403,7 +372,7 @@ sub _raw_if_converted {
   return utf8::decode($copy) ? undef : $bytes;
 }
 
-# The From header's entries (at most 4), as SpamAssassin's From:name and
+# The From header's entries, as SpamAssassin's From:name and
 # From:addr parse and decode them but kept together: [name, address] each.
 # A name without an address ("Facebook" <>) is an entry only when no entry
 # has one: SpamAssassin's parser splits a malformed From ("Microsoft account
@@ -427,14 +396,14 @@ sub _from_entries {
     }
   }
   my @mailboxes = grep { $_->[1] ne '' } @entries;
-  @entries = @mailboxes if @mailboxes;
-  return @entries[0 .. ($#entries < 3 ? $#entries : 3)];
+  return @mailboxes ? @mailboxes : @entries;
 }
 
-# The message into the process's view under the policy, with flags
-# (MESSAGE_*), decided: the view's handle.
+# The message into the process's view under the policy, decided; the
+# view's number and flags (MESSAGE_*) are kept in $pms->{mekiki}.
 sub _decide {
-  my ($self, $pms, $st, $flags) = @_;
+  my ($self, $pms, $st) = @_;
+  my $flags = 0;
   my $f = $st->{f};
   $MSG ||= $f->{message_new}->call() or die "cannot allocate a message view\n";
   my $m = $MSG;
@@ -473,7 +442,14 @@ sub _decide {
     _ok($st, $f->{message_add_link}->call($m, _str($url), _str($host),
                                           defined $shown ? _str($shown) : (undef, 0)), 'link');
   }
+  # The address that handed the message to our network (the first
+  # untrusted relay), for MEKIKI_SENDER_ASN.
+  my $relay = $pms->{relays_untrusted} && $pms->{relays_untrusted}[0];
+  _ok($st, $f->{message_set_sender_ip}->call($m, _str($relay->{ip})), 'sender')
+    if $relay && defined $relay->{ip} && !$relay->{ip_private};
   _ok($st, $f->{decide}->call($m), 'mekiki_decide');
+  _ok($st, $f->{decide_networks}->call($m), 'mekiki_decide_networks');
+  @{$pms->{mekiki}}{qw(view flags)} = (++$VIEW, $flags);
   return $m;
 }
 
@@ -488,16 +464,6 @@ sub _verdict {
                                                   weight => $f->{verdict_factor}->call($m, $i) };
   }
   return \%res;
-}
-
-# The text of an HTML anchor as the policy reads it: HTML.pm gathers the
-# text between <a href> and </a> and writes "<img>\n" for each image in it;
-# an image is no text (the rspamd plugin removes the alt texts that rspamd
-# writes there).  The policy trims the edges.
-sub _anchor_text {
-  my ($text) = @_;
-  $text =~ s/<img>\n/ /g;
-  return $text;
 }
 
 # The links of the message, in a stable order, as [url, host, shown text]:
@@ -529,8 +495,12 @@ sub _links {
     }
     next unless $info->{hosts};
     # Anchor texts: only those of <a> elements of HTML parts (HTML.pm), never
-    # text near a URI in plain text.
-    my @anchors = map { _anchor_text($_) } grep { defined } @{$types->{a} ? $info->{anchor_text} || [] : []};
+    # text near a URI in plain text.  HTML.pm gathers the text between <a
+    # href> and </a> and writes "<img>\n" for each image in it; an image is
+    # no text (the rspamd plugin removes the alt texts that rspamd writes
+    # there).  The policy trims the edges.
+    my @anchors = map { s/<img>\n/ /gr } grep { defined }
+                  @{$types->{a} ? $info->{anchor_text} || [] : []};
     # SpamAssassin adds to a URI's hosts those of URLs it finds inside it
     # (redirector_pattern, "http://..." in the query); no link goes there
     # (the rspamd plugin leaves out the URLs rspamd finds in a query too):
@@ -539,11 +509,9 @@ sub _links {
     # every host when SpamAssassin's host of the URI is not among them.
     my @hosts = sort keys %{$info->{hosts}};
     my (undef, $self_host) = $pms->{main}{registryboundaries}->uri_to_domain($uri);
-    my @self = map { defined $self_host && lc $_ eq lc $self_host ? 1 : 0 } @hosts;
-    @self = (1) x @hosts unless grep { $_ } @self;
-    for my $i (0 .. $#hosts) {
-      next unless $self[$i];
-      push @links, [$uri, $hosts[$i], $_] for @anchors ? @anchors : (undef);
+    my @self = grep { defined $self_host && lc $_ eq lc $self_host } @hosts;
+    for my $host (@self ? @self : @hosts) {
+      push @links, [$uri, $host, $_] for @anchors ? @anchors : (undef);
     }
     last if ($nhosts += @hosts) >= $max;
   }
@@ -587,28 +555,36 @@ sub _in_text {
 }
 
 # The policy's verdict, once per message: { results => { rule => { options,
-# weight } }, hosts => the link hosts for the network rules }.
+# weight } }, resolve => the link hosts to resolve, view => the number of
+# the process's view of it, flags => its flags }.
 sub _analyse {
   my ($self, $pms) = @_;
   return $pms->{mekiki} if $pms->{mekiki};
-  my $r = $pms->{mekiki} = { results => {}, hosts => [] };
+  my $r = $pms->{mekiki} = { results => {}, resolve => [] };
   my $st = $self->_load($pms->{conf}) or return $r;
   eval {
     my $f = $st->{f};
-    my $m = $self->_decide($pms, $st, 0);
+    my $m = $self->_decide($pms, $st);
     $r->{results} = _verdict($f, $m);
-    $r->{hosts} = [ map { { host => $f->{link_host}->call($m, $_),
-                            domain => $f->{link_host_registrable}->call($m, $_),
-                            risk => $f->{link_host_tld_weight}->call($m, $_),
-                            own => $f->{link_host_flags}->call($m, $_) & HOST_BRAND_DOMAIN } }
-                    0 .. $f->{link_host_count}->call($m) - 1 ];
+    $r->{resolve} = _resolve_list($f, $m) if $st->{asn_db};
     $r->{ok} = 1;
-  } or do {
-    my $err = $@ || 'unknown error';
-    $err =~ s/\s+$//;
-    info("mekiki: message skipped: $err");
-  };
+  } or info("mekiki: message skipped: " . _reason());
   return $r;
+}
+
+# The link hosts worth resolving, in the engine's order (hosts in weighted
+# TLDs first, never a brand's own): { host, domain (its registrable domain,
+# else the host), address (an IP address: its own address) }.
+sub _resolve_list {
+  my ($f, $m) = @_;
+  my @hosts;
+  for (my $k = 0; (my $i = $f->{resolve_host}->call($m, $k)) >= 0; $k++) {
+    my $host = $f->{link_host}->call($m, $i);
+    my $domain = $f->{link_host_registrable}->call($m, $i);
+    push @hosts, { host => $host, domain => $domain ne '' ? $domain : $host,
+                   address => $f->{link_host_flags}->call($m, $i) & HOST_ADDRESS };
+  }
+  return \@hosts;
 }
 
 # ---------------------------------------------------------------------------
@@ -624,203 +600,133 @@ sub check_mekiki {
   my $res = $r->{results}{$rule};
   # MEKIKI_FROM_BRAND_SPOOF runs after SpamAssassin's DMARC rules: a brand
   # claimed from its own domain is a spoof when DMARC failed, which only a
-  # second decision with the flag can say.
+  # second decision with the flag can say: on the same view (built again
+  # only if another message was analysed since).
   if ($rule eq 'MEKIKI_FROM_BRAND_SPOOF' && $r->{ok}
       && grep { $pms->{tests_already_hit}{$_} } @DMARC_FAIL_RULES) {
     my $st = $self->_load($pms->{conf});
+    my $f = $st->{f};
     eval {
-      $res = _verdict($st->{f}, $self->_decide($pms, $st, MESSAGE_DMARC_FAIL))->{$rule};
+      $self->_decide($pms, $st) unless $r->{view} == $VIEW;
+      _ok($st, $f->{message_set_flags}->call($MSG, $r->{flags} | MESSAGE_DMARC_FAIL), 'flags');
+      _ok($st, $f->{decide}->call($MSG), 'mekiki_decide');
+      $res = _verdict($f, $MSG)->{$rule};
       1;
-    } or info("mekiki: DMARC decision skipped: " . ($@ =~ s/\s+$//r));
+    } or info("mekiki: DMARC decision skipped: " . _reason());
   }
-  return 0 unless $res;
-  $self->_hit($pms, $rule, $res);
+  $self->_hit($pms, $rule, $res) if $res;
   return 0;
 }
 
 # got_hit with the rule's base score scaled by the result's weight.
 sub _hit {
   my ($self, $pms, $rule, $res) = @_;
-  my $set = $pms->{conf}->get_score_set();
-  my $base = $self->{base}{$rule} ? $self->{base}{$rule}[$set] : undef;
-  $base = $pms->{conf}{scores}{$rule} unless defined $base;
-  return 0 unless $base;
+  my $base = $self->{base}{$rule}[$pms->{conf}->get_score_set()] // $pms->{conf}{scores}{$rule};
+  return unless $base;
   my $score = sprintf('%.3f', $base * $res->{weight}) + 0;
-  return 0 unless $score;
+  return unless $score;
   $pms->test_log(join(',', @{$res->{options}}), $rule) if @{$res->{options}};
   $pms->got_hit($rule, '', ruletype => 'eval', score => $score);
-  return 1;
 }
 
-# header MEKIKI_SENDER_ASN eval:check_mekiki_sender_asn(): the address that
-# handed the message to our network (the first untrusted relay) is in a
-# network with a sender weight in the ASN map.
+# header MEKIKI_SENDER_ASN eval:check_mekiki_sender_asn(): the sender's
+# address is part of the view; decided with the rest (needs no DNS).
 sub check_mekiki_sender_asn {
   my ($self, $pms) = @_;
-  my $rule = 'MEKIKI_SENDER_ASN';
-  my $st = $self->_load($pms->{conf});
-  return 0 unless $st && $st->{asn_db};
-  my $relay = $pms->{relays_untrusted} && $pms->{relays_untrusted}[0];
-  return 0 unless $relay && defined $relay->{ip} && !$relay->{ip_private};
-  my ($asn, $org) = _asn_of($st, $relay->{ip});
-  return 0 unless $asn;
-  my $w = _asn_weight($st, $asn, ASN_SENDER, 0);
-  dbg("mekiki: sender $relay->{ip} is AS$asn $org, weight $w");
-  return 0 unless $w > 0;
-  $self->{max_options} = $pms->{conf}{mekiki_max_options};
-  $self->_hit($pms, $rule, { options => [_asn_option(undef, $relay->{ip}, $asn, $org)],
-                             weight => $w });
-  return 0;
+  return $self->check_mekiki($pms, 'MEKIKI_SENDER_ASN');
 }
 
 # header MEKIKI_URL_ASN eval:check_mekiki_link_asn('MEKIKI_URL_ASN'), and the
-# same for MEKIKI_URL_SHARED_IP (tflags net: not run under -L): the link hosts
-# are resolved (A and AAAA, at most mekiki_max_dns hosts, risky TLDs first)
-# through SpamAssassin's own asynchronous resolver; the rules are decided
-# when every answer is in.
+# same for MEKIKI_URL_SHARED_IP (tflags net: not run under -L): the engine's
+# verdict once the link hosts are resolved (_resolve).
 sub check_mekiki_link_asn {
   my ($self, $pms, $rule) = @_;
   return 0 unless defined $rule;
   my $st = $self->_load($pms->{conf});
   return 0 unless $st && $st->{asn_db};
-  my $d = $pms->{mekiki_dns};
-  if ($d && $d->{done}) {
-    $self->_score_link_addresses($pms, $st, $rule);
-    return 0;
-  }
-  unless ($d) {
-    # pending 1 while launching: an answer SpamAssassin already has comes
-    # back at once, inside bgsend_and_start_lookup.
-    $d = $pms->{mekiki_dns} = { rules => {}, pending => 1 };
-    $d->{rules}{$rule} = 1;
-    $self->_start_link_dns($pms, $st, $d, $self->_analyse($pms)->{hosts});
-    $self->_dns_answered($pms, $st, $d);
-    return 0 if $d->{done}; # decided (and scored) already
-  }
-  if ($d->{pending}) {
-    # undef: not ready yet (SpamAssassin 4's asynchronous eval rules); the
-    # answers call rule_ready or got_hit.
-    $d->{rules}{$rule} = 1;
-    return undef;
-  }
+  my $d = $pms->{mekiki_dns} ||= $self->_resolve($pms, $st);
+  return $self->_link_hit($pms, $d, $rule) if $d->{verdict};
+  # Not ready yet (SpamAssassin 4's asynchronous eval rules): the last
+  # answer scores the rule and calls rule_ready.
+  $d->{rules}{$rule} = 1;
+  return undef;
+}
+
+sub _link_hit {
+  my ($self, $pms, $d, $rule) = @_;
+  $self->_hit($pms, $rule, $d->{verdict}{$rule}) if $d->{verdict}{$rule};
+  $pms->rule_ready($rule, 1); # every answer is in
   return 0;
 }
 
-sub _start_link_dns {
-  my ($self, $pms, $st, $d, $link_hosts) = @_;
-  my $conf = $pms->{conf};
-  my @hosts;
-  for my $lh (@$link_hosts) {
-    next if $lh->{own};
-    my $host = $lh->{host};
-    my $literal = $host =~ /^\d+\.\d+\.\d+\.\d+\z/ || index($host, ':') >= 0;
-    push @hosts, { host => $host, literal => $literal, addrs => [], risk => $lh->{risk},
-                   domain => !$literal && $lh->{domain} ne '' ? $lh->{domain} : $host };
-  }
-  @hosts = sort { $b->{risk} <=> $a->{risk} || $a->{host} cmp $b->{host} } @hosts;
-  $d->{hosts} = \@hosts;
-  my $budget = $conf->{mekiki_max_dns};
-  for my $h (@hosts) {
-    if ($h->{literal}) {
-      $h->{addrs} = [$h->{host}];
-      next;
-    }
-    if ($budget-- <= 0) {
-      dbg("mekiki: not resolving $h->{host}: $conf->{mekiki_max_dns} lookups per message");
-      next;
-    }
-    for my $type ('A', 'AAAA') {
-      $d->{pending}++;
-      my $ent = { rulename => 'MEKIKI_URL_ASN', type => 'MEKIKI', zone => $h->{host},
-                  key => "MEKIKI:$type:$h->{host}" };
-      my $sent = $pms->{async}->bgsend_and_start_lookup($h->{host}, $type, undef, $ent, sub {
-        my ($e, $pkt) = @_;
-        if ($pkt) {
-          for my $rr ($pkt->answer) {
-            push @{$h->{addrs}}, $rr->address if $rr->type eq 'A' || $rr->type eq 'AAAA';
-          }
-        }
-        $self->_dns_answered($pms, $st, $d);
-      }, master_deadline => $pms->{master_deadline});
-      $self->_dns_answered($pms, $st, $d) unless $sent;
+# The link hosts' addresses through SpamAssassin's own asynchronous
+# resolver, as the rspamd plugin finds them: the hosts the engine names, in
+# its order, at most mekiki_max_dns names per message (an IP address is its
+# own address); A, and AAAA only when A gave no address (a server's IPv6
+# address sits in the network of its IPv4 one, so a dual-stack host costs
+# one query); a name that does not exist (NXDOMAIN) has no AAAA either.
+# The engine decides when every answer is in (_answered).
+sub _resolve {
+  my ($self, $pms, $st) = @_;
+  # pending 1 while launching: an answer SpamAssassin already has comes
+  # back at once, inside bgsend_and_start_lookup.
+  my $d = { rules => {}, pending => 1, hosts => [] };
+  my $budget = $pms->{conf}{mekiki_max_dns};
+  for my $h (@{$self->_analyse($pms)->{resolve}}) {
+    my $slot = { %$h, addrs => [] };
+    push @{$d->{hosts}}, $slot;
+    if ($h->{address}) {
+      $slot->{addrs} = [$h->{host}];
+    } elsif ($budget-- > 0) {
+      $self->_lookup($pms, $st, $d, $slot, 'A');
+    } else {
+      dbg("mekiki: not resolving $h->{host}: $pms->{conf}{mekiki_max_dns} lookups per message");
     }
   }
+  $self->_answered($pms, $st, $d);
+  return $d;
 }
 
-sub _dns_answered {
+sub _lookup {
+  my ($self, $pms, $st, $d, $slot, $type) = @_;
+  my $host = $slot->{host};
+  $d->{pending}++;
+  my $ent = { rulename => 'MEKIKI_URL_ASN', type => 'MEKIKI', zone => $host };
+  my $sent = $pms->{async}->bgsend_and_start_lookup($host, $type, undef, $ent, sub {
+    my (undef, $pkt) = @_;
+    # No packet: SpamAssassin gave up waiting (the check is ending), and
+    # nothing more is asked.
+    my @addrs = map { $type eq 'AAAA' ? $_->address_short : $_->address }
+                grep { $_->type eq $type } $pkt ? $pkt->answer : ();
+    push @{$slot->{addrs}}, @addrs;
+    $self->_lookup($pms, $st, $d, $slot, 'AAAA')
+      if $type eq 'A' && $pkt && !@addrs && $pkt->header->rcode ne 'NXDOMAIN';
+    $self->_answered($pms, $st, $d);
+  }, master_deadline => $pms->{master_deadline});
+  $self->_answered($pms, $st, $d) unless $sent;
+}
+
+# An answer is in; after the last one, the engine's verdict on the
+# addresses found, in the process's second view (the first one keeps the
+# message's view), scores the rules waiting for it.
+sub _answered {
   my ($self, $pms, $st, $d) = @_;
-  return if --$d->{pending} > 0 || $d->{done};
-  $d->{done} = 1;
-  $self->_score_link_addresses($pms, $st, $_) for sort keys %{$d->{rules}};
-}
-
-# MEKIKI_URL_ASN by the highest link weight; MEKIKI_URL_SHARED_IP for an
-# address that unrelated registrable domains share (weight: its network's
-# shared weight, default 1).
-sub _score_link_addresses {
-  my ($self, $pms, $st, $rule) = @_;
-  my $d = $pms->{mekiki_dns};
-  $self->{max_options} = $pms->{conf}{mekiki_max_options};
-  my ($best, $link) = (0, _new_set());
-  my (%by_ip, @order);
-  for my $h (@{$d->{hosts}}) {
-    my %uniq;
-    for my $addr (grep { !$uniq{$_}++ } @{$h->{addrs}}) {
-      my ($asn, $org) = _asn_of($st, $addr);
-      if ($asn) {
-        my $w = _asn_weight($st, $asn, ASN_LINK, 0);
-        if ($w > 0) {
-          $self->_add($link, _asn_option($h->{host}, $addr, $asn, $org), $w);
-          $best = $w if $w > $best;
-        }
-      }
-      my $shared = $asn ? _asn_weight($st, $asn, ASN_SHARED, 1.0) : 1.0;
-      next unless $shared > 0;
-      my $e = $by_ip{$addr} ||= do { push @order, $addr;
-                                     { domains => {}, list => [], weight => $shared, asn => $asn } };
-      push @{$e->{list}}, $h->{domain} unless $e->{domains}{$h->{domain}}++;
+  return if --$d->{pending} > 0 || $d->{verdict};
+  my $f = $st->{f};
+  $d->{verdict} = eval {
+    $NET ||= $f->{message_new}->call() or die "cannot allocate a message view\n";
+    _ok($st, $f->{message_reset}->call($NET, $st->{policy}), 'message_reset');
+    for my $h (@{$d->{hosts}}) {
+      _ok($st, $f->{message_add_host_address}->call($NET, _str($h->{host}), _str($h->{domain}),
+                                                    _str($_)), 'address') for @{$h->{addrs}};
     }
-  }
-  my %res;
-  _insert(\%res, 'MEKIKI_URL_ASN', $link) if $best > 0;
-  my ($shared_set, $shared_best) = (_new_set(), 0);
-  for my $addr (@order) {
-    my $e = $by_ip{$addr};
-    next if @{$e->{list}} < $pms->{conf}{mekiki_shared_ip_min_domains};
-    my @l = sort @{$e->{list}};
-    my $o = "$addr:" . join(',', @l[0 .. ($#l < 3 ? $#l : 3)]);
-    $o .= ":AS$e->{asn}" if $e->{asn};
-    $self->_add($shared_set, $o, $e->{weight});
-    $shared_best = $e->{weight} if $e->{weight} > $shared_best;
-  }
-  _insert(\%res, 'MEKIKI_URL_SHARED_IP', $shared_set) if $shared_best > 0;
-  $self->_hit($pms, $rule, $res{$rule}) if $res{$rule};
-  $pms->rule_ready($rule, 1); # every answer is in
-}
-
-
-# An ordered set of options, bounded, each with a weight (1 where none).
-sub _new_set { return { seen => {}, list => [] } }
-
-sub _add {
-  my ($self, $set, $opt, $weight) = @_;
-  $weight = 1.0 unless defined $weight;
-  if (exists $set->{seen}{$opt}) {
-    $set->{seen}{$opt} = $weight if $weight > $set->{seen}{$opt};
-  } elsif (@{$set->{list}} < $self->{max_options}) {
-    $set->{seen}{$opt} = $weight;
-    push @{$set->{list}}, $opt;
-  }
-}
-
-# Record a result: rule => { options, weight = highest weight among them }.
-sub _insert {
-  my ($r, $rule, $set) = @_;
-  my $w = 0;
-  for (@{$set->{list}}) {
-    $w = $set->{seen}{$_} if $set->{seen}{$_} > $w;
-  }
-  $r->{$rule} = { options => [@{$set->{list}}], weight => $w };
+    _ok($st, $f->{decide_networks}->call($NET), 'mekiki_decide_networks');
+    _verdict($f, $NET);
+  } or do {
+    info("mekiki: link network decision skipped: " . _reason());
+    $d->{verdict} = {};
+  };
+  $self->_link_hit($pms, $d, $_) for sort keys %{$d->{rules}};
 }
 
 1;
@@ -860,7 +766,9 @@ the rule's configured score for that message, as rspamd's dynamic weights do.
 
 =item mekiki_tld_map PATH, mekiki_lures_map PATH (optional)
 
-=item mekiki_max_text_bytes, mekiki_max_parts, mekiki_max_hits, mekiki_max_options, mekiki_max_urls
+=item mekiki_asn_db PATH, mekiki_asn_map PATH (optional: the network rules)
+
+=item mekiki_max_text_bytes, mekiki_max_parts, mekiki_max_hits, mekiki_max_options, mekiki_max_urls, mekiki_max_dns, mekiki_shared_ip_min_domains
 
 Bounds, as the rspamd options of the same names.
 
