@@ -83,7 +83,9 @@ class SpamAssassin:
                         f"mekiki_tld_map {maps}/mekiki_tld.map\n"
                         f"mekiki_lures_map {maps}/mekiki_lures.map\n"
                         f"mekiki_asn_map {maps}/mekiki_asn.map\n"
-                        f"mekiki_asn_db {self.asn_db or maps + '/mekiki-asn.mmdb'}\n")
+                        f"mekiki_asn_db {self.asn_db or maps + '/mekiki-asn.mmdb'}\n"
+                        # (the tests never write the system's state directory)
+                        f"mekiki_cache_dir {self.state}/mekiki-cache\n")
         # Every test hit (sub-rules excluded) in one header, for the tests.
         self._write("zz_test.cf", f"add_header all Mekiki-Tests _TESTS(,)_\n"
                                   "use_bayes 0\n" + self.local_cf)

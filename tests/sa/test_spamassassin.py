@@ -14,6 +14,7 @@ under a running spamd whose children are replaced meanwhile (issue #16).
 import base64
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -203,6 +204,39 @@ class TestHermetic(SATestCase):
         etc = sorted({p for p in opened
                       if re.match(r"/etc/(mail/)?spamassassin(/|$)", p)})
         self.assertEqual(etc, [], "files of the machine's SpamAssassin configuration read")
+
+
+class TestCompiledCache(SATestCase):
+    """mekiki_cache_dir: the first process compiles the brand and lure
+    patterns and stores them, the next loads them; a damaged file is
+    replaced and the verdict stays the same.  (Said in the debug log.)"""
+
+    PHISH = os.path.join(CORPUS, "phish-amazon-cojp-utf8-base64.eml")
+
+    def run_debug(self, sa):
+        rc, tests, _, err = sa.run(self.PHISH, extra=("-L", "-t", "-D", "mekiki,info"))
+        self.assertEqual(rc, 0, err[-2000:])
+        notes = re.findall(r"brand map loaded from .*?; compiled patterns: (.*)", err)
+        self.assertEqual(len(notes), 1, err[-3000:])
+        return mekiki_rules(tests), notes[0]
+
+    def test_stored_then_loaded_then_replaced(self):
+        sa = self.sa("compiled-cache")
+        cache = os.path.join(sa.state, "mekiki-cache")
+        shutil.rmtree(cache, ignore_errors=True)
+        first, note = self.run_debug(sa)
+        self.assertTrue(note.startswith("compiled and stored in " + cache + "/"), note)
+        self.assertIn("MEKIKI_BRAND_CONFUSABLE", first)
+        again, note = self.run_debug(sa)
+        self.assertTrue(note.startswith("loaded from " + cache + "/"), note)
+        self.assertEqual(again, first)
+        path = note.split("loaded from ", 1)[1].strip()
+        with open(path, "r+b") as f:  # changed in place by a tired operator
+            f.seek(5000)
+            f.write(b"garbage")
+        damaged, note = self.run_debug(sa)
+        self.assertIn("replacing a file that was corrupt", note)
+        self.assertEqual(damaged, first)
 
 
 class TestCorpus(SATestCase):

@@ -68,10 +68,11 @@ sub set_config {
   my ($self, $conf) = @_;
   my @cmds;
   # Paths: admin only (a user's preferences must not load a library).
+  my %default = (mekiki_library => 'libmekiki.so.0',
+                 mekiki_cache_dir => '__local_state_dir__/mekiki');
   for my $name (qw(mekiki_library mekiki_brands_map mekiki_tld_map mekiki_lures_map
-                   mekiki_asn_db mekiki_asn_map)) {
-    push @cmds, { setting => $name, is_admin => 1,
-                  default => $name eq 'mekiki_library' ? 'libmekiki.so.0' : '',
+                   mekiki_asn_db mekiki_asn_map mekiki_cache_dir)) {
+    push @cmds, { setting => $name, is_admin => 1, default => $default{$name} // '',
                   type => $Mail::SpamAssassin::Conf::CONF_TYPE_STRING };
   }
   for my $opt (['mekiki_max_text_bytes', 1048576], ['mekiki_max_parts', 16],
@@ -119,7 +120,9 @@ sub _ffi {
   # Texts are passed as (string, size_t): the bytes of a Perl byte string.
   my @sig = (
     [mekiki_strerror => ['int'] => 'string'],
-    [mekiki_catalogue_new => ['string', 'size_t', $err_fn, 'opaque', 'int*'] => 'opaque'],
+    [mekiki_catalogue_new_cached => ['string', 'size_t', 'string', $err_fn, 'opaque', 'int*']
+       => 'opaque'],
+    [mekiki_catalogue_cache_note => ['opaque'] => 'string'],
     [mekiki_catalogue_free => ['opaque'] => 'void'],
     [mekiki_catalogue_brand_count => ['opaque'] => 'uint32'],
     [mekiki_catalogue_name_count => ['opaque'] => 'uint32'],
@@ -197,18 +200,18 @@ sub _warn_bad_lines {
   warn "mekiki: $what $path: " . @more . " more bad lines skipped, not listed\n" if @more;
 }
 
-# A map file built by the library's constructor (catalogue_new, tld_map_new,
-# asn_map_new): the handle.  Bad lines are logged and skipped; an unusable
-# map dies with the reason (a map beyond a catalogue's bounds says why in
-# its last report).
+# A map file built by the library's constructor (catalogue_new_cached,
+# tld_map_new, asn_map_new; @extra: its arguments after the text): the
+# handle.  Bad lines are logged and skipped; an unusable map dies with the
+# reason (a map beyond a catalogue's bounds says why in its last report).
 sub _map {
-  my ($f, $new, $path, $what) = @_;
+  my ($f, $new, $path, $what, @extra) = @_;
   my $text = _read_file($path);
   my @errors;
   # mekiki_error_fn(ud, line, msg): the closure keeps the errors itself.
   my $cb = $f->{ffi}->closure(sub { my (undef, $line, $msg) = @_; push @errors, "line $line: $msg" });
   my $status = 0;
-  my $map = $f->{$new}->call(_str($text), $cb, undef, \$status);
+  my $map = $f->{$new}->call(_str($text), @extra, $cb, undef, \$status);
   die "cannot build the $what from $path: " .
       ($status == MEKIKI_ELIMIT && @errors ? $errors[-1] : $f->{strerror}->call($status)) . "\n"
     unless $map;
@@ -216,11 +219,16 @@ sub _map {
   return $map;
 }
 
+# A catalogue, its compiled patterns kept in $cache (mekiki_cache_dir; see
+# mekiki_catalogue_new_cached() in mekiki.h): a one-shot spamassassin loads
+# them instead of compiling.
 sub _catalogue {
-  my ($f, $path, $what) = @_;
-  my $cat = _map($f, 'catalogue_new', $path, $what);
+  my ($f, $path, $what, $cache) = @_;
+  my $cat = _map($f, 'catalogue_new_cached', $path, $what, $cache);
+  my $note = $f->{catalogue_cache_note}->call($cat);
   info("mekiki: $what loaded from $path: " . $f->{catalogue_brand_count}->call($cat) .
-       " entries, " . $f->{catalogue_name_count}->call($cat) . " names");
+       " entries, " . $f->{catalogue_name_count}->call($cat) . " names" .
+       ($note ne '' ? "; compiled patterns: $note" : ''));
   return $cat;
 }
 
@@ -257,7 +265,7 @@ sub _load {
   # The path an option gives, or undef when it is empty.
   my %path = map { my $p = untaint_var($conf->{"mekiki_$_"});
                    ($_ => defined $p && $p ne '' ? $p : undef) }
-             qw(brands_map lures_map tld_map asn_db asn_map);
+             qw(brands_map lures_map tld_map asn_db asn_map cache_dir);
   eval {
     die "option mekiki_brands_map (path of the brand map) is required\n"
       unless $path{brands_map};
@@ -265,8 +273,9 @@ sub _load {
     my $f = eval { _ffi($lib) };
     die "cannot load libmekiki from mekiki_library $lib: " . _reason() . "\n" unless $f;
     $st{f} = $f;
-    $st{brands} = _catalogue($f, $path{brands_map}, 'brand map');
-    $st{lures} = _catalogue($f, $path{lures_map}, 'lure map') if $path{lures_map};
+    my $cache = $path{cache_dir} && $self->{main}->sed_path($path{cache_dir});
+    $st{brands} = _catalogue($f, $path{brands_map}, 'brand map', $cache);
+    $st{lures} = _catalogue($f, $path{lures_map}, 'lure map', $cache) if $path{lures_map};
     if (my $tld = $path{tld_map}) {
       $st{tld} = _map($f, 'tld_map_new', $tld, 'TLD map');
       info("mekiki: TLD map loaded from $tld: " . $f->{tld_map_count}->call($st{tld}) .
@@ -767,6 +776,14 @@ the rule's configured score for that message, as rspamd's dynamic weights do.
 =item mekiki_tld_map PATH, mekiki_lures_map PATH (optional)
 
 =item mekiki_asn_db PATH, mekiki_asn_map PATH (optional: the network rules)
+
+=item mekiki_cache_dir PATH (default: __local_state_dir__/mekiki)
+
+Where the compiled brand and lure patterns are kept, so that the next
+process (a one-shot C<spamassassin>, a restarted C<spamd>) loads them
+instead of compiling (about 0.6 s).  Created if missing; a directory that
+cannot be written only costs the compile.  It must be writable only by the
+user running SpamAssassin.  Empty: no cache.
 
 =item mekiki_max_text_bytes, mekiki_max_parts, mekiki_max_hits, mekiki_max_options, mekiki_max_urls, mekiki_max_dns, mekiki_shared_ip_min_domains
 
