@@ -34,7 +34,7 @@ STAGED_MODULE = "usr/local/share/lua/5.1/" + MODULE
 # (rspamd_lua_set_path: $CONFDIR/lua, RULESDIR, LUALIBDIR; its LIBDIR).
 SHADOWING = [os.path.join(d, MODULE) for d in
              ("/etc/rspamd/lua", "/usr/share/rspamd/rules", "/usr/share/rspamd/lualib")] + \
-            ["/usr/lib/x86_64-linux-gnu/rspamd/mekiki.so"]
+            ["/usr/lib/rspamd/mekiki.so"]
 
 
 def free_port():

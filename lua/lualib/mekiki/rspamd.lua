@@ -170,13 +170,8 @@ local function not_a_link(url)
 end
 
 -- The links of a message as the engine takes them, { url, host, shown },
--- and the rspamd URLs in the same order: one walk per message, kept in the
--- task's cache for both checks.
-local function view_links(task)
-  local walked = task:cache_get('mekiki_links')
-  if walked then
-    return walked.links, walked.urls
-  end
+-- and the rspamd URLs in the same order.
+local function walk_links(task)
   local links, urls, n = {}, {}, 0
   local alts = loaded.brands_map and anchor_alts(task)
   for _, url in ipairs(task:get_urls() or {}) do
@@ -191,8 +186,17 @@ local function view_links(task)
                    alts and shown_text(url, alts) or nil }
     end
   end
-  task:cache_set('mekiki_links', { links = links, urls = urls })
-  return links, urls
+  return { links = links, urls = urls }
+end
+
+-- walk_links(), once per message: both checks use it (kept in the task's cache).
+local function view_links(task)
+  local walked = task:cache_get('mekiki_links')
+  if not walked then
+    walked = walk_links(task)
+    task:cache_set('mekiki_links', walked)
+  end
+  return walked.links, walked.urls
 end
 
 -- What the engine looks at in a message.
