@@ -552,4 +552,41 @@ test("lru: what does not fit is not stored", function()
   raises("a value not a table", function() c:put("x", "192.0.2.1", 0) end)
 end)
 
+test("lru: hostile keys and answers", function()
+  local c = mekiki.lru(50, 600)
+  local seed = 12345
+  local function rnd(n) -- a fixed sequence (the LCG's high bits): the same run every time
+    seed = (seed * 1103515245 + 12345) % 2147483648
+    return math.floor(seed / 65536) % n
+  end
+  local function bytes(n)
+    local t = {}
+    for i = 1, n do t[i] = string.char(rnd(256)) end
+    return table.concat(t)
+  end
+  local stored, refused = 0, 0
+  for _ = 1, 3000 do
+    -- half the time bytes of any kind and length, else a plausible answer
+    local key = rnd(2) == 0 and bytes(rnd(300)) or ("h" .. rnd(200) .. ".example")
+    local answer = {}
+    for j = 1, (rnd(4) == 0 and rnd(80) or rnd(4)) do
+      answer[j] = rnd(8) == 0 and bytes(rnd(80)) or ("192.0.2." .. rnd(256))
+    end
+    local now = rnd(2000)
+    local ok, put = pcall(c.put, c, key, answer, now, rnd(1000))
+    check(ok, "put never raises on strings")
+    if put then
+      stored = stored + 1
+      local got = c:get(key, now)
+      eq(got and table.concat(got, "\n"), table.concat(answer, "\n"), "stored, it comes back whole")
+    else
+      refused = refused + 1
+      eq(c:get(key, now) == nil or key:find("^h%d+%.example$") ~= nil, true,
+         "a refused key is absent (or an older answer of a plausible name)")
+    end
+    check(c:count() <= 50, "never more entries than its size")
+  end
+  check(stored > 500 and refused > 500, "both kinds seen: " .. stored .. " stored, " .. refused .. " refused")
+end)
+
 T.done()
