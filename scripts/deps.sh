@@ -13,6 +13,8 @@ PACKAGES=(
   libmaxmind-db-writer-perl
   # tests
   check luajit lua5.4 valgrind python3
+  # (the hermetic tests watch which files the daemons open)
+  strace
   # fuzzing (scripts/fuzz.sh): clang with libFuzzer and the sanitizer runtimes
   clang libclang-rt-14-dev
   # the mail filters (and FFI::Platypus for the SpamAssassin plugin); spamd and

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Bounded libFuzzer runs of every fuzz target (tests/fuzz/README.md):
+# Bounded libFuzzer runs of every fuzz target (docs/reliability.md, "Fuzzing"):
 # builds build-fuzz/ with clang (-fsanitize=fuzzer,address,undefined), then
 # runs each target for FUZZ_SECONDS (default 30) from its committed seed
 # corpus.  Fails on any crash, sanitizer report, leak, time-out (10 s per

@@ -1,8 +1,11 @@
 """A private rspamd on loopback, with mekiki loaded from a staged install.
 
 Used by the integration tests and the demo.  It starts Debian's real rspamd
-as root (workers as _rspamd) with its own LOCAL_CONFDIR, state directories and
-free high ports on 127.0.0.1; modules that need the network are off and DNS
+as root (workers as _rspamd) with the configuration Debian ships with that
+rspamd (unpacked from its .deb by scripts/debian_conf.py: the machine's
+/etc/rspamd is never read, so neither an operator's edits nor an installed
+mekiki change a result), its own LOCAL_CONFDIR, state directories and free
+high ports on 127.0.0.1; modules that need the network are off and DNS
 points at a dead loopback port, so nothing leaves the machine.  The
 Hyperscan cache lives in the state directory: the first start compiles for
 ~15 s, later starts with the same state directory take about a second.
@@ -17,6 +20,8 @@ import socket
 import subprocess
 import time
 import urllib.request
+
+from debian_conf import unpacked
 
 NETWORK_MODULES = [
     "fuzzy_check", "rbl", "surbl", "emails", "asn", "neural", "ratelimit",
@@ -72,6 +77,8 @@ class Rspamd:
             f.write(text)
 
     def _configure(self):
+        # Debian's shipped CONFDIR of the installed rspamd, not /etc/rspamd.
+        self.confdir = os.path.join(unpacked("rspamd"), "etc", "rspamd")
         self.etc = os.path.join(self.state, "etc")
         if os.path.isdir(self.etc):
             shutil.rmtree(self.etc)
@@ -135,7 +142,8 @@ class Rspamd:
                 os.chmod(os.path.join(root, f), 0o644)
 
     def vars(self):
-        return [f"--var=LOCAL_CONFDIR={self.etc}", f"--var=DBDIR={self.state}/db",
+        return [f"--var=CONFDIR={self.confdir}", f"--var=LOCAL_CONFDIR={self.etc}",
+                f"--var=DBDIR={self.state}/db",
                 f"--var=RUNDIR={self.state}/run", f"--var=LOGDIR={self.state}/log"]
 
     def environ(self):
@@ -152,11 +160,12 @@ class Rspamd:
         return env
 
     # -- life cycle ------------------------------------------------------
-    def configtest(self, strict=True):
-        """rspamadm configtest (-s: any error logged while loading fails it)."""
+    def configtest(self, strict=True, wrap=()):
+        """rspamadm configtest (-s: any error logged while loading fails it),
+        run under the command wrap (e.g. strace) if given."""
         self._configure()
-        return subprocess.run(["rspamadm", *self.vars(), "configtest", *(["-s"] if strict else []),
-                               "-c", "/etc/rspamd/rspamd.conf"], env=self.environ(),
+        return subprocess.run([*wrap, "rspamadm", *self.vars(), "configtest", *(["-s"] if strict else []),
+                               "-c", f"{self.confdir}/rspamd.conf"], env=self.environ(),
                               capture_output=True, text=True)
 
     def start(self, timeout=120):
@@ -167,7 +176,7 @@ class Rspamd:
         self.stderr = open(os.path.join(self.state, "stderr.log"), "w")
         self.proc = subprocess.Popen(
             ["rspamd", "-f", "-u", RSPAMD_USER, "-g", RSPAMD_USER, "-c",
-             "/etc/rspamd/rspamd.conf", *self.vars()],
+             f"{self.confdir}/rspamd.conf", *self.vars()],
             env=self.environ(), stdout=self.stderr, stderr=subprocess.STDOUT)
         deadline = time.time() + timeout
         while time.time() < deadline:

@@ -1,7 +1,10 @@
 """Debian's real spamassassin with mekiki loaded from a staged install.
 
 Used by the SpamAssassin tests and the benchmark.  It builds a private site
-configuration directory: Debian's own /etc/spamassassin (*.pre, *.cf), the
+configuration directory: the *.pre and *.cf Debian ships in /etc/spamassassin
+with the installed SpamAssassin (unpacked from its .deb by
+scripts/debian_conf.py: the machine's /etc/spamassassin is never read, so
+neither an operator's edits nor an installed mekiki change a result), the
 staged mekiki.pre and mekiki.cf, and a last file that points the plugin's
 options at the staged library and maps, as an operator's local.cf would.
 The rules are Debian's shipped rules (/usr/share/spamassassin).  Runs are
@@ -17,8 +20,9 @@ import socket
 import subprocess
 import time
 
+from debian_conf import unpacked
+
 SA_RULES = "/usr/share/spamassassin"
-SA_SITE = "/etc/spamassassin"
 TESTS_HEADER = "X-Spam-Mekiki-Tests"
 
 
@@ -56,8 +60,9 @@ class SpamAssassin:
         os.makedirs(self.site)
         os.makedirs(self.home, exist_ok=True)
         if self.debian_site:
-            for f in glob.glob(os.path.join(SA_SITE, "*.pre")) + \
-                    glob.glob(os.path.join(SA_SITE, "*.cf")):
+            shipped = os.path.join(unpacked("spamassassin"), "etc", "spamassassin")
+            for f in glob.glob(os.path.join(shipped, "*.pre")) + \
+                    glob.glob(os.path.join(shipped, "*.cf")):
                 shutil.copy(f, self.site)
         maps = os.path.join(self.stage, "usr/local/share/mekiki")
         if self.with_mekiki:

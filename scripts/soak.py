@@ -10,7 +10,7 @@ run; the figures after the warm-up (the first fifth) and at the end are
 compared.  --without-mekiki runs the same load on rspamd alone, a baseline.  Fails (exit 1) when any scan
 gets no verdict, a worker changed (crashed and was respawned), or a
 worker's RSS grew by more than MAX_GROWTH percent after the warm-up.
-Prints scans, failures, rate and the RSS figures (in README).
+Prints scans, failures, rate and the RSS figures (docs/reliability.md, "Soak").
 """
 
 import argparse

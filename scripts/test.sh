@@ -1,25 +1,86 @@
 #!/usr/bin/env bash
 # Runs every mekiki test: installs missing Debian packages, builds, and runs
 # ctest (C unit tests, the Lua binding under LuaJIT and Lua 5.4, and the
-# integration tests against a private Debian rspamd on 127.0.0.1), then the
-# C tests and the binding again in a sanitizer build (ASan + UBSan), then
-# bounded libFuzzer runs of every fuzz target (FUZZ_SECONDS each, default 30;
-# FUZZ_SECONDS=0 skips them).
-set -euo pipefail
+# integration tests against a private Debian rspamd and SpamAssassin on
+# 127.0.0.1), then the C tests and the binding again in a sanitizer build
+# (ASan + UBSan), then bounded libFuzzer runs of every fuzz target
+# (FUZZ_SECONDS each, default 30; FUZZ_SECONDS=0 skips them).
+#
+# Every phase runs even when an earlier one fails.  The summary at the end
+# gives each phase's result (a ctest run's counts, its failed tests, and its
+# skipped tests with the reason each gave) and a total "N passed, N failed";
+# the exit status is 0 only when no phase failed.
+set -uo pipefail
 cd "$(dirname "$0")/.."
 
+phases=()   # "name<TAB>result", in order
+passed=0 failed=0
+phase() {
+  local name=$1
+  shift
+  echo "== $name" >&2
+  if "$@"; then
+    phases+=("$name	passed")
+    passed=$((passed + 1))
+  else
+    phases+=("$name	FAILED")
+    failed=$((failed + 1))
+    echo "== $name: FAILED" >&2
+  fi
+}
+
+# A ctest run's counts from its JUnit report, and each skipped test with the
+# reason it printed last.
+ctest_counts() {
+  [ -f "$1" ] || { echo "(no report)"; return; }
+  python3 - "$1" <<'PY'
+import sys
+import xml.etree.ElementTree as ET
+cases = list(ET.parse(sys.argv[1]).getroot().iter("testcase"))
+skipped = [c for c in cases if c.find("skipped") is not None]
+bad = [c for c in cases if c.find("failure") is not None or c.find("error") is not None]
+print(f"{len(cases) - len(skipped) - len(bad)} passed, {len(bad)} failed, {len(skipped)} skipped")
+for c in bad:
+    print(f"    failed {c.get('name')}")
+for c in skipped:
+    out = (c.findtext("system-out") or "").strip().splitlines()
+    print(f"    skipped {c.get('name')}: {out[-1].strip()[:200] if out else '(no reason given)'}")
+PY
+}
+
+set -e
 bash scripts/deps.sh
 bash scripts/asn_db.sh   # the default ASN database, from npm (once)
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j"$(nproc)"
-ctest --test-dir build --output-on-failure
+set +e
+
+configure_and_build() {
+  cmake -S . -B "$1" "${@:2}" >/dev/null && cmake --build "$1" -j"$(nproc)"
+}
+rm -f build/ctest.xml build-asan/ctest.xml
+phase build configure_and_build build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+phase ctest ctest --test-dir build --output-on-failure --output-junit "$PWD/build/ctest.xml"
 
 # The same C tests and the Lua 5.4 binding under ASan and UBSan.
-cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DMEKIKI_SANITIZE=ON >/dev/null
-cmake --build build-asan -j"$(nproc)"
-ctest --test-dir build-asan --output-on-failure
+phase sanitizer-build configure_and_build build-asan -DCMAKE_BUILD_TYPE=Debug -DMEKIKI_SANITIZE=ON
+phase sanitizer-ctest ctest --test-dir build-asan --output-on-failure \
+  --output-junit "$PWD/build-asan/ctest.xml"
 
 # Bounded fuzzing: libFuzzer with ASan + UBSan (scripts/fuzz.sh).
 if [ "${FUZZ_SECONDS:-30}" != 0 ]; then
-  FUZZ_SECONDS=${FUZZ_SECONDS:-30} bash scripts/fuzz.sh
+  phase fuzzing env FUZZ_SECONDS="${FUZZ_SECONDS:-30}" bash scripts/fuzz.sh
+else
+  phases+=("fuzzing	skipped (FUZZ_SECONDS=0)")
 fi
+
+{
+  echo "== summary"
+  for p in "${phases[@]}"; do
+    printf '%-16s %s\n' "${p%%	*}" "${p#*	}"
+    case ${p%%	*} in
+      ctest) ctest_counts build/ctest.xml | sed 's/^/                 /' ;;
+      sanitizer-ctest) ctest_counts build-asan/ctest.xml | sed 's/^/                 /' ;;
+    esac
+  done
+  echo "total: $passed passed, $failed failed"
+} >&2
+[ "$failed" -eq 0 ]

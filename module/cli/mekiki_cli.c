@@ -71,7 +71,10 @@ static int usage(FILE *f)
 	           MEKIKI_DEFAULT_LURES_MAP ";\n"
 	           "the TLD map FILE, else $MEKIKI_TLD_MAP, else " MEKIKI_DEFAULT_TLD_MAP ".\n"
 	           "--bound sets a bound of the policy (max_text_bytes, max_parts, max_hits,\n"
-	           "max_options, max_urls) over the case's.\n");
+	           "max_options, max_urls) over the case's.\n"
+	           "\n"
+	           "With $MEKIKI_CACHE_DIR set, brand and lure maps are compiled once and\n"
+	           "the databases kept in that directory for the next runs.\n");
 	return f == stderr ? 2 : 0;
 }
 
@@ -253,13 +256,19 @@ static mekiki_catalogue *load_catalogue(const char *path, const char *what)
 	if (!map)
 		return NULL;
 	int st;
-	mekiki_catalogue *cat = mekiki_catalogue_new(map, mlen, map_error, (void *)path, &st);
+	/* $MEKIKI_CACHE_DIR: compiled databases kept between runs (mekiki.h). */
+	const char *cache = getenv("MEKIKI_CACHE_DIR");
+	mekiki_catalogue *cat = mekiki_catalogue_new_cached(map, mlen, cache, map_error,
+	                                                    (void *)path, &st);
 	free(map);
 	if (!cat) {
 		fprintf(stderr, "mekiki: cannot build the catalogue from %s: %s\n", path,
 		        mekiki_strerror(st));
 		return NULL;
 	}
+	const char *note = mekiki_catalogue_cache_note(cat);
+	if (strncmp(note, "compiled; ", 10) == 0 || strstr(note, "(replacing"))
+		fprintf(stderr, "mekiki: %s %s: cache: %s\n", what, path, note);
 	if (mekiki_catalogue_brand_count(cat) == 0) {
 		fprintf(stderr, "mekiki: %s %s has no valid entry\n", what, path);
 		mekiki_catalogue_free(cat);

@@ -481,8 +481,9 @@ static int plan_labels(mekiki_catalogue *cat)
 	return 0;
 }
 
-mekiki_catalogue *mekiki_catalogue_new(const char *map, size_t len,
-                                       mekiki_error_fn err, void *ud, int *status)
+mekiki_catalogue *mekiki_catalogue_new_cached(const char *map, size_t len,
+                                              const char *cache_dir, mekiki_error_fn err,
+                                              void *ud, int *status)
 {
 	int st = MEKIKI_OK;
 	if (!map && len) {
@@ -526,7 +527,9 @@ mekiki_catalogue *mekiki_catalogue_new(const char *map, size_t len,
 	}
 	free(ids.slot);
 	ids.slot = NULL;
+	cat->cache_dir = cache_dir && cache_dir[0] ? cache_dir : NULL;
 	st = plan_labels(cat) ? MEKIKI_ENOMEM : mk_compile(cat, err, ud);
+	cat->cache_dir = NULL;
 	/* The system's list (Debian: publicsuffix), else libpsl's built-in one. */
 	cat->psl = psl_latest(NULL);
 out:
@@ -538,6 +541,17 @@ out:
 		return NULL;
 	}
 	return cat;
+}
+
+mekiki_catalogue *mekiki_catalogue_new(const char *map, size_t len,
+                                       mekiki_error_fn err, void *ud, int *status)
+{
+	return mekiki_catalogue_new_cached(map, len, NULL, err, ud, status);
+}
+
+const char *mekiki_catalogue_cache_note(const mekiki_catalogue *cat)
+{
+	return cat ? cat->cache_note : "";
 }
 
 uint32_t mekiki_catalogue_brand_count(const mekiki_catalogue *cat)

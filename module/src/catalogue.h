@@ -94,6 +94,8 @@ struct mekiki_catalogue {
 	struct mk_label *labels;
 	uint32_t nlabels, labels_cap;
 	hs_database_t *db; /* NULL when there are no names */
+	const char *cache_dir; /* while it is built: where compiled databases are kept */
+	char cache_note[512];  /* what the cache did ("" without one) */
 	psl_ctx_t *psl;    /* the Public Suffix List, NULL if it cannot be read */
 	/*
 	 * BMP code points the scanner must rewrite: invisible ones, and those

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cache.h"
 #include "pattern.h"
 #include "utf8.h"
 
@@ -79,6 +80,29 @@ static void exprs_remove(struct exprs *x, uint32_t k)
 	memmove(x->ids + k, x->ids + k + 1, (x->n - k) * sizeof *x->ids);
 }
 
+/*
+ * The compile input, for the cache: the library's and Hyperscan's versions,
+ * the CPU features the database is built for, then each expression with its
+ * flags and id.
+ */
+static int key_of(const struct exprs *x, struct mk_key *k)
+{
+	hs_platform_info_t pl;
+	unsigned abi = MEKIKI_ABI_VERSION;
+	const char *hv = hs_version();
+	if (hs_populate_platform(&pl) != HS_SUCCESS)
+		return -1;
+	int bad = mk_key_add(k, MEKIKI_VERSION_STRING, strlen(MEKIKI_VERSION_STRING)) ||
+	          mk_key_add(k, &abi, sizeof abi) || mk_key_add(k, hv, strlen(hv)) ||
+	          mk_key_add(k, &pl.tune, sizeof pl.tune) ||
+	          mk_key_add(k, &pl.cpu_features, sizeof pl.cpu_features);
+	for (uint32_t i = 0; i < x->n && !bad; i++)
+		bad = mk_key_add(k, x->s[i], strlen(x->s[i])) ||
+		      mk_key_add(k, &x->flags[i], sizeof x->flags[i]) ||
+		      mk_key_add(k, &x->ids[i], sizeof x->ids[i]);
+	return bad ? -1 : 0;
+}
+
 /* Names the engine may refuse, one at a time, before the map is refused. */
 #define MK_MAX_REFUSED 8
 
@@ -130,7 +154,18 @@ int mk_compile(mekiki_catalogue *cat, mekiki_error_fn err, void *ud)
 		}
 		mk_tokens_free(&ts);
 	}
-	for (unsigned refused = 0; rc == MEKIKI_OK && res.n > 0;) {
+	/* A database compiled before from the same input (cache.c). */
+	struct mk_key key = {0};
+	int cached = 0;
+	if (rc == MEKIKI_OK && res.n > 0 && cat->cache_dir) {
+		if (key_of(&res, &key))
+			snprintf(cat->cache_note, sizeof cat->cache_note, "out of memory for the cache key");
+		else
+			cached = mk_cache_load(cat->cache_dir, &key, &cat->db, cat->cache_note,
+			                       sizeof cat->cache_note) == 0;
+	}
+	unsigned refused = 0;
+	for (; !cached && rc == MEKIKI_OK && res.n > 0;) {
 		hs_compile_error_t *cerr = NULL;
 		if (hs_compile_multi((const char *const *)res.s, res.flags, res.ids, res.n,
 		                     HS_MODE_BLOCK, NULL, &cat->db, &cerr) == HS_SUCCESS)
@@ -147,6 +182,21 @@ int mk_compile(mekiki_catalogue *cat, mekiki_error_fn err, void *ud)
 		}
 		hs_free_compile_error(cerr);
 	}
+	/* Stored unless a name was refused: the next build must report it too. */
+	if (!cached && rc == MEKIKI_OK && cat->db && key.len && refused == 0) {
+		char why[sizeof cat->cache_note]; /* why the file there was not used */
+		snprintf(why, sizeof why, "%s", cat->cache_note);
+		if (mk_cache_store(cat->cache_dir, &key, cat->db, cat->cache_note,
+		                   sizeof cat->cache_note) == 0 && why[0]) {
+			size_t n = strlen(cat->cache_note);
+			snprintf(cat->cache_note + n, sizeof cat->cache_note - n,
+			         " (replacing a file that was %s)", why);
+		}
+	} else if (!cached && refused && cat->cache_dir) {
+		snprintf(cat->cache_note, sizeof cat->cache_note,
+		         "compiled; not stored (the matcher refused a name)");
+	}
+	mk_key_free(&key);
 	mk_alternates_free(&alts);
 	exprs_free(&res);
 	return rc;

@@ -1506,6 +1506,33 @@ class TestConfigtest(unittest.TestCase):
                 self.assertIn(key, out)
 
 
+# The files a command opens (successfully), written to the file that follows.
+STRACE_OPENS = ["strace", "-f", "-qq", "-e", "trace=open,openat", "-e", "status=successful", "-o"]
+
+
+class TestHermetic(unittest.TestCase):
+    """The tests' rspamd reads none of the machine's /etc/rspamd: its
+    configuration is the one Debian ships with the installed rspamd
+    (scripts/debian_conf.py), so an operator's edits or an installed mekiki
+    there cannot change a result.  Checked by the files rspamadm configtest
+    opens, loading the whole configuration and the plugin (strace: opens
+    that succeed; rspamd 3.4 looks for every Lua module in /etc/rspamd/lua
+    first, a path compiled in, where Debian ships nothing)."""
+
+    def test_no_file_of_etc_rspamd_is_read(self):
+        r = Rspamd(STAGE, STATE + "-hermetic")
+        trace = os.path.join(STATE + "-hermetic", "strace.log")
+        os.makedirs(os.path.dirname(trace), exist_ok=True)
+        res = r.configtest(wrap=STRACE_OPENS + [trace])
+        self.assertEqual(res.returncode, 0, res.stdout + res.stderr)
+        with open(trace, encoding="utf-8", errors="replace") as f:
+            opened = re.findall(r'"([^"]*)"', f.read())
+        self.assertTrue(any(p.endswith("/modules.d/mekiki.conf") for p in opened),
+                        "the trace does not show the configuration being read")
+        etc = sorted({p for p in opened if p == "/etc/rspamd" or p.startswith("/etc/rspamd/")})
+        self.assertEqual(etc, [], "files of the machine's /etc/rspamd read by the tests' rspamd")
+
+
 class TestDisabled(RspamdTestCase):
     """An operator turns mekiki off in local.d/mekiki.conf."""
 

@@ -177,6 +177,34 @@ class TestLint(SATestCase):
         self.assertIn("MEKIKI_BRAND_CONFUSABLE", tests)
 
 
+# The files a command opens (successfully), written to the file that follows.
+STRACE_OPENS = ["strace", "-f", "-qq", "-e", "trace=open,openat", "-e", "status=successful", "-o"]
+
+
+class TestHermetic(SATestCase):
+    """The tests' SpamAssassin reads none of the machine's /etc/spamassassin
+    (nor /etc/mail/spamassassin): its site configuration is the one Debian
+    ships with the installed SpamAssassin (scripts/debian_conf.py) plus the
+    staged mekiki, so an operator's edits or an installed mekiki there cannot
+    change a result.  Checked by the files spamassassin --lint opens,
+    loading every rule and the plugin (strace)."""
+
+    def test_no_file_of_etc_spamassassin_is_read(self):
+        sa = self.sa("hermetic")
+        trace = os.path.join(sa.state, "strace.log")
+        res = subprocess.run([*STRACE_OPENS, trace, *sa.argv("--lint")], env=sa.environ(),
+                             capture_output=True, text=True, stdin=subprocess.DEVNULL,
+                             timeout=300)
+        self.assertEqual(res.returncode, 0, res.stderr[-3000:])
+        with open(trace, encoding="utf-8", errors="replace") as f:
+            opened = re.findall(r'"([^"]*)"', f.read())
+        self.assertTrue(any(p.endswith("/Mekiki.pm") for p in opened),
+                        "the trace does not show the plugin being loaded")
+        etc = sorted({p for p in opened
+                      if re.match(r"/etc/(mail/)?spamassassin(/|$)", p)})
+        self.assertEqual(etc, [], "files of the machine's SpamAssassin configuration read")
+
+
 class TestCorpus(SATestCase):
     def test_manifest(self):
         rows = read_manifest(os.path.join(CORPUS, "manifest.tsv"))

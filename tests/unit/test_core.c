@@ -10,6 +10,7 @@
  * foreign code points are the characters of the span that are not characters
  * of the brand name (ASCII case aside).
  */
+#define _GNU_SOURCE /* mkdtemp, popen */
 #include <check.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -1967,6 +1968,233 @@ END_TEST
 
 /* ------------------------------------------------------------------------ */
 
+
+/* ------------------------------------------------------------------------ */
+/* The compiled-database cache (mekiki_catalogue_new_cached)                */
+
+static const char cache_map[] =
+	"amazon | Amazon, アマゾン | amazon.co.jp, amazon.com\n"
+	"mufg | MUFG, 三菱UFJ銀行 | mufg.jp\n";
+
+/* A fresh private directory for a cache. */
+static void cache_dir(char *out, size_t cap)
+{
+	snprintf(out, cap, "/tmp/mekiki-cache-test-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(out));
+}
+
+static void remove_dir(const char *dir)
+{
+	char cmd[512];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+static mekiki_catalogue *build_cached(const char *map, size_t len, const char *dir)
+{
+	int st = 12345;
+	mekiki_catalogue *cat = mekiki_catalogue_new_cached(map, len, dir, NULL, NULL, &st);
+	ck_assert_msg(cat != NULL, "mekiki_catalogue_new_cached failed with status %d", st);
+	ck_assert_int_eq(st, MEKIKI_OK);
+	return cat;
+}
+
+/* The one cache file in dir (asserting there is exactly one). */
+static void only_file(const char *dir, char *out, size_t cap)
+{
+	char cmd[512];
+	snprintf(cmd, sizeof cmd, "ls '%s'/mekiki-*.hsdb", dir);
+	FILE *p = popen(cmd, "r");
+	ck_assert_ptr_nonnull(p);
+	ck_assert_ptr_nonnull(fgets(out, (int)cap, p));
+	out[strcspn(out, "\n")] = '\0';
+	char more[64];
+	ck_assert_msg(fgets(more, sizeof more, p) == NULL, "more than one cache file");
+	pclose(p);
+}
+
+/* What a catalogue finds in the texts below, as one comparable string. */
+static void cache_findings(const mekiki_catalogue *cat, char *out, size_t cap)
+{
+	static const char *const texts[] = {
+		"Your Аmazon order", /* Cyrillic А */
+		"アマゾンからのお知らせ", "三菱ＵＦＪ銀行", "amazon", "nothing here"};
+	mekiki_scanner *sc = mekiki_scanner_new(cat);
+	ck_assert_ptr_nonnull(sc);
+	size_t n = 0;
+	out[0] = '\0';
+	for (size_t t = 0; t < sizeof texts / sizeof texts[0]; t++) {
+		mekiki_hit hits[8];
+		size_t nh = scan(sc, texts[t], strlen(texts[t]), hits, 8);
+		for (size_t i = 0; i < nh && n < cap; i++)
+			n += (size_t)snprintf(out + n, cap - n, "%zu:%u/%zu-%zu/%x ", t, hits[i].brand,
+			                      hits[i].start, hits[i].end, hits[i].flags);
+	}
+	mekiki_scanner_free(sc);
+}
+
+START_TEST(test_cache_round_trip)
+{
+	char dir[64], path[512], plain[1024], first[1024], second[1024];
+	cache_dir(dir, sizeof dir);
+	mekiki_catalogue *cat = build(cache_map, sizeof cache_map - 1, NULL);
+	ck_assert_str_eq(mekiki_catalogue_cache_note(cat), "");
+	cache_findings(cat, plain, sizeof plain);
+	mekiki_catalogue_free(cat);
+	/* The spelling with a Cyrillic letter is found: the texts test something. */
+	ck_assert_ptr_nonnull(strstr(plain, "0:0/5-12/1 "));
+
+	cat = build_cached(cache_map, sizeof cache_map - 1, dir);
+	ck_assert_msg(strncmp(mekiki_catalogue_cache_note(cat), "compiled and stored in ", 23) == 0,
+	              "first build: %s", mekiki_catalogue_cache_note(cat));
+	cache_findings(cat, first, sizeof first);
+	mekiki_catalogue_free(cat);
+	only_file(dir, path, sizeof path);
+
+	cat = build_cached(cache_map, sizeof cache_map - 1, dir);
+	char want[600];
+	snprintf(want, sizeof want, "loaded from %s", path);
+	ck_assert_str_eq(mekiki_catalogue_cache_note(cat), want);
+	cache_findings(cat, second, sizeof second);
+	ck_assert_uint_eq(mekiki_catalogue_brand_count(cat), 2);
+	mekiki_catalogue_free(cat);
+
+	ck_assert_str_eq(first, plain);
+	ck_assert_str_eq(second, plain);
+	/* No cache: "" and NULL are the same. */
+	cat = build_cached(cache_map, sizeof cache_map - 1, "");
+	ck_assert_str_eq(mekiki_catalogue_cache_note(cat), "");
+	mekiki_catalogue_free(cat);
+	remove_dir(dir);
+}
+END_TEST
+
+/* Overwrite byte off of path with c, in place (as a tired operator might). */
+static void poke(const char *path, long off, int c)
+{
+	FILE *f = fopen(path, "r+b");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(fseek(f, off, SEEK_SET), 0);
+	int old = fgetc(f);
+	ck_assert_int_eq(fseek(f, off, SEEK_SET), 0);
+	fputc(old == c ? c ^ 1 : c, f);
+	fclose(f);
+}
+
+START_TEST(test_cache_damaged)
+{
+	char dir[64], path[512], plain[1024], got[1024];
+	cache_dir(dir, sizeof dir);
+	mekiki_catalogue *cat = build(cache_map, sizeof cache_map - 1, NULL);
+	cache_findings(cat, plain, sizeof plain);
+	mekiki_catalogue_free(cat);
+	mekiki_catalogue_free(build_cached(cache_map, sizeof cache_map - 1, dir));
+	only_file(dir, path, sizeof path);
+
+	/* A byte changed inside the database. */
+	poke(path, 4000, 'x');
+	cat = build_cached(cache_map, sizeof cache_map - 1, dir);
+	ck_assert_msg(strstr(mekiki_catalogue_cache_note(cat), "compiled and stored in ") &&
+	                  strstr(mekiki_catalogue_cache_note(cat), "corrupt (checksum)"),
+	              "%s", mekiki_catalogue_cache_note(cat));
+	cache_findings(cat, got, sizeof got);
+	ck_assert_str_eq(got, plain);
+	mekiki_catalogue_free(cat);
+	/* ... and replaced by a good one. */
+	cat = build_cached(cache_map, sizeof cache_map - 1, dir);
+	ck_assert_msg(strncmp(mekiki_catalogue_cache_note(cat), "loaded from ", 12) == 0, "%s",
+	              mekiki_catalogue_cache_note(cat));
+	mekiki_catalogue_free(cat);
+
+	/* Cut short, then emptied, then not a cache file at all. */
+	static const char *const damage[] = {"truncate -s 100", "truncate -s 0",
+	                                      "dd if=/dev/urandom bs=1k count=64 status=none of="};
+	for (size_t d = 0; d < 3; d++) {
+		char cmd[700];
+		snprintf(cmd, sizeof cmd, d < 2 ? "%s '%s'" : "%s'%s'", damage[d], path);
+		ck_assert_int_eq(system(cmd), 0);
+		cat = build_cached(cache_map, sizeof cache_map - 1, dir);
+		ck_assert_msg(strncmp(mekiki_catalogue_cache_note(cat), "compiled and stored in ", 23) ==
+		                  0 && strstr(mekiki_catalogue_cache_note(cat), "replacing"),
+		              "damage %zu: %s", d, mekiki_catalogue_cache_note(cat));
+		cache_findings(cat, got, sizeof got);
+		ck_assert_str_eq(got, plain);
+		mekiki_catalogue_free(cat);
+	}
+	remove_dir(dir);
+}
+END_TEST
+
+START_TEST(test_cache_stale)
+{
+	/* Another map's database under this map's name is not used. */
+	static const char other[] = "amazon | Amazon | amazon.co.jp\n";
+	char dir[64], path_a[512], path_b[512], plain[1024], got[1024];
+	cache_dir(dir, sizeof dir);
+	mekiki_catalogue *cat = build(cache_map, sizeof cache_map - 1, NULL);
+	cache_findings(cat, plain, sizeof plain);
+	mekiki_catalogue_free(cat);
+	mekiki_catalogue_free(build_cached(other, sizeof other - 1, dir));
+	only_file(dir, path_b, sizeof path_b);
+	char sub[80];
+	snprintf(sub, sizeof sub, "%s/a", dir);
+	mekiki_catalogue_free(build_cached(cache_map, sizeof cache_map - 1, sub));
+	only_file(sub, path_a, sizeof path_a);
+	char cmd[1200];
+	snprintf(cmd, sizeof cmd, "cp '%s' '%s'", path_b, path_a);
+	ck_assert_int_eq(system(cmd), 0);
+	cat = build_cached(cache_map, sizeof cache_map - 1, sub);
+	ck_assert_msg(strstr(mekiki_catalogue_cache_note(cat), "stale"), "%s",
+	              mekiki_catalogue_cache_note(cat));
+	cache_findings(cat, got, sizeof got);
+	ck_assert_str_eq(got, plain);
+	mekiki_catalogue_free(cat);
+	remove_dir(dir);
+}
+END_TEST
+
+START_TEST(test_cache_unwritable)
+{
+	/* A directory that cannot be made (its parent is a file): compiled, said so. */
+	char dir[64], file[128], plain[1024], got[1024];
+	cache_dir(dir, sizeof dir);
+	snprintf(file, sizeof file, "%s/file", dir);
+	FILE *f = fopen(file, "w");
+	ck_assert_ptr_nonnull(f);
+	fclose(f);
+	snprintf(file, sizeof file, "%s/file/cache", dir);
+	mekiki_catalogue *cat = build(cache_map, sizeof cache_map - 1, NULL);
+	cache_findings(cat, plain, sizeof plain);
+	mekiki_catalogue_free(cat);
+	cat = build_cached(cache_map, sizeof cache_map - 1, file);
+	ck_assert_msg(strncmp(mekiki_catalogue_cache_note(cat), "compiled; cannot create ", 24) == 0,
+	              "%s", mekiki_catalogue_cache_note(cat));
+	cache_findings(cat, got, sizeof got);
+	ck_assert_str_eq(got, plain);
+	mekiki_catalogue_free(cat);
+	remove_dir(dir);
+}
+END_TEST
+
+START_TEST(test_cache_bounded)
+{
+	/* Twenty versions of a map: at most 16 files stay, the one in use among them. */
+	char dir[64], map[128], cmd[256];
+	cache_dir(dir, sizeof dir);
+	for (int i = 0; i < 20; i++) {
+		int n = snprintf(map, sizeof map, "brand%d | Brandname%d | brand%d.example\n", i, i, i);
+		mekiki_catalogue_free(build_cached(map, (size_t)n, dir));
+	}
+	snprintf(cmd, sizeof cmd, "test $(ls '%s' | wc -l) -eq 16", dir);
+	ck_assert_int_eq(system(cmd), 0);
+	mekiki_catalogue *cat = build_cached(map, strlen(map), dir);
+	ck_assert_msg(strncmp(mekiki_catalogue_cache_note(cat), "loaded from ", 12) == 0, "%s",
+	              mekiki_catalogue_cache_note(cat));
+	mekiki_catalogue_free(cat);
+	remove_dir(dir);
+}
+END_TEST
+
 static Suite *core_suite(void)
 {
 	Suite *s = suite_create("mekiki_core");
@@ -1999,6 +2227,15 @@ static Suite *core_suite(void)
 	tcase_add_test(tb, test_catalogue_bounds_counts);
 	tcase_add_test(tb, test_catalogue_bounds_patterns);
 	suite_add_tcase(s, tb);
+
+	TCase *tcache = tcase_create("cache");
+	tcase_set_timeout(tcache, 120);
+	tcase_add_test(tcache, test_cache_round_trip);
+	tcase_add_test(tcache, test_cache_damaged);
+	tcase_add_test(tcache, test_cache_stale);
+	tcase_add_test(tcache, test_cache_unwritable);
+	tcase_add_test(tcache, test_cache_bounded);
+	suite_add_tcase(s, tcache);
 
 	TCase *ts = tcase_create("shipped");
 	tcase_add_checked_fixture(ts, shipped_setup, shipped_teardown);
