@@ -49,7 +49,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-# mekiki symbol groups (lua/mekiki.lua, rules.d/mekiki_symbols.tsv), in the
+# mekiki symbol groups (lua/lualib/mekiki/rspamd.lua, rules.d/mekiki_symbols.tsv), in the
 # order of the tables.  A message is caught by a group when one of its
 # symbols has a positive score.  "any" is every MEKIKI_ symbol.
 GROUPS = collections.OrderedDict([

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Where mekiki's time goes inside rspamd, function by function.
 
-Starts a private rspamd (one scanner worker) whose copy of the plugin has
+Starts a private rspamd (one scanner worker) whose copy of the plugin's
+module (mekiki/rspamd.lua, the logic plugins.d/mekiki.lua registers) has
 every top-level function wrapped with a CPU timer (os.clock: the worker's
 CPU time), scans a corpus through it and prints, per function, the CPU time
 per message, the calls per message and the time per call.  Times are
@@ -29,11 +30,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 from corpus_scan import collect  # noqa: E402
 from dns_fixture import DnsFixture  # noqa: E402
-from rspamd_private import Rspamd, read_dns_tsv, received_ip  # noqa: E402
+from rspamd_private import MODULE, Rspamd, read_dns_tsv, received_ip  # noqa: E402
 
 DEV_CORPUS = os.path.join(os.path.dirname(ROOT), "shared", "corpus")
 CALLBACK = "local function mekiki_check(task)\n"
-REGISTER = "local function register_check("
+EXPORTS = "\nreturn {\n"  # the module's exports, after every function
 
 # Timers and the wrapper, put in front of the plugin.  A function's results
 # are passed through whatever their number.
@@ -75,27 +76,24 @@ end
 """
 
 
-def instrument(plugin, only=None):
-    """The plugin's text with its top-level functions wrapped (all, or the
+def instrument(module, only=None):
+    """The module's text with its top-level functions wrapped (all, or the
     names in only), and the totals logged after each message's MEKIKI_CHECK."""
-    if REGISTER not in plugin or CALLBACK not in plugin:
-        raise SystemExit("the plugin no longer has mekiki_check / register_check: update this script")
-    # the functions defined before register_check (all the checks)
-    names = re.findall(r"^local function (\w+)\(", plugin[:plugin.index(REGISTER)], re.M)
+    if EXPORTS not in module or CALLBACK not in module:
+        raise SystemExit("the module no longer has mekiki_check / its exports: update this script")
+    names = re.findall(r"^local function (\w+)\(", module[:module.index(EXPORTS)], re.M)
     if only:
         missing = set(only) - set(names)
         if missing:
-            raise SystemExit(f"no such top-level function in the plugin: {', '.join(sorted(missing))}")
+            raise SystemExit(f"no such top-level function in the module: {', '.join(sorted(missing))}")
         names = [n for n in names if n in only]
-    # Wrapped where every function is defined and before any is registered:
-    # the callbacks reach them through their upvalues at call time.
+    # Wrapped where every function is defined and before any is exported:
+    # the functions reach each other through their upvalues at call time.
     wraps = "".join(f'{n} = __wrap("{n}", {n})\n' for n in names)
-    text = plugin.replace(REGISTER, wraps + REGISTER, 1)
     # The dump runs after the (wrapped) check: a wrapper around the wrapper.
-    text = text.replace("register_check(settings.symbol_check, mekiki_check,",
-                        "register_check(settings.symbol_check, function(task)\n"
-                        "  mekiki_check(task)\n  __dump(task)\nend,", 1)
-    return PRELUDE + text, names
+    wraps += ("do\n  local check = mekiki_check\n"
+              "  mekiki_check = function(task)\n    check(task)\n    __dump(task)\n  end\nend\n")
+    return PRELUDE + module.replace(EXPORTS, "\n" + wraps + EXPORTS[1:], 1), names
 
 
 class ProfiledRspamd(Rspamd):
@@ -103,7 +101,7 @@ class ProfiledRspamd(Rspamd):
 
     def _configure(self):
         super()._configure()
-        path = os.path.join(self.etc, "plugins.d/mekiki.lua")
+        path = os.path.join(self.etc, "lualib", MODULE)
         with open(path, encoding="utf-8") as f:
             text, self.wrapped = instrument(f.read(), self.only)
         with open(path, "w", encoding="utf-8") as f:

@@ -32,6 +32,15 @@ NETWORK_MODULES = [
 
 RSPAMD_USER = "_rspamd"
 
+# The plugin's Lua module, and where the staged install has it.
+MODULE = "mekiki/rspamd.lua"
+STAGED_MODULE = "usr/local/share/lua/5.1/" + MODULE
+# What Debian's rspamd 3.4 searches before LUA_PATH and LUA_CPATH
+# (rspamd_lua_set_path: $CONFDIR/lua, RULESDIR, LUALIBDIR; its LIBDIR).
+SHADOWING = [os.path.join(d, MODULE) for d in
+             ("/etc/rspamd/lua", "/usr/share/rspamd/rules", "/usr/share/rspamd/lualib")] + \
+            ["/usr/lib/rspamd/mekiki.so"]
+
 
 def free_port():
     with socket.socket() as s:
@@ -111,6 +120,10 @@ class Rspamd:
               f'.include "{confdir}/modules.d/mekiki_composites.conf"\n')
             with open(os.path.join(confdir, "plugins.d/mekiki.lua"), encoding="utf-8") as f:
                 w("plugins.d/mekiki.lua", f.read())
+            # The plugin's logic, found through LUA_PATH (environ()): a copy
+            # of the staged one, which tools may instrument.
+            with open(os.path.join(self.stage, STAGED_MODULE), encoding="utf-8") as f:
+                w(f"lualib/{MODULE}", f.read())
             # The shipped default points at the installed map; the staged
             # install keeps it under the stage, as an operator's local.d would.
             maps = os.path.join(self.stage, "usr/local/share/mekiki")
@@ -137,6 +150,12 @@ class Rspamd:
         env = dict(os.environ)
         cpath = os.path.join(self.stage, "usr/local/lib/lua/5.1/?.so")
         env["LUA_CPATH"] = f"{cpath};;"
+        env["LUA_PATH"] = os.path.join(self.etc, "lualib", "?.lua") + ";;"
+        # rspamd puts its own directories before LUA_PATH and LUA_CPATH: a
+        # copy of mekiki there would be loaded instead of the staged one.
+        for path in SHADOWING:
+            if os.path.exists(path):
+                raise RuntimeError(f"{path} would shadow the staged mekiki: not a hermetic test")
         env.update(self.env)
         return env
 

@@ -1,6 +1,6 @@
 """The module opens no sockets and writes no files of its own.
 
-    python3 tests/check_no_io.py PLUGIN.lua MODULE.so [MODULE.so ...]
+    python3 tests/check_no_io.py PLUGIN.lua [PLUGIN.lua ...] MODULE.so [MODULE.so ...]
 
 Checks what the built native modules can call (their undefined dynamic
 symbols, from nm): no socket, name-resolution, file-opening, writing,
@@ -13,8 +13,9 @@ place cannot fault the process; and cache.c reads and writes compiled
 databases in the cache directory the operator configures (load, store,
 prune).  Open, write, mkdir, mkstemp, rename and unlink may be called from
 there and from nowhere else.
-And what the rspamd plugin requires: only rspamd_logger, lua_util,
-rspamd_util and mekiki; no io.*, no os.* but os.date; DNS only through
+And what the rspamd plugin's Lua files (its registration and its module)
+require: only rspamd_logger, lua_util, rspamd_util, mekiki and mekiki.rspamd
+(the plugin's own module); no io.*, no os.* but os.date; DNS only through
 the task's resolver (task:get_resolver()), maps only through rspamd's map
 machinery (rspamd_config:add_map, size-limited by max_map_bytes).
 """
@@ -28,7 +29,7 @@ FORBIDDEN_SYMBOLS = re.compile(
     r"freopen|fdopen|write|pwrite\w*|writev|fwrite|fputs|fputc|fprintf|vfprintf|dprintf|"
     r"rename|renameat|unlink|unlinkat|mkdir|mkstemp\w*|tmpfile|truncate|ftruncate|"
     r"system|popen|fork|vfork|execv\w*|execl\w*|posix_spawn\w*)$")
-ALLOWED_REQUIRES = {"rspamd_logger", "lua_util", "rspamd_util", "mekiki"}
+ALLOWED_REQUIRES = {"rspamd_logger", "lua_util", "rspamd_util", "mekiki", "mekiki.rspamd"}
 # Forbidden imports that some functions may call: the .mmdb's private copy
 # (asn.c) and the compiled-database cache (cache.c; compilers may inline its
 # static helpers or suffix their names, .isra, .part).
@@ -56,7 +57,8 @@ def callers(so, sym):
 
 
 def main():
-    plugin, modules = sys.argv[1], sys.argv[2:]
+    plugins = [a for a in sys.argv[1:] if a.endswith(".lua")]
+    modules = [a for a in sys.argv[1:] if not a.endswith(".lua")]
     bad = []
     for so in modules:
         out = subprocess.run(["nm", "-D", "--undefined-only", so], capture_output=True,
@@ -71,17 +73,21 @@ def main():
             if where is None or not where or any(
                     not any(r.match(f) for r in SCOPED[s]) for f in where):
                 bad.append(f"{so} imports {s}" + (f" (called from {sorted(where)})" if where else ""))
-    with open(plugin, encoding="utf-8") as f:
-        code = re.sub(r"--\[\[.*?\]\]--?|--[^\n]*", "", f.read(), flags=re.S)
-    for name in re.findall(r"require\s*\(?\s*'([^']+)'|pcall\(require,\s*'([^']+)'", code):
-        name = name[0] or name[1]
-        if name not in ALLOWED_REQUIRES:
-            bad.append(f"{plugin} requires {name}")
-    for m in re.finditer(r"\b(io\.\w+|os\.(?!date\b)\w+|loadfile|dofile)", code):
-        bad.append(f"{plugin} uses {m.group(1)}")
+    for plugin in plugins:
+        with open(plugin, encoding="utf-8") as f:
+            code = re.sub(r"--\[\[.*?\]\]--?|--[^\n]*", "", f.read(), flags=re.S)
+        for name in re.findall(r"require\s*\(?\s*'([^']+)'|pcall\(require,\s*'([^']+)'", code):
+            name = name[0] or name[1]
+            if name not in ALLOWED_REQUIRES:
+                bad.append(f"{plugin} requires {name}")
+        for m in re.finditer(r"\b(io\.\w+|os\.(?!date\b)\w+|loadfile|dofile)", code):
+            bad.append(f"{plugin} uses {m.group(1)}")
+    if not plugins or not modules:
+        bad.append("usage: check_no_io.py PLUGIN.lua [...] MODULE.so [...]")
     for line in bad:
         print(line)
-    print(f"checked {len(modules)} modules and {plugin}: {'FAIL' if bad else 'no I/O of their own'}")
+    print(f"checked {len(modules)} modules and {' '.join(plugins)}: "
+          f"{'FAIL' if bad else 'no I/O of their own'}")
     return 1 if bad else 0
 
 

@@ -31,7 +31,7 @@
  *   cat:host(host)                        -> { brand = id|nil, lookalike = bool,
  *       confusable = bool, domain_label = bool, mixed_script = bool, own = bool,
  *       unicode = "...", registrable = "..." } | nil, message
- *   cat:brand_count(), cat:name_count()
+ *   cat:brand_count() (also cat:count(), as the other maps), cat:name_count()
  *   mekiki.asn_open(path)                 -> db | nil, message
  *   db:lookup(ip)                         -> asn, org | false (not in the
  *       database) | nil, message (not a numeric address, corrupt record)
@@ -47,6 +47,10 @@
  *       (see load_view()): verdict = { { symbol, factor, { option, ... } }, ... },
  *       hosts = { { host, registrable, tld, own, link }, ... }
  *   policy:link_hosts(view) -> hosts (the links alone)
+ *   mekiki.lru(size, ttl)                 -> cache: host -> addresses, at most
+ *       size entries, each kept at most ttl seconds (see l_lru_put())
+ *   cache:get(host, now) -> { addr, ... } | nil; cache:put(host, { addr, ... },
+ *       now [, ttl]) -> stored; cache:count()
  *
  * A hit is { brand = id, weight = the brand's weight (0 .. 1),
  * name = "as in the map", start = i, stop = j (1-based,
@@ -533,6 +537,7 @@ static const luaL_Reg catalogue_methods[] = {
 	{"owns_sender", l_owns_sender},
 	{"host", l_host},
 	{"brand_count", l_brand_count},
+	{"count", l_brand_count},
 	{"name_count", l_name_count},
 	{NULL, NULL},
 };
@@ -1081,6 +1086,234 @@ static int l_policy_link_hosts(lua_State *L)
 	return 1;
 }
 
+/* ---- the per-worker cache of DNS answers (mekiki.lru) ---- */
+
+/*
+ * A bounded LRU cache with expiry: host name -> list of addresses.  The
+ * rspamd plugin keeps one per worker; hostile mail cannot make it grow:
+ * at most `size` entries, keys of at most LRU_MAX_KEY bytes, values of at
+ * most LRU_MAX_ADDRS addresses of at most LRU_MAX_ADDR bytes (the engine
+ * ignores longer ones).  A put outside those bounds stores nothing (the
+ * next message asks the resolver again).  Times are the caller's, in
+ * seconds.
+ */
+#define LRU_MT "mekiki.lru"
+#define LRU_MAX_SIZE 1000000
+#define LRU_MAX_KEY 253
+#define LRU_MAX_ADDRS 64
+#define LRU_MAX_ADDR 64
+
+struct lru_entry {
+	struct lru_entry *hnext;      /* the bucket's chain */
+	struct lru_entry *prev, *next; /* recency list: head.next is the newest */
+	double expires;
+	unsigned hash;
+	unsigned short klen, naddrs;
+	char data[];                  /* key, '\0', then each address and '\0' */
+};
+
+struct llru {
+	struct lru_entry **buckets;
+	size_t nbuckets, count, size;
+	double ttl;
+	struct lru_entry head; /* sentinel of the recency list */
+};
+
+static unsigned lru_hash(const char *s, size_t n)
+{
+	unsigned h = 2166136261u; /* FNV-1a */
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 16777619u;
+	return h;
+}
+
+static void lru_unlink(struct lru_entry *e)
+{
+	e->prev->next = e->next;
+	e->next->prev = e->prev;
+}
+
+static void lru_push(struct llru *c, struct lru_entry *e)
+{
+	e->next = c->head.next;
+	e->prev = &c->head;
+	c->head.next->prev = e;
+	c->head.next = e;
+}
+
+/* The entry of key, or NULL; *link is where the chain points at it. */
+static struct lru_entry *lru_find(struct llru *c, const char *key, size_t klen, unsigned h,
+                                  struct lru_entry ***link)
+{
+	struct lru_entry **l = &c->buckets[h & (c->nbuckets - 1)];
+	for (; *l; l = &(*l)->hnext) {
+		if ((*l)->hash == h && (*l)->klen == klen && memcmp((*l)->data, key, klen) == 0)
+			break;
+	}
+	*link = l;
+	return *l;
+}
+
+static void lru_remove(struct llru *c, struct lru_entry *e)
+{
+	struct lru_entry **l;
+	lru_find(c, e->data, e->klen, e->hash, &l);
+	*l = e->hnext;
+	lru_unlink(e);
+	free(e);
+	c->count--;
+}
+
+static struct llru *check_lru(lua_State *L)
+{
+	struct llru *c = luaL_checkudata(L, 1, LRU_MT);
+	if (!c->buckets)
+		luaL_argerror(L, 1, "cache was not built");
+	return c;
+}
+
+/* mekiki.lru(size, ttl) -> cache */
+static int l_lru(lua_State *L)
+{
+	lua_Number size = luaL_checknumber(L, 1), ttl = luaL_checknumber(L, 2);
+	if (!(size >= 1 && size <= LRU_MAX_SIZE))
+		return luaL_argerror(L, 1, "size: 1 to " MK_STR(LRU_MAX_SIZE) " entries");
+	if (!(ttl >= 0))
+		return luaL_argerror(L, 2, "ttl: seconds, 0 or more");
+	struct llru *c = lua_newuserdata(L, sizeof *c);
+	memset(c, 0, sizeof *c);
+	luaL_getmetatable(L, LRU_MT);
+	lua_setmetatable(L, -2);
+	for (c->nbuckets = 16; c->nbuckets < (size_t)size; c->nbuckets *= 2)
+		;
+	c->buckets = calloc(c->nbuckets, sizeof *c->buckets);
+	if (!c->buckets)
+		return luaL_error(L, "mekiki: out of memory");
+	c->size = (size_t)size;
+	c->ttl = ttl;
+	c->head.next = c->head.prev = &c->head;
+	return 1;
+}
+
+/* cache:get(key, now) -> { address, ... } (maybe empty) | nil (absent or expired) */
+static int l_lru_get(lua_State *L)
+{
+	struct llru *c = check_lru(L);
+	size_t klen;
+	const char *key = luaL_checklstring(L, 2, &klen);
+	lua_Number now = luaL_checknumber(L, 3);
+	struct lru_entry **l, *e = klen <= LRU_MAX_KEY ?
+	                              lru_find(c, key, klen, lru_hash(key, klen), &l) : NULL;
+	if (e && e->expires < now) {
+		lru_remove(c, e);
+		e = NULL;
+	}
+	if (!e) {
+		lua_pushnil(L);
+		return 1;
+	}
+	lru_unlink(e);
+	lru_push(c, e);
+	lua_createtable(L, e->naddrs, 0);
+	const char *a = e->data + e->klen + 1;
+	for (int i = 1; i <= e->naddrs; i++) {
+		size_t n = strlen(a);
+		lua_pushlstring(L, a, n);
+		lua_rawseti(L, -2, i);
+		a += n + 1;
+	}
+	return 1;
+}
+
+/*
+ * cache:put(key, { address, ... }, now [, ttl]) -> stored: the entry
+ * expires after ttl seconds, at most the cache's.  The least recently used
+ * entry makes room when the cache is full.
+ */
+static int l_lru_put(lua_State *L)
+{
+	struct llru *c = check_lru(L);
+	size_t klen, vlen = 0;
+	const char *key = luaL_checklstring(L, 2, &klen);
+	luaL_checktype(L, 3, LUA_TTABLE);
+	lua_Number now = luaL_checknumber(L, 4);
+	lua_Number ttl = luaL_optnumber(L, 5, c->ttl);
+	size_t n = mk_rawlen(L, 3);
+	int fits = klen > 0 && klen <= LRU_MAX_KEY && !memchr(key, 0, klen) && n <= LRU_MAX_ADDRS;
+	for (size_t i = 1; fits && i <= n; i++) {
+		lua_rawgeti(L, 3, (int)i);
+		size_t len;
+		const char *a = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &len) : NULL;
+		fits = a && len > 0 && len <= LRU_MAX_ADDR && !memchr(a, 0, len);
+		vlen += len + 1;
+		lua_pop(L, 1);
+	}
+	if (!fits) {
+		lua_pushboolean(L, 0);
+		return 1;
+	}
+	unsigned h = lru_hash(key, klen);
+	struct lru_entry **l, *e = lru_find(c, key, klen, h, &l);
+	if (e)
+		lru_remove(c, e);
+	else if (c->count >= c->size)
+		lru_remove(c, c->head.prev);
+	e = malloc(sizeof *e + klen + 1 + vlen);
+	if (!e)
+		return luaL_error(L, "mekiki: out of memory");
+	e->hash = h;
+	e->klen = (unsigned short)klen;
+	e->naddrs = (unsigned short)n;
+	e->expires = now + (ttl < c->ttl ? ttl : c->ttl);
+	memcpy(e->data, key, klen);
+	e->data[klen] = 0;
+	char *p = e->data + klen + 1;
+	for (size_t i = 1; i <= n; i++) {
+		size_t len;
+		lua_rawgeti(L, 3, (int)i);
+		const char *a = lua_tolstring(L, -1, &len);
+		memcpy(p, a, len + 1);
+		p += len + 1;
+		lua_pop(L, 1);
+	}
+	lru_find(c, key, klen, h, &l); /* the chain may have changed */
+	e->hnext = NULL;
+	*l = e;
+	lru_push(c, e);
+	c->count++;
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
+static int l_lru_count(lua_State *L)
+{
+	lua_pushinteger(L, (lua_Integer)check_lru(L)->count);
+	return 1;
+}
+
+static int l_lru_gc(lua_State *L)
+{
+	struct llru *c = luaL_checkudata(L, 1, LRU_MT);
+	if (c->buckets) {
+		while (c->head.next != &c->head) {
+			struct lru_entry *e = c->head.next;
+			lru_unlink(e);
+			free(e);
+		}
+		free(c->buckets);
+		c->buckets = NULL;
+		c->count = 0;
+	}
+	return 0;
+}
+
+static const luaL_Reg lru_methods[] = {
+	{"get", l_lru_get},
+	{"put", l_lru_put},
+	{"count", l_lru_count},
+	{NULL, NULL},
+};
+
 static const luaL_Reg policy_methods[] = {
 	{"decide", l_policy_decide},
 	{"link_hosts", l_policy_link_hosts},
@@ -1129,6 +1362,7 @@ static const luaL_Reg module_funcs[] = {
 	{"asn_map", l_asn_map},
 	{"tld_map", l_tld_map},
 	{"policy", l_policy},
+	{"lru", l_lru},
 	{NULL, NULL},
 };
 
@@ -1148,6 +1382,7 @@ __attribute__((visibility("default"))) int luaopen_mekiki(lua_State *L)
 	new_class(L, ASNMAP_MT, asnmap_methods, l_asnmap_gc);
 	new_class(L, TLDMAP_MT, tldmap_methods, l_tldmap_gc);
 	new_class(L, POLICY_MT, policy_methods, l_policy_gc);
+	new_class(L, LRU_MT, lru_methods, l_lru_gc);
 	lua_newtable(L);
 	mk_setfuncs(L, module_funcs);
 	lua_pushstring(L, mekiki_version());

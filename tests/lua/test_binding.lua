@@ -495,4 +495,98 @@ test("policy keeps its maps alive", function()
   eq(v[1] and v[1][1], "MEKIKI_BRAND_CONFUSABLE", "catalogue still there after collection")
 end)
 
+-- The rspamd plugin's per-worker cache of DNS answers: bounded in entries,
+-- in key and value size, and expiring.
+test("lru: answers kept until they expire", function()
+  local c = mekiki.lru(3, 600)
+  eq(c:get("a.example", 0), nil, "empty at first")
+  eq(c:put("a.example", { "192.0.2.1", "192.0.2.2" }, 100), true, "stored")
+  local got = c:get("a.example", 200)
+  eq(got and #got, 2, "two addresses")
+  eq(got[1] .. " " .. got[2], "192.0.2.1 192.0.2.2", "in their order")
+  eq(#(c:get("a.example", 700) or {}), 2, "at its expiry still there")
+  eq(c:get("a.example", 700.5), nil, "after it, gone")
+  eq(c:count(), 0, "the expired entry freed")
+  -- an empty list: a name known not to exist, kept for its own ttl only
+  c:put("nx.example", {}, 0, 60)
+  eq(#c:get("nx.example", 59), 0, "negative answer cached")
+  eq(c:get("nx.example", 61), nil, "for 60 s")
+  -- a ttl above the cache's is cut to it
+  c:put("long.example", { "192.0.2.9" }, 0, 100000)
+  eq(c:get("long.example", 601), nil, "the cache's ttl bounds an entry's")
+end)
+
+test("lru: the least recently used entry goes when full", function()
+  local c = mekiki.lru(3, 600)
+  for _, h in ipairs({ "a", "b", "c" }) do c:put(h, { "192.0.2.1" }, 0) end
+  c:get("a", 1) -- a is now the most recent; b the least
+  c:put("d", { "192.0.2.4" }, 1)
+  eq(c:count(), 3, "never more than its size")
+  eq(c:get("b", 1), nil, "b evicted")
+  check(c:get("a", 1) and c:get("c", 1) and c:get("d", 1), "a, c, d kept")
+  c:put("c", { "192.0.2.3", "192.0.2.33" }, 1) -- replaced, not added
+  eq(c:count(), 3, "a put over a key replaces it")
+  eq(#c:get("c", 1), 2, "with the new answer")
+  -- many keys through a small cache: the count stays at the size
+  for i = 1, 10000 do c:put("h" .. i .. ".example", { "192.0.2." .. i % 256 }, 2) end
+  eq(c:count(), 3, "10000 puts, 3 entries")
+  eq(#c:get("h10000.example", 2), 1, "the last one there")
+end)
+
+test("lru: what does not fit is not stored", function()
+  local c = mekiki.lru(10, 600)
+  eq(c:put(string.rep("a", 254), { "192.0.2.1" }, 0), false, "a key longer than a host name")
+  eq(c:put("", { "192.0.2.1" }, 0), false, "an empty key")
+  local many = {}
+  for i = 1, 65 do many[i] = "192.0.2." .. i end
+  eq(c:put("many.example", many, 0), false, "more than 64 addresses")
+  eq(c:put("long.example", { string.rep("1", 65) }, 0), false, "an address over 64 bytes")
+  eq(c:put("nonstr.example", { 1 }, 0), false, "an address not a string")
+  eq(c:count(), 0, "nothing stored")
+  many[65] = nil
+  eq(c:put("many.example", many, 0), true, "64 addresses fit")
+  eq(#c:get("many.example", 0), 64, "all of them back")
+  raises("size 0", function() mekiki.lru(0, 600) end)
+  raises("size too big", function() mekiki.lru(1e9, 600) end)
+  raises("negative ttl", function() mekiki.lru(10, -1) end)
+  raises("a value not a table", function() c:put("x", "192.0.2.1", 0) end)
+end)
+
+test("lru: hostile keys and answers", function()
+  local c = mekiki.lru(50, 600)
+  local seed = 12345
+  local function rnd(n) -- a fixed sequence (the LCG's high bits): the same run every time
+    seed = (seed * 1103515245 + 12345) % 2147483648
+    return math.floor(seed / 65536) % n
+  end
+  local function bytes(n)
+    local t = {}
+    for i = 1, n do t[i] = string.char(rnd(256)) end
+    return table.concat(t)
+  end
+  local stored, refused = 0, 0
+  for _ = 1, 3000 do
+    -- half the time bytes of any kind and length, else a plausible answer
+    local key = rnd(2) == 0 and bytes(rnd(300)) or ("h" .. rnd(200) .. ".example")
+    local answer = {}
+    for j = 1, (rnd(4) == 0 and rnd(80) or rnd(4)) do
+      answer[j] = rnd(8) == 0 and bytes(rnd(80)) or ("192.0.2." .. rnd(256))
+    end
+    local now = rnd(2000)
+    local ok, put = pcall(c.put, c, key, answer, now, rnd(1000))
+    check(ok, "put never raises on strings")
+    if put then
+      stored = stored + 1
+      local got = c:get(key, now)
+      eq(got and table.concat(got, "\n"), table.concat(answer, "\n"), "stored, it comes back whole")
+    else
+      refused = refused + 1
+      eq(c:get(key, now) == nil or key:find("^h%d+%.example$") ~= nil, true,
+         "a refused key is absent (or an older answer of a plausible name)")
+    end
+    check(c:count() <= 50, "never more entries than its size")
+  end
+  check(stored > 500 and refused > 500, "both kinds seen: " .. stored .. " stored, " .. refused .. " refused")
+end)
+
 T.done()

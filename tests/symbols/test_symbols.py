@@ -9,7 +9,8 @@ mekiki.cf (build/rules.d).  Checked:
   - the README's tables ("What it detects") list exactly the data file's
     symbols and composites, with its default scores (the number of
     "0.25 × weight");
-  - lua/mekiki.lua's symbol_* settings name exactly its symbols and
+  - lua/lualib/mekiki/rspamd.lua's symbol_* settings name exactly its symbols
+    (each registered by lua/plugins.d/mekiki.lua) and
     callbacks, Mekiki.pm's @RULES exactly its symbols (callbacks are rspamd
     only), and every eval function it names is one Mekiki.pm registers;
   - the generated files carry its weights, descriptions, expressions,
@@ -80,12 +81,20 @@ class TestHandWritten(unittest.TestCase):
                          scores(table, "composite"), "README's composite table vs mekiki_symbols.tsv")
 
     def test_lua_symbol_settings(self):
-        lua = read(ROOT, "lua", "mekiki.lua")
+        src = "lua/lualib/mekiki/rspamd.lua"
+        lua = read(ROOT, *src.split("/"))
         names = re.findall(r"^\s*symbol_\w+\s*=\s*'(\w+)',", lua, re.M)
-        self.assertEqual(len(names), len(set(names)), f"a name twice in lua/mekiki.lua: {names}")
+        self.assertEqual(len(names), len(set(names)), f"a name twice in {src}: {names}")
         self.assertEqual(set(names), {r.name for r in data().of_kind("symbol", "callback")},
-                         "lua/mekiki.lua's symbol_* settings vs mekiki_symbols.tsv's symbols "
+                         f"{src}'s symbol_* settings vs mekiki_symbols.tsv's symbols "
                          "and callbacks")
+        # each one registered (a symbol inserted but not registered is an
+        # error in rspamd's log at every message)
+        keys = re.findall(r"^\s*(symbol_\w+)\s*=\s*'\w+',", lua, re.M)
+        plugin = read(ROOT, "lua", "plugins.d", "mekiki.lua")
+        registered = set(re.findall(r"settings\.(symbol_\w+)", plugin))
+        self.assertEqual(set(keys) - registered, set(),
+                         "symbol_* settings that lua/plugins.d/mekiki.lua does not register")
 
     def test_perl_rules(self):
         pm = read(ROOT, "module", "perl", "Mail", "SpamAssassin", "Plugin", "Mekiki.pm")

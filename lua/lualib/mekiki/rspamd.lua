@@ -1,0 +1,535 @@
+-- mekiki.rspamd -- the logic of mekiki's rspamd plugin (plugins.d/mekiki.lua
+-- registers it; this module registers nothing).
+--
+-- An adapter: every decision is made by the native module `mekiki`
+-- (libmekiki's policy engine, the same one SpamAssassin's plugin and the
+-- `mekiki policy` command use).  This module checks the options, builds the
+-- maps rspamd delivers, builds each message's view (subject, text parts, From
+-- names and addresses, Reply-To, DMARC and delivery-report facts, links with
+-- their shown text), hands it to the engine in one call and inserts the
+-- verdict; then it resolves the link hosts the engine names, with rspamd's
+-- own asynchronous resolver (A, AAAA when A has no address; at most max_dns
+-- names per message, answers cached per worker), and inserts the engine's
+-- network verdict (MEKIKI_SENDER_ASN, MEKIKI_URL_ASN, MEKIKI_URL_SHARED_IP).
+--
+-- Installed as mekiki/rspamd.lua on rspamd's package.path
+-- (/usr/local/share/lua/5.1 by default: LuaJIT's own path, which rspamd keeps
+-- after its lualib).  What each symbol means: README, "What it detects".
+
+local N = 'mekiki'
+local rspamd_logger = require 'rspamd_logger'
+local lua_util = require 'lua_util'
+local rspamd_util = require 'rspamd_util'
+local mekiki = require 'mekiki'
+
+local settings = {
+  brands_map = nil,          -- required: URL or path of the brand catalogue
+  tld_map = nil,             -- URL or path of the TLD weights (optional)
+  lures_map = nil,           -- URL or path of the lure phrases (optional)
+  max_urls = 200,            -- links looked at per message
+  max_map_bytes = 16777216,  -- a bigger map (a runaway HTTP map) is refused
+  max_text_bytes = 1048576,  -- bytes scanned per text part; the rest is skipped
+  max_parts = 16,            -- text parts scanned per message
+  max_hits = 64,             -- look-alikes recorded for subject+body; hits per name
+  max_options = 8,           -- options shown per symbol
+  symbol_check = 'MEKIKI_CHECK',
+  symbol_brand_confusable = 'MEKIKI_BRAND_CONFUSABLE',
+  symbol_from_confusable = 'MEKIKI_FROM_CONFUSABLE',
+  symbol_from_brand_spoof = 'MEKIKI_FROM_BRAND_SPOOF',
+  symbol_brand_confusable_weak = 'MEKIKI_BRAND_CONFUSABLE_WEAK',
+  symbol_invisible_in_word = 'MEKIKI_INVISIBLE_IN_WORD',
+  symbol_url_tld = 'MEKIKI_URL_TLD',
+  symbol_url_lookalike = 'MEKIKI_URL_LOOKALIKE',
+  symbol_lure = 'MEKIKI_LURE',
+  symbol_brand_url_mismatch = 'MEKIKI_BRAND_URL_MISMATCH',
+  symbol_from_tld = 'MEKIKI_FROM_TLD',
+  symbol_subject_brand = 'MEKIKI_SUBJECT_BRAND',
+  symbol_brand_replyto_mismatch = 'MEKIKI_BRAND_REPLYTO_MISMATCH',
+  -- ASN: networks of the sender and of the link hosts
+  asn_db = nil,               -- path of a MaxMind DB (GeoLite2-ASN format)
+  asn_map = nil,              -- URL or path of the ASN weights
+  max_dns = 8,                -- link hosts resolved per message (A, else AAAA); 0: none
+  dns_cache_size = 4096,      -- host -> addresses cached per worker (LRU)
+  dns_cache_ttl = 600,        -- seconds an answer is cached
+  shared_ip_min_domains = 2,  -- unrelated domains on one address to count
+  asn_db_check_interval = 60, -- seconds between checks for a new asn_db file
+  symbol_asn_check = 'MEKIKI_ASN_CHECK',
+  symbol_sender_asn = 'MEKIKI_SENDER_ASN',
+  symbol_url_asn = 'MEKIKI_URL_ASN',
+  symbol_url_shared_ip = 'MEKIKI_URL_SHARED_IP',
+  -- rspamd symbols meaning that the From domain failed DMARC
+  dmarc_fail_symbols = { 'DMARC_POLICY_REJECT', 'DMARC_POLICY_QUARANTINE',
+                         'DMARC_POLICY_SOFTFAIL' },
+}
+
+-- Whole-number options; 0 is meaningful for max_dns only (no link host is
+-- resolved: IP-literal links and the sender's address are still looked up).
+local counts = { 'max_text_bytes', 'max_parts', 'max_hits', 'max_options', 'max_urls',
+                 'max_map_bytes', 'max_dns', 'dns_cache_size', 'dns_cache_ttl',
+                 'shared_ip_min_domains', 'asn_db_check_interval' }
+
+-- The maps rspamd delivers: option -> what the log calls it, how the
+-- library builds it (each answers :count()).
+local maps = {
+  brands_map = { what = 'brand catalogue', build = mekiki.catalogue },
+  lures_map = { what = 'lure phrases', build = mekiki.catalogue },
+  tld_map = { what = 'TLD map', build = mekiki.tld_map },
+  asn_map = { what = 'ASN map', build = mekiki.asn_map },
+}
+local loaded = {} -- option -> the map built from it; absent until it has loaded
+local asn_db      -- the open MaxMind DB; nil when absent or unreadable
+local dns_cache   -- host -> addresses (mekiki.lru), once the options are known
+
+-- The policy the engine decides with, over the maps loaded now; dropped
+-- when one of them (re)loads.
+local policy
+local function bounds()
+  return { max_text_bytes = settings.max_text_bytes, max_parts = settings.max_parts,
+           max_hits = settings.max_hits, max_options = settings.max_options,
+           max_urls = settings.max_urls, shared_ip_min_domains = settings.shared_ip_min_domains }
+end
+
+local function current_policy()
+  policy = policy or mekiki.policy(loaded.brands_map, loaded.lures_map, loaded.tld_map, bounds(),
+                                   asn_db, loaded.asn_map)
+  return policy
+end
+
+-- ---- the message view ----
+
+local function is_utf8_name(charset)
+  return charset ~= nil and charset:lower():gsub('[^%w]', '') == 'utf8'
+end
+
+-- Declared UTF-8 (or nothing) but decoded by rspamd from another charset.
+local function utf8_declared_but_converted(part)
+  local charset = part:get_charset()
+  if is_utf8_name(charset) then
+    return false
+  end
+  local _, _, attrs = part:get_mimepart():get_type_full()
+  local declared = attrs and attrs.charset
+  return declared == nil or is_utf8_name(declared)
+end
+
+-- The alt texts of the images inside HTML anchors, by the anchor's URL
+-- (tostring): rspamd writes an image's alt text into the text of the anchor
+-- around it, and an image is no text.
+local function anchor_alts(task)
+  local alts, n = {}, 0
+  for _, part in ipairs(task:get_text_parts() or {}) do
+    local html = part:is_html() and part:get_html()
+    for _, img in ipairs(html and html:get_images() or {}) do
+      n = n + 1
+      if n > settings.max_urls then
+        return alts
+      end
+      local alt = img.tag and img.tag:get_attribute('alt')
+      if alt and #alt > 0 then
+        local a, depth = img.tag:get_parent(), 0
+        while a and depth < 16 and a:get_type() ~= 'a' do
+          a, depth = a:get_parent(), depth + 1
+        end
+        local url = a and a:get_type() == 'a' and a:get_extra()
+        if url and type(url) ~= 'table' then
+          local key = tostring(url)
+          alts[key] = alts[key] or {}
+          table.insert(alts[key], alt)
+        end
+      end
+    end
+  end
+  return alts
+end
+
+-- The text an HTML anchor shows for a link, without its images' alt texts:
+-- rspamd 3.4 sets url:get_visible() only from its HTML parser (nil for a
+-- URL found in plain text).
+local function shown_text(url, alts)
+  local visible = url.get_visible and url:get_visible()
+  if not visible or #visible == 0 then
+    return nil
+  end
+  visible = tostring(visible)
+  for _, alt in ipairs(alts[tostring(url)] or {}) do
+    local i = visible:find(alt, 1, true)
+    if i then
+      visible = visible:sub(1, i - 1) .. ' ' .. visible:sub(i + #alt)
+    end
+  end
+  return visible
+end
+
+-- URLs rspamd lists that the message does not link to: the URL it reads in
+-- an anchor's text (html_displayed: that text is the anchor's shown text,
+-- the anchor's href its link) and a URL inside another URL's query (query:
+-- the engine follows only a brand's own redirectors).
+local function not_a_link(url)
+  local flags = url.get_flags and url:get_flags()
+  return flags ~= nil and (flags.html_displayed or flags.query) ~= nil
+end
+
+-- The links of a message as the engine takes them, { url, host, shown },
+-- and the rspamd URLs in the same order.
+local function walk_links(task)
+  local links, urls, n = {}, {}, 0
+  local alts = loaded.brands_map and anchor_alts(task)
+  for _, url in ipairs(task:get_urls() or {}) do
+    if not not_a_link(url) then
+      if n >= settings.max_urls then
+        lua_util.debugm(N, task, 'skipping links after the %s-th', settings.max_urls)
+        break
+      end
+      n = n + 1
+      urls[n] = url
+      links[n] = { url.get_raw and url:get_raw() or tostring(url), url:get_host() or '',
+                   alts and shown_text(url, alts) or nil }
+    end
+  end
+  return { links = links, urls = urls }
+end
+
+-- walk_links(), once per message: both checks use it (kept in the task's cache).
+local function view_links(task)
+  local walked = task:cache_get('mekiki_links')
+  if not walked then
+    walked = walk_links(task)
+    task:cache_set('mekiki_links', walked)
+  end
+  return walked.links, walked.urls
+end
+
+-- What the engine looks at in a message.
+local function message_view(task)
+  local view = { links = view_links(task), parts = {}, from = {} }
+  local subject = task:get_subject()
+  if subject and #subject > 0 then
+    view.subject = subject
+  end
+  for i, part in ipairs(task:get_text_parts() or {}) do
+    if i > settings.max_parts then
+      break
+    end
+    -- One invalid byte makes rspamd re-decode a UTF-8 part as a legacy
+    -- charset; the engine looks at the transfer-decoded bytes as well.
+    local raw = utf8_declared_but_converted(part) and part:get_content('raw_parsed') or nil
+    view.parts[i] = { part:get_content() or '', raw }
+  end
+  for i, a in ipairs(task:get_from('mime') or {}) do
+    if i > 4 then break end
+    view.from[i] = { a.name or '', a.addr or '' }
+  end
+  view.from_header = task:get_header('From')
+  if task:get_header('Reply-To') then
+    view.reply_to = task:get_reply_sender()
+  end
+  for _, sym in ipairs(settings.dmarc_fail_symbols) do
+    view.dmarc_fail = view.dmarc_fail or task:has_symbol(sym)
+  end
+  -- a delivery report (multipart/report: a bounce)
+  local ct = task:get_header('Content-Type')
+  view.report = ct ~= nil and ct:lower():match('^%s*multipart/report') ~= nil
+  return view
+end
+
+-- The link hosts of a message, for the network checks: { host,
+-- registrable, tld, own, address, link }, in the task's cache.
+local function message_hosts(task)
+  local hosts = task:cache_get('mekiki_hosts')
+  if not hosts then
+    hosts = current_policy():link_hosts({ links = view_links(task) })
+    task:cache_set('mekiki_hosts', hosts)
+  end
+  return hosts
+end
+
+local function insert_verdict(task, verdict)
+  for _, r in ipairs(verdict) do
+    task:insert_result(settings['symbol_' .. r[1]:sub(8):lower()] or r[1], r[2], r[3])
+  end
+end
+
+-- Once per worker: the brand catalogue is missing (a map file that does not
+-- exist, cannot be read or is empty: rspamd then never delivers it).
+local missing_logged = false
+
+-- MEKIKI_CHECK: the engine decides; the plugin inserts its verdict.
+local function mekiki_check(task)
+  if not loaded.brands_map and not missing_logged then
+    missing_logged = true
+    rspamd_logger.errx(task, '%s: no brand catalogue: brands_map %s is missing, unreadable, ' ..
+        'empty or not fetched yet; brand symbols are off, links and lures are still checked',
+        N, settings.brands_map)
+  end
+  local verdict, hosts = current_policy():decide(message_view(task))
+  if not task:cache_get('mekiki_hosts') then
+    task:cache_set('mekiki_hosts', hosts)
+  end
+  insert_verdict(task, verdict)
+end
+
+-- ---- ASN: where the mail comes from and where its links really go ----
+
+local NXDOMAIN = 'no records with this name' -- rspamd's text for rcode 3
+local NEGATIVE_TTL = 60 -- seconds a name that does not exist stays cached
+
+-- Resolves one host for slot: A, and AAAA only when A gives no address (a
+-- server's IPv6 address sits in the same network as its IPv4 one, and each
+-- query costs the worker 10-40 us of system time, so a dual-stack host
+-- costs one query and an IPv6-only host, a way round an IPv4-only check,
+-- two).  A name that does not exist (NXDOMAIN on A) has no AAAA either;
+-- that answer is cached too, for at most a minute.  done() when answered.
+local function resolve(task, host, slot, done)
+  local resolver, answers = task:get_resolver(), {}
+  local function add(name, results, err)
+    -- an empty answer (no A record: NODATA) is no address: AAAA next
+    for _, r in ipairs(results or {}) do
+      answers[#answers + 1] = tostring(r)
+    end
+    if #answers == 0 and err then
+      lua_util.debugm(N, task, 'resolving %s: %s', name, err)
+    end
+  end
+  local function finish(ttl) -- ttl: cache the answer (at most dns_cache_ttl)
+    slot.addrs = answers
+    if ttl then
+      dns_cache:put(host, answers, rspamd_util.get_time(), ttl)
+    end
+    done()
+  end
+  local function on_aaaa(_, name, results, err)
+    add(name, results, err)
+    finish(#answers > 0 and settings.dns_cache_ttl or nil)
+  end
+  local function on_a(_, name, results, err)
+    add(name, results, err)
+    if #answers > 0 then
+      finish(settings.dns_cache_ttl)
+    elseif not results and err == NXDOMAIN then
+      finish(NEGATIVE_TTL)
+    elseif not resolver:resolve('aaaa', { task = task, name = host, callback = on_aaaa }) then
+      on_aaaa(nil, host, nil, 'request not sent')
+    end
+  end
+  if not resolver:resolve('a', { task = task, name = host, callback = on_a }) then
+    add(host, nil, 'request not sent')
+    finish()
+  end
+end
+
+-- MEKIKI_ASN_CHECK: the networks, the sender's and the link hosts' once
+-- resolved, in the engine's order (hosts in weighted TLDs first, never a
+-- brand's own), at most max_dns names per message, answers cached per
+-- worker not counting.  The engine decides when every answer is in.
+local function asn_check(task)
+  if not asn_db or not loaded.asn_map then
+    lua_util.debugm(N, task, 'ASN database or map not loaded; skipping')
+    return
+  end
+  local input = { addresses = {} }
+  local ip = task:get_from_ip()
+  if ip and ip:is_valid() and not ip:is_local() then
+    input.sender = ip:to_string()
+  end
+  local hosts = message_hosts(task)
+  local _, urls = view_links(task)
+  local slots, pending, decided = {}, 1, false -- 1: until every query is sent
+  local function done()
+    pending = pending - 1
+    if pending > 0 or decided then
+      return
+    end
+    decided = true
+    for _, slot in ipairs(slots) do
+      for _, addr in ipairs(slot.addrs or {}) do
+        input.addresses[#input.addresses + 1] = { slot.host, slot.domain, addr }
+      end
+    end
+    insert_verdict(task, current_policy():networks(input))
+  end
+  local now, budget = rspamd_util.get_time(), settings.max_dns
+  for _, i in ipairs(hosts.order or {}) do
+    local h = hosts[i]
+    local url = h.link and urls[h.link]
+    local slot = { host = h.host, domain = (h.registrable ~= '' and h.registrable) or
+        (url and url:get_tld() or h.host):lower() }
+    local cached = not h.address and dns_cache:get(h.host, now)
+    if h.address then
+      slot.domain, slot.addrs = h.host, { h.host }
+    elseif cached then
+      slot.addrs = cached -- (empty: a name known not to exist)
+    elseif budget <= 0 then
+      lua_util.debugm(N, task, 'not resolving %s: %s lookups per message', h.host,
+          settings.max_dns)
+      slot = nil
+    else
+      budget, pending = budget - 1, pending + 1
+      resolve(task, h.host, slot, done)
+    end
+    slots[#slots + 1] = slot
+  end
+  done()
+end
+
+-- ---- maps and the ASN database ----
+
+-- A map as rspamd delivers it (a string or rspamd{text}), built by the
+-- library.  A map bigger than max_map_bytes (a runaway HTTP map would stall
+-- the workers), one that cannot be built, or one that arrives with no
+-- valid entry (cut mid-write, overwritten with garbage) while one with
+-- entries is loaded does not replace what is loaded: one error line, the
+-- previous data answers on.  The first bad lines are logged (the library
+-- quotes control bytes and invalid UTF-8 as \xNN), then a count: a garbage
+-- file must not flood the log.
+local function build_map(option, data)
+  local what, path, max = maps[option].what, settings[option], settings.max_map_bytes
+  local size = type(data) == 'string' and #data or (data and data:len()) or 0
+  local keep = 'keeping the previous one'
+  if size > max then
+    rspamd_logger.errx(rspamd_config, '%s: the mekiki %s %s is %s bytes, more than ' ..
+        'max_map_bytes (%s); %s', N, what, path, size, max, keep)
+    return
+  end
+  local map, errs = maps[option].build(data)
+  if not map then
+    rspamd_logger.errx(rspamd_config, '%s: cannot build the %s from %s: %s; %s',
+        N, what, path, errs, keep)
+    return
+  end
+  local previous = loaded[option] and loaded[option]:count() or 0
+  if map:count() == 0 and previous > 0 then
+    rspamd_logger.errx(rspamd_config, '%s: the %s %s has no valid entry (%s bad lines%s); ' ..
+        '%s (%s entries)', N, what, path, #errs, errs[1] and (', first: ' .. errs[1]) or '',
+        keep, previous)
+    return
+  end
+  for i, e in ipairs(errs) do
+    if i > 10 then
+      rspamd_logger.warnx(rspamd_config, '%s: %s %s: %s more bad lines skipped, not listed',
+          N, what, path, #errs - 10)
+      break
+    end
+    rspamd_logger.warnx(rspamd_config, '%s: %s %s: %s (line skipped)', N, what, path, e)
+  end
+  if map:count() == 0 then
+    rspamd_logger.errx(rspamd_config, '%s: %s %s has no valid entry (%s bad lines); ' ..
+        'its symbols are off until it is fixed', N, what, path, #errs)
+  else
+    rspamd_logger.infox(rspamd_config, '%s: %s loaded: %s entries (%s bad lines)',
+        N, what, map:count(), #errs)
+  end
+  loaded[option], policy = map, nil
+end
+
+-- The ASN database is a binary file, not a map: it is opened at start and
+-- reopened when its modification time or size changes.  A missing or broken
+-- file is logged once per change; mekiki keeps the database it has.
+local asn_db_stamp
+local function open_asn_db(cfg)
+  local err, st = rspamd_util.stat(settings.asn_db)
+  local stamp = st and string.format('%s/%s', st.mtime, st.size) or 'missing'
+  if stamp == asn_db_stamp then
+    return
+  end
+  asn_db_stamp = stamp
+  local keep = asn_db and 'keeping the one loaded before' or
+      'the ASN symbols are off until it is there'
+  if not st then
+    -- Not an error: the database is optional (scripts/asn_db.sh builds it).
+    rspamd_logger.warnx(cfg, '%s: ASN database %s: %s; %s', N, settings.asn_db, err, keep)
+    return
+  end
+  local db, why = mekiki.asn_open(settings.asn_db)
+  if not db then
+    rspamd_logger.errx(cfg, '%s: cannot open the ASN database: %s; %s', N, why, keep)
+    return
+  end
+  asn_db, policy = db, nil
+  rspamd_logger.infox(cfg, '%s: ASN database %s loaded (IPv%s, built %s)', N,
+      settings.asn_db, db:ip_version(), os.date('!%Y-%m-%d', db:build_epoch()))
+end
+
+-- rspamd hands a callback map nothing when its file is empty or gone (a
+-- truncation, the first step of cp over the file): the data loaded before
+-- stays, and nothing would say so.  The scanner workers look at the files
+-- themselves and log one line per change to such a file while they hold
+-- entries from it.
+local watched = {}
+local function watch_map_file(option)
+  local url = settings[option]
+  local path = url:match('^file://(/.*)$') or url:match('^/.*$')
+  if path then
+    watched[#watched + 1] = { path = path, option = option }
+  end
+  return #watched > 0
+end
+
+local function check_map_files()
+  for _, w in ipairs(watched) do
+    local err, st = rspamd_util.stat(w.path)
+    local bad = (not st and tostring(err)) or (st.size == 0 and 'empty file') or nil
+    if bad ~= w.bad then
+      w.bad = bad
+      local n = loaded[w.option] and loaded[w.option]:count() or 0
+      if bad and n > 0 then
+        rspamd_logger.errx(rspamd_config, '%s: the %s %s: %s; keeping the previous one ' ..
+            '(%s entries)', N, maps[w.option].what, w.path, bad, n)
+      end
+    end
+  end
+end
+
+-- ---- the options ----
+
+-- The settings from the module's options, or nil (logged: the module is
+-- then off).  Unknown keys are errors (rspamadm configtest -s fails on
+-- them): a typo in local.d/mekiki.conf should not pass silently.
+local function configure(opts)
+  for k in pairs(opts) do
+    if settings[k] == nil and k ~= 'enabled' and not maps[k] and k ~= 'asn_db' then
+      rspamd_logger.errx(rspamd_config, '%s: unknown option %s', N, k)
+    end
+  end
+  settings = lua_util.override_defaults(settings, opts)
+  for _, k in ipairs(counts) do
+    local v, min = tonumber(settings[k]), k == 'max_dns' and 0 or 1
+    if not v or v < min or v ~= math.floor(v) then
+      rspamd_logger.errx(rspamd_config, '%s: option %s must be %s, got %s; the module is off',
+          N, k, min == 0 and 'a whole number (0 or more)' or 'a positive integer', settings[k])
+      return nil
+    end
+    settings[k] = v
+  end
+  -- The engine's own limits on the bounds (max_options at most 256, ...)
+  -- and the cache's (at most a million entries).
+  local ok, why = pcall(function()
+    mekiki.policy(nil, nil, nil, bounds())
+    dns_cache = mekiki.lru(settings.dns_cache_size, settings.dns_cache_ttl)
+  end)
+  if not ok then
+    rspamd_logger.errx(rspamd_config, '%s: %s; the module is off', N, why)
+    return nil
+  end
+  for _, k in ipairs({ 'brands_map', 'tld_map', 'lures_map', 'asn_map', 'asn_db' }) do
+    if type(settings[k]) ~= 'string' or settings[k] == '' then
+      settings[k] = nil -- an optional map not given
+    end
+  end
+  if not settings.brands_map then
+    rspamd_logger.errx(rspamd_config, '%s: option brands_map (path or URL of the brand map) ' ..
+        'is required', N)
+    return nil
+  end
+  return settings
+end
+
+return {
+  configure = configure,
+  maps = maps,
+  build_map = build_map,
+  watch_map_file = watch_map_file,
+  check_map_files = check_map_files,
+  open_asn_db = open_asn_db,
+  mekiki_check = mekiki_check,
+  asn_check = asn_check,
+}
