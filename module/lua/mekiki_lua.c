@@ -195,6 +195,8 @@ static int l_catalogue(lua_State *L)
 {
 	size_t len;
 	const char *map = check_text(L, 1, &len);
+	/* (2: a directory for compiled patterns, mekiki_catalogue_new_cached) */
+	const char *cache_dir = luaL_optstring(L, 2, NULL);
 	struct lcatalogue *lc = lua_newuserdata(L, sizeof *lc);
 	lc->cat = NULL;
 	lc->sc = NULL;
@@ -204,7 +206,7 @@ static int l_catalogue(lua_State *L)
 	lua_setmetatable(L, -2);
 	lua_newtable(L); /* errors */
 	int st;
-	lc->cat = mekiki_catalogue_new(map, len, collect_error, L, &st);
+	lc->cat = mekiki_catalogue_new_cached(map, len, cache_dir, collect_error, L, &st);
 	if (!lc->cat) {
 		/* A refused map says why in its last report ("line 2001: more than
 		 * 2000 entries: the map is refused"). */
@@ -529,8 +531,16 @@ static int l_tostring(lua_State *L)
 	return 1;
 }
 
+/* What the cache of compiled patterns did ("" without one). */
+static int l_cache_note(lua_State *L)
+{
+	lua_pushstring(L, mekiki_catalogue_cache_note(check_catalogue(L)->cat));
+	return 1;
+}
+
 static const luaL_Reg catalogue_methods[] = {
 	{"scan", l_scan},
+	{"cache_note", l_cache_note},
 	{"ids", l_ids},
 	{"subject_claims", l_subject_claims},
 	{"owns", l_owns},

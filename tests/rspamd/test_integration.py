@@ -1506,6 +1506,42 @@ class TestConfigtest(unittest.TestCase):
                 self.assertIn(key, out)
 
 
+class TestCompiledCache(unittest.TestCase):
+    """cache_dir (default: rspamd's DBDIR): the first start compiles the
+    brand and lure patterns and stores them, the next start loads them; a
+    file damaged in place is replaced; the verdicts are the same each time.
+    (What happened is in the map's log line.)"""
+
+    PHISH = os.path.join(CORPUS, "phish-amazon-cojp-utf8-base64.eml")
+
+    def start_and_scan(self, state):
+        r = Rspamd(STAGE, state, dns_records=DNS + CORPUS_DNS, asn_db=asn_fixture())
+        with r:
+            syms = mekiki_symbols(r.scan(self.PHISH))
+            notes = re.findall(r"brand catalogue loaded: .*?; compiled patterns: (.*)", r.log())
+        self.assertTrue(notes, "no log line for the brand catalogue's compiled patterns")
+        return syms, notes
+
+    def test_stored_then_loaded_then_replaced(self):
+        import shutil
+        state = STATE + "-compiled-cache"
+        shutil.rmtree(state, ignore_errors=True)
+        db = os.path.join(state, "db")
+        first, notes = self.start_and_scan(state)
+        self.assertIn("MEKIKI_BRAND_CONFUSABLE", first)
+        self.assertTrue(notes[0].startswith("compiled and stored in " + db + "/mekiki-"), notes)
+        path = notes[0].split(" in ", 1)[1].strip()
+        again, notes = self.start_and_scan(state)
+        self.assertEqual(notes, ["loaded from " + path] * len(notes))
+        self.assertEqual(again, first)
+        with open(path, "r+b") as f:  # changed in place by a tired operator
+            f.seek(5000)
+            f.write(b"garbage")
+        damaged, notes = self.start_and_scan(state)
+        self.assertIn("replacing a file that was corrupt (checksum)", notes[0])
+        self.assertEqual(damaged, first)
+
+
 # The files a command opens (successfully), written to the file that follows.
 STRACE_OPENS = ["strace", "-f", "-qq", "-e", "trace=open,openat", "-e", "status=successful", "-o"]
 

@@ -26,6 +26,7 @@ local settings = {
   brands_map = nil,          -- required: URL or path of the brand catalogue
   tld_map = nil,             -- URL or path of the TLD weights (optional)
   lures_map = nil,           -- URL or path of the lure phrases (optional)
+  cache_dir = '',            -- compiled brand and lure patterns kept here ('': none)
   max_urls = 200,            -- links looked at per message
   max_map_bytes = 16777216,  -- a bigger map (a runaway HTTP map) is refused
   max_text_bytes = 1048576,  -- bytes scanned per text part; the rest is skipped
@@ -70,9 +71,12 @@ local counts = { 'max_text_bytes', 'max_parts', 'max_hits', 'max_options', 'max_
 
 -- The maps rspamd delivers: option -> what the log calls it, how the
 -- library builds it (each answers :count()).
+local function catalogue(data)
+  return mekiki.catalogue(data, settings.cache_dir)
+end
 local maps = {
-  brands_map = { what = 'brand catalogue', build = mekiki.catalogue },
-  lures_map = { what = 'lure phrases', build = mekiki.catalogue },
+  brands_map = { what = 'brand catalogue', build = catalogue, cached = true },
+  lures_map = { what = 'lure phrases', build = catalogue, cached = true },
   tld_map = { what = 'TLD map', build = mekiki.tld_map },
   asn_map = { what = 'ASN map', build = mekiki.asn_map },
 }
@@ -415,8 +419,10 @@ local function build_map(option, data)
     rspamd_logger.errx(rspamd_config, '%s: %s %s has no valid entry (%s bad lines); ' ..
         'its symbols are off until it is fixed', N, what, path, #errs)
   else
-    rspamd_logger.infox(rspamd_config, '%s: %s loaded: %s entries (%s bad lines)',
-        N, what, map:count(), #errs)
+    rspamd_logger.infox(rspamd_config, '%s: %s loaded: %s entries (%s bad lines)%s',
+        N, what, map:count(), #errs,
+        maps[option].cached and map:cache_note() ~= '' and
+            ('; compiled patterns: ' .. map:cache_note()) or '')
   end
   loaded[option], policy = map, nil
 end
