@@ -33,13 +33,14 @@ extern "C" {
 #define MEKIKI_VERSION_STRING "0.1.0"
 
 /*
- * The binary interface: raised whenever a function's signature, a structure
- * layout or a constant of this header changes.  A binding that loads the
+ * The binary interface: raised whenever a function is added, or a function's
+ * signature, a structure layout or a constant of this header changes (3: the
+ * cache of compiled catalogues).  A binding that loads the
  * library at run time (the SpamAssassin plugin, through FFI) compares it
  * with the one it was written for and refuses another; the Lua binding
  * links the library in and cannot differ.
  */
-#define MEKIKI_ABI_VERSION 2
+#define MEKIKI_ABI_VERSION 3
 
 /* Foreign code points remembered per hit; further ones are counted only. */
 #define MEKIKI_MAX_FOREIGN 8
