@@ -10,6 +10,9 @@
 # SpamAssassin's asynchronous resolver, and reports the verdicts as eval
 # rules.
 #
+# The library is bound by Mail::SpamAssassin::Plugin::Mekiki::Lib
+# (Mekiki/Lib.pm beside this file), which knows nothing of SpamAssassin.
+#
 # Copyright the mekiki authors.  Same licence as the rest of mekiki.
 
 package Mail::SpamAssassin::Plugin::Mekiki;
@@ -21,17 +24,13 @@ use re 'taint';
 use Mail::SpamAssassin::Plugin;
 use Mail::SpamAssassin::Logger;
 use Mail::SpamAssassin::Util qw(untaint_var parse_header_addresses);
+# The binding beside this file, the one installed with it, whatever else
+# is on @INC (SpamAssassin's loadplugin may name this file by its path).
+BEGIN { require(__FILE__ =~ s{\.pm\z}{/Lib.pm}r =~ s{^(?!/)}{./}r) }
 
 our @ISA = qw(Mail::SpamAssassin::Plugin);
 our $VERSION = '0.1.0';
 
-# Constants of mekiki.h; the build checks them against the compiler
-# (tests/sa/layout_check.c).
-use constant MEKIKI_ABI => 3;      # MEKIKI_ABI_VERSION this plugin was written for
-use constant MEKIKI_ELIMIT => -4;  # enum mekiki_status
-use constant MESSAGE_DMARC_FAIL => 0x1; # MEKIKI_MESSAGE_*
-use constant MESSAGE_REPORT => 0x2;
-use constant HOST_ADDRESS => 0x80; # MEKIKI_HOST_ADDRESS
 use constant MAX_LOGGED_ERRORS => 10; # bad map lines listed per load
 
 # Every rule this plugin reports, and the rules whose DMARC verdict makes a
@@ -43,14 +42,6 @@ our @RULES = qw(MEKIKI_BRAND_CONFUSABLE MEKIKI_FROM_CONFUSABLE MEKIKI_BRAND_CONF
                 MEKIKI_BRAND_REPLYTO_MISMATCH MEKIKI_SUBJECT_BRAND
                 MEKIKI_SENDER_ASN MEKIKI_URL_ASN MEKIKI_URL_SHARED_IP);
 our @DMARC_FAIL_RULES = qw(DMARC_REJECT DMARC_QUAR DMARC_NONE);
-
-# The library, loaded once per process; a policy (catalogues, TLD map, ASN
-# database and map, bounds) per configuration; per process, one message view
-# for the decisions on a message's content ($MSG, reset for each message: it
-# keeps its scratch memory between messages; $VIEW numbers the message it
-# holds) and one for the network decisions ($NET).
-my ($FFI, $MSG, $NET);
-my $VIEW = 0;
 
 sub new {
   my ($class, $mailsa) = @_;
@@ -100,87 +91,7 @@ sub set_config {
 }
 
 # ---------------------------------------------------------------------------
-# The native library
-
-sub _ffi {
-  my ($path) = @_;
-  return $FFI if $FFI && $FFI->{path} eq $path;
-  require FFI::Platypus;
-  require FFI::Platypus::Buffer;
-  my $ffi = FFI::Platypus->new(api => 2, lib => [$path]);
-  # Fail here, naming the library, rather than at the first message.
-  my $version = $ffi->function('mekiki_version' => [] => 'string')->call;
-  # The signatures below are those of one ABI: refuse a library of another.
-  my $abi = eval { $ffi->function('mekiki_abi_version' => [] => 'int')->call };
-  die "libmekiki $version has " . (defined $abi ? "ABI $abi" : 'no ABI version') .
-      "; this plugin needs ABI " . MEKIKI_ABI . " (install the plugin and the library " .
-      "from the same build)\n" unless defined $abi && $abi == MEKIKI_ABI;
-  my %f = (path => $path, ffi => $ffi, version => $version);
-  my $err_fn = '(opaque,uint,string)->void';
-  # Texts are passed as (string, size_t): the bytes of a Perl byte string.
-  my @sig = (
-    [mekiki_strerror => ['int'] => 'string'],
-    [mekiki_catalogue_new_cached => ['string', 'size_t', 'string', $err_fn, 'opaque', 'int*']
-       => 'opaque'],
-    [mekiki_catalogue_cache_note => ['opaque'] => 'string'],
-    [mekiki_catalogue_free => ['opaque'] => 'void'],
-    [mekiki_catalogue_brand_count => ['opaque'] => 'uint32'],
-    [mekiki_catalogue_name_count => ['opaque'] => 'uint32'],
-    [mekiki_tld_map_new => ['string', 'size_t', $err_fn, 'opaque', 'int*'] => 'opaque'],
-    [mekiki_tld_map_free => ['opaque'] => 'void'],
-    [mekiki_tld_map_count => ['opaque'] => 'size_t'],
-    [mekiki_asn_open => ['string', 'opaque', 'size_t'] => 'opaque'],
-    [mekiki_asn_close => ['opaque'] => 'void'],
-    [mekiki_asn_map_new => ['string', 'size_t', $err_fn, 'opaque', 'int*'] => 'opaque'],
-    [mekiki_asn_map_free => ['opaque'] => 'void'],
-    [mekiki_asn_map_count => ['opaque'] => 'size_t'],
-    [mekiki_policy_new => ['opaque', 'opaque', 'opaque', 'int*'] => 'opaque'],
-    [mekiki_policy_free => ['opaque'] => 'void'],
-    [mekiki_policy_set_bound => ['opaque', 'string', 'sint64'] => 'int'],
-    [mekiki_policy_set_networks => ['opaque', 'opaque', 'opaque'] => 'int'],
-    [mekiki_message_new => [] => 'opaque'],
-    [mekiki_message_free => ['opaque'] => 'void'],
-    [mekiki_message_reset => ['opaque', 'opaque'] => 'int'],
-    [mekiki_message_set_subject => ['opaque', 'string', 'size_t'] => 'int'],
-    [mekiki_message_add_part => ['opaque', 'string', 'size_t', 'string', 'size_t'] => 'int'],
-    [mekiki_message_add_from => ['opaque', 'string', 'size_t', 'string', 'size_t'] => 'int'],
-    [mekiki_message_set_from_header => ['opaque', 'string', 'size_t'] => 'int'],
-    [mekiki_message_set_reply_to => ['opaque', 'string', 'size_t'] => 'int'],
-    [mekiki_message_set_flags => ['opaque', 'uint'] => 'int'],
-    [mekiki_message_add_link => ['opaque', 'string', 'size_t', 'string', 'size_t', 'string',
-                                 'size_t'] => 'int'],
-    [mekiki_decide => ['opaque'] => 'int'],
-    [mekiki_verdict_count => ['opaque'] => 'size_t'],
-    [mekiki_verdict_symbol => ['opaque', 'size_t'] => 'string'],
-    [mekiki_verdict_factor => ['opaque', 'size_t'] => 'double'],
-    [mekiki_verdict_option_count => ['opaque', 'size_t'] => 'size_t'],
-    [mekiki_verdict_option => ['opaque', 'size_t', 'size_t'] => 'string'],
-    [mekiki_resolve_host => ['opaque', 'size_t'] => 'long'],
-    [mekiki_link_host => ['opaque', 'size_t'] => 'string'],
-    [mekiki_link_host_registrable => ['opaque', 'size_t'] => 'string'],
-    [mekiki_link_host_flags => ['opaque', 'size_t'] => 'uint'],
-    [mekiki_message_set_sender_ip => ['opaque', 'string', 'size_t'] => 'int'],
-    [mekiki_message_add_host_address => ['opaque', 'string', 'size_t', 'string', 'size_t',
-                                         'string', 'size_t'] => 'int'],
-    [mekiki_decide_networks => ['opaque'] => 'int'],
-  );
-  for my $s (@sig) {
-    my $name = $s->[0];
-    (my $short = $name) =~ s/^mekiki_//;
-    $f{$short} = $ffi->function($name => $s->[1] => $s->[2]);
-  }
-  return $FFI = \%f;
-}
-
-# Bytes of a Perl string (SpamAssassin's decoded text may carry the UTF8
-# flag: its UTF-8 bytes, copied), and their number: a (string, size_t)
-# argument.
-sub _str {
-  my ($s) = @_;
-  $s = '' unless defined $s;
-  utf8::encode($s) if utf8::is_utf8($s);
-  return ($s, length $s);
-}
+# The maps and the policy
 
 sub _read_file {
   my ($path) = @_;
@@ -200,22 +111,14 @@ sub _warn_bad_lines {
   warn "mekiki: $what $path: " . @more . " more bad lines skipped, not listed\n" if @more;
 }
 
-# A map file built by the library's constructor (catalogue_new_cached,
-# tld_map_new, asn_map_new; @extra: its arguments after the text): the
-# handle.  Bad lines are logged and skipped; an unusable map dies with the
-# reason (a map beyond a catalogue's bounds says why in its last report).
+# A map file built by the binding's constructor $new (catalogue, tld_map,
+# asn_map; @extra: its arguments after the text): the handle.  Bad lines
+# are logged and skipped; an unusable map dies with the reason.
 sub _map {
-  my ($f, $new, $path, $what, @extra) = @_;
-  my $text = _read_file($path);
-  my @errors;
-  # mekiki_error_fn(ud, line, msg): the closure keeps the errors itself.
-  my $cb = $f->{ffi}->closure(sub { my (undef, $line, $msg) = @_; push @errors, "line $line: $msg" });
-  my $status = 0;
-  my $map = $f->{$new}->call(_str($text), @extra, $cb, undef, \$status);
-  die "cannot build the $what from $path: " .
-      ($status == MEKIKI_ELIMIT && @errors ? $errors[-1] : $f->{strerror}->call($status)) . "\n"
-    unless $map;
-  _warn_bad_lines($what, $path, \@errors);
+  my ($lib, $new, $path, $what, @extra) = @_;
+  my ($map, $errors) = eval { $lib->$new(_read_file($path), @extra) };
+  die "cannot build the $what from $path: " . _reason() . "\n" unless $map;
+  _warn_bad_lines($what, $path, $errors);
   return $map;
 }
 
@@ -223,108 +126,72 @@ sub _map {
 # mekiki_catalogue_new_cached() in mekiki.h): a one-shot spamassassin loads
 # them instead of compiling.
 sub _catalogue {
-  my ($f, $path, $what, $cache) = @_;
-  my $cat = _map($f, 'catalogue_new_cached', $path, $what, $cache);
-  my $note = $f->{catalogue_cache_note}->call($cat);
-  info("mekiki: $what loaded from $path: " . $f->{catalogue_brand_count}->call($cat) .
-       " entries, " . $f->{catalogue_name_count}->call($cat) . " names" .
-       ($note ne '' ? "; compiled patterns: $note" : ''));
+  my ($lib, $path, $what, $cache) = @_;
+  my $cat = _map($lib, 'catalogue', $path, $what, $cache);
+  info("mekiki: $what loaded from $path: $cat->{brand_count} entries, $cat->{name_count} " .
+       "names" . ($cat->{cache_note} ne '' ? "; compiled patterns: $cat->{cache_note}" : ''));
   return $cat;
 }
 
 # The ASN database and weight map, or () when the database is absent (it is
 # optional: the ASN rules are then off).  A bad map or file dies.
 sub _asn {
-  my ($f, $db_path, $map_path) = @_;
+  my ($lib, $db_path, $map_path) = @_;
   unless (-e $db_path) {
     info("mekiki: ASN database $db_path: not there; the ASN rules are off");
     return ();
   }
-  my $err = "\0" x 256;
-  my ($eptr, $elen) = FFI::Platypus::Buffer::scalar_to_buffer($err);
-  my $db = $f->{asn_open}->call($db_path, $eptr, $elen);
-  die "cannot open the ASN database (mekiki_asn_db $db_path): " . unpack('Z*', $err) . "\n"
-    unless $db;
-  my $map = eval { _map($f, 'asn_map_new', $map_path, 'ASN map') } or do {
-    $f->{asn_close}->call($db);
-    die $@;
-  };
-  info("mekiki: ASN database $db_path and map $map_path loaded: " .
-       $f->{asn_map_count}->call($map) . " networks");
+  my $db = eval { $lib->asn_open($db_path) }
+    or die "cannot open the ASN database (mekiki_asn_db $db_path): " . _reason() . "\n";
+  my $map = _map($lib, 'asn_map', $map_path, 'ASN map');
+  info("mekiki: ASN database $db_path and map $map_path loaded: $map->{count} networks");
   return ($db, $map);
 }
 
 # Loads the library and the maps once per configuration, and builds the
-# policy on them; returns the state or undef (the reason logged; lint fails
-# through conf->{errors}).
+# policy on them; returns the state { policy, networks (an ASN database is
+# loaded) } or undef (the reason logged; lint fails through conf->{errors}).
+# The maps go with the policy that keeps them: when the configuration is
+# replaced (finish) or SpamAssassin ends.
 sub _load {
   my ($self, $conf) = @_;
   return $self->{state} if $self->{state};
   return undef if $self->{load_failed};
-  my %st;
   # The path an option gives, or undef when it is empty.
   my %path = map { my $p = untaint_var($conf->{"mekiki_$_"});
                    ($_ => defined $p && $p ne '' ? $p : undef) }
              qw(brands_map lures_map tld_map asn_db asn_map cache_dir);
-  eval {
+  my $st = eval {
     die "option mekiki_brands_map (path of the brand map) is required\n"
       unless $path{brands_map};
-    my $lib = untaint_var($conf->{mekiki_library}) // '';
-    my $f = eval { _ffi($lib) };
-    die "cannot load libmekiki from mekiki_library $lib: " . _reason() . "\n" unless $f;
-    $st{f} = $f;
+    my $path = untaint_var($conf->{mekiki_library}) // '';
+    my $lib = eval { Mail::SpamAssassin::Plugin::Mekiki::Lib->load($path) }
+      or die "cannot load libmekiki from mekiki_library $path: " . _reason() . "\n";
     my $cache = $path{cache_dir} && $self->{main}->sed_path($path{cache_dir});
-    $st{brands} = _catalogue($f, $path{brands_map}, 'brand map', $cache);
-    $st{lures} = _catalogue($f, $path{lures_map}, 'lure map', $cache) if $path{lures_map};
+    my %maps = (brands => _catalogue($lib, $path{brands_map}, 'brand map', $cache));
+    $maps{lures} = _catalogue($lib, $path{lures_map}, 'lure map', $cache) if $path{lures_map};
     if (my $tld = $path{tld_map}) {
-      $st{tld} = _map($f, 'tld_map_new', $tld, 'TLD map');
-      info("mekiki: TLD map loaded from $tld: " . $f->{tld_map_count}->call($st{tld}) .
-           " entries");
+      $maps{tld} = _map($lib, 'tld_map', $tld, 'TLD map');
+      info("mekiki: TLD map loaded from $tld: $maps{tld}{count} entries");
     }
-    @st{qw(asn_db asn_map)} = _asn($f, $path{asn_db}, $path{asn_map})
+    @maps{qw(asn_db asn_map)} = _asn($lib, $path{asn_db}, $path{asn_map})
       if $path{asn_db} && $path{asn_map};
-    my $status = 0;
-    $st{policy} = $f->{policy_new}->call($st{brands}, $st{lures}, $st{tld}, \$status)
-      or die "cannot build the policy: " . $f->{strerror}->call($status) . "\n";
-    for my $bound (qw(max_text_bytes max_parts max_hits max_options max_urls
-                      shared_ip_min_domains)) {
-      _ok(\%st, $f->{policy_set_bound}->call($st{policy}, $bound, $conf->{"mekiki_$bound"}),
-          "mekiki_$bound $conf->{\"mekiki_$bound\"}");
-    }
-    _ok(\%st, $f->{policy_set_networks}->call(@st{qw(policy asn_db asn_map)}), 'ASN database')
-      if $st{asn_db};
-    1;
+    my %bounds = map { ($_ => $conf->{"mekiki_$_"}) }
+                 qw(max_text_bytes max_parts max_hits max_options max_urls shared_ip_min_domains);
+    { policy => $lib->policy(%maps, bounds => \%bounds), networks => !!$maps{asn_db} };
   } or do {
     warn "mekiki: " . _reason() . "; mekiki rules disabled\n";
     $conf->{errors}++;
     $self->{load_failed} = 1;
-    _free(\%st);
     return undef;
   };
-  return $self->{state} = \%st;
-}
-
-# Frees what _load built (the policy before what it borrows), and the
-# process's message views, which refer to the policy.
-sub _free {
-  my ($st) = @_;
-  my $f = $st->{f} or return;
-  $f->{message_free}->call($_) for grep { $_ } $MSG, $NET;
-  undef $MSG;
-  undef $NET;
-  $VIEW++; # no message's view any more
-  $f->{policy_free}->call($st->{policy}) if $st->{policy};
-  $f->{catalogue_free}->call($st->{$_}) for grep { $st->{$_} } qw(brands lures);
-  $f->{tld_map_free}->call($st->{tld}) if $st->{tld};
-  $f->{asn_close}->call($st->{asn_db}) if $st->{asn_db};
-  $f->{asn_map_free}->call($st->{asn_map}) if $st->{asn_map};
-  %$st = ();
+  return $self->{state} = $st;
 }
 
 # The configuration is replaced (or SpamAssassin ends).
 sub finish {
   my ($self) = @_;
-  _free($self->{state}) if $self->{state};
+  delete $self->{state};
   $self->SUPER::finish();
 }
 
@@ -354,11 +221,6 @@ sub finish_parsing_end {
 
 # ---------------------------------------------------------------------------
 # The message view
-
-sub _ok {
-  my ($st, $rc, $what) = @_;
-  die "$what: " . $st->{f}{strerror}->call($rc) . "\n" if $rc != 0;
-}
 
 # Why the last eval failed, on one line.
 sub _reason {
@@ -408,71 +270,34 @@ sub _from_entries {
   return @mailboxes ? @mailboxes : @entries;
 }
 
-# The message into the process's view under the policy, decided; the
-# view's number and flags (MESSAGE_*) are kept in $pms->{mekiki}.
-sub _decide {
-  my ($self, $pms, $st) = @_;
-  my $flags = 0;
-  my $f = $st->{f};
-  $MSG ||= $f->{message_new}->call() or die "cannot allocate a message view\n";
-  my $m = $MSG;
-  _ok($st, $f->{message_reset}->call($m, $st->{policy}), 'message_reset');
-  my $subject = $pms->get('Subject', undef);
-  if (defined $subject) {
-    $subject =~ s/\r?\n\z//;
-    _ok($st, $f->{message_set_subject}->call($m, _str($subject)), 'subject');
-  }
+# The message as the engine's view of it (see Lib.pm's decide()).
+sub _view {
+  my ($self, $pms) = @_;
+  my %v = (parts => [], from => [ _from_entries($pms) ]);
+  my ($subject, $from) = ($pms->get('Subject', undef), $pms->get('From', undef));
+  ($v{subject} = $subject) =~ s/\r?\n\z// if defined $subject;
+  ($v{from_header} = $from) =~ s/\r?\n\z// if defined $from;
   # The rendered text parts (HTML parts as SpamAssassin renders them).
-  my $n = 0;
   for my $part ($pms->{msg}->find_parts(qr/^text\b/i, 1)) {
-    last if ++$n > $pms->{conf}{mekiki_max_parts};
+    last if @{$v{parts}} >= $pms->{conf}{mekiki_max_parts};
     my (undef, $text) = $part->rendered();
-    my $raw = _raw_if_converted($part);
-    _ok($st, $f->{message_add_part}->call($m, _str($text), $raw, defined $raw ? length $raw : 0),
-        'part');
+    push @{$v{parts}}, [$text, _raw_if_converted($part)];
   }
-  for my $e (_from_entries($pms)) {
-    _ok($st, $f->{message_add_from}->call($m, _str($e->[0]), _str($e->[1])), 'From');
-  }
-  my ($from) = $pms->get('From');
-  if (defined $from) {
-    $from =~ s/\r?\n\z//;
-    _ok($st, $f->{message_set_from_header}->call($m, _str($from)), 'From header');
-  }
-  if (defined $pms->get('Reply-To', undef)) {
-    _ok($st, $f->{message_set_reply_to}->call($m, _str($pms->get('Reply-To:addr', undef))),
-        'Reply-To');
-  }
+  $v{reply_to} = $pms->get('Reply-To:addr', undef) // '' if defined $pms->get('Reply-To', undef);
   # A delivery report (multipart/report, a bounce).
-  $flags |= MESSAGE_REPORT if ($pms->get('Content-Type', '') // '') =~ m{^\s*multipart/report}i;
-  _ok($st, $f->{message_set_flags}->call($m, $flags), 'flags');
-  for my $link (@{$self->_links($pms)}) {
-    my ($url, $host, $shown) = @$link;
-    _ok($st, $f->{message_add_link}->call($m, _str($url), _str($host),
-                                          defined $shown ? _str($shown) : (undef, 0)), 'link');
-  }
+  $v{report} = ($pms->get('Content-Type', '') // '') =~ m{^\s*multipart/report}i;
+  $v{links} = $self->_links($pms);
   # The address that handed the message to our network (the first
   # untrusted relay), for MEKIKI_SENDER_ASN.
   my $relay = $pms->{relays_untrusted} && $pms->{relays_untrusted}[0];
-  _ok($st, $f->{message_set_sender_ip}->call($m, _str($relay->{ip})), 'sender')
-    if $relay && defined $relay->{ip} && !$relay->{ip_private};
-  _ok($st, $f->{decide}->call($m), 'mekiki_decide');
-  _ok($st, $f->{decide_networks}->call($m), 'mekiki_decide_networks');
-  @{$pms->{mekiki}}{qw(view flags)} = (++$VIEW, $flags);
-  return $m;
+  $v{sender} = $relay->{ip} if $relay && defined $relay->{ip} && !$relay->{ip_private};
+  return \%v;
 }
 
-# The verdict of the view m: { rule => { options, weight } }.
+# A verdict as { rule => { options, weight } }.
 sub _verdict {
-  my ($f, $m) = @_;
-  my %res;
-  for my $i (0 .. $f->{verdict_count}->call($m) - 1) {
-    my $opts = [ map { $f->{verdict_option}->call($m, $i, $_) }
-                 0 .. $f->{verdict_option_count}->call($m, $i) - 1 ];
-    $res{$f->{verdict_symbol}->call($m, $i)} = { options => $opts,
-                                                  weight => $f->{verdict_factor}->call($m, $i) };
-  }
-  return \%res;
+  my ($verdict) = @_;
+  return { map { ($_->[0] => { weight => $_->[1], options => $_->[2] }) } @$verdict };
 }
 
 # The links of the message, in a stable order, as [url, host, shown text]:
@@ -564,36 +389,18 @@ sub _in_text {
 }
 
 # The policy's verdict, once per message: { results => { rule => { options,
-# weight } }, resolve => the link hosts to resolve, view => the number of
-# the process's view of it, flags => its flags }.
+# weight } }, resolve => the link hosts to resolve, view => the view }.
 sub _analyse {
   my ($self, $pms) = @_;
   return $pms->{mekiki} if $pms->{mekiki};
   my $r = $pms->{mekiki} = { results => {}, resolve => [] };
   my $st = $self->_load($pms->{conf}) or return $r;
   eval {
-    my $f = $st->{f};
-    my $m = $self->_decide($pms, $st);
-    $r->{results} = _verdict($f, $m);
-    $r->{resolve} = _resolve_list($f, $m) if $st->{asn_db};
-    $r->{ok} = 1;
+    $r->{view} = $self->_view($pms);
+    my ($verdict, $resolve) = $st->{policy}->decide($r->{view});
+    @$r{qw(results resolve ok)} = (_verdict($verdict), $resolve, 1);
   } or info("mekiki: message skipped: " . _reason());
   return $r;
-}
-
-# The link hosts worth resolving, in the engine's order (hosts in weighted
-# TLDs first, never a brand's own): { host, domain (its registrable domain,
-# else the host), address (an IP address: its own address) }.
-sub _resolve_list {
-  my ($f, $m) = @_;
-  my @hosts;
-  for (my $k = 0; (my $i = $f->{resolve_host}->call($m, $k)) >= 0; $k++) {
-    my $host = $f->{link_host}->call($m, $i);
-    my $domain = $f->{link_host_registrable}->call($m, $i);
-    push @hosts, { host => $host, domain => $domain ne '' ? $domain : $host,
-                   address => $f->{link_host_flags}->call($m, $i) & HOST_ADDRESS };
-  }
-  return \@hosts;
 }
 
 # ---------------------------------------------------------------------------
@@ -609,17 +416,12 @@ sub check_mekiki {
   my $res = $r->{results}{$rule};
   # MEKIKI_FROM_BRAND_SPOOF runs after SpamAssassin's DMARC rules: a brand
   # claimed from its own domain is a spoof when DMARC failed, which only a
-  # second decision with the flag can say: on the same view (built again
-  # only if another message was analysed since).
+  # second decision on the same view with the flag can say.
   if ($rule eq 'MEKIKI_FROM_BRAND_SPOOF' && $r->{ok}
       && grep { $pms->{tests_already_hit}{$_} } @DMARC_FAIL_RULES) {
-    my $st = $self->_load($pms->{conf});
-    my $f = $st->{f};
     eval {
-      $self->_decide($pms, $st) unless $r->{view} == $VIEW;
-      _ok($st, $f->{message_set_flags}->call($MSG, $r->{flags} | MESSAGE_DMARC_FAIL), 'flags');
-      _ok($st, $f->{decide}->call($MSG), 'mekiki_decide');
-      $res = _verdict($f, $MSG)->{$rule};
+      my ($verdict) = $self->{state}{policy}->decide({ %{$r->{view}}, dmarc_fail => 1 });
+      $res = _verdict($verdict)->{$rule};
       1;
     } or info("mekiki: DMARC decision skipped: " . _reason());
   }
@@ -652,7 +454,7 @@ sub check_mekiki_link_asn {
   my ($self, $pms, $rule) = @_;
   return 0 unless defined $rule;
   my $st = $self->_load($pms->{conf});
-  return 0 unless $st && $st->{asn_db};
+  return 0 unless $st && $st->{networks};
   my $d = $pms->{mekiki_dns} ||= $self->_resolve($pms, $st);
   return $self->_link_hit($pms, $d, $rule) if $d->{verdict};
   # Not ready yet (SpamAssassin 4's asynchronous eval rules): the last
@@ -682,7 +484,7 @@ sub _resolve {
   my $d = { rules => {}, pending => 1, hosts => [] };
   my $budget = $pms->{conf}{mekiki_max_dns};
   for my $h (@{$self->_analyse($pms)->{resolve}}) {
-    my $slot = { %$h, addrs => [] };
+    my $slot = { host => $h->{host}, domain => $h->{registrable} || $h->{host}, addrs => [] };
     push @{$d->{hosts}}, $slot;
     if ($h->{address}) {
       $slot->{addrs} = [$h->{host}];
@@ -716,21 +518,14 @@ sub _lookup {
 }
 
 # An answer is in; after the last one, the engine's verdict on the
-# addresses found, in the process's second view (the first one keeps the
-# message's view), scores the rules waiting for it.
+# addresses found scores the rules waiting for it.
 sub _answered {
   my ($self, $pms, $st, $d) = @_;
   return if --$d->{pending} > 0 || $d->{verdict};
-  my $f = $st->{f};
   $d->{verdict} = eval {
-    $NET ||= $f->{message_new}->call() or die "cannot allocate a message view\n";
-    _ok($st, $f->{message_reset}->call($NET, $st->{policy}), 'message_reset');
-    for my $h (@{$d->{hosts}}) {
-      _ok($st, $f->{message_add_host_address}->call($NET, _str($h->{host}), _str($h->{domain}),
-                                                    _str($_)), 'address') for @{$h->{addrs}};
-    }
-    _ok($st, $f->{decide_networks}->call($NET), 'mekiki_decide_networks');
-    _verdict($f, $NET);
+    my @addresses = map { my $h = $_; map { [$h->{host}, $h->{domain}, $_] } @{$h->{addrs}} }
+                    @{$d->{hosts}};
+    _verdict($st->{policy}->networks({ addresses => \@addresses }));
   } or do {
     info("mekiki: link network decision skipped: " . _reason());
     $d->{verdict} = {};
