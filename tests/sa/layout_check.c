@@ -8,7 +8,7 @@
  */
 #include "mekiki.h"
 
-_Static_assert(MEKIKI_ABI_VERSION == 3, "MEKIKI_ABI in Mekiki.pm");
+_Static_assert(MEKIKI_ABI_VERSION == 4, "MEKIKI_ABI in Mekiki.pm");
 _Static_assert(MEKIKI_ELIMIT == -4, "MEKIKI_ELIMIT");
 _Static_assert(MEKIKI_MESSAGE_DMARC_FAIL == 0x1 && MEKIKI_MESSAGE_REPORT == 0x2,
                "MESSAGE_DMARC_FAIL, MESSAGE_REPORT");

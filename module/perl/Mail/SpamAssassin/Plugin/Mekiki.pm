@@ -27,7 +27,7 @@ our $VERSION = '0.1.0';
 
 # Constants of mekiki.h; the build checks them against the compiler
 # (tests/sa/layout_check.c).
-use constant MEKIKI_ABI => 3;      # MEKIKI_ABI_VERSION this plugin was written for
+use constant MEKIKI_ABI => 4;      # MEKIKI_ABI_VERSION this plugin was written for
 use constant MEKIKI_ELIMIT => -4;  # enum mekiki_status
 use constant MESSAGE_DMARC_FAIL => 0x1; # MEKIKI_MESSAGE_*
 use constant MESSAGE_REPORT => 0x2;
