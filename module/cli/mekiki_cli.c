@@ -165,7 +165,7 @@ static void explain(const mekiki_catalogue *cat, mekiki_scanner *sc, const char 
 
 	mekiki_hit hits[256];
 	size_t n = 0;
-	int rc = mekiki_scan(sc, text, len, hits, 256, &n);
+	int rc = mekiki_scan(sc, text, len, 0, hits, 256, &n, NULL);
 	if (rc != MEKIKI_OK) {
 		printf("  scan failed (%d)\n", rc);
 		return;
@@ -432,8 +432,9 @@ static int cmd_asn(int argc, char **argv)
 	int rc = 0;
 	for (; i < argc; i++) {
 		mekiki_asn_info info;
-		int r = mekiki_asn_lookup(db, argv[i], strlen(argv[i]), &info);
-		if (r == 1) {
+		int found;
+		int r = mekiki_asn_lookup(db, argv[i], strlen(argv[i]), &info, &found);
+		if (r == MEKIKI_OK && found) {
 			printf("%s AS%u \"%s\"", argv[i], (unsigned)info.asn, info.org);
 			if (map)
 				printf(" sender=%g link=%g shared=%g",
@@ -441,7 +442,7 @@ static int cmd_asn(int argc, char **argv)
 				       mekiki_asn_map_weight(map, info.asn, MEKIKI_ASN_LINK, 0.0),
 				       mekiki_asn_map_weight(map, info.asn, MEKIKI_ASN_SHARED, 1.0));
 			putchar('\n');
-		} else if (r == 0) {
+		} else if (r == MEKIKI_OK) {
 			printf("%s not in the database\n", argv[i]);
 		} else {
 			printf("%s %s\n", argv[i],

@@ -9,7 +9,32 @@
  * immutable afterwards; it may be shared by threads.  A scanner holds the
  * scratch memory for one thread and refers to one catalogue, which must
  * outlive it.  Every function taking input bytes accepts arbitrary bytes
- * (invalid UTF-8, NULs) and never reads past the given length.
+ * (invalid UTF-8, NULs) and never reads past the given length.  Objects
+ * are opaque: they are made, read and freed only through these functions.
+ *
+ * Return conventions:
+ *  - A function that can fail returns an int that is an enum mekiki_status:
+ *    MEKIKI_OK (0) or a negative code.  Its results come back through its
+ *    out-parameters, never as state left in an object for a later call to
+ *    read.  The one exception is by design and explicit: a message is the
+ *    container of its verdict, which mekiki_decide() (and
+ *    mekiki_message_link_hosts(), mekiki_decide_networks()) fill and its
+ *    accessors read until the next mekiki_message_reset().
+ *  - Constructors (*_new, *_new_cached) return the object, or NULL with
+ *    the reason in *status; mekiki_scanner_new() and mekiki_message_new()
+ *    have no status argument (NULL: out of memory, or for the scanner a NULL
+ *    catalogue or the matching engine's scratch refused), and
+ *    mekiki_asn_open() gives its reason as text (a file's problems are not
+ *    statuses).  *_free and mekiki_asn_close() accept NULL.
+ *  - Accessors of an object that cannot fail return their value: counts,
+ *    strings owned by the object, weights, flags, and predicates (non-zero
+ *    for yes); where "none" is -1 rather than 0 or NULL it says so
+ *    (mekiki_tld_map_weight(), mekiki_resolve_host(),
+ *    mekiki_link_host_link()).
+ *  - mekiki_skeleton(), mekiki_skeleton_weak() and
+ *    mekiki_url_redirect_target() cannot fail either: by design they
+ *    return the length of their whole result, snprintf-style, and write
+ *    what fits in the caller's buffer.
  */
 #ifndef MEKIKI_H
 #define MEKIKI_H
@@ -35,12 +60,15 @@ extern "C" {
 /*
  * The binary interface: raised whenever a function is added, or a function's
  * signature, a structure layout or a constant of this header changes (3: the
- * cache of compiled catalogues).  A binding that loads the
- * library at run time (the SpamAssassin plugin, through FFI) compares it
- * with the one it was written for and refuses another; the Lua binding
- * links the library in and cannot differ.
+ * cache of compiled catalogues; 4: one scan entry point, mekiki_scan() with
+ * flags and the invisible result as an out-parameter, replacing
+ * mekiki_scan_flags(), mekiki_subject_claims() and mekiki_scan_invisible();
+ * mekiki_asn_lookup() returns a status and says found through *found).  A
+ * binding that loads the library at run time (the SpamAssassin plugin,
+ * through FFI) compares it with the one it was written for and refuses
+ * another; the Lua binding links the library in and cannot differ.
  */
-#define MEKIKI_ABI_VERSION 3
+#define MEKIKI_ABI_VERSION 4
 
 /* Foreign code points remembered per hit; further ones are counted only. */
 #define MEKIKI_MAX_FOREIGN 8
@@ -186,48 +214,66 @@ MEKIKI_API mekiki_scanner *mekiki_scanner_new(const mekiki_catalogue *cat);
 MEKIKI_API void mekiki_scanner_free(mekiki_scanner *sc);
 
 /*
- * Find brand names in text.  Stores up to max_hits hits in hits, in order of
- * their end offset, and their number in *nhits.  Returns MEKIKI_OK or a
- * negative mekiki_status.  Scratch memory grows with the text during its
- * scan: about five times its length for Cyrillic or Greek, up to 26 times
- * for nothing but invalid bytes, none for text that needs no rewriting
- * (ASCII, most Japanese).  Between scans a scanner keeps at most 7 MB of it
- * (a 4 MB stream buffer and a 3 MB edit list, enough for about 500 KB of
- * Cyrillic without an allocation per scan); a longer text's scratch is freed
- * when its scan ends, so what a scanner holds does not grow with the longest
- * text it has seen.
+ * Invisible code points between two letters of a word (アカウ<U+FE09>ント,
+ * Pay<U+200B>Pal): a word split to dodge filters, whether or not it is a
+ * brand.  Joiners, the soft hyphen and variation selectors after kanji are
+ * not counted.  A result of mekiki_scan(), for the text of that call.
  */
-MEKIKI_API int mekiki_scan(mekiki_scanner *sc, const char *text, size_t len,
-                mekiki_hit *hits, size_t max_hits, size_t *nhits);
+typedef struct mekiki_invisible {
+	size_t count;        /* how many in the scanned text (0: none) */
+	size_t first_offset; /* byte offset of the first one */
+	uint32_t first_cp;   /* and its code point */
+} mekiki_invisible;
 
-/* mekiki_scan_flags() options. */
+/* mekiki_scan() flags. */
 #define MEKIKI_SCAN_CONFUSABLE_ONLY 0x1u /* keep only MEKIKI_HIT_CONFUSABLE hits */
+#define MEKIKI_SCAN_SUBJECT_CLAIMS 0x2u  /* the brands a subject's leading tags claim */
 
 /*
- * mekiki_scan() with options: with MEKIKI_SCAN_CONFUSABLE_ONLY, names written
- * plainly are neither stored nor counted against max_hits, so a text that
- * mentions a brand plainly many times cannot push a look-alike out of the
- * result (a filter needs only the look-alikes of a long body).
- */
-MEKIKI_API int mekiki_scan_flags(mekiki_scanner *sc, const char *text, size_t len,
-                                 mekiki_hit *hits, size_t max_hits, size_t *nhits,
-                                 unsigned flags);
-
-/*
- * Brand claims at the head of a subject, where Japanese notices name their
- * sender as a matter of form: the leading bracketed tags ("【Amazon】...",
- * "[List] 【JRおでかけネット】...", "[Binance] ...": [], 【】, 〖〗, 〔〕, ［］,
- * at most 4 tags of at most 96 bytes) whose whole content is a brand name,
- * or a name followed by a domain suffix ("【Amazon.co.jp】").  A tag with
- * more in it ("【Amazonギフト券プレゼント】") claims nothing, nor does a
- * reply or forward ("Re:", "Fwd:", "転送：" before the tag).  Stores at most
- * one hit per tag (spans in subject) in hits, up to max_hits, and their
- * number in *nhits.  Returns MEKIKI_OK or a negative mekiki_status.
- * Whether the sender may make the claim is the caller's question
+ * Find brand names in text[0..len): the one scan entry point.  Stores up to
+ * max_hits hits in hits (may be NULL when max_hits is 0), in order of their
+ * end offset, and their number in *nhits; when invisible is not NULL, fills
+ * it with what this text holds of invisible code points in words.  Every
+ * result of the call comes back through these arguments: a scanner keeps
+ * nothing of a scan that a later call could read or change.  Returns
+ * MEKIKI_OK, MEKIKI_EINVAL (NULL sc, nhits, or text or hits where a length
+ * says there is one; a text over 4 GB; an unknown flag or the combination
+ * refused below), MEKIKI_ENOMEM or MEKIKI_EENGINE; on an error *nhits is 0
+ * and *invisible empty.  With max_hits 0, or a catalogue without names,
+ * nothing is scanned: no hits, and no invisible code points reported.
+ *
+ * flags (0 for every name, as written plainly or not):
+ *
+ * MEKIKI_SCAN_CONFUSABLE_ONLY: names written plainly are neither stored nor
+ * counted against max_hits, so a text that mentions a brand plainly many
+ * times cannot push a look-alike out of the result (a filter needs only the
+ * look-alikes of a long body).
+ *
+ * MEKIKI_SCAN_SUBJECT_CLAIMS: text is a subject, and the hits are the brand
+ * claims at its head, where Japanese notices name their sender as a matter
+ * of form: the leading bracketed tags ("【Amazon】...", "[List]
+ * 【JRおでかけネット】...", "[Binance] ...": [], 【】, 〖〗, 〔〕, ［］, at most 4
+ * tags of at most 96 bytes) whose whole content is a brand name, or a name
+ * followed by a domain suffix ("【Amazon.co.jp】").  A tag with more in it
+ * ("【Amazonギフト券プレゼント】") claims nothing, nor does a reply or forward
+ * ("Re:", "Fwd:", "転送：" before the tag).  At most one hit per tag (spans
+ * in the subject), written plainly or not.  Invisible code points are not
+ * looked for in this mode (*invisible is empty), and it does not combine
+ * with MEKIKI_SCAN_CONFUSABLE_ONLY (MEKIKI_EINVAL).  Whether the sender may
+ * make the claim is the caller's question
  * (mekiki_catalogue_brand_owns_sender()).
+ *
+ * Scratch memory grows with the text during its scan: about five times its
+ * length for Cyrillic or Greek, up to 26 times for nothing but invalid
+ * bytes, none for text that needs no rewriting (ASCII, most Japanese).
+ * Between scans a scanner keeps at most 7 MB of it (a 4 MB stream buffer and
+ * a 3 MB edit list, enough for about 500 KB of Cyrillic without an
+ * allocation per scan); a longer text's scratch is freed when its scan ends,
+ * so what a scanner holds does not grow with the longest text it has seen.
  */
-MEKIKI_API int mekiki_subject_claims(mekiki_scanner *sc, const char *subject, size_t len,
-                                     mekiki_hit *hits, size_t max_hits, size_t *nhits);
+MEKIKI_API int mekiki_scan(mekiki_scanner *sc, const char *text, size_t len, unsigned flags,
+                           mekiki_hit *hits, size_t max_hits, size_t *nhits,
+                           mekiki_invisible *invisible);
 
 /* Host verdict flags. */
 #define MEKIKI_HOST_BRAND_DOMAIN 0x01u /* inside one of brand's domains */
@@ -278,21 +324,6 @@ MEKIKI_API size_t mekiki_url_redirect_target(const char *url, size_t len, char *
                                              size_t cap);
 
 /*
- * Invisible code points between two letters of a word (アカウ<U+FE09>ント,
- * Pay<U+200B>Pal): a word split to dodge filters, whether or not it is a
- * brand.  Joiners, the soft hyphen and variation selectors after kanji are
- * not counted.
- */
-typedef struct mekiki_invisible {
-	size_t count;        /* how many in the last scanned text */
-	size_t first_offset; /* byte offset of the first one */
-	uint32_t first_cp;   /* and its code point */
-} mekiki_invisible;
-
-/* What the last mekiki_scan() on sc saw of invisible code points in words. */
-MEKIKI_API void mekiki_scan_invisible(const mekiki_scanner *sc, mekiki_invisible *out);
-
-/*
  * IP -> autonomous system, from a MaxMind DB file (GeoLite2-ASN, DB-IP ASN
  * Lite, or the one scripts/asn_csv2mmdb.pl builds): the records'
  * autonomous_system_number and autonomous_system_organization.  A database
@@ -320,13 +351,14 @@ MEKIKI_API unsigned mekiki_asn_ip_version(const mekiki_asn_db *db);
 
 /*
  * Look up ip[0..len), a numeric IPv4 or IPv6 address (no name resolution;
- * "[::1]" brackets and an IPv6 zone are not accepted).  Returns 1 and fills
- * *out when the address is in a network with an AS number, 0 when it is not
- * (or an IPv6 address in an IPv4-only database), MEKIKI_EINVAL for text
- * that is not an address, MEKIKI_EENGINE for a corrupt record.
+ * "[::1]" brackets and an IPv6 zone are not accepted).  Returns MEKIKI_OK
+ * with *found 1 and *out filled when the address is in a network with an AS
+ * number, *found 0 when it is not (or an IPv6 address in an IPv4-only
+ * database); MEKIKI_EINVAL for text that is not an address, MEKIKI_EENGINE
+ * for a corrupt record (*found 0 on an error).
  */
 MEKIKI_API int mekiki_asn_lookup(const mekiki_asn_db *db, const char *ip, size_t len,
-                                 mekiki_asn_info *out);
+                                 mekiki_asn_info *out, int *found);
 
 /*
  * ASN weight map (format in rules.d/mekiki_asn.map), one line per network:

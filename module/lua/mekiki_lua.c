@@ -320,8 +320,10 @@ static const char *join_texts(lua_State *L, struct lcatalogue *lc, int idx,
 
 /* The text (or table of texts), max_bytes and max_hits arguments of
  * cat:scan() and cat:ids(), and the scan itself; returns the number of hits
- * in lc->hits. */
-static size_t scan_args(lua_State *L, struct lcatalogue *lc, unsigned flags, const char **text)
+ * in lc->hits, and what the text holds of invisibles in words in *inv (may
+ * be NULL). */
+static size_t scan_args(lua_State *L, struct lcatalogue *lc, unsigned flags, const char **text,
+                        mekiki_invisible *inv)
 {
 	size_t len;
 	lua_Integer max_bytes = luaL_optinteger(L, 3, -1);
@@ -339,7 +341,7 @@ static size_t scan_args(lua_State *L, struct lcatalogue *lc, unsigned flags, con
 	if (max_hits > LIMIT_MAX_HITS)
 		max_hits = LIMIT_MAX_HITS;
 	size_t n = 0;
-	int rc = mekiki_scan_flags(lc->sc, s, len, lc->hits, (size_t)max_hits, &n, flags);
+	int rc = mekiki_scan(lc->sc, s, len, flags, lc->hits, (size_t)max_hits, &n, inv);
 	if (rc != MEKIKI_OK)
 		luaL_error(L, "mekiki: scan failed (%d)", rc);
 	*text = s;
@@ -392,11 +394,10 @@ static int l_scan(lua_State *L)
 		luaL_argerror(L, 5, "\"all\" or \"confusable\" expected");
 	unsigned flags = luaL_checkoption(L, 5, "all", modes) == 1 ? MEKIKI_SCAN_CONFUSABLE_ONLY : 0;
 	const char *s;
-	size_t n = scan_args(L, lc, flags, &s);
+	mekiki_invisible inv;
+	size_t n = scan_args(L, lc, flags, &s, &inv);
 	push_hits(L, lc, s, n);
 	release_joined(lc); /* the hits' text is copied out of it */
-	mekiki_invisible inv;
-	mekiki_scan_invisible(lc->sc, &inv);
 	if (inv.count == 0) {
 		lua_pushnil(L);
 		return 2;
@@ -414,7 +415,7 @@ static int l_scan(lua_State *L)
 }
 
 /* cat:subject_claims(subject [, max_bytes]) -> { hit, ... }: the brands the
- * subject's leading bracketed tags name (mekiki_subject_claims()). */
+ * subject's leading bracketed tags name (MEKIKI_SCAN_SUBJECT_CLAIMS). */
 static int l_subject_claims(lua_State *L)
 {
 	struct lcatalogue *lc = check_catalogue(L);
@@ -424,7 +425,7 @@ static int l_subject_claims(lua_State *L)
 	if (max_bytes >= 0 && (size_t)max_bytes < len)
 		len = (size_t)max_bytes;
 	size_t n = 0;
-	int rc = mekiki_subject_claims(lc->sc, s, len, lc->hits, 4, &n);
+	int rc = mekiki_scan(lc->sc, s, len, MEKIKI_SCAN_SUBJECT_CLAIMS, lc->hits, 4, &n, NULL);
 	if (rc != MEKIKI_OK)
 		return luaL_error(L, "mekiki: subject scan failed (%d)", rc);
 	push_hits(L, lc, s, n);
@@ -437,7 +438,7 @@ static int l_ids(lua_State *L)
 {
 	struct lcatalogue *lc = check_catalogue(L);
 	const char *s;
-	size_t n = scan_args(L, lc, 0, &s);
+	size_t n = scan_args(L, lc, 0, &s, NULL);
 	release_joined(lc);
 	lua_createtable(L, n > 0 ? 1 : 0, 0);
 	int k = 0;
@@ -593,13 +594,14 @@ static int l_asn_lookup(lua_State *L)
 	size_t len;
 	const char *ip = check_text(L, 2, &len);
 	mekiki_asn_info info;
-	int rc = mekiki_asn_lookup(u->db, ip, len, &info);
-	if (rc == 1) {
+	int found;
+	int rc = mekiki_asn_lookup(u->db, ip, len, &info, &found);
+	if (rc == MEKIKI_OK && found) {
 		lua_pushnumber(L, (lua_Number)info.asn);
 		lua_pushstring(L, info.org);
 		return 2;
 	}
-	if (rc == 0) {
+	if (rc == MEKIKI_OK) {
 		lua_pushboolean(L, 0);
 		return 1;
 	}

@@ -195,7 +195,8 @@ static void copy_org(char *dst, size_t cap, const char *src, size_t n)
 	dst[n] = '\0';
 }
 
-int mekiki_asn_lookup(const mekiki_asn_db *db, const char *ip, size_t len, mekiki_asn_info *out)
+/* 1: found, 0: not in the database, or a negative mekiki_status. */
+static int lookup(const mekiki_asn_db *db, const char *ip, size_t len, mekiki_asn_info *out)
 {
 	if (!db || !ip || !out || len == 0 || len >= INET6_ADDRSTRLEN)
 		return MEKIKI_EINVAL;
@@ -270,6 +271,16 @@ int mekiki_asn_lookup(const mekiki_asn_db *db, const char *ip, size_t len, mekik
 	if (rc == MMDB_SUCCESS && d.has_data && d.type == MMDB_DATA_TYPE_UTF8_STRING)
 		copy_org(out->org, sizeof out->org, d.utf8_string, d.data_size);
 	return 1;
+}
+
+int mekiki_asn_lookup(const mekiki_asn_db *db, const char *ip, size_t len, mekiki_asn_info *out,
+                      int *found)
+{
+	if (!found)
+		return MEKIKI_EINVAL;
+	int r = lookup(db, ip, len, out);
+	*found = r == 1;
+	return r < 0 ? r : MEKIKI_OK;
 }
 
 /* ---- the weight map ---------------------------------------------------- */

@@ -281,7 +281,7 @@ int mekiki_host_check(mekiki_scanner *sc, const char *host, size_t len, mekiki_h
 	mekiki_hit hits[8];
 	size_t n = 0;
 	if (stem_len > 0) {
-		rc = mekiki_scan(sc, u, stem_len, hits, 8, &n);
+		rc = mekiki_scan(sc, u, stem_len, 0, hits, 8, &n, NULL);
 		if (rc != MEKIKI_OK)
 			goto out;
 	}

@@ -20,7 +20,7 @@
 #define MAX_FROM 4           /* From entries looked at */
 #define MAX_HOST 253         /* bytes of a host name */
 #define MAX_SHOWN 256        /* bytes of a link's shown text that can name a host */
-#define MAX_SUBJECT_TAGS 4   /* mekiki_subject_claims() hits */
+#define MAX_SUBJECT_TAGS 4   /* MEKIKI_SCAN_SUBJECT_CLAIMS hits */
 #define MAX_REDIRECT_HOPS 3  /* redirectors of a brand followed per link */
 #define MAX_FROM_HEADER 1024 /* bytes of a From header looked at as a whole */
 #define MAX_ADDR 65536       /* bytes of an address kept */
@@ -1240,7 +1240,7 @@ static int check_body(mekiki_message *m)
 	size_t n = 0;
 	int rc;
 	if (m->lure_sc) {
-		rc = mekiki_scan(m->lure_sc, text, len, m->hits, m->p->max_hits, &n);
+		rc = mekiki_scan(m->lure_sc, text, len, 0, m->hits, m->p->max_hits, &n, NULL);
 		if (rc != MEKIKI_OK)
 			return rc;
 		for (size_t i = 0; i < n; i++) {
@@ -1251,12 +1251,11 @@ static int check_body(mekiki_message *m)
 	}
 	if (!m->brand_sc)
 		return MEKIKI_OK;
-	rc = mekiki_scan_flags(m->brand_sc, text, len, m->hits, m->p->max_hits, &n,
-	                       MEKIKI_SCAN_CONFUSABLE_ONLY);
+	mekiki_invisible inv;
+	rc = mekiki_scan(m->brand_sc, text, len, MEKIKI_SCAN_CONFUSABLE_ONLY, m->hits,
+	                 m->p->max_hits, &n, &inv);
 	if (rc != MEKIKI_OK)
 		return rc;
-	mekiki_invisible inv;
-	mekiki_scan_invisible(m->brand_sc, &inv);
 	if (inv.count > 0) {
 		char buf[16];
 		int k = snprintf(buf, sizeof buf, "U+%04X", (unsigned)inv.first_cp);
@@ -1394,7 +1393,8 @@ static int check_from(mekiki_message *m)
 		if (f->name.len == 0)
 			continue;
 		size_t n = 0;
-		int rc = mekiki_scan(m->brand_sc, S(m, f->name), f->name.len, m->hits, m->p->max_hits, &n);
+		int rc = mekiki_scan(m->brand_sc, S(m, f->name), f->name.len, 0, m->hits, m->p->max_hits,
+		                     &n, NULL);
 		if (rc != MEKIKI_OK)
 			return rc;
 		int again = n == m->p->max_hits; /* plain mentions may hide a look-alike */
@@ -1405,9 +1405,10 @@ static int check_from(mekiki_message *m)
 				 * for on their own as well, after the hits above. */
 				again = 0;
 				size_t k = 0;
-				rc = mekiki_scan_flags(m->brand_sc, S(m, f->name), f->name.len, m->hits + n,
-				                       m->p->max_hits < LIMIT_HITS - n ? m->p->max_hits : LIMIT_HITS - n,
-				                       &k, MEKIKI_SCAN_CONFUSABLE_ONLY);
+				rc = mekiki_scan(m->brand_sc, S(m, f->name), f->name.len,
+				                 MEKIKI_SCAN_CONFUSABLE_ONLY, m->hits + n,
+				                 m->p->max_hits < LIMIT_HITS - n ? m->p->max_hits : LIMIT_HITS - n,
+				                 &k, NULL);
 				if (rc != MEKIKI_OK)
 					return rc;
 				n += k;
@@ -1492,8 +1493,8 @@ static int check_subject(mekiki_message *m, int risky)
 	if (!m->has_subject || m->subject.len == 0)
 		return MEKIKI_OK;
 	size_t n = 0;
-	int rc = mekiki_subject_claims(m->brand_sc, S(m, m->subject), m->subject.len, m->hits,
-	                               MAX_SUBJECT_TAGS, &n);
+	int rc = mekiki_scan(m->brand_sc, S(m, m->subject), m->subject.len,
+	                     MEKIKI_SCAN_SUBJECT_CLAIMS, m->hits, MAX_SUBJECT_TAGS, &n, NULL);
 	if (rc != MEKIKI_OK)
 		return rc;
 	const struct from_entry *f = m->nfrom ? &m->from[0] : NULL;
@@ -1816,7 +1817,8 @@ static int add_asn_opt(mekiki_message *m, struct optset *set, const struct str *
 
 static int lookup(const mekiki_message *m, struct str ip, mekiki_asn_info *info)
 {
-	return mekiki_asn_lookup(m->p->asn_db, S(m, ip), ip.len, info) == 1;
+	int found;
+	return mekiki_asn_lookup(m->p->asn_db, S(m, ip), ip.len, info, &found) == MEKIKI_OK && found;
 }
 
 /* An address shared by link hosts: the distinct domains on it. */

@@ -69,7 +69,6 @@ struct mekiki_scanner {
 	 * on the first question: whole_text() in constant time. */
 	size_t sig_first, sig_end;
 	int sig_known;
-	mekiki_invisible invisible; /* of the last scan */
 };
 
 mekiki_scanner *mekiki_scanner_new(const mekiki_catalogue *cat)
@@ -166,7 +165,7 @@ static int is_letter(uint32_t c)
  * emoji), the soft hyphen (hyphenation hints) and variation selectors after
  * kanji (ideographic variants) have honest uses there and are left out.
  */
-static void note_invisible(mekiki_scanner *sc, const unsigned char *s, size_t len, size_t i,
+static void note_invisible(mekiki_invisible *inv, const unsigned char *s, size_t len, size_t i,
                            size_t n, uint32_t cp)
 {
 	if (cp == 0x200C || cp == 0x200D || cp == 0x00AD || cp == 0x034F || i == 0 || i + n >= len)
@@ -183,17 +182,19 @@ static void note_invisible(mekiki_scanner *sc, const unsigned char *s, size_t le
 	int variation = (cp >= 0xFE00 && cp <= 0xFE0F) || (cp >= 0xE0100 && cp <= 0xE01EF);
 	if (variation && ((before >= 0x3400 && before <= 0x4DBF) || (before >= 0x4E00 && before <= 0x9FFF)))
 		return;
-	if (sc->invisible.count++ == 0) {
-		sc->invisible.first_offset = i;
-		sc->invisible.first_cp = cp;
+	if (inv->count++ == 0) {
+		inv->first_offset = i;
+		inv->first_cp = cp;
 	}
 }
 
 /*
- * Build the stream for text[0..len).  Sets sc->stream to the text itself
- * when nothing needs rewriting.
+ * Build the stream for text[0..len), counting the invisible code points in
+ * words into *inv (zeroed first).  Sets sc->stream to the text itself when
+ * nothing needs rewriting.
  */
-static int build_stream(mekiki_scanner *sc, const unsigned char *s, size_t len)
+static int build_stream(mekiki_scanner *sc, const unsigned char *s, size_t len,
+                        mekiki_invisible *inv)
 {
 	const uint8_t *rewrite = sc->cat->rewrite_bmp;
 	const uint16_t *fold = sc->cat->fold;
@@ -201,7 +202,7 @@ static int build_stream(mekiki_scanner *sc, const unsigned char *s, size_t len)
 	size_t i = 0, copied = 0, m = 0;
 	int rewriting = 0;
 	sc->nedits = 0;
-	memset(&sc->invisible, 0, sizeof sc->invisible);
+	memset(inv, 0, sizeof *inv);
 	while (i < len) {
 		if (s[i] < 0x80) {
 			/* ASCII passes as it is: skip runs of it eight bytes at a time. */
@@ -284,7 +285,7 @@ static int build_stream(mekiki_scanner *sc, const unsigned char *s, size_t len)
 		} else {
 			k = mk_skeleton_cp(MK_WEAK, cp, buf, &rep);
 			if (k == 0)
-				note_invisible(sc, s, len, i, n, cp);
+				note_invisible(inv, s, len, i, n, cp);
 		}
 		/* Room for the text so far, this replacement and the rest. */
 		if (reserve_buf(sc, m + (i - copied) + k + (len - i)))
@@ -555,31 +556,19 @@ static int on_match(unsigned int id, unsigned long long from, unsigned long long
 	return found(ctx, id, (size_t)from, (size_t)to);
 }
 
-void mekiki_scan_invisible(const mekiki_scanner *sc, mekiki_invisible *out)
+/* One scan of text for names (not subject claims); *inv gets what it saw
+ * of invisible code points in words. */
+static int scan_text(mekiki_scanner *sc, const char *text, size_t len, unsigned flags,
+                     mekiki_hit *hits, size_t max_hits, size_t *nhits, mekiki_invisible *inv)
 {
-	if (sc && out)
-		*out = sc->invisible;
-}
-
-int mekiki_scan(mekiki_scanner *sc, const char *text, size_t len, mekiki_hit *hits,
-                size_t max_hits, size_t *nhits)
-{
-	return mekiki_scan_flags(sc, text, len, hits, max_hits, nhits, 0);
-}
-
-int mekiki_scan_flags(mekiki_scanner *sc, const char *text, size_t len, mekiki_hit *hits,
-                      size_t max_hits, size_t *nhits, unsigned flags)
-{
-	if (!sc || (!text && len) || (!hits && max_hits) || !nhits)
-		return MEKIKI_EINVAL;
 	*nhits = 0;
-	memset(&sc->invisible, 0, sizeof sc->invisible);
+	memset(inv, 0, sizeof *inv);
 	if (len > UINT32_MAX)
 		return MEKIKI_EINVAL;
 	if (!sc->cat->db || len == 0 || max_hits == 0)
 		return MEKIKI_OK;
 	const unsigned char *s = (const unsigned char *)text;
-	int rc = build_stream(sc, s, len);
+	int rc = build_stream(sc, s, len, inv);
 	if (rc != MEKIKI_OK || sc->stream_len == 0) {
 		sc->stream = NULL;
 		release_scratch(sc);
@@ -599,6 +588,31 @@ int mekiki_scan_flags(mekiki_scanner *sc, const char *text, size_t len, mekiki_h
 	sc->text = sc->stream = NULL;
 	release_scratch(sc);
 	return (r == HS_SUCCESS || r == HS_SCAN_TERMINATED) ? MEKIKI_OK : MEKIKI_EENGINE;
+}
+
+static int subject_claims(mekiki_scanner *sc, const char *subject, size_t len, mekiki_hit *hits,
+                          size_t max_hits, size_t *nhits);
+
+int mekiki_scan(mekiki_scanner *sc, const char *text, size_t len, unsigned flags,
+                mekiki_hit *hits, size_t max_hits, size_t *nhits, mekiki_invisible *invisible)
+{
+	mekiki_invisible inv = {0};
+	if (invisible)
+		*invisible = inv;
+	if (nhits)
+		*nhits = 0;
+	if (!sc || (!text && len) || (!hits && max_hits) || !nhits ||
+	    (flags & ~(MEKIKI_SCAN_CONFUSABLE_ONLY | MEKIKI_SCAN_SUBJECT_CLAIMS)) ||
+	    flags == (MEKIKI_SCAN_CONFUSABLE_ONLY | MEKIKI_SCAN_SUBJECT_CLAIMS))
+		return MEKIKI_EINVAL;
+	int rc = (flags & MEKIKI_SCAN_SUBJECT_CLAIMS)
+	             ? subject_claims(sc, text, len, hits, max_hits, nhits)
+	             : scan_text(sc, text, len, flags, hits, max_hits, nhits, &inv);
+	if (rc != MEKIKI_OK)
+		*nhits = 0;
+	else if (invisible)
+		*invisible = inv;
+	return rc;
 }
 
 /* ---- Brand claims at the head of a subject ---- */
@@ -683,11 +697,9 @@ static int domain_suffix_only(const unsigned char *s, size_t len)
 	return 1;
 }
 
-int mekiki_subject_claims(mekiki_scanner *sc, const char *subject, size_t len,
-                          mekiki_hit *hits, size_t max_hits, size_t *nhits)
+static int subject_claims(mekiki_scanner *sc, const char *subject, size_t len, mekiki_hit *hits,
+                          size_t max_hits, size_t *nhits)
 {
-	if (!sc || (!subject && len) || (!hits && max_hits) || !nhits)
-		return MEKIKI_EINVAL;
 	*nhits = 0;
 	const unsigned char *s = (const unsigned char *)subject;
 	size_t i = 0, out = 0;
@@ -717,7 +729,8 @@ int mekiki_subject_claims(mekiki_scanner *sc, const char *subject, size_t len,
 			continue;
 		mekiki_hit found_hits[8];
 		size_t n = 0;
-		int rc = mekiki_scan_flags(sc, subject + a, b - a, found_hits, 8, &n, 0);
+		mekiki_invisible inv; /* not reported: tags are not words of a text */
+		int rc = scan_text(sc, subject + a, b - a, 0, found_hits, 8, &n, &inv);
 		if (rc != MEKIKI_OK)
 			return rc;
 		for (size_t k = 0; k < n && out < max_hits; k++) {

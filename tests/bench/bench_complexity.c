@@ -133,11 +133,11 @@ static void input_free(struct input *in)
 /* ---- what a family runs ------------------------------------------------------ */
 
 enum run {
-	RUN_SCAN_CONFUSABLE, /* mekiki_scan_flags(CONFUSABLE_ONLY, max_hits 64), as the plugins scan */
-	RUN_SCAN_ALL,        /* mekiki_scan(), every hit kept (max_hits = n) */
+	RUN_SCAN_CONFUSABLE, /* mekiki_scan(CONFUSABLE_ONLY, max_hits 64), as the plugins scan */
+	RUN_SCAN_ALL,        /* mekiki_scan(0), every hit kept (max_hits = n) */
 	RUN_SKELETON,
 	RUN_SKELETON_WEAK,
-	RUN_SUBJECT,
+	RUN_SUBJECT,  /* mekiki_scan(SUBJECT_CLAIMS) */
 	RUN_HOSTS,    /* mekiki_host_check() on each item */
 	RUN_REDIRECT, /* mekiki_url_redirect_target() */
 	RUN_CATALOGUE,
@@ -147,11 +147,11 @@ enum run {
 };
 
 static const char *const entry_names[] = {
-	[RUN_SCAN_CONFUSABLE] = "mekiki_scan_flags",
+	[RUN_SCAN_CONFUSABLE] = "mekiki_scan CONFUSABLE_ONLY",
 	[RUN_SCAN_ALL] = "mekiki_scan",
 	[RUN_SKELETON] = "mekiki_skeleton",
 	[RUN_SKELETON_WEAK] = "mekiki_skeleton_weak",
-	[RUN_SUBJECT] = "mekiki_subject_claims",
+	[RUN_SUBJECT] = "mekiki_scan SUBJECT_CLAIMS",
 	[RUN_HOSTS] = "mekiki_host_check",
 	[RUN_REDIRECT] = "mekiki_url_redirect_target",
 	[RUN_CATALOGUE] = "mekiki_catalogue_new",
@@ -203,11 +203,11 @@ static void run_once(const struct family *f, const struct input *in)
 	int st = 0;
 	switch (f->run) {
 	case RUN_SCAN_CONFUSABLE:
-		mekiki_scan_flags(g_sc, in->buf, in->len, g_hits, 64, &nh, MEKIKI_SCAN_CONFUSABLE_ONLY);
+		mekiki_scan(g_sc, in->buf, in->len, MEKIKI_SCAN_CONFUSABLE_ONLY, g_hits, 64, &nh, NULL);
 		g_sink += nh;
 		break;
 	case RUN_SCAN_ALL:
-		mekiki_scan(g_sc, in->buf, in->len, g_hits, g_hits_cap, &nh);
+		mekiki_scan(g_sc, in->buf, in->len, 0, g_hits, g_hits_cap, &nh, NULL);
 		g_sink += nh;
 		break;
 	case RUN_SKELETON:
@@ -217,7 +217,7 @@ static void run_once(const struct family *f, const struct input *in)
 		g_sink += mekiki_skeleton_weak(in->buf, in->len, g_out, g_out_cap);
 		break;
 	case RUN_SUBJECT:
-		mekiki_subject_claims(g_sc, in->buf, in->len, g_hits, 4, &nh);
+		mekiki_scan(g_sc, in->buf, in->len, MEKIKI_SCAN_SUBJECT_CLAIMS, g_hits, 4, &nh, NULL);
 		g_sink += nh;
 		break;
 	case RUN_HOSTS:
@@ -253,7 +253,9 @@ static void run_once(const struct family *f, const struct input *in)
 	case RUN_ASN_LOOKUP:
 		for (size_t i = 0; i < in->nitems; i++) {
 			mekiki_asn_info info;
-			g_sink += (size_t)mekiki_asn_lookup(g_asn, in->buf + in->off[i], in->ilen[i], &info);
+			int found = 0;
+			mekiki_asn_lookup(g_asn, in->buf + in->off[i], in->ilen[i], &info, &found);
+			g_sink += (size_t)found;
 		}
 		break;
 	case RUN_QUADRATIC:
@@ -581,7 +583,7 @@ static const struct url u_target_last = {"https://www.google.com/url?", "openid.
 static const struct url u_separators = {"https://x.example/?", "&?#;", "u=https://example.org/"};
 
 static const struct family families[] = {
-	/* mekiki_scan_flags: the shapes of bench_hostile and more. */
+	/* mekiki_scan, CONFUSABLE_ONLY: the shapes of bench_hostile and more. */
 	{RUN_SCAN_CONFUSABLE, "punctuation prefix + plain '=' names (Apple)", "bytes", 128 * KB, 32 * KB, gen_shape, &sh_apple, 0},
 	{RUN_SCAN_CONFUSABLE, "blank prefix + plain '=' names (楽天)", "bytes", 128 * KB, 32 * KB, gen_shape, &sh_rakuten, 0},
 	{RUN_SCAN_CONFUSABLE, "plain brand names (Amazon)", "bytes", 128 * KB, 32 * KB, gen_shape, &sh_plain, 0},

@@ -91,7 +91,7 @@ static double bench_mekiki(mekiki_scanner *sc, const char *text, size_t len, dou
 	double t0 = now(), t;
 	do {
 		for (int i = 0; i < 8; i++) {
-			if (mekiki_scan(sc, text, len, hits, 4096, &n) != MEKIKI_OK) {
+			if (mekiki_scan(sc, text, len, 0, hits, 4096, &n, NULL) != MEKIKI_OK) {
 				fprintf(stderr, "mekiki_scan failed\n");
 				exit(1);
 			}
@@ -175,7 +175,7 @@ int main(int argc, char **argv)
 		double m = bench_mekiki(sc, text, len, secs);
 		size_t nh;
 		static mekiki_hit h[4096];
-		mekiki_scan(sc, text, len, h, 4096, &nh);
+		mekiki_scan(sc, text, len, 0, h, 4096, &nh, NULL);
 		double u = bench_icu(sp, text, len, secs);
 		printf("| %s | %zu | %.0f | %.1f | %.0fx |\n", cases[i].name, nh, m, u, m / u);
 		free(text);

@@ -74,7 +74,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	mekiki_hit hits[16];
 	size_t n;
 	size_t len = size < 4096 ? size : 4096;
-	FUZZ_CHECK(mekiki_scan(sc, map, len, hits, 16, &n) == MEKIKI_OK);
+	FUZZ_CHECK(mekiki_scan(sc, map, len, 0, hits, 16, &n, NULL) == MEKIKI_OK);
 	for (size_t i = 0; i < n; i++)
 		FUZZ_CHECK(hits[i].end <= len && hits[i].brand < nb && hits[i].name < nn);
 	mekiki_host_verdict v;

@@ -41,11 +41,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (size_t i = 0; i < sizeof ips / sizeof *ips; i++) {
 			mekiki_asn_info info;
 			memset(&info, 0xA5, sizeof info);
-			int rc = mekiki_asn_lookup(db, ips[i], strlen(ips[i]), &info);
-			FUZZ_CHECK(rc == 0 || rc == 1 || rc == MEKIKI_EINVAL || rc == MEKIKI_EENGINE);
+			int found = -1;
+			int rc = mekiki_asn_lookup(db, ips[i], strlen(ips[i]), &info, &found);
+			FUZZ_CHECK(rc == MEKIKI_OK || rc == MEKIKI_EINVAL || rc == MEKIKI_EENGINE);
+			FUZZ_CHECK(found == 0 || (found == 1 && rc == MEKIKI_OK));
 			if (i >= sizeof ips / sizeof *ips - 2)
 				FUZZ_CHECK(rc == MEKIKI_EINVAL); /* not addresses, whatever the file */
-			if (rc == 1) {
+			if (found) {
 				FUZZ_CHECK(memchr(info.org, '\0', sizeof info.org));
 				for (const char *p = info.org; *p; p++)
 					FUZZ_CHECK((unsigned char)*p >= 0x20 && *p != 0x7f);

@@ -1,10 +1,12 @@
 /*
- * fuzz_scan.c -- the text scanner: mekiki_scan(_flags), mekiki_scan_invisible and
- * both skeletons over arbitrary bytes, with the shipped catalogue.
+ * fuzz_scan.c -- the text scanner: mekiki_scan() in each mode, with its
+ * invisible result, and both skeletons over arbitrary bytes, with the
+ * shipped catalogue.
  *
  * Input: byte 0 chooses max_hits (0 .. 255), the rest is the text.  Checks
  * what callers rely on: hits within the text and in end order, indices
- * valid, the invisible offset inside the text, skeleton lengths stable and
+ * valid, the invisible offset inside the text and the same for every scan
+ * of the text, subject claims within the text, skeleton lengths stable and
  * never written past the given capacity.
  */
 #include <string.h>
@@ -60,7 +62,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	mekiki_hit *hits = malloc((max_hits ? max_hits : 1) * sizeof *hits);
 	FUZZ_CHECK(hits);
 	size_t n = 12345;
-	FUZZ_CHECK(mekiki_scan(sc, text, len, hits, max_hits, &n) == MEKIKI_OK);
+	mekiki_invisible inv;
+	FUZZ_CHECK(mekiki_scan(sc, text, len, 0, hits, max_hits, &n, &inv) == MEKIKI_OK);
 	FUZZ_CHECK(n <= max_hits);
 	for (size_t i = 0; i < n; i++) {
 		const mekiki_hit *h = &hits[i];
@@ -72,8 +75,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (i > 0)
 			FUZZ_CHECK(hits[i - 1].end <= h->end);
 	}
-	mekiki_invisible inv;
-	mekiki_scan_invisible(sc, &inv);
 	if (inv.count > 0)
 		FUZZ_CHECK(inv.first_offset < len);
 
@@ -81,8 +82,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (n > 0) {
 		mekiki_hit *again = malloc(n * sizeof *again);
 		size_t n2;
+		mekiki_invisible inv2;
 		FUZZ_CHECK(again);
-		FUZZ_CHECK(mekiki_scan(sc, text, len, again, n, &n2) == MEKIKI_OK && n2 == n);
+		FUZZ_CHECK(mekiki_scan(sc, text, len, 0, again, n, &n2, &inv2) == MEKIKI_OK && n2 == n);
+		FUZZ_CHECK(inv2.count == inv.count && inv2.first_offset == inv.first_offset &&
+		           inv2.first_cp == inv.first_cp);
 		for (size_t i = 0; i < n; i++)
 			FUZZ_CHECK(again[i].start == hits[i].start && again[i].end == hits[i].end &&
 			           again[i].name == hits[i].name && again[i].flags == hits[i].flags);
@@ -93,9 +97,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (n < max_hits) {
 		mekiki_hit *conf = malloc(max_hits * sizeof *conf);
 		size_t nc = 12345, k = 0;
+		mekiki_invisible inv3;
 		FUZZ_CHECK(conf);
-		FUZZ_CHECK(mekiki_scan_flags(sc, text, len, conf, max_hits, &nc,
-		                             MEKIKI_SCAN_CONFUSABLE_ONLY) == MEKIKI_OK);
+		FUZZ_CHECK(mekiki_scan(sc, text, len, MEKIKI_SCAN_CONFUSABLE_ONLY, conf, max_hits, &nc,
+		                       &inv3) == MEKIKI_OK);
+		FUZZ_CHECK(inv3.count == inv.count && inv3.first_offset == inv.first_offset &&
+		           inv3.first_cp == inv.first_cp);
 		for (size_t i = 0; i < n; i++) {
 			if (!(hits[i].flags & MEKIKI_HIT_CONFUSABLE))
 				continue;
@@ -108,6 +115,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(conf);
 	}
 	free(hits);
+
+	/* The text as a subject: at most one claim per tag, each inside it. */
+	mekiki_hit claims[4];
+	size_t nclaims = 12345;
+	mekiki_invisible none;
+	FUZZ_CHECK(mekiki_scan(sc, text, len, MEKIKI_SCAN_SUBJECT_CLAIMS, claims, 4, &nclaims,
+	                       &none) == MEKIKI_OK);
+	FUZZ_CHECK(nclaims <= 4 && none.count == 0);
+	for (size_t i = 0; i < nclaims; i++) {
+		FUZZ_CHECK(claims[i].start < claims[i].end && claims[i].end <= len);
+		FUZZ_CHECK(claims[i].brand < mekiki_catalogue_brand_count(cat));
+	}
 
 	check_skeleton(mekiki_skeleton, text, len);
 	check_skeleton(mekiki_skeleton_weak, text, len);

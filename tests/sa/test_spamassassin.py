@@ -122,7 +122,7 @@ class TestLint(SATestCase):
         subprocess.run(["cc", "-shared", "-fPIC", "-o", lib, src], check=True)
         res = self.sa("lint-abi", local_cf=f"mekiki_library {lib}\n").lint()
         self.assertNotEqual(res.returncode, 0)
-        self.assertIn("libmekiki 9.9.9 has ABI 999; this plugin needs ABI 3", res.stderr)
+        self.assertIn("libmekiki 9.9.9 has ABI 999; this plugin needs ABI 4", res.stderr)
 
     def test_lint_bad_bound(self):
         res = self.sa("lint-bound", local_cf="mekiki_max_hits 0\n").lint()

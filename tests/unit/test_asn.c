@@ -34,9 +34,18 @@ static void db_teardown(void)
 	db = NULL;
 }
 
+/* 1: found, 0: not in the database, or the negative status. */
+static int lookup_in(const mekiki_asn_db *d, const char *ip, size_t len, mekiki_asn_info *info)
+{
+	int found = -1;
+	int rc = mekiki_asn_lookup(d, ip, len, info, &found);
+	ck_assert_int_eq(found, rc == MEKIKI_OK ? found != 0 : 0);
+	return rc == MEKIKI_OK ? found : rc;
+}
+
 static int lookup(const char *ip, mekiki_asn_info *info)
 {
-	return mekiki_asn_lookup(db, ip, strlen(ip), info);
+	return lookup_in(db, ip, strlen(ip), info);
 }
 
 START_TEST(test_ipv4)
@@ -96,15 +105,16 @@ START_TEST(test_not_an_address)
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
 		ck_assert_msg(lookup(bad[i], &info) == MEKIKI_EINVAL, "\"%s\" accepted", bad[i]);
 	/* A NUL inside the given length is not cut short to a valid address. */
-	ck_assert_int_eq(mekiki_asn_lookup(db, "1.1.1.1\0junk", 12, &info), MEKIKI_EINVAL);
+	ck_assert_int_eq(lookup_in(db, "1.1.1.1\0junk", 12, &info), MEKIKI_EINVAL);
 	/* Over-long text. */
 	char longer[200];
 	memset(longer, '1', sizeof longer);
-	ck_assert_int_eq(mekiki_asn_lookup(db, longer, sizeof longer, &info), MEKIKI_EINVAL);
+	ck_assert_int_eq(lookup_in(db, longer, sizeof longer, &info), MEKIKI_EINVAL);
 	/* NULL arguments. */
-	ck_assert_int_eq(mekiki_asn_lookup(NULL, "1.1.1.1", 7, &info), MEKIKI_EINVAL);
-	ck_assert_int_eq(mekiki_asn_lookup(db, NULL, 7, &info), MEKIKI_EINVAL);
-	ck_assert_int_eq(mekiki_asn_lookup(db, "1.1.1.1", 7, NULL), MEKIKI_EINVAL);
+	ck_assert_int_eq(lookup_in(NULL, "1.1.1.1", 7, &info), MEKIKI_EINVAL);
+	ck_assert_int_eq(lookup_in(db, NULL, 7, &info), MEKIKI_EINVAL);
+	ck_assert_int_eq(lookup_in(db, "1.1.1.1", 7, NULL), MEKIKI_EINVAL);
+	ck_assert_int_eq(mekiki_asn_lookup(db, "1.1.1.1", 7, &info, NULL), MEKIKI_EINVAL);
 }
 END_TEST
 
@@ -159,7 +169,7 @@ START_TEST(test_open_failures)
 			mekiki_asn_info info;
 			const char *ips[] = {"104.248.62.17", "2a03:b0c0::1", "45.76.1.7", "8.8.8.8"};
 			for (size_t i = 0; i < 4; i++) {
-				int r = mekiki_asn_lookup(d, ips[i], strlen(ips[i]), &info);
+				int r = lookup_in(d, ips[i], strlen(ips[i]), &info);
 				ck_assert(r == 0 || r == 1 || r == MEKIKI_EENGINE);
 			}
 			mekiki_asn_close(d);
@@ -189,14 +199,14 @@ START_TEST(test_file_changed_in_place)
 	ck_assert_msg(d != NULL, "%s", err);
 	mekiki_asn_info info;
 	const char *ip = "104.248.62.17";
-	ck_assert_int_eq(mekiki_asn_lookup(d, ip, strlen(ip), &info), 1);
+	ck_assert_int_eq(lookup_in(d, ip, strlen(ip), &info), 1);
 	ck_assert_int_eq(ftruncate(fd, 0), 0);
-	ck_assert_int_eq(mekiki_asn_lookup(d, ip, strlen(ip), &info), 1);
+	ck_assert_int_eq(lookup_in(d, ip, strlen(ip), &info), 1);
 	ck_assert_uint_eq(info.asn, 14061);
 	static char junk[1 << 20];
 	memset(junk, 0xA5, n);
 	ck_assert_int_eq(pwrite(fd, junk, n, 0), (ssize_t)n);
-	ck_assert_int_eq(mekiki_asn_lookup(d, ip, strlen(ip), &info), 1);
+	ck_assert_int_eq(lookup_in(d, ip, strlen(ip), &info), 1);
 	ck_assert_uint_eq(info.asn, 14061);
 	ck_assert_str_eq(info.org, "DigitalOcean, LLC");
 	mekiki_asn_close(d);

@@ -116,7 +116,7 @@ static size_t scan(mekiki_scanner *sc, const char *text, size_t len, mekiki_hit 
                    size_t max)
 {
 	size_t n = 99999;
-	int rc = mekiki_scan(sc, text, len, hits, max, &n);
+	int rc = mekiki_scan(sc, text, len, 0, hits, max, &n, NULL);
 	ck_assert_msg(rc == MEKIKI_OK, "mekiki_scan returned %d", rc);
 	ck_assert_msg(n <= max, "nhits %zu > max_hits %zu", n, max);
 	return n;
@@ -614,7 +614,7 @@ START_TEST(test_catalogue_bounds_counts)
 	snprintf(text, sizeof text, "from %s today", name);
 	mekiki_hit hits[4];
 	size_t n = 0;
-	ck_assert_int_eq(mekiki_scan(sc, text, strlen(text), hits, 4, &n), MEKIKI_OK);
+	ck_assert_int_eq(mekiki_scan(sc, text, strlen(text), 0, hits, 4, &n, NULL), MEKIKI_OK);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_uint_eq(hits[0].brand, MEKIKI_MAX_BRANDS - 1);
 	mekiki_scanner_free(sc);
@@ -718,7 +718,7 @@ START_TEST(test_catalogue_name_too_large)
 	mekiki_hit hits[4];
 	size_t nh = 0;
 	static const char text[] = "Okbrand and Dobrand";
-	ck_assert_int_eq(mekiki_scan(sc, text, sizeof text - 1, hits, 4, &nh), MEKIKI_OK);
+	ck_assert_int_eq(mekiki_scan(sc, text, sizeof text - 1, 0, hits, 4, &nh, NULL), MEKIKI_OK);
 	ck_assert_uint_eq(nh, 2);
 	ck_assert_str_eq(mekiki_catalogue_brand_id(cat, hits[0].brand), "ok");
 	ck_assert_str_eq(mekiki_catalogue_brand_id(cat, hits[1].brand), "do");
@@ -728,7 +728,7 @@ START_TEST(test_catalogue_name_too_large)
 	for (unsigned i = 0; i < 40; i++)
 		bl += (size_t)sprintf(big + bl, i % 2 ? "\xe4\xb8\x80" : "\xe3\x83\xbc");
 	big[bl++] = 'a';
-	ck_assert_int_eq(mekiki_scan(sc, big, bl, hits, 4, &nh), MEKIKI_OK);
+	ck_assert_int_eq(mekiki_scan(sc, big, bl, 0, hits, 4, &nh, NULL), MEKIKI_OK);
 	ck_assert_uint_eq(nh, 1);
 	ck_assert_str_eq(mekiki_catalogue_brand_id(cat, hits[0].brand), "big");
 	ck_assert_uint_eq(hits[0].start, 0);
@@ -799,7 +799,11 @@ END_TEST
 static size_t subject_claims(mekiki_scanner *sc, const char *s, mekiki_hit *hits, size_t max)
 {
 	size_t n = 99;
-	ck_assert_int_eq(mekiki_subject_claims(sc, s, strlen(s), hits, max, &n), MEKIKI_OK);
+	mekiki_invisible inv = {1, 2, 3};
+	ck_assert_int_eq(mekiki_scan(sc, s, strlen(s), MEKIKI_SCAN_SUBJECT_CLAIMS, hits, max, &n,
+	                             &inv),
+	                 MEKIKI_OK);
+	ck_assert_uint_eq(inv.count, 0); /* not looked for in this mode */
 	return n;
 }
 
@@ -851,8 +855,16 @@ START_TEST(test_subject_claims)
 	ck_assert_uint_eq(subject_claims(sc, "  \xe3\x80\x80 ", hits, 4), 0);
 	ck_assert_uint_eq(subject_claims(sc, "[]\xe3\x80\x90\xe3\x80\x91", hits, 4), 0);
 	size_t n;
-	ck_assert_int_eq(mekiki_subject_claims(NULL, "x", 1, hits, 4, &n), MEKIKI_EINVAL);
-	ck_assert_int_eq(mekiki_subject_claims(sc, NULL, 1, hits, 4, &n), MEKIKI_EINVAL);
+	ck_assert_int_eq(mekiki_scan(NULL, "x", 1, MEKIKI_SCAN_SUBJECT_CLAIMS, hits, 4, &n, NULL),
+	                 MEKIKI_EINVAL);
+	ck_assert_int_eq(mekiki_scan(sc, NULL, 1, MEKIKI_SCAN_SUBJECT_CLAIMS, hits, 4, &n, NULL),
+	                 MEKIKI_EINVAL);
+	/* claims written with look-alikes only: not a mode */
+	ck_assert_int_eq(mekiki_scan(sc, "[Amazon]", 8,
+	                             MEKIKI_SCAN_SUBJECT_CLAIMS | MEKIKI_SCAN_CONFUSABLE_ONLY, hits, 4,
+	                             &n, NULL),
+	                 MEKIKI_EINVAL);
+	ck_assert_uint_eq(n, 0);
 	mekiki_scanner_free(sc);
 	mekiki_catalogue_free(cat);
 }
@@ -862,9 +874,9 @@ END_TEST
 static mekiki_invisible invisible_of(const char *text, size_t len)
 {
 	mekiki_hit hits[MAX_HITS];
-	scan_shipped(text, len, hits);
+	size_t n;
 	mekiki_invisible inv;
-	mekiki_scan_invisible(shipped_sc, &inv);
+	ck_assert_int_eq(mekiki_scan(shipped_sc, text, len, 0, hits, MAX_HITS, &n, &inv), MEKIKI_OK);
 	return inv;
 }
 
@@ -893,6 +905,73 @@ START_TEST(test_invisible_in_words)
 	EXPECT_CONFUSABLE(u8"\u30B3\u2061\u30A4\u30F3\u30C1\u30A7\uFE09\u30C3\u30AF", "coincheck",
 	                  u8"コインチェック", 0, 27, 2, 0x2061, 0xFE09); /* 9 x 3 bytes */
 	ck_assert_uint_eq(INVISIBLE(u8"コ\u2061インチェ\uFE09ック").count, 2);
+}
+END_TEST
+
+/* The invisible finding is a result of the call that scanned the text: a
+ * host check or other scans on the same scanner between two scans, or
+ * after one, change nothing of what an earlier call returned, and the
+ * same text gives the same finding whatever ran before it. */
+START_TEST(test_invisible_per_call)
+{
+	static const char split[] = u8"Pay\u200BPal account"; /* U+200B at byte 3 */
+	static const char other[] = u8"\u30a2\u30ab\u30a6\ufe09\u30f3\u30c8 and more";
+	static const char clean[] = "Amazon order";
+	mekiki_hit hits[MAX_HITS];
+	size_t n1, n2, n3;
+	mekiki_invisible first, second, third;
+	ck_assert_int_eq(mekiki_scan(shipped_sc, split, sizeof split - 1, 0, hits, MAX_HITS, &n1,
+	                             &first),
+	                 MEKIKI_OK);
+	ck_assert_uint_eq(first.count, 1);
+	ck_assert_uint_eq(first.first_offset, 3);
+	ck_assert_uint_eq(first.first_cp, 0x200B);
+	/* A host check, then a scan of a text with another invisible, then one
+	 * of a clean text, on the same scanner. */
+	mekiki_host_verdict v;
+	ck_assert_int_eq(mekiki_host_check(shipped_sc, "paypa1-login.example.cn", 23, &v), MEKIKI_OK);
+	ck_assert_int_eq(mekiki_scan(shipped_sc, other, sizeof other - 1, MEKIKI_SCAN_CONFUSABLE_ONLY,
+	                             hits, MAX_HITS, &n2, &second),
+	                 MEKIKI_OK);
+	ck_assert_uint_eq(second.count, 1);
+	ck_assert_uint_eq(second.first_offset, 9);
+	ck_assert_uint_eq(second.first_cp, 0xFE09);
+	ck_assert_int_eq(mekiki_scan(shipped_sc, clean, sizeof clean - 1, 0, hits, MAX_HITS, &n3,
+	                             &third),
+	                 MEKIKI_OK);
+	ck_assert_uint_eq(third.count, 0);
+	/* The first call's result is as it was returned. */
+	ck_assert_uint_eq(first.count, 1);
+	ck_assert_uint_eq(first.first_offset, 3);
+	ck_assert_uint_eq(first.first_cp, 0x200B);
+	/* A subject-claims scan and a failing call report no invisible. */
+	mekiki_invisible none = {7, 7, 7};
+	ck_assert_int_eq(mekiki_scan(shipped_sc, split, sizeof split - 1, MEKIKI_SCAN_SUBJECT_CLAIMS,
+	                             hits, 4, &n3, &none),
+	                 MEKIKI_OK);
+	ck_assert_uint_eq(none.count, 0);
+	none.count = 7;
+	ck_assert_int_eq(mekiki_scan(shipped_sc, split, sizeof split - 1, 0x80u, hits, MAX_HITS, &n3,
+	                             &none),
+	                 MEKIKI_EINVAL);
+	ck_assert_uint_eq(none.count, 0);
+	ck_assert_uint_eq(n3, 0);
+	/* The same text again, after all that: the same finding, and the hits
+	 * are the first call's. */
+	mekiki_hit again[MAX_HITS];
+	mekiki_invisible repeat;
+	ck_assert_int_eq(mekiki_scan(shipped_sc, split, sizeof split - 1, 0, again, MAX_HITS, &n2,
+	                             &repeat),
+	                 MEKIKI_OK);
+	ck_assert_uint_eq(n2, n1);
+	ck_assert_uint_eq(repeat.count, first.count);
+	ck_assert_uint_eq(repeat.first_offset, first.first_offset);
+	ck_assert_uint_eq(repeat.first_cp, first.first_cp);
+	/* And the invisible is optional: NULL asks for hits alone. */
+	ck_assert_int_eq(mekiki_scan(shipped_sc, split, sizeof split - 1, 0, again, MAX_HITS, &n2,
+	                             NULL),
+	                 MEKIKI_OK);
+	ck_assert_uint_eq(n2, n1);
 }
 END_TEST
 
@@ -1230,7 +1309,7 @@ START_TEST(test_max_hits)
 	mekiki_hit hits[11];
 	memset(hits, 0xAB, sizeof hits);
 	size_t nh = 0;
-	ck_assert_int_eq(mekiki_scan(shipped_sc, text, len, hits, 10, &nh), MEKIKI_OK);
+	ck_assert_int_eq(mekiki_scan(shipped_sc, text, len, 0, hits, 10, &nh, NULL), MEKIKI_OK);
 	ck_assert_uint_eq(nh, 10);
 	for (size_t i = 0; i < nh; i++) {
 		ck_assert_uint_eq(hits[i].start, i * ul);
@@ -1244,20 +1323,20 @@ START_TEST(test_max_hits)
 
 	/* All 1000 when there is room. */
 	mekiki_hit *all = malloc(2000 * sizeof *all);
-	ck_assert_int_eq(mekiki_scan(shipped_sc, text, len, all, 2000, &nh), MEKIKI_OK);
+	ck_assert_int_eq(mekiki_scan(shipped_sc, text, len, 0, all, 2000, &nh, NULL), MEKIKI_OK);
 	ck_assert_uint_eq(nh, 1000);
 	ck_assert_uint_eq(all[999].start, 999 * ul);
 	free(all);
 
 	/* max_hits 0: nothing, even with a NULL hits array. */
 	nh = 77;
-	ck_assert_int_eq(mekiki_scan(shipped_sc, text, len, hits, 0, &nh), MEKIKI_OK);
+	ck_assert_int_eq(mekiki_scan(shipped_sc, text, len, 0, hits, 0, &nh, NULL), MEKIKI_OK);
 	ck_assert_uint_eq(nh, 0);
 	nh = 77;
-	ck_assert_int_eq(mekiki_scan(shipped_sc, text, len, NULL, 0, &nh), MEKIKI_OK);
+	ck_assert_int_eq(mekiki_scan(shipped_sc, text, len, 0, NULL, 0, &nh, NULL), MEKIKI_OK);
 	ck_assert_uint_eq(nh, 0);
 	/* max_hits 1 */
-	ck_assert_int_eq(mekiki_scan(shipped_sc, text, len, hits, 1, &nh), MEKIKI_OK);
+	ck_assert_int_eq(mekiki_scan(shipped_sc, text, len, 0, hits, 1, &nh, NULL), MEKIKI_OK);
 	ck_assert_uint_eq(nh, 1);
 	ck_assert_uint_eq(hits[0].start, 0);
 	free(text);
@@ -1278,12 +1357,12 @@ START_TEST(test_scan_confusable_only)
 	memcpy(text + 100 * pl, tail, tl);
 	mekiki_hit hits[10];
 	size_t nh = 0;
-	ck_assert_int_eq(mekiki_scan(shipped_sc, text, len, hits, 10, &nh), MEKIKI_OK);
+	ck_assert_int_eq(mekiki_scan(shipped_sc, text, len, 0, hits, 10, &nh, NULL), MEKIKI_OK);
 	ck_assert_uint_eq(nh, 10);
 	for (size_t i = 0; i < nh; i++)
 		ck_assert(!(hits[i].flags & MEKIKI_HIT_CONFUSABLE));
-	ck_assert_int_eq(mekiki_scan_flags(shipped_sc, text, len, hits, 10, &nh,
-	                                   MEKIKI_SCAN_CONFUSABLE_ONLY),
+	ck_assert_int_eq(mekiki_scan(shipped_sc, text, len, MEKIKI_SCAN_CONFUSABLE_ONLY, hits, 10,
+	                             &nh, NULL),
 	                 MEKIKI_OK);
 	ck_assert_uint_eq(nh, 2);
 	ck_assert_uint_eq(hits[0].start, 100 * pl);
@@ -1292,18 +1371,17 @@ START_TEST(test_scan_confusable_only)
 	ck_assert_str_eq(mekiki_catalogue_brand_id(shipped, hits[1].brand), "paypal");
 	for (size_t i = 0; i < nh; i++)
 		ck_assert(hits[i].flags & MEKIKI_HIT_CONFUSABLE);
-	/* Flags 0 is mekiki_scan(). */
-	ck_assert_int_eq(mekiki_scan_flags(shipped_sc, text, len, hits, 10, &nh, 0), MEKIKI_OK);
+	/* Flags 0: every name, plain or not. */
+	ck_assert_int_eq(mekiki_scan(shipped_sc, text, len, 0, hits, 10, &nh, NULL), MEKIKI_OK);
 	ck_assert_uint_eq(nh, 10);
 	ck_assert(!(hits[0].flags & MEKIKI_HIT_CONFUSABLE));
 	/* Invisibles are still reported. */
 	static const char inv[] = u8"Amazon \u30a2\u30ab\u30a6\ufe09\u30f3\u30c8";
-	ck_assert_int_eq(mekiki_scan_flags(shipped_sc, inv, sizeof inv - 1, hits, 10, &nh,
-	                                   MEKIKI_SCAN_CONFUSABLE_ONLY),
+	mekiki_invisible iv;
+	ck_assert_int_eq(mekiki_scan(shipped_sc, inv, sizeof inv - 1, MEKIKI_SCAN_CONFUSABLE_ONLY,
+	                             hits, 10, &nh, &iv),
 	                 MEKIKI_OK);
 	ck_assert_uint_eq(nh, 0);
-	mekiki_invisible iv;
-	mekiki_scan_invisible(shipped_sc, &iv);
 	ck_assert_uint_eq(iv.count, 1);
 	ck_assert_uint_eq(iv.first_cp, 0xFE09);
 	free(text);
@@ -1366,8 +1444,9 @@ START_TEST(test_scratch_bounded)
 	mekiki_hit hits[MAX_HITS];
 	size_t n = 0;
 	long long base = heap_in_use();
-	ck_assert_int_eq(mekiki_scan_flags(sc, text, len, hits, MAX_HITS, &n,
-	                                   MEKIKI_SCAN_CONFUSABLE_ONLY), MEKIKI_OK);
+	ck_assert_int_eq(mekiki_scan(sc, text, len, MEKIKI_SCAN_CONFUSABLE_ONLY, hits, MAX_HITS, &n,
+	                             NULL),
+	                 MEKIKI_OK);
 	/* The whole text was scanned. */
 	ck_assert_uint_ge(n, 1);
 	ck_assert_uint_eq(hits[n - 1].end, len);
@@ -1375,14 +1454,14 @@ START_TEST(test_scratch_bounded)
 	ck_assert_msg(kept <= keep, "the scanner keeps %lld bytes after a 4 MB text", kept);
 	/* An ordinary text's scratch (100 KB of Cyrillic) is kept for the next
 	 * scan, and a second scan of it needs no more. */
-	ck_assert_int_eq(mekiki_scan(sc, text, 100 * 1024, hits, MAX_HITS, &n), MEKIKI_OK);
+	ck_assert_int_eq(mekiki_scan(sc, text, 100 * 1024, 0, hits, MAX_HITS, &n, NULL), MEKIKI_OK);
 	long long ordinary = heap_in_use() - base;
 	ck_assert_msg(ordinary > 0 && ordinary <= keep,
 	              "the scanner keeps %lld bytes after 100 KB", ordinary);
-	ck_assert_int_eq(mekiki_scan(sc, text, 100 * 1024, hits, MAX_HITS, &n), MEKIKI_OK);
+	ck_assert_int_eq(mekiki_scan(sc, text, 100 * 1024, 0, hits, MAX_HITS, &n, NULL), MEKIKI_OK);
 	ck_assert_int_eq(heap_in_use() - base, ordinary);
 	/* And after another long text, no more than before it. */
-	ck_assert_int_eq(mekiki_scan(sc, text, len, hits, MAX_HITS, &n), MEKIKI_OK);
+	ck_assert_int_eq(mekiki_scan(sc, text, len, 0, hits, MAX_HITS, &n, NULL), MEKIKI_OK);
 	ck_assert_int_le(heap_in_use() - base, ordinary);
 	mekiki_scanner_free(sc);
 	free(text);
@@ -1396,10 +1475,14 @@ START_TEST(test_einval)
 {
 	mekiki_hit hits[4];
 	size_t n = 5;
-	ck_assert_int_eq(mekiki_scan(NULL, "Amazon", 6, hits, 4, &n), MEKIKI_EINVAL);
-	ck_assert_int_eq(mekiki_scan(shipped_sc, NULL, 6, hits, 4, &n), MEKIKI_EINVAL);
-	ck_assert_int_eq(mekiki_scan(shipped_sc, "Amazon", 6, NULL, 4, &n), MEKIKI_EINVAL);
-	ck_assert_int_eq(mekiki_scan(shipped_sc, "Amazon", 6, hits, 4, NULL), MEKIKI_EINVAL);
+	ck_assert_int_eq(mekiki_scan(NULL, "Amazon", 6, 0, hits, 4, &n, NULL), MEKIKI_EINVAL);
+	ck_assert_int_eq(mekiki_scan(shipped_sc, NULL, 6, 0, hits, 4, &n, NULL), MEKIKI_EINVAL);
+	ck_assert_int_eq(mekiki_scan(shipped_sc, "Amazon", 6, 0, NULL, 4, &n, NULL), MEKIKI_EINVAL);
+	ck_assert_int_eq(mekiki_scan(shipped_sc, "Amazon", 6, 0, hits, 4, NULL, NULL), MEKIKI_EINVAL);
+	/* an unknown flag */
+	n = 5;
+	ck_assert_int_eq(mekiki_scan(shipped_sc, "Amazon", 6, 0x4u, hits, 4, &n, NULL), MEKIKI_EINVAL);
+	ck_assert_uint_eq(n, 0);
 	ck_assert_ptr_null(mekiki_scanner_new(NULL));
 	/* Freeing NULL is harmless. */
 	mekiki_scanner_free(NULL);
@@ -2351,6 +2434,7 @@ static Suite *core_suite(void)
 	tcase_add_test(ts, test_no_hits);
 	tcase_add_test(ts, test_weak_skeleton_hits);
 	tcase_add_test(ts, test_invisible_in_words);
+	tcase_add_test(ts, test_invisible_per_call);
 	tcase_add_test(ts, test_hosts);
 	tcase_add_test(ts, test_host_semantics);
 	tcase_add_test(ts, test_owns_sender);
