@@ -19,13 +19,11 @@ import collections
 import email
 import email.policy
 import ipaddress
-import os
 import re
 import subprocess
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from corpus_scan import collect, find_labels, label_of  # noqa: E402  (the corpus tool's reading)
+from harness.corpus import collect, find_labels, label_of  # the corpus tools' reading
 
 
 IP4 = re.compile(r'(?<![\d.])(\d{1,3}(?:\.\d{1,3}){3})(?![\d.])')

@@ -8,7 +8,7 @@
 Generated worst-case messages of each family at sizes n, 2n, 4n and 8n
 (bytes of body, subject or display name, or links) are checked through
 
-  rspamd       the real Debian rspamd (scripts/rspamd_private.py, one worker),
+  rspamd       the real Debian rspamd (scripts/harness/rspamd_private.py, one worker),
                with a benchmark-only copy of the plugin that times its own
                callbacks (scripts/bench_rspamd.py's timing prelude): mekiki's
                time is the worker's CPU time inside MEKIKI_CHECK,
@@ -42,10 +42,9 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-sys.path.insert(0, HERE)
-from bench_rspamd import BenchRspamd, Client, NxdomainServer, read_bench_log  # noqa: E402
-from rspamd_private import build_asn_fixture  # noqa: E402
-from sa_private import SpamAssassin  # noqa: E402
+from bench_rspamd import BenchRspamd, Client, NxdomainServer, read_bench_log
+from harness.rspamd_private import build_asn_fixture
+from harness.sa_private import SpamAssassin
 
 KB = 1024
 

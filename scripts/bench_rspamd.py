@@ -5,7 +5,7 @@
         [--markdown FILE] [--json FILE] [--quick]
 
 One run, on one machine, against the real Debian rspamd (private instances on
-127.0.0.1 through scripts/rspamd_private.py, staged install in --stage):
+127.0.0.1 through scripts/harness/rspamd_private.py, staged install in --stage):
 
 1. start-up and memory: rspamd without mekiki, with mekiki but no ASN
    database, and with mekiki and the default ASN database, started in turn
@@ -54,8 +54,7 @@ import threading
 import time
 import urllib.request
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from rspamd_private import Rspamd, dns_for, received_ip  # noqa: E402
+from harness.rspamd_private import Rspamd, dns_for, received_ip
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEV_CORPUS = os.path.join(os.path.dirname(ROOT), "shared", "corpus")

@@ -15,8 +15,7 @@ import fnmatch
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from rspamd_private import Rspamd, dns_for, mekiki_symbols, read_manifest  # noqa: E402
+from harness.rspamd_private import Rspamd, dns_for, mekiki_symbols, read_manifest
 
 
 def messages(args):

@@ -9,9 +9,10 @@
 run scans every ham message of the given corpora (labels as
 scripts/corpus_scan.py reads them: a labels.tsv or manifest.tsv in or next
 to a corpus root, else the folder name) with and without mekiki: twice
-through a private rspamd (scripts/rspamd_private.py, as corpus_scan.py does),
-and once through a private spamd checked with spamc (scripts/sa_private.py;
-local tests only, -L), SpamAssassin's verdict without mekiki being the sum of
+through a private rspamd (scripts/harness/rspamd_private.py, as
+corpus_scan.py does), and once through a private spamd checked with spamc
+(scripts/harness/sa_private.py; local tests only, -L), SpamAssassin's
+verdict without mekiki being the sum of
 its other rules' scores (--sa-scan-without scans a second spamd instead),
 and writes the four results files (corpus_scan.py's
 --out format) into --out-dir (default STATE/results).  check reads such
@@ -42,9 +43,7 @@ import re
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-import corpus_scan  # noqa: E402
+from harness import corpus
 
 ENGINES = ("rspamd", "spamassassin")
 POINT = 1.0                 # a mekiki symbol scoring this much or more fails
@@ -327,11 +326,11 @@ def ham_items(paths):
     items, corpora, notes = [], [], []
     multi = len(paths) > 1
     for p in paths:
-        labels = corpus_scan.find_labels([p])
-        got = corpus_scan.collect([p])
+        labels = corpus.find_labels([p])
+        got = corpus.collect([p])
         counts = collections.Counter()
         for it in got:
-            it.label = corpus_scan.label_of(it, labels)
+            it.label = corpus.label_of(it, labels)
             counts[it.label] += 1
             if it.label == "ham":
                 corpora.append(os.path.basename(os.path.abspath(p).rstrip("/")) if multi else "")
@@ -342,13 +341,13 @@ def ham_items(paths):
 
 
 def scan_rspamd(args, items, with_mekiki):
-    from rspamd_private import Rspamd, dns_for, read_dns_tsv
+    from harness.rspamd_private import Rspamd, dns_for, read_dns_tsv
     rs = Rspamd(args.stage, args.rspamd_state or os.path.join(args.state, "rspamd"),
                 with_mekiki=with_mekiki,
-                workers=args.workers, local={"local.d/hfilter.conf": corpus_scan.HFILTER_OFFLINE},
+                workers=args.workers, local={"local.d/hfilter.conf": corpus.HFILTER_OFFLINE},
                 dns_records=dns_for(args.paths) + [r for f in args.dns for r in read_dns_tsv(f)])
     with rs:
-        return list(corpus_scan.scan_items(rs, items, args.jobs, False))
+        return list(corpus.scan_items(rs, items, args.jobs, False))
 
 
 GATE_CF = ("report_safe 0\n"
@@ -377,7 +376,7 @@ def parse_sa(output):
 
 
 def scan_sa(args, items, with_mekiki):
-    from sa_private import Spamd
+    from harness.sa_private import Spamd
     sd = Spamd(args.stage, os.path.join(args.state, "sa-with" if with_mekiki else "sa-without"),
                children=args.children, with_mekiki=with_mekiki, local_cf=GATE_CF)
 
@@ -391,7 +390,7 @@ def scan_sa(args, items, with_mekiki):
 
     recs = []
     with sd:
-        for item, res in corpus_scan.ordered_map(one, items, args.children + 1):
+        for item, res in corpus.ordered_map(one, items, args.children + 1):
             recs.append(dict({"file": item.name, "id": item.id, "label": item.label}, **res))
     return recs
 

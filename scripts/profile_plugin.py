@@ -23,15 +23,13 @@ import argparse
 import concurrent.futures
 import os
 import re
-import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "scripts"))
-from corpus_scan import collect  # noqa: E402
-from dns_fixture import DnsFixture  # noqa: E402
-from rspamd_private import MODULE, Rspamd, read_dns_tsv, received_ip  # noqa: E402
+from harness.corpus import collect
+from harness.dns_fixture import DnsFixture
+from harness.rspamd_private import MODULE, Rspamd, read_dns_tsv, received_ip
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEV_CORPUS = os.path.join(os.path.dirname(ROOT), "shared", "corpus")
 CALLBACK = "local function mekiki_check(task)\n"
 EXPORTS = "\nreturn {\n"  # the module's exports, after every function

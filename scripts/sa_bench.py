@@ -28,14 +28,12 @@ import os
 import resource
 import statistics
 import subprocess
-import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-sys.path.insert(0, HERE)
-from rspamd_private import build_asn_fixture  # noqa: E402
-from sa_private import SpamAssassin  # noqa: E402
+from harness.rspamd_private import build_asn_fixture
+from harness.sa_private import SpamAssassin
 
 
 def in_process(sa, rounds, files):

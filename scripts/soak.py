@@ -20,8 +20,7 @@ import sys
 import threading
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from rspamd_private import Rspamd, normal_workers  # noqa: E402
+from harness.rspamd_private import Rspamd, normal_workers
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -13,7 +13,7 @@
  * their final name and renamed into place, so a reader never sees a partial
  * one; at most MK_CACHE_KEEP of them are kept (the least recently used go).
  *
- * The only place libmekiki writes files (tests/check_no_io.py checks that
+ * The only place libmekiki writes files (tests/lua/check_no_io.py checks that
  * open, write, rename, unlink and mkdir are called from here alone, and
  * from asn.c's private copy).  The directory must be writable only by the
  * user running the filter: a database in it is trusted once it matches.

@@ -1,6 +1,6 @@
 """corpus_scan.py diff / rescore / baseline / check on hand-written results.
 
-    python3 tests/corpus/test_corpus_tools.py OUT_DIR
+    PYTHONPATH=scripts python3 tests/corpus/test_corpus_tools.py OUT_DIR
 
 run-a.jsonl and run-b.jsonl are small results files written by hand (the
 format --out writes); every expected figure below was worked out by hand
@@ -175,8 +175,7 @@ def test_baseline(out_dir):
 
 def test_received():
     """--ip-from-received: the client rspamd is told about, from hand-written headers."""
-    sys.path.insert(0, os.path.join(ROOT, "scripts"))
-    from corpus_scan import parse_networks, relay_from_received
+    from harness.corpus import parse_networks, relay_from_received
     msg = (b"Received: from mx.example.jp (mx.example.jp [192.0.2.1])\r\n"
            b"\tby mail.example.jp with LMTP; Mon, 1 Jan 2024 00:00:00 +0900\r\n"
            b"Received: from BN8PR.prod.outlook.com (2603:10b6:408:e6:cafe::23) by\r\n"

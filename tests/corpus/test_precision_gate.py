@@ -1,6 +1,6 @@
 """scripts/precision_gate.py check: the gate's logic on hand-made results.
 
-    python3 tests/corpus/test_precision_gate.py OUT_DIR
+    PYTHONPATH=scripts python3 tests/corpus/test_precision_gate.py OUT_DIR
 
 tests/corpus/gate/ holds small results files in corpus_scan.py's --out
 format (rspamd-with/-without, sa-with/-without, pass-with/-without,
@@ -190,7 +190,6 @@ def test_sa_without_derived():
     # s1 4.0 + MEKIKI_URL_TLD 2.7 = 6.7 spam at 5.0 -> 4.0 not spam;
     # s2 4.0 + MEKIKI_LURE 0.9 = 4.9 not spam -> 4.0 not spam;
     # s3 5.2 + MEKIKI_PHISH 3.0 = 8.2 spam -> 5.2 spam; s4 an error stays one.
-    sys.path.insert(0, os.path.join(ROOT, "scripts"))
     import precision_gate
     recs = [{"file": f"s{i}.eml", "id": f"s{i}.eml", "label": "ham", "score": sc,
              "action": act, "required": 5.0, "symbols": syms}

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Writes the seed corpora tests/fuzz/corpus/<target>/ (our own text only).
 
-    python3 tests/fuzz/make_seeds.py
+    PYTHONPATH=scripts python3 tests/fuzz/make_seeds.py
+
+(PYTHONPATH=scripts: the test harness package, scripts/harness/.)
 
 The files are committed; rerun after changing a target's input format.
 """
@@ -99,9 +101,8 @@ write("lua", LUA)
 
 # fuzz_mmdb: the tests' own MaxMind DB (tests/asn/asn-fixture.csv), whole,
 # truncated, and with its metadata marker damaged.
-import sys, tempfile  # noqa: E402
-sys.path.insert(0, os.path.join(HERE, "..", "..", "scripts"))
-from rspamd_private import build_asn_fixture  # noqa: E402
+import tempfile  # noqa: E402
+from harness.rspamd_private import build_asn_fixture  # noqa: E402
 with tempfile.TemporaryDirectory() as tmp:
     with open(build_asn_fixture(os.path.join(tmp, "f.mmdb"), os.path.join(HERE, "..", "..")), "rb") as f:
         db = f.read()

@@ -1,13 +1,13 @@
 """The policy's golden table through the real daemons (issue #17):
 
-    python3 tests/golden/test_golden_daemons.py rspamd STAGE STATE_DIR [--table FILE]
-    python3 tests/golden/test_golden_daemons.py spamassassin STAGE STATE_DIR [--table FILE]
+    PYTHONPATH=scripts python3 tests/golden/test_golden_daemons.py rspamd STAGE STATE_DIR [--table FILE]
+    PYTHONPATH=scripts python3 tests/golden/test_golden_daemons.py spamassassin STAGE STATE_DIR [--table FILE]
 
 Every case of tests/golden/policy.jsonl that a message can carry
 (to_eml.why_not) is turned into a message (to_eml.to_eml) and scanned, all
 in one go, by one daemon started once from the staged install (STAGE):
 
-rspamd  the private rspamd of scripts/rspamd_private.py on 127.0.0.1, with
+rspamd  the private rspamd of scripts/harness/rspamd_private.py on 127.0.0.1, with
         the shipped brand, lure and TLD maps and no ASN database or map (the
         ASN check is not registered: MEKIKI_SENDER_ASN, MEKIKI_URL_ASN and
         MEKIKI_URL_SHARED_IP cannot fire, and are not ignored).  Its DNS
@@ -16,7 +16,7 @@ rspamd  the private rspamd of scripts/rspamd_private.py on 127.0.0.1, with
         staged mekiki_composites.conf left out), each one's options in order
         and its score, the symbol's weight in the staged mekiki_group.conf
         times the case's factor.
-spamassassin  spamd (-L: local tests only) of scripts/sa_private.py, checked
+spamassassin  spamd (-L: local tests only) of scripts/harness/sa_private.py, checked
         with spamc -R.  Compared: the MEKIKI_ rules hit (the staged
         mekiki.cf's meta rules left out) and each one's options, the text
         the plugin logs for a rule (its options joined by commas).  Under -L
@@ -38,12 +38,11 @@ import time
 import unittest
 from concurrent.futures import ThreadPoolExecutor
 
+import to_eml
+from harness.sa_private import sa_report_rules
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, os.path.join(ROOT, "scripts"))
-sys.path.insert(0, HERE)
-import to_eml  # noqa: E402
-from sa_private import sa_report_rules  # noqa: E402
 
 ARGS = None
 SCORE_TOLERANCE = 1e-3
@@ -204,7 +203,7 @@ class TestRspamd(GoldenCase):
 
     @classmethod
     def setUpClass(cls):
-        from rspamd_private import Rspamd
+        from harness.rspamd_private import Rspamd
         stage = os.path.abspath(ARGS.stage)
         maps = os.path.join(stage, "usr/local/share/mekiki")
         cls.weights = staged_weights(stage)
@@ -243,7 +242,7 @@ class TestSpamAssassin(GoldenCase):
 
     @classmethod
     def setUpClass(cls):
-        from sa_private import Spamd
+        from harness.sa_private import Spamd
         stage = os.path.abspath(ARGS.stage)
         cls.metas = staged_sa_metas(stage)
         state = os.path.join(ARGS.state, "spamd")

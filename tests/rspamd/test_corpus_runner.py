@@ -2,7 +2,7 @@
 rspamd: its results, mass-check logs and summary say what the manifest says;
 mbox input; the progress bar; the side-by-side run without mekiki.
 
-    python3 tests/rspamd/test_corpus_runner.py STAGE STATE_DIR OUT_DIR
+    PYTHONPATH=scripts python3 tests/rspamd/test_corpus_runner.py STAGE STATE_DIR OUT_DIR
 
 SpamAssassin's hit-frequencies (masses/ in SpamAssassin's source) is not
 in Debian's spamassassin package (dpkg -L spamassassin: no masses/), so the
@@ -21,10 +21,10 @@ import re
 import subprocess
 import sys
 
+from harness.rspamd_private import read_manifest
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, os.path.join(ROOT, "scripts"))
-from rspamd_private import read_manifest  # noqa: E402
 
 TOOL = os.path.join(ROOT, "scripts", "corpus_scan.py")
 failed = []
@@ -239,8 +239,8 @@ def main():
     check(res.returncode == 0, f"rescore exited {res.returncode}: {res.stderr[-500:]}")
     with open(rescored, encoding="utf-8") as f:
         predicted = {r["id"]: r for r in map(json.loads, f)}
-    from corpus_scan import HFILTER_OFFLINE  # the scanner's own rspamd settings
-    from rspamd_private import Rspamd, read_dns_tsv
+    from harness.corpus import HFILTER_OFFLINE  # the scanner's own rspamd settings
+    from harness.rspamd_private import Rspamd, read_dns_tsv
     changed = 0
     # The same DNS answers as the scan that wrote the results (corpus/dns.tsv).
     with Rspamd(stage, state, workers=1, local={"local.d/hfilter.conf": HFILTER_OFFLINE,

@@ -1,6 +1,6 @@
 """Integration tests: the real Debian rspamd with mekiki, on 127.0.0.1.
 
-    python3 tests/rspamd/test_integration.py STAGE STATE_DIR
+    PYTHONPATH=scripts python3 tests/rspamd/test_integration.py STAGE STATE_DIR
 
 STAGE is a DESTDIR install of mekiki (ctest makes one); STATE_DIR keeps
 rspamd's Hyperscan cache between runs.  Every message in corpus/ is scanned
@@ -15,12 +15,13 @@ import sys
 import time
 import unittest
 
+from harness.link_cases import _HTML, CLAIM_ORDER_CASE, REDIRECT_CASES, SHOWN_DOMAIN_CASES
+from harness.live_scans import GARBAGE, LiveScans, cut_in_first_entry, overwrite
+from harness.rspamd_private import (Rspamd, build_asn_fixture, mekiki_symbols, normal_workers,
+                                    read_dns_tsv, read_manifest)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, os.path.join(ROOT, "scripts"))
-sys.path.insert(0, os.path.join(ROOT, "tests"))
-from rspamd_private import (Rspamd, build_asn_fixture, mekiki_symbols, normal_workers,  # noqa: E402
-                            read_dns_tsv, read_manifest)
 
 CORPUS = os.path.join(ROOT, "corpus")
 STAGE = STATE = None
@@ -64,9 +65,6 @@ def asn_fixture():
     os.makedirs(STATE, exist_ok=True)
     return build_asn_fixture(os.path.join(STATE, "asn-fixture.mmdb"), ROOT)
 
-
-from link_cases import _HTML, CLAIM_ORDER_CASE, REDIRECT_CASES, SHOWN_DOMAIN_CASES  # noqa: E402
-from live_scans import GARBAGE, LiveScans, cut_in_first_entry, overwrite  # noqa: E402
 
 # Link hosts of corpus/ messages: answers from corpus/dns.tsv.
 CORPUS_DNS = read_dns_tsv(os.path.join(CORPUS, "dns.tsv"))
@@ -308,7 +306,6 @@ class TestCorpus(RspamdTestCase):
         self.assertEqual(mekiki_symbols(res).get("MEKIKI_BRAND_CONFUSABLE"), ["amazon:U+0410"])
 
 
-
 def asn_conf(extra):
     """local.d/mekiki.conf with the staged brand and ASN maps, plus extra."""
     maps = os.path.join(STAGE, "usr/local/share/mekiki")
@@ -513,7 +510,7 @@ class TestDnsCache(RspamdTestCase):
 
     @classmethod
     def setUpClass(cls):
-        from dns_fixture import DnsFixture
+        from harness.dns_fixture import DnsFixture
         cls.dns_server = DnsFixture([(h, "a", ["165.22.48.17"]) for h in cls.HOSTS.values()])
         cls.dns_server.__enter__()
         cls.local = {"local.d/mekiki.conf": asn_conf(
@@ -822,7 +819,7 @@ class TestLiveUpdateUnderLoad(RspamdTestCase):
             raise step_failed
 
 
-# rspamd's task_timeout in the private harness (scripts/rspamd_private.py):
+# rspamd's task_timeout in the private harness (scripts/harness/rspamd_private.py):
 # the generous bound on mekiki's time per message, whatever the message.
 TASK_TIMEOUT_MS = 8000
 
@@ -1182,7 +1179,6 @@ class TestBrokenMap(RspamdTestCase):
         self.assertIn("MEKIKI_URL_TLD", mekiki_symbols(res))
         self.assertNotIn("MEKIKI_LURE", mekiki_symbols(res))
         self.assertTrue(self.rspamd.alive())
-
 
 
 class MapServer:
@@ -1549,7 +1545,7 @@ STRACE_OPENS = ["strace", "-f", "-qq", "-e", "trace=open,openat", "-e", "status=
 class TestHermetic(unittest.TestCase):
     """The tests' rspamd reads none of the machine's /etc/rspamd: its
     configuration is the one Debian ships with the installed rspamd
-    (scripts/debian_conf.py), so an operator's edits or an installed mekiki
+    (scripts/harness/debian_conf.py), so an operator's edits or an installed mekiki
     there cannot change a result.  Checked by the files rspamadm configtest
     opens, loading the whole configuration and the plugin (strace: opens
     that succeed; rspamd 3.4 looks for every Lua module in /etc/rspamd/lua

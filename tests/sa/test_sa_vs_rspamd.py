@@ -7,20 +7,20 @@ with spamassassin -t (network tests on: every name).  The network symbols
 (decided by the engine from what each adapter resolved) also have the same
 options in the same order.
 
-    python3 tests/sa/test_sa_vs_rspamd.py STAGE STATE_DIR
+    PYTHONPATH=scripts python3 tests/sa/test_sa_vs_rspamd.py STAGE STATE_DIR
 """
 
 import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
+from harness.dns_fixture import DnsFixture
+from harness.rspamd_private import (Rspamd, build_asn_fixture, mekiki_symbols, read_dns_tsv,
+                                    read_manifest)
+from harness.sa_private import SpamAssassin, mekiki_rules, sa_report_rules
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, os.path.join(ROOT, "scripts"))
-from dns_fixture import DnsFixture  # noqa: E402
-from rspamd_private import (Rspamd, build_asn_fixture, mekiki_symbols, read_dns_tsv,  # noqa: E402
-                            read_manifest)
-from sa_private import SpamAssassin, mekiki_rules, sa_report_rules  # noqa: E402
 
 CORPUS = os.path.join(ROOT, "corpus")
 EXCEPTED_L = {"MEKIKI_URL_ASN", "MEKIKI_URL_SHARED_IP"}  # link-host lookups: not under -L

@@ -1,7 +1,7 @@
 """The SpamAssassin plugin through Debian's real spamassassin (-L -t, local
 tests only), loaded from the staged install:
 
-    python3 tests/sa/test_spamassassin.py STAGE STATE_DIR
+    PYTHONPATH=scripts python3 tests/sa/test_spamassassin.py STAGE STATE_DIR
 
 lint with the shipped configuration and with broken options; every corpus/
 message against corpus/manifest.tsv; the MEKIKI_PHISH meta rule; brand and
@@ -21,14 +21,14 @@ import time
 import unittest
 from concurrent.futures import ThreadPoolExecutor
 
+from harness.dns_fixture import DnsFixture
+from harness.link_cases import _HTML, CLAIM_ORDER_CASE, REDIRECT_CASES, SHOWN_DOMAIN_CASES
+from harness.live_scans import GARBAGE, LiveScans, cut_in_first_entry, overwrite
+from harness.rspamd_private import build_asn_fixture, read_dns_tsv, read_manifest
+from harness.sa_private import Spamd, SpamAssassin, mekiki_rules, sa_report_rules, tests_hit
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, os.path.join(ROOT, "scripts"))
-sys.path.insert(0, os.path.join(ROOT, "tests"))
-from dns_fixture import DnsFixture  # noqa: E402
-from rspamd_private import build_asn_fixture, read_dns_tsv, read_manifest  # noqa: E402
-from live_scans import GARBAGE, LiveScans, cut_in_first_entry, overwrite  # noqa: E402
-from sa_private import Spamd, SpamAssassin, mekiki_rules, sa_report_rules, tests_hit  # noqa: E402
 
 CORPUS = os.path.join(ROOT, "corpus")
 STAGE = STATE = None
@@ -39,9 +39,6 @@ RISKY_LINK = {"MEKIKI_URL_LOOKALIKE", "MEKIKI_URL_TLD", "MEKIKI_BRAND_URL_MISMAT
               "MEKIKI_BRAND_REPLYTO_MISMATCH", "MEKIKI_URL_ASN", "MEKIKI_URL_SHARED_IP", "MEKIKI_SENDER_ASN", "MEKIKI_FROM_TLD"}
 # Rules that resolve link hosts: not run under -L (tflags net).
 DNS_RULES = {"MEKIKI_URL_ASN", "MEKIKI_URL_SHARED_IP"}
-
-
-from link_cases import _HTML, CLAIM_ORDER_CASE, REDIRECT_CASES, SHOWN_DOMAIN_CASES  # noqa: E402
 
 
 def shipped_scores():
@@ -185,7 +182,7 @@ STRACE_OPENS = ["strace", "-f", "-qq", "-e", "trace=open,openat", "-e", "status=
 class TestHermetic(SATestCase):
     """The tests' SpamAssassin reads none of the machine's /etc/spamassassin
     (nor /etc/mail/spamassassin): its site configuration is the one Debian
-    ships with the installed SpamAssassin (scripts/debian_conf.py) plus the
+    ships with the installed SpamAssassin (scripts/harness/debian_conf.py) plus the
     staged mekiki, so an operator's edits or an installed mekiki there cannot
     change a result.  Checked by the files spamassassin --lint opens,
     loading every rule and the plugin (strace)."""

@@ -2,7 +2,7 @@
 places written by hand that name them agree with it, the generated files say
 what it says, and the generator refuses broken files.
 
-    python3 tests/symbols/test_symbols.py GENERATED_DIR
+    PYTHONPATH=scripts python3 tests/symbols/test_symbols.py GENERATED_DIR
 
 GENERATED_DIR holds the build's mekiki_group.conf, mekiki_composites.conf and
 mekiki.cf (build/rules.d).  Checked:
@@ -28,10 +28,10 @@ import sys
 import tempfile
 import unittest
 
+import gen_symbols  # scripts/gen_symbols.py, on PYTHONPATH with the harness
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, os.path.join(ROOT, "scripts"))
-import gen_symbols  # noqa: E402
 
 GENERATOR = os.path.join(ROOT, "scripts", "gen_symbols.py")
 DATA = os.path.join(ROOT, "rules.d", "mekiki_symbols.tsv")

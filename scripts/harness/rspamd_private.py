@@ -2,7 +2,7 @@
 
 Used by the integration tests and the demo.  It starts Debian's real rspamd
 as root (workers as _rspamd) with the configuration Debian ships with that
-rspamd (unpacked from its .deb by scripts/debian_conf.py: the machine's
+rspamd (unpacked from its .deb by scripts/harness/debian_conf.py: the machine's
 /etc/rspamd is never read, so neither an operator's edits nor an installed
 mekiki change a result), its own LOCAL_CONFDIR, state directories and free
 high ports on 127.0.0.1; modules that need the network are off and DNS
@@ -21,7 +21,7 @@ import subprocess
 import time
 import urllib.request
 
-from debian_conf import unpacked
+from .debian_conf import ROOT, unpacked
 
 NETWORK_MODULES = [
     "fuzzy_check", "rbl", "surbl", "emails", "asn", "neural", "ratelimit",
@@ -334,7 +334,7 @@ def read_dns_tsv(path):
 
 def build_asn_fixture(out, root=None):
     """Build the tests' .mmdb from tests/asn/asn-fixture.csv (if missing)."""
-    root = root or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    root = root or ROOT
     if not os.path.exists(out):
         subprocess.run(["perl", os.path.join(root, "scripts", "asn_csv2mmdb.pl"), out,
                         os.path.join(root, "tests", "asn", "asn-fixture.csv")],

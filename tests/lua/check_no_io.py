@@ -1,6 +1,6 @@
 """The module opens no sockets and writes no files of its own.
 
-    python3 tests/check_no_io.py PLUGIN.lua [PLUGIN.lua ...] MODULE.so [MODULE.so ...]
+    python3 tests/lua/check_no_io.py PLUGIN.lua [PLUGIN.lua ...] MODULE.so [MODULE.so ...]
 
 Checks what the built native modules can call (their undefined dynamic
 symbols, from nm): no socket, name-resolution, file-opening, writing,

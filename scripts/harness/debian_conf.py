@@ -1,6 +1,6 @@
 """Debian's shipped configuration of a package, private to the tests.
 
-    python3 scripts/debian_conf.py PACKAGE [DIR]    # prints the unpacked root
+    python3 scripts/harness/debian_conf.py PACKAGE [DIR]    # prints the unpacked root
 
 The tests and the demo never read the machine's /etc/rspamd or
 /etc/spamassassin: an operator's edits there, or an installed mekiki
@@ -18,7 +18,7 @@ import subprocess
 import sys
 import tempfile
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DEFAULT_DIR = os.path.join(ROOT, "build", "debian-conf")
 APT_CACHE = "/var/cache/apt/archives"
 

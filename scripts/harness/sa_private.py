@@ -3,7 +3,7 @@
 Used by the SpamAssassin tests and the benchmark.  It builds a private site
 configuration directory: the *.pre and *.cf Debian ships in /etc/spamassassin
 with the installed SpamAssassin (unpacked from its .deb by
-scripts/debian_conf.py: the machine's /etc/spamassassin is never read, so
+scripts/harness/debian_conf.py: the machine's /etc/spamassassin is never read, so
 neither an operator's edits nor an installed mekiki change a result), the
 staged mekiki.pre and mekiki.cf, and a last file that points the plugin's
 options at the staged library and maps, as an operator's local.cf would.
@@ -20,7 +20,7 @@ import socket
 import subprocess
 import time
 
-from debian_conf import unpacked
+from .debian_conf import unpacked
 
 SA_RULES = "/usr/share/spamassassin"
 TESTS_HEADER = "X-Spam-Mekiki-Tests"
