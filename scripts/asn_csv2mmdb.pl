@@ -8,7 +8,10 @@
 #   perl scripts/asn_csv2mmdb.pl OUT.mmdb IN.csv [IN.csv ...]
 #
 # Lines that do not parse are counted and reported, never fatal; the output is
-# written to OUT.mmdb.tmp and renamed, so a reader never sees half a file.
+# written to a temporary file beside OUT.mmdb and renamed over it (rename(2)):
+# a reader sees the old file or the new one, never half of one, and an
+# rspamd worker that maps the old file keeps it (a file rewritten in place
+# under a mapping kills the worker with SIGBUS).
 use strict;
 use warnings;
 use MaxMind::DB::Writer::Tree;
@@ -67,9 +70,13 @@ for my $file (@in) {
     }
     close $fh;
 }
-open my $fh, '>:raw', "$out.tmp" or die "$out.tmp: $!\n";
+my $tmp = "$out.tmp.$$";
+open my $fh, '>:raw', $tmp or die "$tmp: $!\n";
 $tree->write_tree($fh);
-close $fh or die "$out.tmp: $!\n";
-rename "$out.tmp", $out or die "$out: $!\n";
+unless (close $fh and rename $tmp, $out) {
+    my $err = $!;
+    unlink $tmp;
+    die "$out: $err\n";
+}
 printf STDERR "%s: %d ranges, %d lines skipped, %d aliased IPv6 ranges left to IPv4\n",
     $out, $rows, $bad, $aliased;

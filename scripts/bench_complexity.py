@@ -464,7 +464,7 @@ def main():
     args.rounds = args.rounds or (5 if args.small else 7)
     if not os.path.exists(os.path.join(args.stage, "etc/rspamd/plugins.d/mekiki.lua")):
         sys.exit(f"no staged install in {args.stage}: build, then "
-                 "DESTDIR=$PWD/build/stage cmake --install build")
+                 "bash scripts/stage_install.sh")
     os.makedirs(args.state, exist_ok=True)
     os.chmod(args.state, 0o755)
     t_start = time.time()

@@ -953,10 +953,10 @@ def main():
         args.links = [1, 100, 10000]
     if not os.path.exists(os.path.join(args.stage, "etc/rspamd/plugins.d/mekiki.lua")):
         sys.exit(f"no staged install in {args.stage}: build and "
-                 "DESTDIR=$PWD/build/stage cmake --install build first")
+                 "bash scripts/stage_install.sh first")
     if not os.path.exists(os.path.join(args.stage, "usr/local/share/mekiki/mekiki-asn.mmdb")):
         sys.exit("the default ASN database is not staged: bash scripts/asn_db.sh, "
-                 "then cmake --install again")
+                 "then bash scripts/stage_install.sh again")
     os.makedirs(args.state, exist_ok=True)
     os.chmod(args.state, 0o755)
     source, dirs, messages, replicated = load_messages(args)

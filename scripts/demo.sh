@@ -10,6 +10,5 @@ bash scripts/deps.sh
 bash scripts/asn_db.sh   # the default ASN database, from npm (once)
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$(nproc)" >/dev/null
-rm -rf build/stage
-DESTDIR="$PWD/build/stage" cmake --install build >/dev/null
+bash scripts/stage_install.sh build build/stage >/dev/null
 exec python3 scripts/demo.py --stage build/stage --state build/demo-state "${@:-corpus}"

@@ -17,7 +17,7 @@ scripts/bench_rspamd.py for what mekiki costs.
 Link hosts of corpus/ are answered from corpus/dns.tsv, every other name
 NXDOMAIN at once by a server of the script's own (the machine may be
 offline).  Run as root (rspamd drops to _rspamd); needs the staged install
-(DESTDIR=build/stage cmake --install build).
+(bash scripts/stage_install.sh).
 """
 import argparse
 import concurrent.futures
