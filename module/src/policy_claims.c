@@ -1,0 +1,446 @@
+/*
+ * policy_claims.c -- the brand claims of a message (look-alikes in the
+ * subject and body, From display names, the subject's leading tag, Reply-To)
+ * and the symbols decided from them and the links.
+ */
+#define _GNU_SOURCE /* qsort_r */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "policy.h"
+
+/* ---- claims ---- */
+
+/* A weak hit written only in fullwidth ASCII (ＰａｙＰａｙ銀行 in a bank's
+ * own notice, ＥＴＣ in a wave's lure): ordinary Japanese typography and a
+ * disguise; a weak sign, and a claim only in a message none of whose links
+ * goes to a brand's own domain. */
+static int fullwidth_only(const mekiki_hit *h)
+{
+	if (h->nlisted == 0)
+		return 0;
+	for (uint32_t f = 0; f < h->nlisted; f++)
+		if (h->foreign[f] < 0xFF01 || h->foreign[f] > 0xFF5E)
+			return 0;
+	return 1;
+}
+
+/* The subject and the parts as one text, each followed by a newline: a
+ * newline ends every word and phrase, so nothing is found across two. */
+static const char *joined_texts(mekiki_message *m, size_t *len)
+{
+	size_t n = (m->has_subject && m->subject.len ? m->subject.len + 1 : 0) + m->texts.len;
+	if (n > m->joined_cap) {
+		char *j = realloc(m->joined, n);
+		if (!j)
+			return NULL;
+		m->joined = j;
+		m->joined_cap = n;
+	}
+	size_t at = 0;
+	if (m->has_subject && m->subject.len) {
+		memcpy(m->joined, S(m, m->subject), m->subject.len);
+		m->joined[m->subject.len] = '\n';
+		at = m->subject.len + 1;
+	}
+	if (m->texts.len)
+		memcpy(m->joined + at, S(m, m->texts), m->texts.len);
+	*len = n;
+	return m->joined ? m->joined : "";
+}
+
+/* The subject and body: look-alikes (plain mentions are no sign), words
+ * split by invisible characters, lure phrases. */
+int mkp_check_body(mekiki_message *m)
+{
+	size_t len;
+	const char *text = joined_texts(m, &len);
+	if (!text)
+		return MEKIKI_ENOMEM;
+	if (len == 0)
+		return MEKIKI_OK;
+	size_t n = 0;
+	int rc;
+	if (m->lure_sc) {
+		rc = mekiki_scan(m->lure_sc, text, len, 0, m->hits, m->p->max_hits, &n, NULL);
+		if (rc != MEKIKI_OK)
+			return rc;
+		for (size_t i = 0; i < n; i++) {
+			const char *id = mekiki_catalogue_brand_id(m->p->lures, m->hits[i].brand);
+			if (mkp_add_plain(m, &m->set[S_LURE], id, strlen(id), 1.0, UINT32_MAX))
+				return MEKIKI_ENOMEM;
+		}
+	}
+	if (!m->brand_sc)
+		return MEKIKI_OK;
+	mekiki_invisible inv;
+	rc = mekiki_scan(m->brand_sc, text, len, MEKIKI_SCAN_CONFUSABLE_ONLY, m->hits,
+	                 m->p->max_hits, &n, &inv);
+	if (rc != MEKIKI_OK)
+		return rc;
+	if (inv.count > 0) {
+		char buf[16];
+		int k = snprintf(buf, sizeof buf, "U+%04X", (unsigned)inv.first_cp);
+		if (mkp_add_plain(m, &m->set[S_INVISIBLE_IN_WORD], buf, (size_t)k, 1.0, UINT32_MAX))
+			return MEKIKI_ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const mekiki_hit *h = &m->hits[i];
+		int weak = (h->flags & MEKIKI_HIT_WEAK) != 0;
+		if (mkp_add_hit_opt(m, &m->set[weak ? S_BRAND_CONFUSABLE_WEAK : S_BRAND_CONFUSABLE], h))
+			return MEKIKI_ENOMEM;
+		m->brand_bits[h->brand] |= weak && fullwidth_only(h) ? B_FULLWIDTH : B_CLAIMED;
+		if (!weak)
+			m->brand_bits[h->brand] |= B_STRONG;
+	}
+	return MEKIKI_OK;
+}
+
+static int add_from_claim(mekiki_message *m, uint32_t brand)
+{
+	if (mkp_grow((void **)&m->from_claims, &m->from_claims_cap, m->nfrom_claims,
+	             sizeof *m->from_claims))
+		return -1;
+	m->from_claims[m->nfrom_claims++] = brand;
+	return 0;
+}
+
+/* Collapse runs of ASCII white space to one space and trim the ends, in
+ * place; returns the new length. */
+static size_t squeeze(char *s, size_t n)
+{
+	size_t o = 0;
+	int blank = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (is_space(s[i])) {
+			blank = 1;
+			continue;
+		}
+		if (blank && o > 0)
+			s[o++] = ' ';
+		blank = 0;
+		s[o++] = s[i];
+	}
+	return o;
+}
+
+/*
+ * The From header's display text as the recipient sees it (see
+ * mekiki_message_set_from_header()): appended to the From entries when it
+ * is none of their names.
+ */
+static int add_display_entry(mekiki_message *m)
+{
+	if (!m->has_from_header || m->nfrom == 0)
+		return 0;
+	const char *raw = S(m, m->from_header);
+	size_t n = m->from_header.len;
+	if (!memchr(raw, '<', n))
+		return 0;
+	char buf[MAX_FROM_HEADER + 1];
+	size_t o = 0;
+	/* <addresses> out, then words with an '@', then quotes */
+	char tmp[MAX_FROM_HEADER + 1];
+	size_t t = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (raw[i] == '<') {
+			const char *close = memchr(raw + i, '>', n - i);
+			if (close) {
+				tmp[t++] = ' ';
+				i = (size_t)(close - raw);
+				continue;
+			}
+		}
+		tmp[t++] = raw[i];
+	}
+	for (size_t i = 0; i < t;) {
+		if (is_space(tmp[i])) {
+			buf[o++] = tmp[i++];
+			continue;
+		}
+		size_t e = i;
+		int at = 0;
+		while (e < t && !is_space(tmp[e]))
+			at |= tmp[e++] == '@';
+		if (at) {
+			buf[o++] = ' ';
+		} else {
+			for (size_t k = i; k < e; k++)
+				if (tmp[k] != '"')
+					buf[o++] = tmp[k];
+		}
+		i = e;
+	}
+	o = squeeze(buf, o);
+	size_t s = 0;
+	while (s < o && (buf[s] == ',' || buf[s] == ';' || buf[s] == '_' || buf[s] == ' '))
+		s++;
+	while (o > s && (buf[o - 1] == ',' || buf[o - 1] == ';' || buf[o - 1] == '_' || buf[o - 1] == ' '))
+		o--;
+	if (o == s)
+		return 0;
+	const struct from_entry *first = NULL;
+	for (size_t i = 0; i < m->nfrom; i++) {
+		char name[MAX_FROM_HEADER + 1];
+		const struct from_entry *e = &m->from[i];
+		if (e->name.len <= MAX_FROM_HEADER) {
+			memcpy(name, S(m, e->name), e->name.len);
+			size_t nl = squeeze(name, e->name.len);
+			if (nl == o - s && memcmp(name, buf + s, nl) == 0)
+				return 0;
+		}
+		if (!first && memchr(S(m, e->addr), '@', e->addr.len))
+			first = e;
+	}
+	if (!first)
+		return 0;
+	struct from_entry *d = &m->from[m->nfrom];
+	d->addr = first->addr;
+	d->domain = first->domain;
+	if (mkp_put(m, buf + s, o - s, &d->name))
+		return -1;
+	m->nfrom++;
+	return 0;
+}
+
+/* The From display names: look-alikes, and brands claimed from an address
+ * that is not the brand's (or is, but failed DMARC). */
+int mkp_check_from(mekiki_message *m)
+{
+	if (add_display_entry(m))
+		return MEKIKI_ENOMEM;
+	int report = (m->flags & MEKIKI_MESSAGE_REPORT) != 0;
+	for (size_t e = 0; e < m->nfrom; e++) {
+		const struct from_entry *f = &m->from[e];
+		if (f->name.len == 0)
+			continue;
+		size_t n = 0;
+		int rc = mekiki_scan(m->brand_sc, S(m, f->name), f->name.len, 0, m->hits, m->p->max_hits,
+		                     &n, NULL);
+		if (rc != MEKIKI_OK)
+			return rc;
+		int again = n == m->p->max_hits; /* plain mentions may hide a look-alike */
+		for (size_t i = 0; i < n; i++) {
+			if (again && i == n - 1) {
+				/* A name full of plain mentions ("Amazon Amazon ... Аmazon")
+				 * cannot push a look-alike out: its look-alikes are looked
+				 * for on their own as well, after the hits above. */
+				again = 0;
+				size_t k = 0;
+				rc = mekiki_scan(m->brand_sc, S(m, f->name), f->name.len,
+				                 MEKIKI_SCAN_CONFUSABLE_ONLY, m->hits + n,
+				                 m->p->max_hits < LIMIT_HITS - n ? m->p->max_hits : LIMIT_HITS - n,
+				                 &k, NULL);
+				if (rc != MEKIKI_OK)
+					return rc;
+				n += k;
+			}
+			const mekiki_hit *h = &m->hits[i];
+			int confusable = (h->flags & MEKIKI_HIT_CONFUSABLE) != 0;
+			int weak = (h->flags & MEKIKI_HIT_WEAK) != 0;
+			if (confusable && !weak) {
+				if (mkp_add_hit_opt(m, &m->set[S_FROM_CONFUSABLE], h))
+					return MEKIKI_ENOMEM;
+				m->brand_bits[h->brand] |= B_STRONG;
+			} else if (weak && mkp_add_hit_opt(m, &m->set[S_BRAND_CONFUSABLE_WEAK], h)) {
+				return MEKIKI_ENOMEM;
+			}
+			if (confusable) {
+				m->brand_bits[h->brand] |= B_CLAIMED;
+				if (add_from_claim(m, h->brand))
+					return MEKIKI_ENOMEM;
+			}
+			if (report && !confusable) {
+				/* the mail system's name on a bounce: no claim */
+			} else if (!owns_sender(m, h->brand, S(m, f->addr), f->addr.len)) {
+				m->brand_bits[h->brand] |= B_CLAIMED;
+				if (!confusable && add_from_claim(m, h->brand))
+					return MEKIKI_ENOMEM;
+				if (mkp_add_brand_opt(m, &m->set[S_FROM_BRAND_SPOOF], h->brand,
+				                      S(m, f->domain), f->domain.len, 0, NULL))
+					return MEKIKI_ENOMEM;
+			} else if (m->flags & MEKIKI_MESSAGE_DMARC_FAIL) {
+				if (mkp_add_brand_opt(m, &m->set[S_FROM_BRAND_SPOOF], h->brand,
+				                      S(m, f->domain), f->domain.len, 0, ":dmarc-fail"))
+					return MEKIKI_ENOMEM;
+			}
+		}
+	}
+	return MEKIKI_OK;
+}
+
+static int ieq(const char *a, size_t an, const char *b, size_t bn)
+{
+	if (an != bn)
+		return 0;
+	for (size_t i = 0; i < an; i++)
+		if (lower(a[i]) != lower(b[i]))
+			return 0;
+	return 1;
+}
+
+/*
+ * Where the replies go: the From header claims a brand (a display name from
+ * a foreign domain, or the brand in look-alikes) and Reply-To sends the
+ * replies to a mailbox that is neither the brand's nor at the From domain:
+ * reply-based phishing, with no link to compare.
+ */
+int mkp_check_reply_to(mekiki_message *m)
+{
+	if (m->nfrom_claims == 0 || !m->has_reply_to || m->reply_to.len == 0)
+		return MEKIKI_OK;
+	struct str r = m->reply_to;
+	struct str rd = mkp_domain_of(m, r);
+	struct str fd = m->nfrom ? m->from[0].domain : (struct str){0, 0};
+	if (ieq(S(m, rd), rd.len, m->nfrom ? S(m, fd) : "", fd.len))
+		return MEKIKI_OK;
+	for (size_t i = 0; i < m->nfrom_claims; i++) {
+		uint32_t b = m->from_claims[i];
+		if (!owns_sender(m, b, S(m, r), r.len) &&
+		    mkp_add_brand_opt(m, &m->set[S_BRAND_REPLYTO_MISMATCH], b, S(m, rd), rd.len, 1, NULL))
+			return MEKIKI_ENOMEM;
+	}
+	return MEKIKI_OK;
+}
+
+/*
+ * The subject's leading bracketed tag names a brand ("【Amazon】...") while
+ * the From address is not one of the brand's: a weak sign by itself (shops,
+ * newsletters and forwarded notices head subjects with brands too), and a
+ * claim of the brand, checked against the links, only when the message's
+ * infrastructure is risky as well.
+ */
+int mkp_check_subject(mekiki_message *m, int risky)
+{
+	if (!m->has_subject || m->subject.len == 0)
+		return MEKIKI_OK;
+	size_t n = 0;
+	int rc = mekiki_scan(m->brand_sc, S(m, m->subject), m->subject.len,
+	                     MEKIKI_SCAN_SUBJECT_CLAIMS, m->hits, MAX_SUBJECT_TAGS, &n, NULL);
+	if (rc != MEKIKI_OK)
+		return rc;
+	const struct from_entry *f = m->nfrom ? &m->from[0] : NULL;
+	for (size_t i = 0; i < n; i++) {
+		uint32_t b = m->hits[i].brand;
+		if (f ? owns_sender(m, b, S(m, f->addr), f->addr.len) : owns_sender(m, b, "", 0))
+			continue;
+		if (mkp_add_brand_opt(m, &m->set[S_SUBJECT_BRAND], b, f ? S(m, f->domain) : "",
+		                      f ? f->domain.len : 0, 1, NULL))
+			return MEKIKI_ENOMEM;
+		if (risky)
+			m->brand_bits[b] |= B_CLAIMED;
+	}
+	return MEKIKI_OK;
+}
+
+/* Links: look-alike hosts, weighted TLDs; the From domain's TLD.  Returns
+ * whether any fired (the message's infrastructure looks risky), or -1. */
+int mkp_check_urls(mekiki_message *m, double *tld_best, double *from_tld)
+{
+	double best = 0.0;
+	for (size_t i = 0; i < m->nhosts; i++) {
+		const struct link_host *h = &m->hosts[i];
+		if (h->info.tld > 0) {
+			if (h->info.tld > best)
+				best = h->info.tld;
+			if (mkp_add_plain(m, &m->set[S_URL_TLD], S(m, h->host), h->host.len, 1.0, UINT32_MAX))
+				return -1;
+		}
+		if (h->info.valid && (h->info.flags & MEKIKI_HOST_LOOKALIKE) &&
+		    h->info.brand != UINT32_MAX) {
+			struct ob o;
+			mkp_ob_begin(m, &o);
+			mkp_ob_add(m, &o, S(m, h->host), h->host.len);
+			mkp_ob_add(m, &o, ":", 1);
+			mkp_ob_str(m, &o, brand_id(m, h->info.brand));
+			if (mkp_ob_end(m, &m->set[S_URL_LOOKALIKE], &o, brand_weight(m, h->info.brand),
+			               h->info.brand))
+				return -1;
+		} else if (h->info.valid && (h->info.flags & MEKIKI_HOST_MIXED_SCRIPT)) {
+			struct ob o;
+			mkp_ob_begin(m, &o);
+			mkp_ob_add(m, &o, S(m, h->host), h->host.len);
+			mkp_ob_str(m, &o, ":mixed-script");
+			if (mkp_ob_end(m, &m->set[S_URL_LOOKALIKE], &o, 1.0, UINT32_MAX))
+				return -1;
+		}
+	}
+	*tld_best = best;
+	int risky = best > 0 || m->set[S_URL_LOOKALIKE].n > 0;
+	*from_tld = 0.0;
+	if (m->p->tld && m->nfrom && m->from[0].domain.len) {
+		const struct from_entry *f = &m->from[0];
+		double w = mekiki_tld_map_weight(m->p->tld, S(m, f->domain), f->domain.len, NULL);
+		if (w > 0) {
+			*from_tld = w;
+			struct ob o;
+			mkp_ob_begin(m, &o);
+			mkp_ob_add(m, &o, S(m, f->domain), f->domain.len);
+			if (!o.failed)
+				for (size_t k = 0; k < o.len; k++)
+					m->arena[o.off + k] = lower(m->arena[o.off + k]);
+			if (mkp_ob_end(m, &m->set[S_FROM_TLD], &o, w, UINT32_MAX))
+				return -1;
+			risky = 1;
+		}
+	}
+	return risky;
+}
+
+static int cmp_brand_ids(const void *a, const void *b, void *cat)
+{
+	return strcmp(mekiki_catalogue_brand_id(cat, *(const uint32_t *)a),
+	              mekiki_catalogue_brand_id(cat, *(const uint32_t *)b));
+}
+
+/*
+ * The message claims brands (a spoofed display name, look-alike spellings,
+ * a subject tag with risky infrastructure) but none of its links goes to
+ * their domains; or a link shows a brand's domain and goes elsewhere.
+ */
+int mkp_check_mismatch(mekiki_message *m)
+{
+	struct optset *set = &m->set[S_BRAND_URL_MISMATCH];
+	const struct optset *shown = &m->set[SET_SHOWN];
+	for (size_t i = 0; i < shown->n; i++)
+		if (mkp_add_plain(m, set, S(m, shown->v[i].text), shown->v[i].text.len, shown->v[i].weight,
+		                  shown->v[i].brand))
+			return MEKIKI_ENOMEM;
+	if (m->nhosts == 0 || !m->p->brands)
+		return MEKIKI_OK;
+	unsigned want = B_CLAIMED;
+	int brand_link = 0;
+	for (size_t i = 0; i < m->nhosts && !brand_link; i++)
+		brand_link = m->hosts[i].info.valid && (m->hosts[i].info.flags & MEKIKI_HOST_BRAND_DOMAIN);
+	if (!brand_link)
+		want |= B_FULLWIDTH;
+	/* In brand id order: the same options, and the same ones kept past
+	 * max_options, whatever order the claims came in. */
+	uint32_t nb = mekiki_catalogue_brand_count(m->p->brands), nc = 0;
+	for (uint32_t b = 0; b < nb; b++)
+		nc += (m->brand_bits[b] & want) != 0;
+	if (nc == 0)
+		return MEKIKI_OK;
+	uint32_t *idx = malloc(nc * sizeof *idx);
+	if (!idx)
+		return MEKIKI_ENOMEM;
+	nc = 0;
+	for (uint32_t b = 0; b < nb; b++)
+		if (m->brand_bits[b] & want)
+			idx[nc++] = b;
+	if (nc > 1)
+		qsort_r(idx, nc, sizeof *idx, cmp_brand_ids, (void *)m->p->brands);
+	int rc = MEKIKI_OK;
+	const struct link_host *first = &m->hosts[0];
+	for (uint32_t k = 0; k < nc && rc == MEKIKI_OK; k++) {
+		int owned = 0;
+		for (size_t i = 0; i < m->nhosts && !owned; i++)
+			owned = owns(m, idx[k], S(m, m->hosts[i].host), m->hosts[i].host.len);
+		if (!owned && mkp_add_brand_opt(m, set, idx[k], S(m, first->host), first->host.len, 0, NULL))
+			rc = MEKIKI_ENOMEM;
+	}
+	free(idx);
+	return rc;
+}
