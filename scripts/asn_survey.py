@@ -70,7 +70,7 @@ def lookup(mekiki, db, ips):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     ap.add_argument('--db', default='build/asn/mekiki-asn.mmdb')
-    ap.add_argument('--mekiki', default='build/module/mekiki')
+    ap.add_argument('--mekiki', default='build/cli/mekiki')
     ap.add_argument('--top', type=int, default=40)
     ap.add_argument('paths', nargs='+', metavar='PATH')
     a = ap.parse_args()

@@ -48,7 +48,7 @@ import time
 from harness.corpus import (HFILTER_OFFLINE, collect, find_labels, label_of, parse_networks,
                             read_labels, scan_items)
 
-# mekiki symbol groups (lua/lualib/mekiki/rspamd.lua, rules.d/mekiki_symbols.tsv), in the
+# mekiki symbol groups (rspamd/lualib/mekiki/rspamd.lua, rules.d/mekiki_symbols.tsv), in the
 # order of the tables.  A message is caught by a group when one of its
 # symbols has a positive score.  "any" is every MEKIKI_ symbol.
 GROUPS = collections.OrderedDict([

@@ -1,5 +1,5 @@
 /*
- * fuzz_lua.c -- the Lua binding's argument handling (module/lua/mekiki_lua.c,
+ * fuzz_lua.c -- the Lua binding's argument handling (bindings/lua/mekiki_lua.c,
  * linked here with Lua 5.4).  Each input is a small program: a sequence of
  * calls to the module's functions and the catalogue's methods with
  * arguments of fuzz-chosen types and values -- nil, booleans, integers at

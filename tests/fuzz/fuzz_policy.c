@@ -1,5 +1,5 @@
 /*
- * fuzz_policy.c -- the strict JSON reader (module/cli/json.c) and the
+ * fuzz_policy.c -- the strict JSON reader (cli/json.c) and the
  * policy behind it (mekiki_decide), as `mekiki policy` drives them: the
  * input is a message view or a whole golden case in JSON, decided under
  * the shipped brand, lure and TLD maps (a case's "maps" turns them off,

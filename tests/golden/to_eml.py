@@ -12,7 +12,7 @@ OUTDIR, writes one .eml per expressible case there.  As a module:
     dns_records(cases)  # DNS answers the daemon must give (DMARC, SPF)
 
 A message carries a view when the daemon's extraction of it (what
-lua/lualib/mekiki/rspamd.lua passes to the engine) gives back the view, or a view that
+rspamd/lualib/mekiki/rspamd.lua passes to the engine) gives back the view, or a view that
 differs from it only in ways that cannot change a verdict under the shipped
 bounds:
 

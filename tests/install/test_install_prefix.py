@@ -10,7 +10,7 @@ checks:
     locations the build was configured with, e.g. README's Debian command
     line's /etc/rspamd), and every file under R is one CMake's manifest lists;
   - the set has the rspamd configuration, the SpamAssassin .pre and .cf,
-    the Perl tree (every file under module/perl), the Lua modules, the
+    the Perl tree (every file under spamassassin), the Lua modules, the
     library, the command line, the maps and mekiki.pc;
   - the installed configuration names the installed files: SpamAssassin's
     mekiki_library and maps, rspamd's maps, for the prefix given to
@@ -109,7 +109,7 @@ def check(build, source, outside, lua51, root, prefix, manifest, env):
                 "mekiki_lures.map", "mekiki_asn.map"]
     if lua51:
         required.append("lua/5.1/mekiki.so")
-    perl = os.path.join(source, "module", "perl")
+    perl = os.path.join(source, "spamassassin")
     for d, _, files in os.walk(perl):
         required += [os.path.relpath(os.path.join(d, n), perl) for n in files]
     for r in required:

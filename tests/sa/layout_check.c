@@ -1,6 +1,6 @@
 /*
  * The constants of mekiki.h that the Perl binding
- * (module/perl/Mail/SpamAssassin/Plugin/Mekiki/Lib.pm) repeats, as the
+ * (spamassassin/Mail/SpamAssassin/Plugin/Mekiki/Lib.pm) repeats, as the
  * compiler sees them, one "NAME VALUE" per line; layout_check.pl compares
  * them with the binding's.  Everything else goes through opaque handles,
  * scalars and (pointer, length) pairs: the policy engine's interface has no

@@ -10,8 +10,8 @@ mekiki.cf (build/rules.d; its installed paths still @MEKIKI_LIBRARY@ and
   - the README's tables ("What it detects") list exactly the data file's
     symbols and composites, with its default scores (the number of
     "0.25 × weight");
-  - lua/lualib/mekiki/rspamd.lua's symbol_* settings name exactly its symbols
-    (each registered by lua/plugins.d/mekiki.lua) and
+  - rspamd/lualib/mekiki/rspamd.lua's symbol_* settings name exactly its symbols
+    (each registered by rspamd/plugins.d/mekiki.lua) and
     callbacks, Mekiki.pm's @RULES exactly its symbols (callbacks are rspamd
     only), and every eval function it names is one Mekiki.pm registers;
   - the generated files carry its weights, descriptions, expressions,
@@ -82,7 +82,7 @@ class TestHandWritten(unittest.TestCase):
                          scores(table, "composite"), "README's composite table vs mekiki_symbols.tsv")
 
     def test_lua_symbol_settings(self):
-        src = "lua/lualib/mekiki/rspamd.lua"
+        src = "rspamd/lualib/mekiki/rspamd.lua"
         lua = read(ROOT, *src.split("/"))
         names = re.findall(r"^\s*symbol_\w+\s*=\s*'(\w+)',", lua, re.M)
         self.assertEqual(len(names), len(set(names)), f"a name twice in {src}: {names}")
@@ -92,13 +92,13 @@ class TestHandWritten(unittest.TestCase):
         # each one registered (a symbol inserted but not registered is an
         # error in rspamd's log at every message)
         keys = re.findall(r"^\s*(symbol_\w+)\s*=\s*'\w+',", lua, re.M)
-        plugin = read(ROOT, "lua", "plugins.d", "mekiki.lua")
+        plugin = read(ROOT, "rspamd", "plugins.d", "mekiki.lua")
         registered = set(re.findall(r"settings\.(symbol_\w+)", plugin))
         self.assertEqual(set(keys) - registered, set(),
-                         "symbol_* settings that lua/plugins.d/mekiki.lua does not register")
+                         "symbol_* settings that rspamd/plugins.d/mekiki.lua does not register")
 
     def test_perl_rules(self):
-        pm = read(ROOT, "module", "perl", "Mail", "SpamAssassin", "Plugin", "Mekiki.pm")
+        pm = read(ROOT, "spamassassin", "Mail", "SpamAssassin", "Plugin", "Mekiki.pm")
         m = re.search(r"^our @RULES = qw\(([^)]*)\);", pm, re.M)
         self.assertTrue(m, "our @RULES = qw(...); not found in Mekiki.pm")
         names = m.group(1).split()

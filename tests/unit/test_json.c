@@ -1,6 +1,6 @@
 /*
  * test_json.c -- unit tests of the command line's strict JSON reader
- * (module/cli/json.c), with libcheck.
+ * (cli/json.c), with libcheck.
  *
  * Expected values come from RFC 8259 and RFC 3629 (UTF-8) and from json.h's
  * list of what is refused: each refusal is checked with its message and

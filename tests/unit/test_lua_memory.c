@@ -1,6 +1,6 @@
 /*
  * test_lua_memory.c -- what the Lua binding keeps after an oversized
- * message (module/lua/mekiki_lua.c, linked here with Lua 5.4).
+ * message (bindings/lua/mekiki_lua.c, linked here with Lua 5.4).
  *
  * cat:scan() and cat:ids() given a table of texts join them into one buffer
  * kept for the next call, and the scanner keeps scratch; after the 16 x 1 MB

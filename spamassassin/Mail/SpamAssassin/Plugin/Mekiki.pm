@@ -1,7 +1,7 @@
 # Mail::SpamAssassin::Plugin::Mekiki -- mekiki's brand-impersonation
 # detection for SpamAssassin, driven by libmekiki through FFI::Platypus.
 #
-# The same detection and the same names as the rspamd plugin (lua/mekiki.lua):
+# The same detection and the same names as the rspamd plugin (rspamd/):
 # every decision is libmekiki's policy engine (mekiki_decide(),
 # mekiki_decide_networks()); this file is the adapter that hands it what
 # SpamAssassin decoded of a message (From names and addresses, subject,

@@ -2,7 +2,7 @@
 # FFI::Platypus.
 #
 # The binding the SpamAssassin plugin adapts with, as the rspamd plugin
-# adapts with the Lua binding (module/lua/mekiki_lua.c), and with the same
+# adapts with the Lua binding (bindings/lua/mekiki_lua.c), and with the same
 # shapes: a message view is a hash of plain Perl data, a verdict a list of
 # [symbol, factor, [options]].  It knows nothing of SpamAssassin; it loads
 # the library (refusing one of another ABI), builds maps and the policy, and
