@@ -1111,7 +1111,7 @@ def generated(n, links, tag):
 
 
 def run_issue_table(args, dns, messages, info):
-    res = {"errors": {}, "phase_seconds": {}}
+    res = {"errors": {}, "phase_seconds": {}, "phase_load": {}}
     last = [time.time(), None]
 
     def phase(name):
@@ -1121,6 +1121,7 @@ def run_issue_table(args, dns, messages, info):
             res["phase_seconds"][last[1]] = round(now - last[0], 1)
         last[:] = [now, name]
         if name:
+            res["phase_load"][name] = os.getloadavg()[0]
             print(f"{name} (load {loadavg()})", file=sys.stderr, flush=True)
     phase("engine: bench_skeleton")
     res["engine"], why = issue_engine(args)
@@ -1203,8 +1204,8 @@ def verdict(value, target, at_most):
         return "met"
     if at_most:
         return (f"**missed** by {100 * (value / target - 1):.0f}% "
-                f"({value / target:.2f}× the target)")
-    return f"**missed** by {100 * (1 - value / target):.1f}% ({value / target:.2f}× the target)"
+                f"({value / target:.3f}× the target)")
+    return f"**missed** by {100 * (1 - value / target):.1f}% ({value / target:.3f}× the target)"
 
 
 def fmt_spread(s, unit="", digits=2):
@@ -1276,7 +1277,7 @@ def issue_report(args, info, res):
             out(f"| {num} | engine, {case} (bench_skeleton, MB/s; n = runs) | "
                 f"{fmt_spread(e['mbs'], ' MB/s', 0)} | ≥ {tmbs} MB/s | "
                 f"{verdict(e['mbs']['median'], tmbs, False)} |")
-            out(f"| {num} | engine, {case}, × ICU's skeleton | {fmt_spread(e['x_icu'], '×', 1)} "
+            out(f"| {num} | engine, {case}, × ICU's skeleton | {fmt_spread(e['x_icu'], '×', 2)} "
                 f"| ≥ {tx}× | {verdict(e['x_icu']['median'], tx, False)} |")
     cat = res.get("catalogue")
     if cat:
@@ -1297,8 +1298,9 @@ def issue_report(args, info, res):
     for k, why in err.items():
         out(f"| | {k} | n/a: {why} | | |")
     out("")
-    out("Time per phase: " + ", ".join(f"{k} {v:.0f} s" for k, v in res["phase_seconds"].items())
-        + ".")
+    out("Time per phase (load average at its start): " + ", ".join(
+        f"{k} {v:.0f} s ({res['phase_load'].get(k, float('nan')):.2f})"
+        for k, v in res["phase_seconds"].items()) + ".")
     out("")
     out("Judged on the median. How: 1, interleaved with/without runs on freshly restarted "
         "rspamd instances (2 workers each), the same corpus messages, one ratio per pair; "
