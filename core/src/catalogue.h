@@ -115,6 +115,12 @@ struct mekiki_catalogue {
 	 * (below U+0800, surrogates): where the scanner's run of three-byte
 	 * sequences stops. */
 	uint8_t stop3[0x10000 / 8];
+	/*
+	 * BMP code points the patterns may have (those of the names' weak
+	 * skeletons and the alternates): a code point outside it the patterns
+	 * cannot match, however the stream writes it (scan.c, mk_scanner_pair()).
+	 */
+	uint8_t pattern_bmp[0x10000 / 8];
 };
 
 /* The catalogue a scanner matches (scan.c). */

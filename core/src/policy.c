@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "policy.h"
+#include "scan.h"
 
 static uint64_t policy_serial_counter;
 
@@ -395,6 +396,11 @@ static int bind_policy(mekiki_message *m)
 			drop_scanners(m);
 			return -1;
 		}
+		/* The brand scanner normalises the body for the lure scan too. */
+		if (m->brand_sc && m->lure_sc && mk_scanner_pair(m->brand_sc, p->lures)) {
+			drop_scanners(m);
+			return -1;
+		}
 		m->scanners_serial = p->serial;
 	}
 	if (!m->cache && !(m->cache = calloc(HOST_CACHE_SLOTS, sizeof *m->cache)))
@@ -403,7 +409,8 @@ static int bind_policy(mekiki_message *m)
 		clear_cache(m);
 		m->cache_serial = p->serial;
 	}
-	if (!m->hits && !(m->hits = malloc(LIMIT_HITS * sizeof *m->hits)))
+	/* hits: the brand scans' LIMIT_HITS, then the lure scan's */
+	if (!m->hits && !(m->hits = malloc(2 * LIMIT_HITS * sizeof *m->hits)))
 		return -1;
 	size_t nb = p->brands ? mekiki_catalogue_brand_count(p->brands) : 0;
 	if (nb > m->bits_cap) {

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "policy.h"
+#include "scan.h"
 
 /* ---- claims ---- */
 
@@ -61,25 +62,29 @@ int mkp_check_body(mekiki_message *m)
 		return MEKIKI_ENOMEM;
 	if (len == 0)
 		return MEKIKI_OK;
-	size_t n = 0;
-	int rc;
-	if (m->lure_sc) {
-		rc = mekiki_scan(m->lure_sc, text, len, 0, m->hits, m->p->max_hits, &n, NULL);
-		if (rc != MEKIKI_OK)
-			return rc;
-		for (size_t i = 0; i < n; i++) {
-			const char *id = mekiki_catalogue_brand_id(m->p->lures, m->hits[i].brand);
-			if (mkp_add_plain(m, &m->set[S_LURE], id, strlen(id), 1.0, UINT32_MAX))
-				return MEKIKI_ENOMEM;
-		}
+	/* Lure phrases (plain mentions count) and look-alike brands: one
+	 * normalisation of the text for both when it can serve both (scan.h). */
+	mekiki_hit *lure_hits = m->hits + LIMIT_HITS;
+	size_t n = 0, nl = 0;
+	mekiki_invisible inv = {0};
+	int rc = MEKIKI_OK;
+	if (m->brand_sc && m->lure_sc)
+		rc = mk_scan_pair(m->brand_sc, MEKIKI_SCAN_CONFUSABLE_ONLY, m->hits, m->p->max_hits, &n,
+		                  &inv, m->lure_sc, 0, lure_hits, m->p->max_hits, &nl, NULL, text, len);
+	else if (m->lure_sc)
+		rc = mekiki_scan(m->lure_sc, text, len, 0, lure_hits, m->p->max_hits, &nl, NULL);
+	else if (m->brand_sc)
+		rc = mekiki_scan(m->brand_sc, text, len, MEKIKI_SCAN_CONFUSABLE_ONLY, m->hits,
+		                 m->p->max_hits, &n, &inv);
+	if (rc != MEKIKI_OK)
+		return rc;
+	for (size_t i = 0; i < nl; i++) {
+		const char *id = mekiki_catalogue_brand_id(m->p->lures, lure_hits[i].brand);
+		if (mkp_add_plain(m, &m->set[S_LURE], id, strlen(id), 1.0, UINT32_MAX))
+			return MEKIKI_ENOMEM;
 	}
 	if (!m->brand_sc)
 		return MEKIKI_OK;
-	mekiki_invisible inv;
-	rc = mekiki_scan(m->brand_sc, text, len, MEKIKI_SCAN_CONFUSABLE_ONLY, m->hits,
-	                 m->p->max_hits, &n, &inv);
-	if (rc != MEKIKI_OK)
-		return rc;
 	if (inv.count > 0) {
 		char buf[16];
 		int k = snprintf(buf, sizeof buf, "U+%04X", (unsigned)inv.first_cp);

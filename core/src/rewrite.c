@@ -40,6 +40,7 @@ __attribute__((noinline)) int plan_rewrites(mekiki_catalogue *cat, struct mk_alt
 		}
 	}
 	memset(cat->rewrite_bmp, 0, sizeof cat->rewrite_bmp);
+	memset(cat->pattern_bmp, 0, sizeof cat->pattern_bmp);
 	memset(cat->fold, 0, sizeof cat->fold);
 	memset(alts, 0, sizeof *alts);
 	/* All weak skeletons, NUL-separated, to look for sequences in. */
@@ -169,6 +170,14 @@ __attribute__((noinline)) int plan_rewrites(mekiki_catalogue *cat, struct mk_alt
 	}
 	alts->first[alts->nproto] = out;
 	free(taken);
+	/* What the patterns may have: the names' code points and the alternates. */
+	memcpy(cat->pattern_bmp, used, sizeof cat->pattern_bmp);
+	for (uint32_t k = 0; k < out; k++)
+		if (sorted[k] < 0x10000)
+			cat->pattern_bmp[sorted[k] >> 3] |= (uint8_t)(1u << (sorted[k] & 7));
+	for (uint32_t k = 0; k < alts->nmulti; k++)
+		if (alts->multi[k].cp < 0x10000)
+			cat->pattern_bmp[alts->multi[k].cp >> 3] |= (uint8_t)(1u << (alts->multi[k].cp & 7));
 	free(alts->alt);
 	alts->alt = sorted;
 	free(proto_of);

@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "catalogue.h"
+#include "scan.h"
 #include "skeleton.h"
 
 /* Scratch grows in steps of at least this many bytes. */
@@ -48,6 +49,29 @@ struct mk_edit {
 	uint8_t mlen, tlen;
 };
 
+/*
+ * How a scanner builds one stream for its catalogue and another's
+ * (mk_scanner_pair()): its rewrites, and those the other catalogue makes
+ * that its patterns cannot see (and the other way round).
+ */
+struct mk_tables {
+	const uint8_t *rewrite; /* BMP code points rewritten */
+	const uint16_t *fold;   /* of those, the ones folded (see catalogue.h) */
+	const uint8_t *stop;    /* where the three-byte run stops: rewrite, or unshared */
+	const uint8_t *stop3;   /* stop, and what no three-byte sequence encodes */
+	const uint8_t *unshared; /* NULL, or the code points that make the streams differ */
+};
+
+struct mk_pair {
+	const mekiki_catalogue *other;
+	struct mk_tables t;
+	uint8_t rewrite[0x10000 / 8];
+	uint8_t stop[0x10000 / 8];
+	uint8_t stop3[0x10000 / 8];
+	uint8_t unshared[0x10000 / 8];
+	uint16_t fold[0x10000];
+};
+
 struct mekiki_scanner {
 	const mekiki_catalogue *cat;
 	hs_scratch_t *scratch;
@@ -55,6 +79,11 @@ struct mekiki_scanner {
 	size_t buf_cap;
 	struct mk_edit *edits;  /* in stream order */
 	size_t nedits, edits_cap;
+	struct mk_pair *pair;   /* NULL unless paired (mk_scanner_pair()) */
+	/* The edits of the stream being matched: this scanner's, or those of
+	 * the scanner that built the stream (mk_scan_pair()). */
+	const struct mk_edit *ed;
+	size_t ned;
 	char skel[MK_MAX_NAME_SKELETON]; /* skeleton of one hit's span */
 	/* The scan in progress, for the match callback. */
 	const unsigned char *text;
@@ -98,7 +127,93 @@ void mekiki_scanner_free(mekiki_scanner *sc)
 	hs_free_scratch(sc->scratch);
 	free(sc->buf);
 	free(sc->edits);
+	free(sc->pair);
 	free(sc);
+}
+
+static int bit(const uint8_t *set, uint32_t c)
+{
+	return set[c >> 3] >> (c & 7) & 1;
+}
+
+/*
+ * Can code point c, which catalogue w rewrites and x leaves as written, be
+ * rewritten in x's stream too?  Yes when x's patterns can see neither c
+ * nor what w writes for it: nothing but code points x's patterns lack, none
+ * ASCII (a word's edge is where the stream has a byte that is no ASCII
+ * letter or digit, which these are not either way), and at least one (a
+ * deletion would join the bytes around it).  Then x finds in the one stream
+ * exactly what it finds in its own: the same matches, at the same text
+ * offsets (the edits map them).
+ */
+static int invisible_to(const mekiki_catalogue *w, const mekiki_catalogue *x, uint32_t c)
+{
+	if (bit(x->pattern_bmp, c))
+		return 0;
+	char buf[4];
+	const char *rep = buf;
+	size_t k;
+	if (w->fold[c])
+		k = mk_utf8_encode(w->fold[c], buf);
+	else
+		k = mk_skeleton_cp(MK_WEAK, c, buf, &rep);
+	if (k == 0)
+		return 0;
+	for (size_t j = 0, n; j < k; j += n) {
+		uint32_t y = mk_utf8_decode((const unsigned char *)rep + j, k - j, &n);
+		if (y < 0x80 || y >= 0x10000 || bit(x->pattern_bmp, y))
+			return 0;
+	}
+	return 1;
+}
+
+int mk_scanner_pair(mekiki_scanner *sc, const mekiki_catalogue *other)
+{
+	if (!other) {
+		free(sc->pair);
+		sc->pair = NULL;
+		return 0;
+	}
+	struct mk_pair *p = sc->pair ? sc->pair : malloc(sizeof *p);
+	if (!p)
+		return -1;
+	const mekiki_catalogue *a = sc->cat, *b = other;
+	p->other = other;
+	memcpy(p->rewrite, a->rewrite_bmp, sizeof p->rewrite);
+	memcpy(p->fold, a->fold, sizeof p->fold);
+	memset(p->unshared, 0, sizeof p->unshared);
+	for (uint32_t c = 0x80; c < 0x10000; c++) {
+		int ra = bit(a->rewrite_bmp, c), rb = bit(b->rewrite_bmp, c);
+		if (ra == rb && a->fold[c] == b->fold[c])
+			continue; /* rewritten alike (or not at all) */
+		if (ra && !rb && invisible_to(a, b, c))
+			continue; /* a's rewrite, which b cannot see */
+		if (rb && !ra && invisible_to(b, a, c)) {
+			p->rewrite[c >> 3] |= (uint8_t)(1u << (c & 7)); /* b's, which a cannot see */
+			p->fold[c] = b->fold[c];
+			continue;
+		}
+		p->unshared[c >> 3] |= (uint8_t)(1u << (c & 7));
+	}
+	for (size_t k = 0; k < sizeof p->stop; k++) {
+		p->stop[k] = p->rewrite[k] | p->unshared[k];
+		p->stop3[k] = p->stop[k];
+	}
+	/* as rewrite.c makes stop3: below U+0800 and the surrogates */
+	memset(p->stop3, 0xFF, 0x800 / 8);
+	memset(p->stop3 + 0xD800 / 8, 0xFF, 0x800 / 8);
+	p->t = (struct mk_tables){p->rewrite, p->fold, p->stop, p->stop3, p->unshared};
+	sc->pair = p;
+	return 0;
+}
+
+size_t mk_scanner_pair_differences(const mekiki_scanner *sc)
+{
+	size_t n = 0;
+	if (sc->pair)
+		for (uint32_t c = 0; c < 0x10000; c++)
+			n += (size_t)bit(sc->pair->unshared, c);
+	return n;
 }
 
 /* After a scan: scratch beyond what is kept back to the allocator. */
@@ -191,14 +306,20 @@ static void note_invisible(mekiki_invisible *inv, const unsigned char *s, size_t
 /*
  * Build the stream for text[0..len), counting the invisible code points in
  * words into *inv (zeroed first).  Sets sc->stream to the text itself when
- * nothing needs rewriting.
+ * nothing needs rewriting.  The tables are sc's catalogue's, or those of a
+ * pair (mk_scanner_pair()); then *differ is set when the text has a code
+ * point the pair's catalogues cannot share a stream for, and the stream is
+ * sc's catalogue's only.  (Above the BMP, and for invisible and invalid
+ * input, every catalogue rewrites alike.)
  */
 static int build_stream(mekiki_scanner *sc, const unsigned char *s, size_t len,
-                        mekiki_invisible *inv)
+                        mekiki_invisible *inv, const struct mk_tables *t, int *differ)
 {
-	const uint8_t *rewrite = sc->cat->rewrite_bmp;
-	const uint16_t *fold = sc->cat->fold;
-	const uint8_t *stop3 = sc->cat->stop3;
+	const uint8_t *rewrite = t->rewrite;
+	const uint16_t *fold = t->fold;
+	const uint8_t *stop3 = t->stop3;
+	const uint8_t *stop = t->stop;
+	const uint8_t *unshared = t->unshared;
 	size_t i = 0, copied = 0, m = 0;
 	int rewriting = 0;
 	sc->nedits = 0;
@@ -238,7 +359,7 @@ static int build_stream(mekiki_scanner *sc, const unsigned char *s, size_t len,
 			if ((c0 & 0xF0) != 0xE0 || ((c1 & 0xC0) ^ 0x80) | ((c2 & 0xC0) ^ 0x80))
 				break;
 			uint32_t c = (c0 & 0x0F) << 12 | (c1 & 0x3F) << 6 | (c2 & 0x3F);
-			if (c < 0x800 || (c >= 0xD800 && c <= 0xDFFF) || (rewrite[c >> 3] >> (c & 7) & 1))
+			if (c < 0x800 || (c >= 0xD800 && c <= 0xDFFF) || (stop[c >> 3] >> (c & 7) & 1))
 				break;
 			i += 3;
 		}
@@ -258,6 +379,8 @@ static int build_stream(mekiki_scanner *sc, const unsigned char *s, size_t len,
 			cp = mk_utf8_decode(s + i, len - i, &n);
 		}
 		int invalid = cp == MK_REPLACEMENT && n == 1;
+		if (unshared && !invalid && cp < 0x10000 && bit(unshared, cp))
+			*differ = 1;
 		if (!invalid && (cp < 0x10000 ? !(rewrite[cp >> 3] >> (cp & 7) & 1)
 		                              : mk_table_entry(MK_WEAK, cp) == 0)) {
 			i += n;
@@ -315,15 +438,15 @@ static int build_stream(mekiki_scanner *sc, const unsigned char *s, size_t len,
 /* The last edit starting at or before stream offset x, or NULL. */
 static const struct mk_edit *edit_at(const mekiki_scanner *sc, size_t x)
 {
-	size_t lo = 0, hi = sc->nedits;
+	size_t lo = 0, hi = sc->ned;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		if (sc->edits[mid].m <= x)
+		if (sc->ed[mid].m <= x)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	return lo ? &sc->edits[lo - 1] : NULL;
+	return lo ? &sc->ed[lo - 1] : NULL;
 }
 
 /*
@@ -556,6 +679,36 @@ static int on_match(unsigned int id, unsigned long long from, unsigned long long
 	return found(ctx, id, (size_t)from, (size_t)to);
 }
 
+/*
+ * Match sc's catalogue over a stream built for text s[0..len) (by sc, or by
+ * the scanner it is paired with: the same bytes and edits).
+ */
+static int match_stream(mekiki_scanner *sc, const unsigned char *s, size_t len,
+                        const unsigned char *stream, size_t stream_len, const struct mk_edit *ed,
+                        size_t ned, unsigned flags, mekiki_hit *hits, size_t max_hits,
+                        size_t *nhits)
+{
+	sc->text = s;
+	sc->text_len = len;
+	sc->stream = stream;
+	sc->stream_len = stream_len;
+	sc->ed = ed;
+	sc->ned = ned;
+	sc->hits = hits;
+	sc->max_hits = max_hits;
+	sc->nhits = 0;
+	sc->flags = flags;
+	sc->sig_known = 0;
+	hs_error_t r = hs_scan(sc->cat->db, (const char *)stream, (unsigned)stream_len, 0,
+	                       sc->scratch, on_match, sc);
+	*nhits = sc->nhits;
+	sc->hits = NULL;
+	sc->text = sc->stream = NULL;
+	sc->ed = NULL;
+	sc->ned = 0;
+	return (r == HS_SUCCESS || r == HS_SCAN_TERMINATED) ? MEKIKI_OK : MEKIKI_EENGINE;
+}
+
 /* One scan of text for names (not subject claims); *inv gets what it saw
  * of invisible code points in words. */
 static int scan_text(mekiki_scanner *sc, const char *text, size_t len, unsigned flags,
@@ -568,26 +721,65 @@ static int scan_text(mekiki_scanner *sc, const char *text, size_t len, unsigned 
 	if (!sc->cat->db || len == 0 || max_hits == 0)
 		return MEKIKI_OK;
 	const unsigned char *s = (const unsigned char *)text;
-	int rc = build_stream(sc, s, len, inv);
-	if (rc != MEKIKI_OK || sc->stream_len == 0) {
-		sc->stream = NULL;
-		release_scratch(sc);
+	const struct mk_tables own = {sc->cat->rewrite_bmp, sc->cat->fold, sc->cat->rewrite_bmp,
+	                              sc->cat->stop3, NULL};
+	int rc = build_stream(sc, s, len, inv, &own, NULL);
+	if (rc == MEKIKI_OK && sc->stream_len > 0)
+		rc = match_stream(sc, s, len, sc->stream, sc->stream_len, sc->edits, sc->nedits, flags,
+		                  hits, max_hits, nhits);
+	sc->stream = NULL;
+	release_scratch(sc);
+	return rc;
+}
+
+static int plain_flags(unsigned flags)
+{
+	return !(flags & ~MEKIKI_SCAN_CONFUSABLE_ONLY);
+}
+
+int mk_scan_pair(mekiki_scanner *a, unsigned fa, mekiki_hit *ha, size_t maxa, size_t *na,
+                 mekiki_invisible *ia, mekiki_scanner *b, unsigned fb, mekiki_hit *hb,
+                 size_t maxb, size_t *nb, mekiki_invisible *ib, const char *text, size_t len)
+{
+	*na = *nb = 0;
+	if (!plain_flags(fa) || !plain_flags(fb))
+		return MEKIKI_EINVAL;
+	/* Not paired with b's catalogue, or a scan that builds no stream: two scans. */
+	if (!a->pair || a->pair->other != b->cat || !a->cat->db || !b->cat->db || !text ||
+	    len == 0 || len > UINT32_MAX || maxa == 0 || maxb == 0) {
+		int rc = mekiki_scan(a, text, len, fa, ha, maxa, na, ia);
+		if (rc == MEKIKI_OK)
+			rc = mekiki_scan(b, text, len, fb, hb, maxb, nb, ib);
+		if (rc != MEKIKI_OK)
+			*na = *nb = 0;
 		return rc;
 	}
-	sc->text = s;
-	sc->text_len = len;
-	sc->hits = hits;
-	sc->max_hits = max_hits;
-	sc->nhits = 0;
-	sc->flags = flags;
-	sc->sig_known = 0;
-	hs_error_t r = hs_scan(sc->cat->db, (const char *)sc->stream, (unsigned)sc->stream_len, 0,
-	                       sc->scratch, on_match, sc);
-	*nhits = sc->nhits;
-	sc->hits = NULL;
-	sc->text = sc->stream = NULL;
-	release_scratch(sc);
-	return (r == HS_SUCCESS || r == HS_SCAN_TERMINATED) ? MEKIKI_OK : MEKIKI_EENGINE;
+	const unsigned char *s = (const unsigned char *)text;
+	mekiki_invisible inv;
+	int differ = 0;
+	int rc = build_stream(a, s, len, &inv, &a->pair->t, &differ);
+	const unsigned char *stream = a->stream;
+	size_t stream_len = a->stream_len;
+	if (rc == MEKIKI_OK && stream_len > 0) {
+		rc = match_stream(a, s, len, stream, stream_len, a->edits, a->nedits, fa, ha, maxa, na);
+		/* The same stream for b's catalogue: matched without building it again. */
+		if (rc == MEKIKI_OK && !differ)
+			rc = match_stream(b, s, len, stream, stream_len, a->edits, a->nedits, fb, hb, maxb,
+			                  nb);
+	}
+	a->stream = NULL;
+	release_scratch(a);
+	if (rc == MEKIKI_OK && differ)
+		rc = mekiki_scan(b, text, len, fb, hb, maxb, nb, ib);
+	else if (rc == MEKIKI_OK && ib)
+		*ib = inv;
+	if (rc != MEKIKI_OK) {
+		*na = *nb = 0;
+		return rc;
+	}
+	if (ia)
+		*ia = inv;
+	return MEKIKI_OK;
 }
 
 static int subject_claims(mekiki_scanner *sc, const char *subject, size_t len, mekiki_hit *hits,
