@@ -101,8 +101,22 @@ end
 
 -- ---- the message view ----
 
+-- (a charset name -> whether it names UTF-8; a handful of names in use,
+-- bounded all the same)
+local utf8_names, n_utf8_names = {}, 0
 local function is_utf8_name(charset)
-  return charset ~= nil and charset:lower():gsub('[^%w]', '') == 'utf8'
+  if charset == nil then
+    return false
+  end
+  local known = utf8_names[charset]
+  if known == nil then
+    known = charset:lower():gsub('[^%w]', '') == 'utf8'
+    if n_utf8_names >= 256 then
+      utf8_names, n_utf8_names = {}, 0
+    end
+    utf8_names[charset], n_utf8_names = known, n_utf8_names + 1
+  end
+  return known
 end
 
 -- Declared UTF-8 (or nothing) but decoded by rspamd from another charset.
@@ -146,16 +160,16 @@ local function anchor_alts(task)
   return alts
 end
 
--- The text an HTML anchor shows for a link, without its images' alt texts:
--- rspamd 3.4 sets url:get_visible() only from its HTML parser (nil for a
--- URL found in plain text).
-local function shown_text(url, alts)
-  local visible = url.get_visible and url:get_visible()
-  if not visible or #visible == 0 then
+-- The text an HTML anchor shows for a link (visible: url:get_visible(),
+-- which rspamd 3.4 sets only from its HTML parser), without its images' alt
+-- texts; nil when it shows none.
+local function shown_text(url, visible, alts)
+  if #visible == 0 then
     return nil
   end
   visible = tostring(visible)
-  for _, alt in ipairs(alts[tostring(url)] or {}) do
+  local list = next(alts) and alts[tostring(url)]
+  for _, alt in ipairs(list or {}) do
     local i = visible:find(alt, 1, true)
     if i then
       visible = visible:sub(1, i - 1) .. ' ' .. visible:sub(i + #alt)
@@ -166,18 +180,25 @@ end
 
 -- URLs rspamd lists that the message does not link to: the URL it reads in
 -- an anchor's text (html_displayed: that text is the anchor's shown text,
--- the anchor's href its link) and a URL inside another URL's query (query:
--- the engine follows only a brand's own redirectors).
+-- the anchor's href its link), a URL inside another URL's query (query: the
+-- engine follows only a brand's own redirectors), and a URL rspamd found
+-- inside an attachment (content: a PDF's or other document's links, which
+-- rspamd 4.x's get_urls() lists and 3.4's does not; never counted, so the
+-- verdict is the same on every version, and the same as SpamAssassin's).
+-- One integer test per URL: get_flags() would build a table of names.
+local url_flags = require('rspamd_url').flags
+local NOT_A_LINK = url_flags.html_displayed + url_flags.query + url_flags.content
+local has_bit, bitops = pcall(require, 'bit') -- LuaJIT's; Lua 5.3+ has the operator
+local band = has_bit and bitops.band or load('return function(a, b) return a & b end')()
 local function not_a_link(url)
-  local flags = url.get_flags and url:get_flags()
-  return flags ~= nil and (flags.html_displayed or flags.query) ~= nil
+  return band(url:get_flags_num(), NOT_A_LINK) ~= 0
 end
 
 -- The links of a message as the engine takes them, { url, host, shown },
 -- and the rspamd URLs in the same order.
 local function walk_links(task)
   local links, urls, n = {}, {}, 0
-  local alts = loaded.brands_map and anchor_alts(task)
+  local alts -- anchor_alts(), once a link shows text
   for _, url in ipairs(task:get_urls() or {}) do
     if not not_a_link(url) then
       if n >= settings.max_urls then
@@ -186,8 +207,12 @@ local function walk_links(task)
       end
       n = n + 1
       urls[n] = url
-      links[n] = { url.get_raw and url:get_raw() or tostring(url), url:get_host() or '',
-                   alts and shown_text(url, alts) or nil }
+      local shown = loaded.brands_map and url:get_visible()
+      if shown then
+        alts = alts or anchor_alts(task)
+        shown = shown_text(url, shown, alts)
+      end
+      links[n] = { url:get_raw(), url:get_host() or '', shown or nil }
     end
   end
   return { links = links, urls = urls }
