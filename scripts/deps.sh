@@ -15,6 +15,8 @@ PACKAGES=(
   check luajit lua5.4 valgrind python3
   # (the hermetic tests watch which files the daemons open)
   strace
+  # the Debian packages (scripts/package_test.sh: dpkg-buildpackage, lintian)
+  debhelper dpkg-dev fakeroot lintian
   # fuzzing (scripts/fuzz.sh): clang with libFuzzer and the sanitizer runtimes
   clang libclang-rt-14-dev
   # the mail filters (and FFI::Platypus for the SpamAssassin plugin); spamd and

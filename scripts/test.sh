@@ -4,7 +4,10 @@
 # integration tests against a private Debian rspamd and SpamAssassin on
 # 127.0.0.1), then the C tests and the binding again in a sanitizer build
 # (ASan + UBSan), then bounded libFuzzer runs of every fuzz target
-# (FUZZ_SECONDS each, default 30; FUZZ_SECONDS=0 skips them).
+# (FUZZ_SECONDS each, default 30; FUZZ_SECONDS=0 skips them), then the
+# Debian packages: built, lintian, installed into this machine, checked with
+# the system's rspamd and SpamAssassin, purged (scripts/package_test.sh;
+# PACKAGE_TEST=0 skips it).
 #
 # Every phase runs even when an earlier one fails.  The summary at the end
 # gives each phase's result (a ctest run's counts, its failed tests, and its
@@ -70,6 +73,20 @@ if [ "${FUZZ_SECONDS:-30}" != 0 ]; then
   phase fuzzing env FUZZ_SECONDS="${FUZZ_SECONDS:-30}" bash scripts/fuzz.sh
 else
   phases+=("fuzzing	skipped (FUZZ_SECONDS=0)")
+fi
+
+# The Debian packages, built, installed, checked and purged; skipped (77)
+# when mekiki is installed on this machine already.
+if [ "${PACKAGE_TEST:-1}" = 0 ]; then
+  phases+=("package	skipped (PACKAGE_TEST=0)")
+else
+  echo "== package" >&2
+  bash scripts/package_test.sh build/deb
+  case $? in
+    0) phases+=("package	passed"); passed=$((passed + 1)) ;;
+    77) phases+=("package	skipped ($(cat build/deb.skipped))") ;;
+    *) phases+=("package	FAILED"); failed=$((failed + 1)); echo "== package: FAILED" >&2 ;;
+  esac
 fi
 
 {

@@ -37,6 +37,10 @@ MODULE = "mekiki/rspamd.lua"
 STAGED_MODULE = "usr/local/share/lua/5.1/" + MODULE
 # What Debian's rspamd 3.4 searches before LUA_PATH and LUA_CPATH
 # (rspamd_lua_set_path: $CONFDIR/lua, RULESDIR, LUALIBDIR; its LIBDIR).
+# LuaJIT's own directories, where a `cmake --install` (/usr/local/...) or
+# the Debian package rspamd-mekiki (/usr/share/lua/5.1,
+# /usr/lib/<multiarch>/lua/5.1) puts mekiki, come after LUA_PATH and
+# LUA_CPATH (their ";;"): those copies are never loaded by the tests.
 SHADOWING = [os.path.join(d, MODULE) for d in
              ("/etc/rspamd/lua", "/usr/share/rspamd/rules", "/usr/share/rspamd/lualib")] + \
             ["/usr/lib/rspamd/mekiki.so"]
