@@ -22,6 +22,15 @@ local lua_util = require 'lua_util'
 local rspamd_util = require 'rspamd_util'
 local mekiki = require 'mekiki'
 
+-- No JIT for this module: nearly every line calls rspamd's C API, which
+-- LuaJIT cannot compile into a trace; each attempt ends in an aborted trace,
+-- and LuaJIT aborts by unwinding the C stack (rspamd's libunwind: dozens of
+-- rt_sigprocmask calls) and re-protecting machine code (mprotect) -- more
+-- worker time than the code itself.  The interpreter runs it at once.
+if jit then
+  jit.off(true, true)
+end
+
 local settings = {
   brands_map = nil,          -- required: URL or path of the brand catalogue
   tld_map = nil,             -- URL or path of the TLD weights (optional)
