@@ -14,8 +14,9 @@ databases in the cache directory the operator configures (load, store,
 prune).  Open, write, mkdir, mkstemp, rename and unlink may be called from
 there and from nowhere else.
 And what the rspamd plugin's Lua files (its registration and its module)
-require: only rspamd_logger, lua_util, rspamd_util, mekiki and mekiki.rspamd
-(the plugin's own module); no io.*, no os.* but os.date; DNS only through
+require: only rspamd_logger, lua_util, rspamd_util, rspamd_url (its flag
+values), bit (LuaJIT's bit operations), mekiki and mekiki.rspamd (the
+plugin's own module); no io.*, no os.* but os.date; DNS only through
 the task's resolver (task:get_resolver()), maps only through rspamd's map
 machinery (rspamd_config:add_map, size-limited by max_map_bytes).
 """
@@ -29,7 +30,8 @@ FORBIDDEN_SYMBOLS = re.compile(
     r"freopen|fdopen|write|pwrite\w*|writev|fwrite|fputs|fputc|fprintf|vfprintf|dprintf|"
     r"rename|renameat|unlink|unlinkat|mkdir|mkstemp\w*|tmpfile|truncate|ftruncate|"
     r"system|popen|fork|vfork|execv\w*|execl\w*|posix_spawn\w*)$")
-ALLOWED_REQUIRES = {"rspamd_logger", "lua_util", "rspamd_util", "mekiki", "mekiki.rspamd"}
+ALLOWED_REQUIRES = {"rspamd_logger", "lua_util", "rspamd_util", "rspamd_url", "bit", "mekiki",
+                    "mekiki.rspamd"}
 # Forbidden imports that some functions may call: the .mmdb's private copy
 # (asn.c) and the compiled-database cache (cache.c; compilers may inline its
 # static helpers or suffix their names, .isra, .part).
