@@ -20,7 +20,9 @@
  *     xbox-linux.sourceforge.net: short names are words of too many hosts);
  *   - or when the label of a brand's domain with 5 characters or more
  *     appears as a word (smbc-card.com.metaplanning.xyz,
- *     www.eki-net.tsdgd.top); a label that is an ordinary word (digital of
+ *     www.eki-net.tsdgd.top), or a shorter one (3 or 4) followed by the next
+ *     label of its domain (jcb.co.example.sbs, www-aeon-co-jp.example.com);
+ *     a label that is an ordinary word (digital of
  *     digital.go.jp, target, apple: domains marked '=' in the map) counts
  *     only written with look-alikes or followed by
  *     the rest of the brand's domain (digital.go.jp.example.xyz,
@@ -127,8 +129,38 @@ static int domain_words(const char *plain, size_t pl, const char *d)
 }
 
 /*
- * The brand one of whose domain labels (5 characters or more) is a word of
- * the host part stem (its weak skeleton weak[0..wl), plain[0..pl) as
+ * Does the label of brand domain d (the one plan_labels() chose, l[0..n))
+ * appear in plain[0..pl) as a word followed by the next label of d, each
+ * dot written as '.' or '-' (jcb.co of jcb.co.jp in jcb.co.example.sbs,
+ * aeon-co-jp in www-aeon-co-jp.example.com)?  A short label alone is a word
+ * of too many hosts; with the rest of its domain it is the brand's address.
+ */
+static int label_with_next(const char *plain, size_t pl, const char *d, const char *l, size_t n)
+{
+	const char *dl = strstr(d, l);
+	while (dl && !((dl == d || dl[-1] == '.') && (dl[n] == '.' || dl[n] == '\0')))
+		dl = strstr(dl + 1, l);
+	if (!dl || dl[n] != '.')
+		return 0;
+	size_t want = n + 1 + strcspn(dl + n + 1, ".");
+	for (size_t i = 0; i + want <= pl; i++) {
+		if (i > 0 && plain[i - 1] != '.' && plain[i - 1] != '-')
+			continue;
+		size_t k = 0;
+		for (; k < want; k++) {
+			char c = plain[i + k], w = dl[k];
+			if (w == '.' ? c != '.' && c != '-' : c != w)
+				break;
+		}
+		if (k == want && (i + want == pl || plain[i + want] == '.' || plain[i + want] == '-'))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * The brand one of whose domain labels (5 characters or more; 3 or 4 with
+ * the next label of its domain) is a word of the host part stem (its weak skeleton weak[0..wl), plain[0..pl) as
  * written, lower case), or -1.  An ordinary-word label counts only when
  * written with look-alikes (a word of the weak skeleton, not of the plain
  * text) or followed by the rest of its domain.
@@ -142,7 +174,14 @@ static int32_t brand_label_in(const mekiki_catalogue *cat, const char *weak, siz
 	size_t ns = word_starts(weak, wl, starts, sizeof starts / sizeof starts[0]);
 	for (uint32_t i = 0; i < cat->nlabels; i++) {
 		const struct mk_label *l = &cat->labels[i];
-		if (l->text_len < 5 || !has_word(weak, wl, starts, ns, l->weak, l->len))
+		if (l->text_len < 3)
+			continue;
+		if (l->text_len < 5) {
+			if (label_with_next(plain, pl, cat->domains[l->domain], l->text, l->text_len))
+				return (int32_t)l->brand;
+			continue;
+		}
+		if (!has_word(weak, wl, starts, ns, l->weak, l->len))
 			continue;
 		if (l->ordinary && plain_word(plain, pl, l->text, l->text_len) &&
 		    !domain_words(plain, pl, cat->domains[l->domain]))

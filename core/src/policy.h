@@ -177,6 +177,7 @@ struct mekiki_message {
 #define B_CLAIMED 0x1u
 #define B_FULLWIDTH 0x2u
 #define B_STRONG 0x4u
+#define B_OWN_SENDER 0x8u /* named in the From display name of its own address */
 
 /* An option being written (at the arena's end until it is kept). */
 struct ob {

@@ -210,6 +210,100 @@ static int add_display_entry(mekiki_message *m)
 	return 0;
 }
 
+/* Is s[0..n) ASCII w (lower case) up to case? */
+static int ascii_ieq(const char *s, size_t n, const char *w)
+{
+	size_t k = 0;
+	for (; k < n && w[k]; k++)
+		if (lower(s[k]) != w[k])
+			return 0;
+	return k == n && w[k] == '\0';
+}
+
+/*
+ * The part of a display name that speaks for the sender:
+ *   - a mailing list's "Name via List" (Mailman and Google Groups rewrite
+ *     From so, the list's address behind it) is Name, when List is the
+ *     address's mailbox ("JCB Webmaster via Osst-users"
+ *     <osst-users@lists...>): the list's name claims nothing;
+ *   - role words after the name ("JCB Webmaster", "Apple Support",
+ *     "JCB カスタマーセンター") are dropped, so that a short name which
+ *     counts only as the whole text ('=' in the brand map) is the whole
+ *     text again.  The words are the ones senders of notices use; a name
+ *     followed by anything else stays as written.
+ * Returns the length to scan, a prefix of the name: hits keep their
+ * offsets.
+ */
+static size_t claim_len(const mekiki_message *m, const struct from_entry *f)
+{
+	const char *s = S(m, f->name);
+	size_t n = f->name.len;
+	const char *a = S(m, f->addr);
+	const char *at = memchr(a, '@', f->addr.len);
+	size_t local = at ? (size_t)(at - a) : 0;
+	/* " via List" with List the address's mailbox (quotes and blanks aside) */
+	for (size_t i = n; local > 0 && i-- > 0;) {
+		if (i + 5 > n || memcmp(s + i, " via ", 5) != 0)
+			continue;
+		size_t b = i + 5, e = n;
+		while (b < e && (s[b] == ' ' || s[b] == '"' || s[b] == '\''))
+			b++;
+		while (e > b && (s[e - 1] == ' ' || s[e - 1] == '"' || s[e - 1] == '\''))
+			e--;
+		int same = e - b == local;
+		for (size_t k = 0; same && k < local; k++) {
+			char x = lower(s[b + k]), y = lower(a[k]);
+			same = x == y || ((x == ' ' || x == '-' || x == '_') && (y == '-' || y == '_'));
+		}
+		if (same) {
+			n = i;
+			while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '"' || s[n - 1] == '\''))
+				n--;
+		}
+		break;
+	}
+	/* Role words at the end, one or more. */
+	static const char *const latin[] = {"webmaster", "support", "team", "service", "services",
+	                                    "security", "notification", "notifications", "alert",
+	                                    "alerts", "customer", "care", "center", "centre",
+	                                    "official", NULL};
+	static const char *const ja[] = {
+	    "\xe3\x82\xab\xe3\x82\xb9\xe3\x82\xbf\xe3\x83\x9e\xe3\x83\xbc\xe3\x82\xbb\xe3\x83\xb3"
+	    "\xe3\x82\xbf\xe3\x83\xbc", /* カスタマーセンター */
+	    "\xe3\x82\xb5\xe3\x83\x9d\xe3\x83\xbc\xe3\x83\x88", /* サポート */
+	    "\xe4\xba\x8b\xe5\x8b\x99\xe5\xb1\x80",                 /* 事務局 */
+	    "\xe3\x81\x8a\xe5\xae\xa2\xe6\xa7\x98\xe3\x82\xbb\xe3\x83\xb3\xe3\x82\xbf\xe3\x83\xbc", /* お客様センター */
+	    "\xe3\x82\xbb\xe3\x82\xad\xe3\x83\xa5\xe3\x83\xaa\xe3\x83\x86\xe3\x82\xa3", /* セキュリティ */
+	    NULL};
+	for (;;) {
+		size_t e = n;
+		while (e > 0 && s[e - 1] == ' ')
+			e--;
+		size_t b = e;
+		while (b > 0 && s[b - 1] != ' ')
+			b--;
+		int role = 0;
+		for (int k = 0; !role && latin[k]; k++)
+			role = ascii_ieq(s + b, e - b, latin[k]);
+		for (int k = 0; !role && ja[k]; k++) {
+			size_t wl = strlen(ja[k]);
+			if (e - b >= wl && memcmp(s + e - wl, ja[k], wl) == 0 && e - wl > 0) {
+				/* written after the name without a blank too (JCBサポート) */
+				b = e - wl;
+				role = 1;
+			}
+		}
+		if (!role || b == 0)
+			break;
+		while (b > 0 && s[b - 1] == ' ')
+			b--;
+		if (b == 0)
+			break;
+		n = b;
+	}
+	return n;
+}
+
 /* The From display names: look-alikes, and brands claimed from an address
  * that is not the brand's (or is, but failed DMARC). */
 int mkp_check_from(mekiki_message *m)
@@ -221,8 +315,8 @@ int mkp_check_from(mekiki_message *m)
 		const struct from_entry *f = &m->from[e];
 		if (f->name.len == 0)
 			continue;
-		size_t n = 0;
-		int rc = mekiki_scan(m->brand_sc, S(m, f->name), f->name.len, 0, m->hits, m->p->max_hits,
+		size_t n = 0, len = claim_len(m, f);
+		int rc = mekiki_scan(m->brand_sc, S(m, f->name), len, 0, m->hits, m->p->max_hits,
 		                     &n, NULL);
 		if (rc != MEKIKI_OK)
 			return rc;
@@ -234,7 +328,7 @@ int mkp_check_from(mekiki_message *m)
 				 * for on their own as well, after the hits above. */
 				again = 0;
 				size_t k = 0;
-				rc = mekiki_scan(m->brand_sc, S(m, f->name), f->name.len,
+				rc = mekiki_scan(m->brand_sc, S(m, f->name), len,
 				                 MEKIKI_SCAN_CONFUSABLE_ONLY, m->hits + n,
 				                 m->p->max_hits < LIMIT_HITS - n ? m->p->max_hits : LIMIT_HITS - n,
 				                 &k, NULL);
@@ -270,6 +364,8 @@ int mkp_check_from(mekiki_message *m)
 				if (mkp_add_brand_opt(m, &m->set[S_FROM_BRAND_SPOOF], h->brand,
 				                      S(m, f->domain), f->domain.len, 0, ":dmarc-fail"))
 					return MEKIKI_ENOMEM;
+			} else {
+				m->brand_bits[h->brand] |= B_OWN_SENDER;
 			}
 		}
 	}
@@ -400,10 +496,30 @@ static int cmp_brand_ids(const void *a, const void *b, void *cat)
 	              mekiki_catalogue_brand_id(cat, *(const uint32_t *)b));
 }
 
+/* A link host no brand's own notice links to: a look-alike of a brand, a
+ * mixed-script label, or a weighted TLD. */
+static int risky_host(const struct link_host *h)
+{
+	return h->info.valid &&
+	       !(h->info.flags & (MEKIKI_HOST_BRAND_DOMAIN | MEKIKI_HOST_FAMILY)) &&
+	       (h->info.tld > 0 || (h->info.flags & (MEKIKI_HOST_LOOKALIKE | MEKIKI_HOST_MIXED_SCRIPT)));
+}
+
 /*
  * The message claims brands (a spoofed display name, look-alike spellings,
  * a subject tag with risky infrastructure) but none of its links goes to
  * their domains; or a link shows a brand's domain and goes elsewhere.
+ *
+ * Two forms of the claim count although a link or the sender is the
+ * brand's:
+ *   - a decoy: the From header or a look-alike spelling claims the brand,
+ *     a link goes to the brand's domain, and another to a risky host
+ *     (risky_host()) that none of the claimed brands owns
+ *     (option "brand:host:decoy");
+ *   - the brand's own address in From (forged: DMARC would tell, and is
+ *     not always there to ask), with a lure phrase of the waves, and
+ *     links none of which goes to the brand ("brand:host:own-sender").
+ *     The brand's real notices link to its own domains.
  */
 int mkp_check_mismatch(mekiki_message *m)
 {
@@ -415,7 +531,7 @@ int mkp_check_mismatch(mekiki_message *m)
 			return MEKIKI_ENOMEM;
 	if (m->nhosts == 0 || !m->p->brands)
 		return MEKIKI_OK;
-	unsigned want = B_CLAIMED;
+	unsigned want = B_CLAIMED | (m->set[S_LURE].n > 0 ? B_OWN_SENDER : 0);
 	int brand_link = 0;
 	for (size_t i = 0; i < m->nhosts && !brand_link; i++)
 		brand_link = m->hosts[i].info.valid && (m->hosts[i].info.flags & MEKIKI_HOST_BRAND_DOMAIN);
@@ -440,11 +556,45 @@ int mkp_check_mismatch(mekiki_message *m)
 	int rc = MEKIKI_OK;
 	const struct link_host *first = &m->hosts[0];
 	for (uint32_t k = 0; k < nc && rc == MEKIKI_OK; k++) {
+		unsigned bits = m->brand_bits[idx[k]] & want;
 		int owned = 0;
 		for (size_t i = 0; i < m->nhosts && !owned; i++)
 			owned = owns(m, idx[k], S(m, m->hosts[i].host), m->hosts[i].host.len);
-		if (!owned && mkp_add_brand_opt(m, set, idx[k], S(m, first->host), first->host.len, 0, NULL))
-			rc = MEKIKI_ENOMEM;
+		if (!(bits & (B_CLAIMED | B_FULLWIDTH))) {
+			/* only named by its own sender: counts with no link of its own */
+			if (!owned && mkp_add_brand_opt(m, set, idx[k], S(m, first->host), first->host.len, 0,
+			                                ":own-sender"))
+				rc = MEKIKI_ENOMEM;
+			continue;
+		}
+		if (!owned) {
+			if (mkp_add_brand_opt(m, set, idx[k], S(m, first->host), first->host.len, 0, NULL))
+				rc = MEKIKI_ENOMEM;
+			continue;
+		}
+		/* a decoy: the brand's link beside a risky host no claimed brand
+		 * owns, for a claim of the From header or a look-alike spelling (a
+		 * subject tag is a claim only with risky hosts: no decoy test) */
+		int strong = (m->brand_bits[idx[k]] & B_STRONG) != 0;
+		for (size_t i = 0; i < m->nfrom_claims && !strong; i++)
+			strong = m->from_claims[i] == idx[k];
+		/* a link showing the brand's domain has said it already */
+		for (size_t i = 0; i < shown->n && strong; i++)
+			strong = shown->v[i].brand != idx[k];
+		for (size_t i = 0; strong && i < m->nhosts; i++) {
+			const struct link_host *h = &m->hosts[i];
+			if (!risky_host(h))
+				continue;
+			int claimed_owner = 0;
+			for (uint32_t j = 0; j < nc && !claimed_owner; j++)
+				claimed_owner = (m->brand_bits[idx[j]] & want & (B_CLAIMED | B_FULLWIDTH)) &&
+				                owns(m, idx[j], S(m, h->host), h->host.len);
+			if (claimed_owner)
+				continue;
+			if (mkp_add_brand_opt(m, set, idx[k], S(m, h->host), h->host.len, 0, ":decoy"))
+				rc = MEKIKI_ENOMEM;
+			break;
+		}
 	}
 	free(idx);
 	return rc;

@@ -199,24 +199,32 @@ local url_flags = require('rspamd_url').flags
 local NOT_A_LINK = url_flags.html_displayed + url_flags.query + url_flags.content
 local has_bit, bitops = pcall(require, 'bit') -- LuaJIT's; Lua 5.3+ has the operator
 local band = has_bit and bitops.band or load('return function(a, b) return a & b end')()
-local function not_a_link(url)
-  return band(url:get_flags_num(), NOT_A_LINK) ~= 0
-end
+-- rspamd keeps one URL object per URL: a link whose URL is also an image's
+-- (<img src=U> then <a href=U>, or the other way round) carries the image
+-- flag, and get_urls() leaves images out by default -- a tracking pixel on
+-- the phishing host would hide the link.  So images are asked for too, and
+-- an image counts as a link when an anchor showed text for it (rspamd sets
+-- the visible text only from anchors); SpamAssassin's URI list counts such
+-- a URI as a link as well (types img and a).
+local IMAGE = url_flags.image
+local URLS_WITH_IMAGES = { images = true }
 
 -- The links of a message as the engine takes them, { url, host, shown },
 -- and the rspamd URLs in the same order.
 local function walk_links(task)
   local links, urls, n = {}, {}, 0
   local alts -- anchor_alts(), once a link shows text
-  for _, url in ipairs(task:get_urls() or {}) do
-    if not not_a_link(url) then
+  for _, url in ipairs(task:get_urls(URLS_WITH_IMAGES) or {}) do
+    local flags = url:get_flags_num()
+    local visible = band(flags, IMAGE) ~= 0 and url:get_visible() or nil
+    if band(flags, NOT_A_LINK) == 0 and (band(flags, IMAGE) == 0 or (visible and #visible > 0)) then
       if n >= settings.max_urls then
         lua_util.debugm(N, task, 'skipping links after the %s-th', settings.max_urls)
         break
       end
       n = n + 1
       urls[n] = url
-      local shown = loaded.brands_map and url:get_visible()
+      local shown = loaded.brands_map and (visible or url:get_visible())
       if shown then
         alts = alts or anchor_alts(task)
         shown = shown_text(url, shown, alts)
