@@ -505,6 +505,24 @@ static int risky_host(const struct link_host *h)
 	       (h->info.tld > 0 || (h->info.flags & (MEKIKI_HOST_LOOKALIKE | MEKIKI_HOST_MIXED_SCRIPT)));
 }
 
+/* The first risky link host that none of the claimed brands idx[0..nc)
+ * owns, or SIZE_MAX. */
+static size_t decoy_host(const mekiki_message *m, const uint32_t *idx, uint32_t nc, unsigned want)
+{
+	for (size_t i = 0; i < m->nhosts; i++) {
+		const struct link_host *h = &m->hosts[i];
+		if (!risky_host(h))
+			continue;
+		int claimed_owner = 0;
+		for (uint32_t j = 0; j < nc && !claimed_owner; j++)
+			claimed_owner = (m->brand_bits[idx[j]] & want & (B_CLAIMED | B_FULLWIDTH)) &&
+			                owns(m, idx[j], S(m, h->host), h->host.len);
+		if (!claimed_owner)
+			return i;
+	}
+	return SIZE_MAX;
+}
+
 /*
  * The message claims brands (a spoofed display name, look-alike spellings,
  * a subject tag with risky infrastructure) but none of its links goes to
@@ -555,15 +573,20 @@ int mkp_check_mismatch(mekiki_message *m)
 		qsort_r(idx, nc, sizeof *idx, cmp_brand_ids, (void *)m->p->brands);
 	int rc = MEKIKI_OK;
 	const struct link_host *first = &m->hosts[0];
+	size_t decoy = SIZE_MAX - 1;
 	for (uint32_t k = 0; k < nc && rc == MEKIKI_OK; k++) {
 		unsigned bits = m->brand_bits[idx[k]] & want;
 		int owned = 0;
 		for (size_t i = 0; i < m->nhosts && !owned; i++)
 			owned = owns(m, idx[k], S(m, m->hosts[i].host), m->hosts[i].host.len);
+		int said = 0; /* a link showing the brand's domain has said it */
+		for (size_t i = 0; i < shown->n && !said; i++)
+			said = shown->v[i].brand == idx[k];
 		if (!(bits & (B_CLAIMED | B_FULLWIDTH))) {
 			/* only named by its own sender: counts with no link of its own */
-			if (!owned && mkp_add_brand_opt(m, set, idx[k], S(m, first->host), first->host.len, 0,
-			                                ":own-sender"))
+			if (!owned && !said &&
+			    mkp_add_brand_opt(m, set, idx[k], S(m, first->host), first->host.len, 0,
+			                      ":own-sender"))
 				rc = MEKIKI_ENOMEM;
 			continue;
 		}
@@ -578,23 +601,14 @@ int mkp_check_mismatch(mekiki_message *m)
 		int strong = (m->brand_bits[idx[k]] & B_STRONG) != 0;
 		for (size_t i = 0; i < m->nfrom_claims && !strong; i++)
 			strong = m->from_claims[i] == idx[k];
-		/* a link showing the brand's domain has said it already */
-		for (size_t i = 0; i < shown->n && strong; i++)
-			strong = shown->v[i].brand != idx[k];
-		for (size_t i = 0; strong && i < m->nhosts; i++) {
-			const struct link_host *h = &m->hosts[i];
-			if (!risky_host(h))
-				continue;
-			int claimed_owner = 0;
-			for (uint32_t j = 0; j < nc && !claimed_owner; j++)
-				claimed_owner = (m->brand_bits[idx[j]] & want & (B_CLAIMED | B_FULLWIDTH)) &&
-				                owns(m, idx[j], S(m, h->host), h->host.len);
-			if (claimed_owner)
-				continue;
-			if (mkp_add_brand_opt(m, set, idx[k], S(m, h->host), h->host.len, 0, ":decoy"))
-				rc = MEKIKI_ENOMEM;
-			break;
-		}
+		if (!strong || said)
+			continue;
+		if (decoy == SIZE_MAX - 1) /* not looked for yet: once per message */
+			decoy = decoy_host(m, idx, nc, want);
+		if (decoy != SIZE_MAX &&
+		    mkp_add_brand_opt(m, set, idx[k], S(m, m->hosts[decoy].host),
+		                      m->hosts[decoy].host.len, 0, ":decoy"))
+			rc = MEKIKI_ENOMEM;
 	}
 	free(idx);
 	return rc;
