@@ -226,8 +226,8 @@ static int ascii_ieq(const char *s, size_t n, const char *w)
  *     From so, the list's address behind it) is Name, when List is the
  *     address's mailbox ("JCB Webmaster via Osst-users"
  *     <osst-users@lists...>): the list's name claims nothing;
- *   - role words after the name ("JCB Webmaster", "Apple Support",
- *     "JCB カスタマーセンター") are dropped, so that a short name which
+ *   - role words and company suffixes after the name ("JCB Webmaster",
+ *     "Apple Support", "JCB カスタマーセンター", "Correios S.A") are dropped, so that a short name which
  *     counts only as the whole text ('=' in the brand map) is the whole
  *     text again.  The words are the ones senders of notices use; a name
  *     followed by anything else stays as written.
@@ -266,7 +266,8 @@ static size_t claim_len(const mekiki_message *m, const struct from_entry *f)
 	static const char *const latin[] = {"webmaster", "support", "team", "service", "services",
 	                                    "security", "notification", "notifications", "alert",
 	                                    "alerts", "customer", "care", "center", "centre",
-	                                    "official", NULL};
+	                                    "official", "sa", "s.a", "s.a.", "ltd", "ltd.", "inc",
+	                                    "inc.", "llc", "gmbh", "corp", "corp.", NULL};
 	static const char *const ja[] = {
 	    "\xe3\x82\xab\xe3\x82\xb9\xe3\x82\xbf\xe3\x83\x9e\xe3\x83\xbc\xe3\x82\xbb\xe3\x83\xb3"
 	    "\xe3\x82\xbf\xe3\x83\xbc", /* カスタマーセンター */
@@ -535,9 +536,10 @@ static size_t decoy_host(const mekiki_message *m, const uint32_t *idx, uint32_t 
  *     (risky_host()) that none of the claimed brands owns
  *     (option "brand:host:decoy");
  *   - the brand's own address in From (forged: DMARC would tell, and is
- *     not always there to ask), with a lure phrase of the waves, and
- *     links none of which goes to the brand ("brand:host:own-sender").
- *     The brand's real notices link to its own domains.
+ *     not always there to ask), with a lure phrase of the waves or a link
+ *     to a risky host, and links none of which goes to the brand
+ *     ("brand:host:own-sender").  The brand's real notices link to its
+ *     own domains.
  */
 int mkp_check_mismatch(mekiki_message *m)
 {
@@ -549,7 +551,10 @@ int mkp_check_mismatch(mekiki_message *m)
 			return MEKIKI_ENOMEM;
 	if (m->nhosts == 0 || !m->p->brands)
 		return MEKIKI_OK;
-	unsigned want = B_CLAIMED | (m->set[S_LURE].n > 0 ? B_OWN_SENDER : 0);
+	int risky = 0;
+	for (size_t i = 0; i < m->nhosts && !risky; i++)
+		risky = risky_host(&m->hosts[i]);
+	unsigned want = B_CLAIMED | (m->set[S_LURE].n > 0 || risky ? B_OWN_SENDER : 0);
 	int brand_link = 0;
 	for (size_t i = 0; i < m->nhosts && !brand_link; i++)
 		brand_link = m->hosts[i].info.valid && (m->hosts[i].info.flags & MEKIKI_HOST_BRAND_DOMAIN);
