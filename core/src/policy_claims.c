@@ -340,17 +340,25 @@ int mkp_check_subject(mekiki_message *m, int risky)
 	return MEKIKI_OK;
 }
 
-/* Links: look-alike hosts, weighted TLDs; the From domain's TLD.  Returns
- * whether any fired (the message's infrastructure looks risky), or -1. */
-int mkp_check_urls(mekiki_message *m, double *tld_best, double *from_tld)
+/* Links: look-alike hosts, weighted TLDs, weighted free-hosting suffixes;
+ * the From domain's TLD.  Returns whether any fired (the message's
+ * infrastructure looks risky), or -1. */
+int mkp_check_urls(mekiki_message *m, double *tld_best, double *hosting_best, double *from_tld)
 {
-	double best = 0.0;
+	double best = 0.0, hbest = 0.0;
 	for (size_t i = 0; i < m->nhosts; i++) {
 		const struct link_host *h = &m->hosts[i];
 		if (h->info.tld > 0) {
 			if (h->info.tld > best)
 				best = h->info.tld;
 			if (mkp_add_plain(m, &m->set[S_URL_TLD], S(m, h->host), h->host.len, 1.0, UINT32_MAX))
+				return -1;
+		}
+		if (h->info.hosting > 0) {
+			if (h->info.hosting > hbest)
+				hbest = h->info.hosting;
+			if (mkp_add_plain(m, &m->set[S_URL_FREE_HOSTING], S(m, h->host), h->host.len, 1.0,
+			                  UINT32_MAX))
 				return -1;
 		}
 		if (h->info.valid && (h->info.flags & MEKIKI_HOST_LOOKALIKE) &&
@@ -373,7 +381,8 @@ int mkp_check_urls(mekiki_message *m, double *tld_best, double *from_tld)
 		}
 	}
 	*tld_best = best;
-	int risky = best > 0 || m->set[S_URL_LOOKALIKE].n > 0;
+	*hosting_best = hbest;
+	int risky = best > 0 || hbest > 0 || m->set[S_URL_LOOKALIKE].n > 0;
 	*from_tld = 0.0;
 	if (m->p->tld && m->nfrom && m->from[0].domain.len) {
 		const struct from_entry *f = &m->from[0];
