@@ -7,7 +7,7 @@
  *   mekiki host [--map FILE] HOST...
  *   mekiki asn [--db FILE] [--asn-map FILE] IP...
  *   mekiki policy [--brands FILE] [--lures FILE|--no-lures] [--tld FILE|--no-tld]
- *                 [--bound NAME=VALUE]... FILE.json | --check FILE.jsonl
+ *                 [--hosting FILE] [--bound NAME=VALUE]... FILE.json | --check FILE.jsonl
  */
 #define _POSIX_C_SOURCE 200809L /* open_memstream */
 #include <errno.h>
@@ -47,7 +47,7 @@ static int usage(FILE *f)
 	           "       mekiki host [--map FILE] HOST...\n"
 	           "       mekiki asn [--db FILE] [--asn-map FILE] IP...\n"
 	           "       mekiki policy [--brands FILE] [--lures FILE|--no-lures] [--tld FILE|--no-tld]\n"
-	           "                     [--asn-db FILE --asn-map FILE]\n"
+	           "                     [--hosting FILE] [--asn-db FILE --asn-map FILE]\n"
 	           "                     [--bound NAME=VALUE]... FILE.json   (FILE '-' reads stdin)\n"
 	           "       mekiki policy [map options] --check FILE.jsonl\n"
 	           "\n"
@@ -69,7 +69,9 @@ static int usage(FILE *f)
 	           "failing case with the differences; exit 1 on any failure or malformed case.\n"
 	           "The lure map is FILE, else $MEKIKI_LURES_MAP, else\n"
 	           MEKIKI_DEFAULT_LURES_MAP ";\n"
-	           "the TLD map FILE, else $MEKIKI_TLD_MAP, else " MEKIKI_DEFAULT_TLD_MAP ".\n"
+	           "the TLD map FILE, else $MEKIKI_TLD_MAP, else " MEKIKI_DEFAULT_TLD_MAP ";\n"
+	           "the free-hosting map (mekiki_hosting.map, the TLD map's format) FILE,\n"
+	           "else $MEKIKI_HOSTING_MAP, else none.\n"
 	           "--bound sets a bound of the policy (max_text_bytes, max_parts, max_hits,\n"
 	           "max_options, max_urls) over the case's.\n"
 	           "\n"
@@ -277,21 +279,21 @@ static mekiki_catalogue *load_catalogue(const char *path, const char *what)
 	return cat;
 }
 
-static mekiki_tld_map *load_tld_map(const char *path)
+static mekiki_tld_map *load_tld_map(const char *path, const char *what)
 {
 	size_t mlen;
-	char *text = load_file(path, "TLD map", &mlen);
+	char *text = load_file(path, what, &mlen);
 	if (!text)
 		return NULL;
 	int st;
 	mekiki_tld_map *map = mekiki_tld_map_new(text, mlen, map_error, (void *)path, &st);
 	free(text);
 	if (!map) {
-		fprintf(stderr, "mekiki: cannot read the TLD map %s: %s\n", path, mekiki_strerror(st));
+		fprintf(stderr, "mekiki: cannot read the %s %s: %s\n", what, path, mekiki_strerror(st));
 		return NULL;
 	}
 	if (mekiki_tld_map_count(map) == 0) {
-		fprintf(stderr, "mekiki: TLD map %s has no valid entry\n", path);
+		fprintf(stderr, "mekiki: %s %s has no valid entry\n", what, path);
 		mekiki_tld_map_free(map);
 		return NULL;
 	}
@@ -462,7 +464,7 @@ static int cmd_asn(int argc, char **argv)
 
 struct policy_opts {
 	mekiki_catalogue *brands, *lures;
-	mekiki_tld_map *tld;
+	mekiki_tld_map *tld, *hosting;
 	mekiki_asn_db *asn_db;
 	mekiki_asn_map *asn_map;
 	struct {
@@ -487,6 +489,7 @@ static mekiki_policy *case_policy(const struct policy_opts *o, const struct pc_c
 	}
 	if (c->use_asn)
 		mekiki_policy_set_networks(p, o->asn_db, o->asn_map);
+	mekiki_policy_set_hosting(p, o->hosting);
 	if (pc_apply_bounds(p, c->bounds, e) != 0) {
 		mekiki_policy_free(p);
 		return NULL;
@@ -637,6 +640,7 @@ static int cmd_policy(int argc, char **argv)
 	const char *brands = env_or("MEKIKI_BRANDS_MAP", MEKIKI_DEFAULT_MAP);
 	const char *lures = env_or("MEKIKI_LURES_MAP", MEKIKI_DEFAULT_LURES_MAP);
 	const char *tld = env_or("MEKIKI_TLD_MAP", MEKIKI_DEFAULT_TLD_MAP);
+	const char *hosting = env_or("MEKIKI_HOSTING_MAP", NULL);
 	const char *check = NULL, *asn_db = NULL, *asn_map = NULL;
 	struct policy_opts o;
 	memset(&o, 0, sizeof o);
@@ -650,6 +654,7 @@ static int cmd_policy(int argc, char **argv)
 		}
 		int known = strcmp(opt, "--brands") == 0 || strcmp(opt, "--map") == 0 ||
 		            strcmp(opt, "--lures") == 0 || strcmp(opt, "--tld") == 0 ||
+		            strcmp(opt, "--hosting") == 0 ||
 		            strcmp(opt, "--bound") == 0 || strcmp(opt, "--check") == 0 ||
 		            strcmp(opt, "--asn-db") == 0 || strcmp(opt, "--asn-map") == 0;
 		if (!known)
@@ -664,6 +669,8 @@ static int cmd_policy(int argc, char **argv)
 			lures = val;
 		} else if (strcmp(opt, "--tld") == 0) {
 			tld = val;
+		} else if (strcmp(opt, "--hosting") == 0) {
+			hosting = val;
 		} else if (strcmp(opt, "--check") == 0) {
 			check = val;
 		} else if (strcmp(opt, "--asn-db") == 0) {
@@ -704,7 +711,9 @@ static int cmd_policy(int argc, char **argv)
 		goto out;
 	if (lures && !(o.lures = load_catalogue(lures, "lure map")))
 		goto out;
-	if (tld && !(o.tld = load_tld_map(tld)))
+	if (tld && !(o.tld = load_tld_map(tld, "TLD map")))
+		goto out;
+	if (hosting && *hosting && !(o.hosting = load_tld_map(hosting, "hosting map")))
 		goto out;
 	if (!asn_db != !asn_map) {
 		fprintf(stderr, "mekiki policy: --asn-db and --asn-map go together\n");
@@ -732,6 +741,7 @@ out:
 	mekiki_catalogue_free(o.brands);
 	mekiki_catalogue_free(o.lures);
 	mekiki_tld_map_free(o.tld);
+	mekiki_tld_map_free(o.hosting);
 	mekiki_asn_map_free(o.asn_map);
 	mekiki_asn_close(o.asn_db);
 	return rc;

@@ -42,7 +42,8 @@
  *   mekiki.tld_map(map_text)              -> map, {errors} | nil, message
  *   map:weight(host)                      -> weight, suffix | nil (none listed)
  *   map:count()
- *   mekiki.policy(brands, lures, tld [, bounds]) -> policy (maps may be nil)
+ *   mekiki.policy(brands, lures, tld [, bounds [, asn_db, asn_map [, hosting]]])
+ *       -> policy (maps may be nil; hosting: a tld_map of hosting suffixes)
  *   policy:decide(view) -> verdict, hosts: mekiki_decide() on a view table
  *       (see load_view()): verdict = { { symbol, factor, { option, ... } }, ... },
  *       hosts = { { host, registrable, tld, own, link }, ... }
@@ -775,14 +776,16 @@ static const mekiki_catalogue *opt_catalogue(lua_State *L, int idx)
 }
 
 /*
- * mekiki.policy(brands, lures, tld [, bounds]) -> policy: brands and lures
- * are catalogues (or nil), tld a TLD map (or nil), bounds a table of
- * mekiki_policy_set_bound() values ({ max_options = 8, ... }).  The policy
- * keeps the maps alive.
+ * mekiki.policy(brands, lures, tld [, bounds [, asn_db, asn_map [, hosting]]])
+ * -> policy: brands and lures are catalogues (or nil), tld a TLD map (or
+ * nil), bounds a table of mekiki_policy_set_bound() values ({ max_options =
+ * 8, ... }), asn_db and asn_map the networks, hosting a TLD map of the
+ * free-hosting suffixes (mekiki_policy_set_hosting()).  The policy keeps
+ * the maps alive.
  */
 static int l_policy(lua_State *L)
 {
-	lua_settop(L, 6);
+	lua_settop(L, 7);
 	const mekiki_catalogue *brands = opt_catalogue(L, 1), *lures = opt_catalogue(L, 2);
 	const mekiki_tld_map *tld = NULL;
 	if (!lua_isnoneornil(L, 3)) {
@@ -813,6 +816,12 @@ static int l_policy(lua_State *L)
 		amap = u->map;
 	}
 	mekiki_policy_set_networks(lp->p, db, amap);
+	if (!lua_isnil(L, 7)) {
+		struct ltldmap *u = luaL_checkudata(L, 7, TLDMAP_MT);
+		if (!u->map)
+			luaL_argerror(L, 7, "hosting map was not built");
+		mekiki_policy_set_hosting(lp->p, u->map);
+	}
 	if (lua_type(L, 4) == LUA_TTABLE) {
 		lua_pushnil(L);
 		while (lua_next(L, 4)) {
@@ -827,8 +836,8 @@ static int l_policy(lua_State *L)
 	} else if (!lua_isnoneornil(L, 4)) {
 		return luaL_argerror(L, 4, "table of bounds expected");
 	}
-	lua_createtable(L, 5, 0);
-	for (int i = 1; i <= 6; i++) {
+	lua_createtable(L, 6, 0);
+	for (int i = 1; i <= 7; i++) {
 		if (i == 4)
 			continue;
 		lua_pushvalue(L, i);

@@ -63,12 +63,13 @@ extern "C" {
  * cache of compiled catalogues; 4: one scan entry point, mekiki_scan() with
  * flags and the invisible result as an out-parameter, replacing
  * mekiki_scan_flags(), mekiki_subject_claims() and mekiki_scan_invisible();
- * mekiki_asn_lookup() returns a status and says found through *found).  A
+ * mekiki_asn_lookup() returns a status and says found through *found; 5:
+ * mekiki_policy_set_hosting() and the symbol MEKIKI_URL_FREE_HOSTING).  A
  * binding that loads the library at run time (the SpamAssassin plugin,
  * through FFI) compares it with the one it was written for and refuses
  * another; the Lua binding links the library in and cannot differ.
  */
-#define MEKIKI_ABI_VERSION 4
+#define MEKIKI_ABI_VERSION 5
 
 /* Foreign code points remembered per hit; further ones are counted only. */
 #define MEKIKI_MAX_FOREIGN 8
@@ -419,7 +420,8 @@ MEKIKI_API double mekiki_tld_map_weight(const mekiki_tld_map *map, const char *h
  * the same verdict, and no verdict grows past the policy's bounds.
  *
  * A policy holds what the decisions read: the brand catalogue, the lure
- * phrases (a catalogue built from a lure map) and the TLD weights, each
+ * phrases (a catalogue built from a lure map), the TLD weights and the
+ * free-hosting suffixes (mekiki_policy_set_hosting()), each
  * optional (NULL: the symbols that need it are off) and borrowed (they must
  * outlive the policy), and the bounds.  It is immutable once its bounds are
  * set and may be shared by threads.  A message is one thread's view and
@@ -446,6 +448,21 @@ MEKIKI_API void mekiki_policy_free(mekiki_policy *p);
  * range (below 1, or above the limit given).
  */
 MEKIKI_API int mekiki_policy_set_bound(mekiki_policy *p, const char *name, long long value);
+
+/*
+ * The free-hosting suffixes (rules.d/mekiki_hosting.map), before the
+ * policy is used: a mekiki_tld_map built from that map's text (same format
+ * and parser; the longest listed suffix of a host applies), borrowed like
+ * the TLD map; NULL (the default) turns MEKIKI_URL_FREE_HOSTING off.  A
+ * link host under a suffix listed with a weight above 0 gives
+ * MEKIKI_URL_FREE_HOSTING (the host as option, the factor the highest
+ * weight) and makes the message's infrastructure risky as a weighted TLD
+ * does.  A host under any listed suffix, weight 0 included, is never a
+ * brand's own (no MEKIKI_HOST_BRAND_DOMAIN, no redirect followed through
+ * it), even when the brand map lists a domain above it: what is published
+ * there is anyone's.  Returns MEKIKI_OK, or MEKIKI_EINVAL for a NULL p.
+ */
+MEKIKI_API int mekiki_policy_set_hosting(mekiki_policy *p, const mekiki_tld_map *hosting);
 
 MEKIKI_API mekiki_message *mekiki_message_new(void);
 MEKIKI_API void mekiki_message_free(mekiki_message *m);
@@ -520,7 +537,8 @@ MEKIKI_API int mekiki_decide(mekiki_message *m);
 /*
  * The verdict: symbols in a fixed order (that of the symbol table), each
  * with its score factor (the highest weight among its options: a brand's
- * weight from the brand map, a TLD's from the TLD map, else 1) and its
+ * weight from the brand map, a TLD's from the TLD map, a hosting suffix's
+ * from the hosting map, else 1) and its
  * options.  Strings stay valid until the next reset.
  */
 MEKIKI_API size_t mekiki_verdict_count(const mekiki_message *m);

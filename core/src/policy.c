@@ -23,9 +23,9 @@ static uint64_t policy_serial_counter;
 static const char *const sym_names[S_COUNT] = {
 	"MEKIKI_BRAND_CONFUSABLE", "MEKIKI_FROM_CONFUSABLE", "MEKIKI_BRAND_CONFUSABLE_WEAK",
 	"MEKIKI_INVISIBLE_IN_WORD", "MEKIKI_URL_LOOKALIKE", "MEKIKI_BRAND_URL_MISMATCH",
-	"MEKIKI_LURE", "MEKIKI_URL_TLD", "MEKIKI_FROM_TLD", "MEKIKI_FROM_BRAND_SPOOF",
-	"MEKIKI_BRAND_REPLYTO_MISMATCH", "MEKIKI_SUBJECT_BRAND", "MEKIKI_SENDER_ASN",
-	"MEKIKI_URL_ASN", "MEKIKI_URL_SHARED_IP",
+	"MEKIKI_LURE", "MEKIKI_URL_TLD", "MEKIKI_URL_FREE_HOSTING", "MEKIKI_FROM_TLD",
+	"MEKIKI_FROM_BRAND_SPOOF", "MEKIKI_BRAND_REPLYTO_MISMATCH", "MEKIKI_SUBJECT_BRAND",
+	"MEKIKI_SENDER_ASN", "MEKIKI_URL_ASN", "MEKIKI_URL_SHARED_IP",
 };
 
 mekiki_policy *mekiki_policy_new(const mekiki_catalogue *brands, const mekiki_catalogue *lures,
@@ -63,6 +63,14 @@ int mekiki_policy_set_networks(mekiki_policy *p, const mekiki_asn_db *db, const 
 		return MEKIKI_EINVAL;
 	p->asn_db = db;
 	p->asn_map = map;
+	return MEKIKI_OK;
+}
+
+int mekiki_policy_set_hosting(mekiki_policy *p, const mekiki_tld_map *hosting)
+{
+	if (!p)
+		return MEKIKI_EINVAL;
+	p->hosting = hosting;
 	return MEKIKI_OK;
 }
 
@@ -466,7 +474,7 @@ int mkp_host_info(mekiki_message *m, const char *host, size_t len, struct host_i
 			return 0;
 		}
 	}
-	struct host_info info = {0, 0, UINT32_MAX, 0.0, {0, 0}};
+	struct host_info info = {0, 0, UINT32_MAX, 0.0, -1.0, {0, 0}};
 	mekiki_host_verdict v;
 	if (m->brand_sc && mekiki_host_check(m->brand_sc, host, len, &v) == MEKIKI_OK) {
 		info.valid = 1;
@@ -478,6 +486,16 @@ int mkp_host_info(mekiki_message *m, const char *host, size_t len, struct host_i
 	if (m->p->tld) {
 		double w = mekiki_tld_map_weight(m->p->tld, host, len, NULL);
 		info.tld = w > 0 ? w : 0.0;
+	}
+	if (m->p->hosting) {
+		/* A host under a listed hosting suffix is its publisher's, never a
+		 * brand's own, whatever the brand map lists above it
+		 * (sites.google.com when listed); a look-alike stays one. */
+		info.hosting = mekiki_tld_map_weight(m->p->hosting, host, len, NULL);
+		if (info.hosting >= 0 && (info.flags & MEKIKI_HOST_BRAND_DOMAIN)) {
+			info.flags &= ~(unsigned)MEKIKI_HOST_BRAND_DOMAIN;
+			info.brand = UINT32_MAX;
+		}
 	}
 	if (m->cache_count >= HOST_CACHE_SLOTS / 2 || m->cache_used > HOST_CACHE_BYTES) {
 		clear_cache(m);
@@ -674,8 +692,8 @@ int mekiki_decide(mekiki_message *m)
 		m->set[i].n = 0;
 	if (bind_policy(m) || mkp_walk_links(m))
 		return MEKIKI_ENOMEM;
-	double tld_best, from_tld;
-	int risky = mkp_check_urls(m, &tld_best, &from_tld);
+	double tld_best, hosting_best, from_tld;
+	int risky = mkp_check_urls(m, &tld_best, &hosting_best, &from_tld);
 	if (risky < 0)
 		return MEKIKI_ENOMEM;
 	int rc = mkp_check_body(m);
@@ -704,6 +722,9 @@ int mekiki_decide(mekiki_message *m)
 			break;
 		case S_URL_TLD:
 			fail = mkp_emit(m, sym, set, NULL, tld_best);
+			break;
+		case S_URL_FREE_HOSTING:
+			fail = mkp_emit(m, sym, set, NULL, hosting_best);
 			break;
 		case S_FROM_TLD:
 			fail = mkp_emit(m, sym, set, NULL, from_tld);

@@ -37,6 +37,7 @@ enum sym {
 	S_BRAND_URL_MISMATCH,
 	S_LURE,
 	S_URL_TLD,
+	S_URL_FREE_HOSTING,
 	S_FROM_TLD,
 	S_FROM_BRAND_SPOOF,
 	S_BRAND_REPLYTO_MISMATCH,
@@ -51,6 +52,7 @@ enum sym {
 struct mekiki_policy {
 	const mekiki_catalogue *brands, *lures;
 	const mekiki_tld_map *tld;
+	const mekiki_tld_map *hosting; /* free-hosting suffixes (same format) */
 	const mekiki_asn_db *asn_db;
 	const mekiki_asn_map *asn_map;
 	uint64_t serial; /* tells a message's scanners and cache which policy they serve */
@@ -71,12 +73,14 @@ struct link {
 	int has_shown;
 };
 
-/* What is known of a host: the catalogue's verdict and its TLD's weight. */
+/* What is known of a host: the catalogue's verdict, its TLD's weight and
+ * its hosting suffix's. */
 struct host_info {
 	int valid;        /* the catalogue answered (a host name it can judge) */
 	unsigned flags;   /* MEKIKI_HOST_* */
 	uint32_t brand;   /* or UINT32_MAX */
 	double tld;       /* 0 when not weighted */
+	double hosting;   /* the hosting map's weight, -1 when no suffix is listed */
 	struct str registrable; /* in the host cache's arena */
 };
 
@@ -215,10 +219,16 @@ static inline uint64_t hash_bytes(const char *s, size_t n)
 	return h ? h : 1;
 }
 
+/* Under a listed free-hosting suffix: anyone's, never a brand's own. */
+static inline int hosted(const mekiki_message *m, const char *d, size_t n)
+{
+	return m->p->hosting && mekiki_tld_map_weight(m->p->hosting, d, n, NULL) >= 0;
+}
+
 static inline int owns(const mekiki_message *m, uint32_t brand, const char *d, size_t n)
 {
 	return m->p->brands && brand != UINT32_MAX &&
-	       mekiki_catalogue_brand_owns(m->p->brands, brand, d, n);
+	       mekiki_catalogue_brand_owns(m->p->brands, brand, d, n) && !hosted(m, d, n);
 }
 
 static inline int owns_sender(const mekiki_message *m, uint32_t brand, const char *a, size_t n)
@@ -268,7 +278,8 @@ int mkp_check_body(mekiki_message *m);
 int mkp_check_from(mekiki_message *m);
 int mkp_check_reply_to(mekiki_message *m);
 int mkp_check_subject(mekiki_message *m, int risky);
-int mkp_check_urls(mekiki_message *m, double *tld_best, double *from_tld);
+int mkp_check_urls(mekiki_message *m, double *tld_best, double *hosting_best,
+                   double *from_tld);
 int mkp_check_mismatch(mekiki_message *m);
 
 #endif /* MEKIKI_POLICY_H */

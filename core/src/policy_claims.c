@@ -437,17 +437,25 @@ int mkp_check_subject(mekiki_message *m, int risky)
 	return MEKIKI_OK;
 }
 
-/* Links: look-alike hosts, weighted TLDs; the From domain's TLD.  Returns
- * whether any fired (the message's infrastructure looks risky), or -1. */
-int mkp_check_urls(mekiki_message *m, double *tld_best, double *from_tld)
+/* Links: look-alike hosts, weighted TLDs, weighted free-hosting suffixes;
+ * the From domain's TLD.  Returns whether any fired (the message's
+ * infrastructure looks risky), or -1. */
+int mkp_check_urls(mekiki_message *m, double *tld_best, double *hosting_best, double *from_tld)
 {
-	double best = 0.0;
+	double best = 0.0, hbest = 0.0;
 	for (size_t i = 0; i < m->nhosts; i++) {
 		const struct link_host *h = &m->hosts[i];
 		if (h->info.tld > 0) {
 			if (h->info.tld > best)
 				best = h->info.tld;
 			if (mkp_add_plain(m, &m->set[S_URL_TLD], S(m, h->host), h->host.len, 1.0, UINT32_MAX))
+				return -1;
+		}
+		if (h->info.hosting > 0) {
+			if (h->info.hosting > hbest)
+				hbest = h->info.hosting;
+			if (mkp_add_plain(m, &m->set[S_URL_FREE_HOSTING], S(m, h->host), h->host.len, 1.0,
+			                  UINT32_MAX))
 				return -1;
 		}
 		if (h->info.valid && (h->info.flags & MEKIKI_HOST_LOOKALIKE) &&
@@ -470,7 +478,8 @@ int mkp_check_urls(mekiki_message *m, double *tld_best, double *from_tld)
 		}
 	}
 	*tld_best = best;
-	int risky = best > 0 || m->set[S_URL_LOOKALIKE].n > 0;
+	*hosting_best = hbest;
+	int risky = best > 0 || hbest > 0 || m->set[S_URL_LOOKALIKE].n > 0;
 	*from_tld = 0.0;
 	if (m->p->tld && m->nfrom && m->from[0].domain.len) {
 		const struct from_entry *f = &m->from[0];
@@ -497,10 +506,14 @@ static int cmp_brand_ids(const void *a, const void *b, void *cat)
 	              mekiki_catalogue_brand_id(cat, *(const uint32_t *)b));
 }
 
-/* A link host no brand's own notice links to: a look-alike of a brand, a
- * mixed-script label, or a weighted TLD. */
+/* A link host no brand's own notice links to: under a weighted free-hosting
+ * suffix (anyone's, whatever brand runs the domain above it), or not the
+ * brand's nor its family's and a look-alike of a brand, a mixed-script
+ * label, or in a weighted TLD. */
 static int risky_host(const struct link_host *h)
 {
+	if (h->info.hosting > 0)
+		return 1;
 	return h->info.valid &&
 	       !(h->info.flags & (MEKIKI_HOST_BRAND_DOMAIN | MEKIKI_HOST_FAMILY)) &&
 	       (h->info.tld > 0 || (h->info.flags & (MEKIKI_HOST_LOOKALIKE | MEKIKI_HOST_MIXED_SCRIPT)));

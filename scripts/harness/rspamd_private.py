@@ -135,6 +135,7 @@ class Rspamd:
                 asn_db = self.asn_db or f"{maps}/mekiki-asn.mmdb"
                 w("local.d/mekiki.conf", f'brands_map = "{maps}/mekiki_brands.map";\n'
                                          f'tld_map = "{maps}/mekiki_tld.map";\n'
+                                         f'hosting_map = "{maps}/mekiki_hosting.map";\n'
                                          f'lures_map = "{maps}/mekiki_lures.map";\n'
                                          f'asn_map = "{maps}/mekiki_asn.map";\n'
                                          f'asn_db = "{asn_db}";\n')

@@ -213,6 +213,38 @@ class TestCorpus(RspamdTestCase):
         res = self.scan(message(b"see https://www.kernel.org/ and https://github.com/"))
         self.assertNotIn("MEKIKI_URL_TLD", mekiki_symbols(res))
 
+    def test_url_free_hosting_by_highest_weight(self):
+        # The shipped hosting map weighs pages.dev 0.8, s3.amazonaws.com 0.6,
+        # blogspot.com 0.2 and appspot.com 0 (listed, never scored).
+        weights = shipped_weights()
+        base = weights["MEKIKI_URL_FREE_HOSTING"]
+        self.assertLess(base, 1.0, "free hosting alone stays well under 1 point")
+        body = (b"<html><body><a href='https://kq3-login.pages.dev/x'>x</a> "
+                b"<a href='https://bkt-7.s3.amazonaws.com/i.html'>y</a> "
+                b"<a href='https://someone.blogspot.com/p'>z</a> "
+                b"<a href='https://github.com/'>ok</a></body></html>")
+        res = self.scan(message(body, ctype="text/html; charset=utf-8"))
+        sym = res["symbols"]["MEKIKI_URL_FREE_HOSTING"]
+        self.assertAlmostEqual(sym["score"], base * 0.8, places=2)
+        self.assertEqual(sorted(sym["options"]),
+                         ["bkt-7.s3.amazonaws.com", "kq3-login.pages.dev", "someone.blogspot.com"])
+        self.assertNotIn("MEKIKI_URL_TLD", mekiki_symbols(res))
+        res = self.scan(message(b"see https://someone.blogspot.com/p"))
+        self.assertAlmostEqual(res["symbols"]["MEKIKI_URL_FREE_HOSTING"]["score"], base * 0.2,
+                               places=2)
+        res = self.scan(message(b"see https://syzkaller.appspot.com/bug?id=1 and "
+                                b"https://github.com/"))
+        self.assertNotIn("MEKIKI_URL_FREE_HOSTING", mekiki_symbols(res))
+        # A hosted page is a risky link: the subject's 【Amazon】 tag is a
+        # claim, the links avoid Amazon, and the composite fires.
+        res = self.scan(os.path.join(CORPUS, "phish-ja-subject-tag-pages-dev.eml"))
+        syms = mekiki_symbols(res)
+        for name in ("MEKIKI_URL_FREE_HOSTING", "MEKIKI_SUBJECT_BRAND",
+                     "MEKIKI_BRAND_URL_MISMATCH", "MEKIKI_PHISH"):
+            self.assertIn(name, syms)
+        self.assertEqual(res["symbols"]["MEKIKI_URL_FREE_HOSTING"]["options"],
+                         ["acct-verify-k7q2m.pages.dev"])
+
     def test_url_lookalike(self):
         weights = shipped_weights()
         html = "text/html; charset=utf-8"
@@ -1094,10 +1126,15 @@ class TestOperator(RspamdTestCase):
         with open(cls.tld_map, "w", encoding="utf-8") as f:
             f.write("cn 1.0\n")
         os.chmod(cls.tld_map, 0o644)
+        cls.hosting_map = os.path.join(STATE, "operator-hosting.map")
+        with open(cls.hosting_map, "w", encoding="utf-8") as f:
+            f.write("pages.dev 1.0\n")
+        os.chmod(cls.hosting_map, 0o644)
         maps = os.path.join(STAGE, "usr/local/share/mekiki")
         cls.local = {
             "local.d/mekiki.conf": f'brands_map = "{maps}/mekiki_brands.map";\n'
-                                   f'tld_map = "{cls.tld_map}";\n',
+                                   f'tld_map = "{cls.tld_map}";\n'
+                                   f'hosting_map = "{cls.hosting_map}";\n',
             "local.d/mekiki_group.conf": 'symbols { "MEKIKI_FROM_BRAND_SPOOF" { weight = 7.5; } '
                                          '"MEKIKI_PHISH" { weight = 5.0; } }\n',
             "local.d/settings.conf": 'no_mekiki { priority = high; rcpt = "nomekiki@example.jp"; '
@@ -1126,6 +1163,23 @@ class TestOperator(RspamdTestCase):
         while time.time() < deadline:
             time.sleep(1)
             after = self.scan(msg)["symbols"].get("MEKIKI_URL_TLD", {}).get("score")
+            if after is not None and abs(after - weight * 0.5) < 0.01:
+                break
+        self.assertAlmostEqual(after, weight * 0.5, places=2)
+
+    def test_hosting_map_change_without_restart(self):
+        msg = message(b"see https://kq3-login.pages.dev/x")
+        weight = shipped_weights()["MEKIKI_URL_FREE_HOSTING"]
+        before = self.scan(msg)["symbols"]["MEKIKI_URL_FREE_HOSTING"]["score"]
+        self.assertAlmostEqual(before, weight * 1.0, places=2)
+        with open(self.hosting_map + ".tmp", "w", encoding="utf-8") as f:
+            f.write("pages.dev 0.5\n")
+        os.chmod(self.hosting_map + ".tmp", 0o644)
+        os.replace(self.hosting_map + ".tmp", self.hosting_map)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            time.sleep(1)
+            after = self.scan(msg)["symbols"].get("MEKIKI_URL_FREE_HOSTING", {}).get("score")
             if after is not None and abs(after - weight * 0.5) < 0.01:
                 break
         self.assertAlmostEqual(after, weight * 0.5, places=2)

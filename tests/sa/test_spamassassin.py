@@ -35,7 +35,8 @@ STAGE = STATE = None
 
 CLAIM = {"MEKIKI_FROM_BRAND_SPOOF", "MEKIKI_BRAND_CONFUSABLE", "MEKIKI_FROM_CONFUSABLE",
          "MEKIKI_BRAND_CONFUSABLE_WEAK"}
-RISKY_LINK = {"MEKIKI_URL_LOOKALIKE", "MEKIKI_URL_TLD", "MEKIKI_BRAND_URL_MISMATCH",
+RISKY_LINK = {"MEKIKI_URL_LOOKALIKE", "MEKIKI_URL_TLD", "MEKIKI_URL_FREE_HOSTING",
+              "MEKIKI_BRAND_URL_MISMATCH",
               "MEKIKI_BRAND_REPLYTO_MISMATCH", "MEKIKI_URL_ASN", "MEKIKI_URL_SHARED_IP", "MEKIKI_SENDER_ASN", "MEKIKI_FROM_TLD"}
 # Rules that resolve link hosts: not run under -L (tflags net).
 DNS_RULES = {"MEKIKI_URL_ASN", "MEKIKI_URL_SHARED_IP"}
@@ -119,7 +120,7 @@ class TestLint(SATestCase):
         subprocess.run(["cc", "-shared", "-fPIC", "-o", lib, src], check=True)
         res = self.sa("lint-abi", local_cf=f"mekiki_library {lib}\n").lint()
         self.assertNotEqual(res.returncode, 0)
-        self.assertIn("libmekiki 9.9.9 has ABI 999; this plugin needs ABI 4", res.stderr)
+        self.assertIn("libmekiki 9.9.9 has ABI 999; this plugin needs ABI 5", res.stderr)
 
     def test_lint_bad_bound(self):
         res = self.sa("lint-bound", local_cf="mekiki_max_hits 0\n").lint()
@@ -282,6 +283,24 @@ class TestWeights(SATestCase):
         tests, out = self.check(self.sa("tld", local_cf="score MEKIKI_URL_TLD 2.0\n"), msg)
         self.assertIn("MEKIKI_URL_TLD", tests)
         self.assertAlmostEqual(report_scores(out)["MEKIKI_URL_TLD"], 1.6)
+
+    def test_hosting_weight_scales_score(self):
+        # pages.dev weighs 0.8 and blogspot.com 0.2 in the shipped hosting
+        # map; the highest weight of the message's hosts scales the score.
+        msg = message(b"see https://kq3-login.pages.dev/a and https://x.blogspot.com/p\r\n")
+        tests, out = self.check(self.sa("hosting", local_cf="score MEKIKI_URL_FREE_HOSTING 2.0\n"),
+                                msg)
+        self.assertIn("MEKIKI_URL_FREE_HOSTING", tests)
+        self.assertAlmostEqual(report_scores(out)["MEKIKI_URL_FREE_HOSTING"], 1.6)
+        m = re.search(r"MEKIKI_URL_FREE_HOSTING[^\n]*\n\s*\[([^\]]*)\]", out)
+        self.assertIsNotNone(m, out)
+        self.assertEqual(m.group(1), "kq3-login.pages.dev,x.blogspot.com")
+        # The subject-tag wave on free hosting: the composite too.
+        tests, out = self.check(self.sa("hosting-corpus"),
+                                os.path.join(CORPUS, "phish-ja-subject-tag-pages-dev.eml"))
+        for rule in ("MEKIKI_URL_FREE_HOSTING", "MEKIKI_SUBJECT_BRAND",
+                     "MEKIKI_BRAND_URL_MISMATCH", "MEKIKI_PHISH"):
+            self.assertIn(rule, tests)
 
     def test_score_overridden_in_local_cf(self):
         msg = message(b"see https://xj3k.example-kq.top/a for details\r\n")
@@ -618,11 +637,11 @@ class TestSpamdLiveUpdate(unittest.TestCase):
         # Read once, by the parent, before the test changed anything; no
         # complaint about a file since.
         for line in ("mekiki: brand map loaded from", "mekiki: lure map loaded from",
-                     "mekiki: TLD map loaded from",
+                     "mekiki: TLD map loaded from", "mekiki: hosting map loaded from",
                      f"mekiki: ASN database {f['mmdb']} and map {f['asn']} loaded"):
             self.assertEqual(log.count(line), 1, line)
         self.assertNotRegex(log, r"mekiki: (?!brand map loaded|lure map loaded|TLD map loaded|"
-                                 r"ASN database)")
+                                 r"hosting map loaded|ASN database)")
 
 
 class TestHostile(SATestCase):

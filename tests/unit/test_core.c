@@ -2144,6 +2144,115 @@ START_TEST(test_decide_again_with_flag)
 END_TEST
 
 /* ------------------------------------------------------------------------ */
+/* Free-hosting suffixes (mekiki_policy_set_hosting)                       */
+
+static const char hosting_map[] =
+	"pages.dev 0.8\n"
+	"storage.googleapis.com 0.5\n"
+	"googleapis.com 0.1\n"
+	"appspot.com 0.0\n"
+	"sites.google.com 0.4\n";
+
+/* A view: an optional From, subject and links (url and host alike). */
+static void hosting_view(mekiki_message *m, const mekiki_policy *p, const char *name,
+                         const char *addr, const char *subject, const char *const *urls)
+{
+	ck_assert_int_eq(mekiki_message_reset(m, p), MEKIKI_OK);
+	if (name)
+		ck_assert_int_eq(mekiki_message_add_from(m, name, strlen(name), addr, strlen(addr)),
+		                 MEKIKI_OK);
+	if (subject)
+		ck_assert_int_eq(mekiki_message_set_subject(m, subject, strlen(subject)), MEKIKI_OK);
+	for (; *urls; urls++) {
+		const char *h = strstr(*urls, "://") + 3;
+		size_t hl = strcspn(h, "/?#");
+		ck_assert_int_eq(mekiki_message_add_link(m, *urls, strlen(*urls), h, hl, NULL, 0),
+		                 MEKIKI_OK);
+	}
+	ck_assert_int_eq(mekiki_decide(m), MEKIKI_OK);
+}
+
+START_TEST(test_policy_free_hosting)
+{
+	int st = -1;
+	mekiki_tld_map *hosting = mekiki_tld_map_new(hosting_map, sizeof hosting_map - 1, NULL, NULL,
+	                                             &st);
+	ck_assert_ptr_nonnull(hosting);
+	mekiki_policy *p = mekiki_policy_new(shipped, NULL, NULL, &st);
+	mekiki_policy *off = mekiki_policy_new(shipped, NULL, NULL, &st);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_ptr_nonnull(off);
+	ck_assert_int_eq(mekiki_policy_set_hosting(NULL, hosting), MEKIKI_EINVAL);
+	ck_assert_int_eq(mekiki_policy_set_hosting(p, hosting), MEKIKI_OK);
+	mekiki_message *m = mekiki_message_new();
+	ck_assert_ptr_nonnull(m);
+	static char got[4096];
+
+	/* The longest listed suffix; the factor the highest weight; the
+	 * options the hosts in link order; weight 0 gives nothing. */
+	const char *const links[] = {"https://bucket-x.storage.googleapis.com/a.html",
+	                             "https://kq3-verify.pages.dev/login",
+	                             "https://syzkaller.appspot.com/bug?id=1",
+	                             "https://fonts.example.org/", NULL};
+	hosting_view(m, p, NULL, NULL, NULL, links);
+	verdict_text(m, got, sizeof got);
+	ck_assert_str_eq(got, "MEKIKI_URL_FREE_HOSTING 0.800 [bucket-x.storage.googleapis.com,"
+	                      "kq3-verify.pages.dev]\n");
+	const char *const only_low[] = {"https://storage.googleapis.com/b/x.html", NULL};
+	hosting_view(m, p, NULL, NULL, NULL, only_low);
+	verdict_text(m, got, sizeof got);
+	ck_assert_str_eq(got, "MEKIKI_URL_FREE_HOSTING 0.500 [storage.googleapis.com]\n");
+	/* without the map: nothing */
+	hosting_view(m, off, NULL, NULL, NULL, links);
+	ck_assert_uint_eq(mekiki_verdict_count(m), 0);
+
+	/* A hosted page makes the links risky: the subject's 【Amazon】 tag
+	 * from a foreign sender is then a claim the links do not go to. */
+	const char *const page[] = {"https://kq3-verify.pages.dev/login", NULL};
+	hosting_view(m, p, "Support", "info@kq3-mail.example", "【Amazon】お支払い方法の更新", page);
+	verdict_text(m, got, sizeof got);
+	ck_assert_ptr_nonnull(strstr(got, "MEKIKI_BRAND_URL_MISMATCH"));
+	ck_assert_ptr_nonnull(strstr(got, "MEKIKI_SUBJECT_BRAND"));
+	hosting_view(m, off, "Support", "info@kq3-mail.example", "【Amazon】お支払い方法の更新", page);
+	verdict_text(m, got, sizeof got);
+	ck_assert_ptr_null(strstr(got, "MEKIKI_BRAND_URL_MISMATCH"));
+	ck_assert_ptr_nonnull(strstr(got, "MEKIKI_SUBJECT_BRAND"));
+
+	/* A listed suffix under a brand's domain (sites.google.com under
+	 * google.com) is not the brand's own: a "Google" From linking only
+	 * there, directly or through Google's redirector, goes elsewhere. */
+	const char *const sites[] = {"https://sites.google.com/view/kq3-verify", NULL};
+	const char *const redirected[] = {
+		"https://www.google.com/url?q=https://sites.google.com/view/kq3-verify", NULL};
+	for (int r = 0; r < 2; r++) {
+		hosting_view(m, p, "Google", "alert@kq3-mail.example", NULL, r ? redirected : sites);
+		verdict_text(m, got, sizeof got);
+		ck_assert_ptr_nonnull(strstr(got, "MEKIKI_URL_FREE_HOSTING 0.400 [sites.google.com]"));
+		ck_assert_ptr_nonnull(strstr(got, "MEKIKI_BRAND_URL_MISMATCH"));
+		ck_assert_uint_eq(mekiki_link_host_count(m), 1);
+		ck_assert_str_eq(mekiki_link_host(m, 0), "sites.google.com");
+		ck_assert_uint_eq(mekiki_link_host_flags(m, 0) & MEKIKI_HOST_BRAND_DOMAIN, 0);
+		ck_assert_int_eq(mekiki_resolve_host(m, 0), 0);
+		hosting_view(m, off, "Google", "alert@kq3-mail.example", NULL, r ? redirected : sites);
+		verdict_text(m, got, sizeof got);
+		ck_assert_ptr_null(strstr(got, "MEKIKI_BRAND_URL_MISMATCH"));
+		ck_assert_uint_ne(mekiki_link_host_flags(m, 0) & MEKIKI_HOST_BRAND_DOMAIN, 0);
+	}
+	/* google.com itself stays Google's */
+	const char *const own[] = {"https://www.google.com/search?q=x", NULL};
+	hosting_view(m, p, "Google", "alert@kq3-mail.example", NULL, own);
+	verdict_text(m, got, sizeof got);
+	ck_assert_ptr_null(strstr(got, "MEKIKI_BRAND_URL_MISMATCH"));
+	ck_assert_ptr_null(strstr(got, "MEKIKI_URL_FREE_HOSTING"));
+
+	mekiki_message_free(m);
+	mekiki_policy_free(p);
+	mekiki_policy_free(off);
+	mekiki_tld_map_free(hosting);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
 
 
 /* ------------------------------------------------------------------------ */
@@ -2450,6 +2559,7 @@ static Suite *core_suite(void)
 	tcase_add_test(ts, test_einval);
 	tcase_add_test(ts, test_owns);
 	tcase_add_test(ts, test_decide_again_with_flag);
+	tcase_add_test(ts, test_policy_free_hosting);
 	suite_add_tcase(s, ts);
 	return s;
 }

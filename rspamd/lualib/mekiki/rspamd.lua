@@ -34,6 +34,7 @@ end
 local settings = {
   brands_map = nil,          -- required: URL or path of the brand catalogue
   tld_map = nil,             -- URL or path of the TLD weights (optional)
+  hosting_map = nil,         -- URL or path of the free-hosting suffixes (optional)
   lures_map = nil,           -- URL or path of the lure phrases (optional)
   cache_dir = '',            -- compiled brand and lure patterns kept here ('': none)
   max_urls = 200,            -- links looked at per message
@@ -49,6 +50,7 @@ local settings = {
   symbol_brand_confusable_weak = 'MEKIKI_BRAND_CONFUSABLE_WEAK',
   symbol_invisible_in_word = 'MEKIKI_INVISIBLE_IN_WORD',
   symbol_url_tld = 'MEKIKI_URL_TLD',
+  symbol_url_free_hosting = 'MEKIKI_URL_FREE_HOSTING',
   symbol_url_lookalike = 'MEKIKI_URL_LOOKALIKE',
   symbol_lure = 'MEKIKI_LURE',
   symbol_brand_url_mismatch = 'MEKIKI_BRAND_URL_MISMATCH',
@@ -87,6 +89,7 @@ local maps = {
   brands_map = { what = 'brand catalogue', build = catalogue, cached = true },
   lures_map = { what = 'lure phrases', build = catalogue, cached = true },
   tld_map = { what = 'TLD map', build = mekiki.tld_map },
+  hosting_map = { what = 'hosting map', build = mekiki.tld_map },
   asn_map = { what = 'ASN map', build = mekiki.asn_map },
 }
 local loaded = {} -- option -> the map built from it; absent until it has loaded
@@ -104,7 +107,7 @@ end
 
 local function current_policy()
   policy = policy or mekiki.policy(loaded.brands_map, loaded.lures_map, loaded.tld_map, bounds(),
-                                   asn_db, loaded.asn_map)
+                                   asn_db, loaded.asn_map, loaded.hosting_map)
   return policy
 end
 
@@ -558,7 +561,8 @@ local function configure(opts)
     rspamd_logger.errx(rspamd_config, '%s: %s; the module is off', N, why)
     return nil
   end
-  for _, k in ipairs({ 'brands_map', 'tld_map', 'lures_map', 'asn_map', 'asn_db' }) do
+  for _, k in ipairs({ 'brands_map', 'tld_map', 'hosting_map', 'lures_map', 'asn_map',
+                       'asn_db' }) do
     if type(settings[k]) ~= 'string' or settings[k] == '' then
       settings[k] = nil -- an optional map not given
     end

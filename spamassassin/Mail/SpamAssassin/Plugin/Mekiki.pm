@@ -38,7 +38,8 @@ use constant MAX_LOGGED_ERRORS => 10; # bad map lines listed per load
 # DMARC_POLICY_REJECT / _QUARANTINE / _SOFTFAIL).
 our @RULES = qw(MEKIKI_BRAND_CONFUSABLE MEKIKI_FROM_CONFUSABLE MEKIKI_BRAND_CONFUSABLE_WEAK
                 MEKIKI_INVISIBLE_IN_WORD MEKIKI_URL_LOOKALIKE MEKIKI_BRAND_URL_MISMATCH
-                MEKIKI_LURE MEKIKI_URL_TLD MEKIKI_FROM_TLD MEKIKI_FROM_BRAND_SPOOF
+                MEKIKI_LURE MEKIKI_URL_TLD MEKIKI_URL_FREE_HOSTING MEKIKI_FROM_TLD
+                MEKIKI_FROM_BRAND_SPOOF
                 MEKIKI_BRAND_REPLYTO_MISMATCH MEKIKI_SUBJECT_BRAND
                 MEKIKI_SENDER_ASN MEKIKI_URL_ASN MEKIKI_URL_SHARED_IP);
 our @DMARC_FAIL_RULES = qw(DMARC_REJECT DMARC_QUAR DMARC_NONE);
@@ -61,8 +62,8 @@ sub set_config {
   # Paths: admin only (a user's preferences must not load a library).
   my %default = (mekiki_library => 'libmekiki.so.0',
                  mekiki_cache_dir => '__local_state_dir__/mekiki');
-  for my $name (qw(mekiki_library mekiki_brands_map mekiki_tld_map mekiki_lures_map
-                   mekiki_asn_db mekiki_asn_map mekiki_cache_dir)) {
+  for my $name (qw(mekiki_library mekiki_brands_map mekiki_tld_map mekiki_hosting_map
+                   mekiki_lures_map mekiki_asn_db mekiki_asn_map mekiki_cache_dir)) {
     push @cmds, { setting => $name, is_admin => 1, default => $default{$name} // '',
                   type => $Mail::SpamAssassin::Conf::CONF_TYPE_STRING };
   }
@@ -111,8 +112,8 @@ sub _warn_bad_lines {
   warn "mekiki: $what $path: " . @more . " more bad lines skipped, not listed\n" if @more;
 }
 
-# A map file built by the binding's constructor $new (catalogue, tld_map,
-# asn_map; @extra: its arguments after the text): the handle.  Bad lines
+# A map file built by the binding's constructor $new (catalogue, tld_map
+# (also the hosting map), asn_map; @extra: its arguments after the text): the handle.  Bad lines
 # are logged and skipped; an unusable map dies with the reason.
 sub _map {
   my ($lib, $new, $path, $what, @extra) = @_;
@@ -160,7 +161,7 @@ sub _load {
   # The path an option gives, or undef when it is empty.
   my %path = map { my $p = untaint_var($conf->{"mekiki_$_"});
                    ($_ => defined $p && $p ne '' ? $p : undef) }
-             qw(brands_map lures_map tld_map asn_db asn_map cache_dir);
+             qw(brands_map lures_map tld_map hosting_map asn_db asn_map cache_dir);
   my $st = eval {
     die "option mekiki_brands_map (path of the brand map) is required\n"
       unless $path{brands_map};
@@ -173,6 +174,10 @@ sub _load {
     if (my $tld = $path{tld_map}) {
       $maps{tld} = _map($lib, 'tld_map', $tld, 'TLD map');
       info("mekiki: TLD map loaded from $tld: $maps{tld}{count} entries");
+    }
+    if (my $hosting = $path{hosting_map}) {
+      $maps{hosting} = _map($lib, 'tld_map', $hosting, 'hosting map');
+      info("mekiki: hosting map loaded from $hosting: $maps{hosting}{count} entries");
     }
     @maps{qw(asn_db asn_map)} = _asn($lib, $path{asn_db}, $path{asn_map})
       if $path{asn_db} && $path{asn_map};
@@ -548,6 +553,7 @@ Mail::SpamAssassin::Plugin::Mekiki - brand-impersonation phishing detection (lib
   mekiki_library     /usr/local/lib/libmekiki.so.0
   mekiki_brands_map  /usr/local/share/mekiki/mekiki_brands.map
   mekiki_tld_map     /usr/local/share/mekiki/mekiki_tld.map
+  mekiki_hosting_map /usr/local/share/mekiki/mekiki_hosting.map
   mekiki_lures_map   /usr/local/share/mekiki/mekiki_lures.map
 
   header MEKIKI_BRAND_CONFUSABLE eval:check_mekiki('MEKIKI_BRAND_CONFUSABLE')
@@ -557,7 +563,8 @@ Mail::SpamAssassin::Plugin::Mekiki - brand-impersonation phishing detection (lib
 The detection of mekiki's rspamd plugin, with the same rule names, for
 SpamAssassin.  See the mekiki README.  Each rule is an eval rule
 C<check_mekiki('NAME')>; the message is analysed once, at the first of them.
-A brand's weight (fourth column of the brand map) or a TLD's weight scales
+A brand's weight (fourth column of the brand map), a TLD's or a hosting
+suffix's weight scales
 the rule's configured score for that message, as rspamd's dynamic weights do.
 
 =head1 ADMINISTRATOR SETTINGS
@@ -568,7 +575,7 @@ the rule's configured score for that message, as rspamd's dynamic weights do.
 
 =item mekiki_brands_map PATH (required)
 
-=item mekiki_tld_map PATH, mekiki_lures_map PATH (optional)
+=item mekiki_tld_map PATH, mekiki_hosting_map PATH, mekiki_lures_map PATH (optional)
 
 =item mekiki_asn_db PATH, mekiki_asn_map PATH (optional: the network rules)
 

@@ -19,7 +19,7 @@ use warnings;
 our $VERSION = '0.1.0';
 
 # Constants of mekiki.h; the test sa_layout compares them with the header.
-use constant ABI => 4;             # MEKIKI_ABI_VERSION this binding was written for
+use constant ABI => 5;             # MEKIKI_ABI_VERSION this binding was written for
 use constant ELIMIT => -4;         # enum mekiki_status
 use constant MESSAGE_DMARC_FAIL => 0x1; # MEKIKI_MESSAGE_*
 use constant MESSAGE_REPORT => 0x2;
@@ -47,6 +47,7 @@ my @SIGNATURES = (
   [policy_free => ['opaque'] => 'void'],
   [policy_set_bound => ['opaque', 'string', 'sint64'] => 'int'],
   [policy_set_networks => ['opaque', 'opaque', 'opaque'] => 'int'],
+  [policy_set_hosting => ['opaque', 'opaque'] => 'int'],
   [message_new => [] => 'opaque'],
   [message_free => ['opaque'] => 'void'],
   [message_reset => ['opaque', 'opaque'] => 'int'],
@@ -166,7 +167,8 @@ sub asn_open {
 }
 
 # The policy over handles of this binding: brands (required), lures, tld,
-# asn_db with asn_map (optional), and bounds ({ name => value }, see
+# hosting (a tld_map of the free-hosting suffixes), asn_db with asn_map
+# (optional), and bounds ({ name => value }, see
 # mekiki_policy_set_bound()).  Dies naming a refused bound.
 sub policy {
   my ($self, %a) = @_;
@@ -174,7 +176,7 @@ sub policy {
   my $p = $self->_call(policy_new => map({ $_ && $_->{h} } @a{qw(brands lures tld)}), \$status)
     or die "cannot build the policy: " . $self->_call(strerror => $status) . "\n";
   my $policy = bless { lib => $self,
-                       keep => [ grep { $_ } @a{qw(brands lures tld asn_db asn_map)} ],
+                       keep => [ grep { $_ } @a{qw(brands lures tld hosting asn_db asn_map)} ],
                        h => Mail::SpamAssassin::Plugin::Mekiki::Lib::Handle->new($self, $p,
                                                                       'policy_free') },
                      'Mail::SpamAssassin::Plugin::Mekiki::Lib::Policy';
@@ -182,6 +184,8 @@ sub policy {
     $self->_ok($self->_call(policy_set_bound => $p, $name, $a{bounds}{$name}),
                "$name $a{bounds}{$name}");
   }
+  $self->_ok($self->_call(policy_set_hosting => $p, $a{hosting}{h}), 'hosting map')
+    if $a{hosting};
   $self->_ok($self->_call(policy_set_networks => $p, $a{asn_db}{h}, $a{asn_map}{h}),
              'ASN database') if $a{asn_db} && $a{asn_map};
   return $policy;
