@@ -195,7 +195,7 @@ static void explain(const mekiki_catalogue *cat, mekiki_scanner *sc, const char 
 				printf(" none (letters of the name in another case or order)");
 			printf(" (%u occurrences)\n", (unsigned)h->nforeign);
 		} else {
-			printf("    written as in the catalogue (ASCII case aside)\n");
+			printf("    written as in the catalogue (case aside)\n");
 		}
 	}
 }

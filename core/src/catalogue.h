@@ -150,4 +150,24 @@ static inline uint32_t mk_fold_ascii(uint32_t c)
 	return (c >= 'A' && c <= 'Z') ? c + 32 : c;
 }
 
+/*
+ * Case of the Latin letters brand names are written in: ASCII, Latin-1
+ * (À..Þ but ×) and the pairs of Latin Extended-A (Ā/ā .. Ž/ž; the block's
+ * odd-aligned stretch Ĺ..Ň and Ź..Ž paired the other way round; İ and ı
+ * stay, they are other letters).  "ITAÚ" is "Itaú" written in capitals, not a
+ * look-alike.
+ */
+static inline uint32_t mk_fold_latin(uint32_t c)
+{
+	if (c < 0x80)
+		return mk_fold_ascii(c);
+	if (c >= 0xC0 && c <= 0xDE && c != 0xD7)
+		return c + 32;
+	if ((c >= 0x100 && c <= 0x12F) || (c >= 0x132 && c <= 0x137) || (c >= 0x14A && c <= 0x177))
+		return c | 1u;
+	if ((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17E))
+		return (c & 1u) ? c + 1 : c;
+	return c;
+}
+
 #endif

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "catalogue.h"
 #include "policy.h"
 #include "scan.h"
 
@@ -138,7 +139,7 @@ static size_t squeeze(char *s, size_t n)
  */
 static int add_display_entry(mekiki_message *m)
 {
-	if (!m->has_from_header || m->nfrom == 0)
+	if (!m->has_from_header)
 		return 0;
 	const char *raw = S(m, m->from_header);
 	size_t n = m->from_header.len;
@@ -199,11 +200,35 @@ static int add_display_entry(mekiki_message *m)
 		if (!first && memchr(S(m, e->addr), '@', e->addr.len))
 			first = e;
 	}
-	if (!first)
-		return 0;
 	struct from_entry *d = &m->from[m->nfrom];
-	d->addr = first->addr;
-	d->domain = first->domain;
+	if (first) {
+		d->addr = first->addr;
+		d->domain = first->domain;
+	} else {
+		/* The parser found no address ("Name,(<a@b>)" reads as a name and
+		 * a comment): the last <...> of the header that holds an '@'. */
+		const char *open = NULL, *close = NULL;
+		for (size_t i = 0; i < n; i++) {
+			if (raw[i] != '<')
+				continue;
+			const char *c = memchr(raw + i, '>', n - i);
+			if (!c)
+				break;
+			if (memchr(raw + i, '@', (size_t)(c - raw) - i)) {
+				open = raw + i + 1;
+				close = c;
+			}
+			i = (size_t)(c - raw);
+		}
+		if (!open)
+			return 0;
+		/* copied out first: mkp_put() may move the arena raw points into */
+		size_t al = (size_t)(close - open);
+		memcpy(tmp, open, al);
+		if (mkp_put(m, tmp, al, &d->addr))
+			return -1;
+		d->domain = mkp_domain_of(m, d->addr);
+	}
 	if (mkp_put(m, buf + s, o - s, &d->name))
 		return -1;
 	m->nfrom++;
@@ -218,6 +243,56 @@ static int ascii_ieq(const char *s, size_t n, const char *w)
 		if (lower(s[k]) != w[k])
 			return 0;
 	return k == n && w[k] == '\0';
+}
+
+/*
+ * s[0..n) without the role words and company suffixes after the name
+ * ("JCB Webmaster", "Apple Support", "JCB カスタマーセンター", "Correios S.A",
+ * "Kohls Department"): the length left.  The words are the ones senders of
+ * notices use; a name followed by anything else stays as written.
+ */
+static size_t drop_roles(const char *s, size_t n)
+{
+	static const char *const latin[] = {"webmaster", "support", "team", "service", "services",
+	                                    "security", "notification", "notifications", "alert",
+	                                    "alerts", "customer", "care", "center", "centre",
+	                                    "official", "department", "dept", "sa", "s.a", "s.a.", "ltd", "ltd.", "inc",
+	                                    "inc.", "llc", "gmbh", "corp", "corp.", NULL};
+	static const char *const ja[] = {
+	    "\xe3\x82\xab\xe3\x82\xb9\xe3\x82\xbf\xe3\x83\x9e\xe3\x83\xbc\xe3\x82\xbb\xe3\x83\xb3"
+	    "\xe3\x82\xbf\xe3\x83\xbc", /* カスタマーセンター */
+	    "\xe3\x82\xb5\xe3\x83\x9d\xe3\x83\xbc\xe3\x83\x88", /* サポート */
+	    "\xe4\xba\x8b\xe5\x8b\x99\xe5\xb1\x80",                 /* 事務局 */
+	    "\xe3\x81\x8a\xe5\xae\xa2\xe6\xa7\x98\xe3\x82\xbb\xe3\x83\xb3\xe3\x82\xbf\xe3\x83\xbc", /* お客様センター */
+	    "\xe3\x82\xbb\xe3\x82\xad\xe3\x83\xa5\xe3\x83\xaa\xe3\x83\x86\xe3\x82\xa3", /* セキュリティ */
+	    NULL};
+	for (;;) {
+		size_t e = n;
+		while (e > 0 && s[e - 1] == ' ')
+			e--;
+		size_t b = e;
+		while (b > 0 && s[b - 1] != ' ')
+			b--;
+		int role = 0;
+		for (int k = 0; !role && latin[k]; k++)
+			role = ascii_ieq(s + b, e - b, latin[k]);
+		for (int k = 0; !role && ja[k]; k++) {
+			size_t wl = strlen(ja[k]);
+			if (e - b >= wl && memcmp(s + e - wl, ja[k], wl) == 0 && e - wl > 0) {
+				/* written after the name without a blank too (JCBサポート) */
+				b = e - wl;
+				role = 1;
+			}
+		}
+		if (!role || b == 0)
+			break;
+		while (b > 0 && s[b - 1] == ' ')
+			b--;
+		if (b == 0)
+			break;
+		n = b;
+	}
+	return n;
 }
 
 /*
@@ -262,63 +337,207 @@ static size_t claim_len(const mekiki_message *m, const struct from_entry *f)
 		}
 		break;
 	}
-	/* Role words at the end, one or more. */
-	static const char *const latin[] = {"webmaster", "support", "team", "service", "services",
-	                                    "security", "notification", "notifications", "alert",
-	                                    "alerts", "customer", "care", "center", "centre",
-	                                    "official", "sa", "s.a", "s.a.", "ltd", "ltd.", "inc",
-	                                    "inc.", "llc", "gmbh", "corp", "corp.", NULL};
-	static const char *const ja[] = {
-	    "\xe3\x82\xab\xe3\x82\xb9\xe3\x82\xbf\xe3\x83\x9e\xe3\x83\xbc\xe3\x82\xbb\xe3\x83\xb3"
-	    "\xe3\x82\xbf\xe3\x83\xbc", /* カスタマーセンター */
-	    "\xe3\x82\xb5\xe3\x83\x9d\xe3\x83\xbc\xe3\x83\x88", /* サポート */
-	    "\xe4\xba\x8b\xe5\x8b\x99\xe5\xb1\x80",                 /* 事務局 */
-	    "\xe3\x81\x8a\xe5\xae\xa2\xe6\xa7\x98\xe3\x82\xbb\xe3\x83\xb3\xe3\x82\xbf\xe3\x83\xbc", /* お客様センター */
-	    "\xe3\x82\xbb\xe3\x82\xad\xe3\x83\xa5\xe3\x83\xaa\xe3\x83\x86\xe3\x82\xa3", /* セキュリティ */
-	    NULL};
-	for (;;) {
-		size_t e = n;
-		while (e > 0 && s[e - 1] == ' ')
-			e--;
-		size_t b = e;
-		while (b > 0 && s[b - 1] != ' ')
-			b--;
-		int role = 0;
-		for (int k = 0; !role && latin[k]; k++)
-			role = ascii_ieq(s + b, e - b, latin[k]);
-		for (int k = 0; !role && ja[k]; k++) {
-			size_t wl = strlen(ja[k]);
-			if (e - b >= wl && memcmp(s + e - wl, ja[k], wl) == 0 && e - wl > 0) {
-				/* written after the name without a blank too (JCBサポート) */
-				b = e - wl;
-				role = 1;
-			}
-		}
-		if (!role || b == 0)
-			break;
-		while (b > 0 && s[b - 1] == ' ')
-			b--;
-		if (b == 0)
-			break;
-		n = b;
-	}
-	return n;
+	return drop_roles(s, n);
 }
 
-/* The From display names: look-alikes, and brands claimed from an address
- * that is not the brand's (or is, but failed DMARC). */
+/* One brand hit in the display name of From entry f (mkp_check_from()). */
+static int from_hit(mekiki_message *m, const struct from_entry *f, const mekiki_hit *h)
+{
+	int report = (m->flags & MEKIKI_MESSAGE_REPORT) != 0;
+	int confusable = (h->flags & MEKIKI_HIT_CONFUSABLE) != 0;
+	int weak = (h->flags & MEKIKI_HIT_WEAK) != 0;
+	if (confusable && !weak) {
+		if (mkp_add_hit_opt(m, &m->set[S_FROM_CONFUSABLE], h))
+			return -1;
+		m->brand_bits[h->brand] |= B_STRONG;
+	} else if (weak && mkp_add_hit_opt(m, &m->set[S_BRAND_CONFUSABLE_WEAK], h)) {
+		return -1;
+	}
+	if (confusable) {
+		m->brand_bits[h->brand] |= B_CLAIMED;
+		if (add_from_claim(m, h->brand))
+			return -1;
+	}
+	if (report && !confusable) {
+		/* the mail system's name on a bounce: no claim */
+	} else if (!owns_sender(m, h->brand, S(m, f->addr), f->addr.len)) {
+		m->brand_bits[h->brand] |= B_CLAIMED;
+		if (!confusable && add_from_claim(m, h->brand))
+			return -1;
+		if (mkp_add_brand_opt(m, &m->set[S_FROM_BRAND_SPOOF], h->brand, S(m, f->domain),
+		                      f->domain.len, 0, NULL))
+			return -1;
+	} else if (m->flags & MEKIKI_MESSAGE_DMARC_FAIL) {
+		if (mkp_add_brand_opt(m, &m->set[S_FROM_BRAND_SPOOF], h->brand, S(m, f->domain),
+		                      f->domain.len, 0, ":dmarc-fail"))
+			return -1;
+	} else {
+		m->brand_bits[h->brand] |= B_OWN_SENDER;
+	}
+	return 0;
+}
+
+/*
+ * Width of a separator between the fields of a display name at s[i], or 0:
+ * | [ ] ( ) { }, a hyphen between blanks ("Norton - Anti Virus"), the
+ * dashes, and the fullwidth brackets and bar (【JCB】, （…）, ｜).  Commas are
+ * not: "Surname, Given name" is a person.
+ */
+static size_t field_separator(const char *s, size_t n, size_t i)
+{
+	unsigned char c = (unsigned char)s[i];
+	if (c == '|' || c == '[' || c == ']' || c == '(' || c == ')' || c == '{' || c == '}')
+		return 1;
+	if (c == '-' && i > 0 && i + 1 < n && s[i - 1] == ' ' && s[i + 1] == ' ')
+		return 1;
+	if (i + 3 > n)
+		return 0;
+	const unsigned char *u = (const unsigned char *)s + i;
+	if (u[0] == 0xE2 && u[1] == 0x80 && (u[2] == 0x93 || u[2] == 0x94)) /* – — */
+		return 3;
+	if (u[0] == 0xE3 && u[1] == 0x80 && (u[2] == 0x90 || u[2] == 0x91 || u[2] == 0x94 || u[2] == 0x95))
+		return 3; /* 【 】 〔 〕 */
+	if (u[0] == 0xEF && ((u[1] == 0xBC && (u[2] == 0x88 || u[2] == 0x89 || u[2] == 0xBB ||
+	                                       u[2] == 0xBD)) ||
+	                     (u[1] == 0xBD && u[2] == 0x9C)))
+		return 3; /* （ ） ［ ］ ｜ */
+	return 0;
+}
+
+#define MAX_FIELDS 8 /* fields of a display name scanned on their own */
+#define MAX_SEEN 32  /* brands remembered per display name */
+
+/* The first k hits of m->hits whose brand is not among seen[0..*nseen): as
+ * hits of f's display name, their brands then seen. */
+static int new_brand_hits(mekiki_message *m, const struct from_entry *f, size_t k, uint32_t *seen,
+                          size_t *nseen)
+{
+	for (size_t j = 0; j < k; j++) {
+		size_t q = 0;
+		while (q < *nseen && seen[q] != m->hits[j].brand)
+			q++;
+		if (q < *nseen)
+			continue;
+		if (*nseen < MAX_SEEN)
+			seen[(*nseen)++] = m->hits[j].brand;
+		if (from_hit(m, f, &m->hits[j]))
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * The fields of f's display name[0..len), each scanned on its own, role
+ * words dropped (see mkp_check_from()); with words, its words (blanks and
+ * hyphens separate them too).  At most MAX_FIELDS of them; hits of brands
+ * not yet in seen only.  A name with no separator is one field: nothing
+ * more to scan.
+ */
+static int scan_fields(mekiki_message *m, const struct from_entry *f, const char *name, size_t len,
+                       int words, uint32_t *seen, size_t *nseen)
+{
+	size_t fields = 0;
+	for (size_t b = 0, i = 0; i <= len && fields < MAX_FIELDS;) {
+		size_t w = i == len ? 1
+		           : words && (name[i] == ' ' || name[i] == '-') ? 1
+		                                                          : field_separator(name, len, i);
+		if (w == 0) {
+			i++;
+			continue;
+		}
+		size_t fe = i;
+		i += w;
+		if (b == 0 && fe == len)
+			break;
+		size_t fb = b;
+		b = i;
+		while (fb < fe && name[fb] == ' ')
+			fb++;
+		fe = fb + drop_roles(name + fb, fe - fb);
+		if (fe == fb)
+			continue;
+		fields++;
+		size_t k = 0;
+		int rc = mekiki_scan(m->brand_sc, name + fb, fe - fb, 0, m->hits, m->p->max_hits, &k, NULL);
+		if (rc != MEKIKI_OK)
+			return rc;
+		if (new_brand_hits(m, f, k, seen, nseen))
+			return MEKIKI_ENOMEM;
+	}
+	return MEKIKI_OK;
+}
+
+static int alnum_at(const char *s, size_t n, size_t i)
+{
+	return i < n && mk_is_alnum_ascii((unsigned char)s[i]);
+}
+
+/* A letter or digit alone at s[i]: none on either side. */
+static int single_at(const char *s, size_t n, size_t i)
+{
+	return alnum_at(s, n, i) && (i == 0 || !alnum_at(s, n, i - 1)) && !alnum_at(s, n, i + 1);
+}
+
+/*
+ * s[0..n) with letters written apart put together ("C o i n b a s e",
+ * "T-e-m-u", "E T C"): a run of at least three single ASCII letters or
+ * digits, each followed by one blank, '-' or '.' before the next, loses
+ * those separators.  Writes at most n bytes to out; returns the length, or
+ * 0 when there was no such run.
+ */
+static size_t join_spaced(const char *s, size_t n, char *out)
+{
+	size_t o = 0;
+	int changed = 0;
+	for (size_t i = 0; i < n;) {
+		size_t k = i, letters = 0;
+		if (single_at(s, n, i)) {
+			letters = 1;
+			while (k + 2 < n && (s[k + 1] == ' ' || s[k + 1] == '-' || s[k + 1] == '.') &&
+			       single_at(s, n, k + 2)) {
+				k += 2;
+				letters++;
+			}
+		}
+		if (letters >= 3) {
+			for (size_t j = i; j <= k; j += 2)
+				out[o++] = s[j];
+			i = k + 1;
+			changed = 1;
+		} else {
+			out[o++] = s[i++];
+		}
+	}
+	return changed ? o : 0;
+}
+
+/*
+ * The From display names: look-alikes, and brands claimed from an address
+ * that is not the brand's (or is, but failed DMARC).  A display name is
+ * scanned as a whole, with '_' read as a blank ("#Walmart_Rewards_"), and
+ * each of its fields on its own ("Norton - Anti Virus", "[Itau]-Programa
+ * de Pontos", "Peacock | Limited offer"), role words dropped: a name that
+ * counts only as the whole text ('=' in the brand map) counts as a whole
+ * field too.  Letters written apart are scanned put together as well
+ * ("C o i n b a s e").  Each further text adds only brands not yet seen.
+ */
 int mkp_check_from(mekiki_message *m)
 {
 	if (add_display_entry(m))
 		return MEKIKI_ENOMEM;
-	int report = (m->flags & MEKIKI_MESSAGE_REPORT) != 0;
 	for (size_t e = 0; e < m->nfrom; e++) {
 		const struct from_entry *f = &m->from[e];
 		if (f->name.len == 0)
 			continue;
 		size_t n = 0, len = claim_len(m, f);
-		int rc = mekiki_scan(m->brand_sc, S(m, f->name), len, 0, m->hits, m->p->max_hits,
-		                     &n, NULL);
+		char nb[MAX_FROM_HEADER];
+		const char *name = S(m, f->name);
+		if (len <= sizeof nb) {
+			for (size_t i = 0; i < len; i++)
+				nb[i] = name[i] == '_' ? ' ' : name[i];
+			name = nb;
+		}
+		int rc = mekiki_scan(m->brand_sc, name, len, 0, m->hits, m->p->max_hits, &n, NULL);
 		if (rc != MEKIKI_OK)
 			return rc;
 		int again = n == m->p->max_hits; /* plain mentions may hide a look-alike */
@@ -329,46 +548,40 @@ int mkp_check_from(mekiki_message *m)
 				 * for on their own as well, after the hits above. */
 				again = 0;
 				size_t k = 0;
-				rc = mekiki_scan(m->brand_sc, S(m, f->name), len,
-				                 MEKIKI_SCAN_CONFUSABLE_ONLY, m->hits + n,
+				rc = mekiki_scan(m->brand_sc, name, len, MEKIKI_SCAN_CONFUSABLE_ONLY,
+				                 m->hits + n,
 				                 m->p->max_hits < LIMIT_HITS - n ? m->p->max_hits : LIMIT_HITS - n,
 				                 &k, NULL);
 				if (rc != MEKIKI_OK)
 					return rc;
 				n += k;
 			}
-			const mekiki_hit *h = &m->hits[i];
-			int confusable = (h->flags & MEKIKI_HIT_CONFUSABLE) != 0;
-			int weak = (h->flags & MEKIKI_HIT_WEAK) != 0;
-			if (confusable && !weak) {
-				if (mkp_add_hit_opt(m, &m->set[S_FROM_CONFUSABLE], h))
-					return MEKIKI_ENOMEM;
-				m->brand_bits[h->brand] |= B_STRONG;
-			} else if (weak && mkp_add_hit_opt(m, &m->set[S_BRAND_CONFUSABLE_WEAK], h)) {
+			if (from_hit(m, f, &m->hits[i]))
 				return MEKIKI_ENOMEM;
-			}
-			if (confusable) {
-				m->brand_bits[h->brand] |= B_CLAIMED;
-				if (add_from_claim(m, h->brand))
-					return MEKIKI_ENOMEM;
-			}
-			if (report && !confusable) {
-				/* the mail system's name on a bounce: no claim */
-			} else if (!owns_sender(m, h->brand, S(m, f->addr), f->addr.len)) {
-				m->brand_bits[h->brand] |= B_CLAIMED;
-				if (!confusable && add_from_claim(m, h->brand))
-					return MEKIKI_ENOMEM;
-				if (mkp_add_brand_opt(m, &m->set[S_FROM_BRAND_SPOOF], h->brand,
-				                      S(m, f->domain), f->domain.len, 0, NULL))
-					return MEKIKI_ENOMEM;
-			} else if (m->flags & MEKIKI_MESSAGE_DMARC_FAIL) {
-				if (mkp_add_brand_opt(m, &m->set[S_FROM_BRAND_SPOOF], h->brand,
-				                      S(m, f->domain), f->domain.len, 0, ":dmarc-fail"))
-					return MEKIKI_ENOMEM;
-			} else {
-				m->brand_bits[h->brand] |= B_OWN_SENDER;
-			}
 		}
+		/* The brands seen so far, for the fields below (a short list). */
+		uint32_t seen[MAX_SEEN];
+		size_t nseen = 0;
+		for (size_t i = 0; i < n && nseen < MAX_SEEN; i++)
+			seen[nseen++] = m->hits[i].brand;
+		/* Letters written apart, put together: one more text to scan. */
+		char joined[MAX_FROM_HEADER];
+		size_t jl = name == nb ? join_spaced(name, len, joined) : 0;
+		if (jl) {
+			size_t k = 0;
+			jl = drop_roles(joined, jl);
+			rc = mekiki_scan(m->brand_sc, joined, jl, 0, m->hits, m->p->max_hits, &k, NULL);
+			if (rc != MEKIKI_OK)
+				return rc;
+			if (new_brand_hits(m, f, k, seen, &nseen))
+				return MEKIKI_ENOMEM;
+		}
+		if ((rc = scan_fields(m, f, name, len, 0, seen, &nseen)) != MEKIKI_OK)
+			return rc;
+		/* A short name beside a lure phrase of the waves: each word too. */
+		if (m->set[S_LURE].n > 0 &&
+		    (rc = scan_fields(m, f, name, len, 1, seen, &nseen)) != MEKIKI_OK)
+			return rc;
 	}
 	return MEKIKI_OK;
 }

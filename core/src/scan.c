@@ -15,7 +15,8 @@
  *
  * A match is then checked against the text: the weak skeleton of the
  * matched bytes must equal the name's, and the hit is
- *   - plain when the bytes spell the name (ASCII case aside),
+ *   - plain when the bytes spell the name (case aside: ASCII, Latin-1 and
+ *     Latin Extended-A, mk_fold_latin()),
  *   - confusable when their strong skeleton equals the name's,
  *   - weak confusable otherwise (accents stripped, i/l folded).
  * Confusable hits record the code points that do not belong to the name.
@@ -530,7 +531,7 @@ static void classify(const struct mk_name *nm, const unsigned char *s, size_t n,
 		size_t a, b;
 		uint32_t x = mk_utf8_decode(s + i, n - i, &a);
 		uint32_t y = mk_utf8_decode(t + j, nm->text_len - j, &b);
-		if (mk_fold_ascii(x) != mk_fold_ascii(y)) {
+		if (mk_fold_latin(x) != mk_fold_latin(y)) {
 			same = 0;
 			break;
 		}
@@ -547,8 +548,8 @@ static void classify(const struct mk_name *nm, const unsigned char *s, size_t n,
 		int known = 0;
 		size_t b;
 		for (j = 0; j < nm->text_len && !known; j += b)
-			known = mk_fold_ascii(mk_utf8_decode(t + j, nm->text_len - j, &b)) ==
-			        mk_fold_ascii(x);
+			known = mk_fold_latin(mk_utf8_decode(t + j, nm->text_len - j, &b)) ==
+			        mk_fold_latin(x);
 		if (known)
 			continue;
 		h->nforeign++;

@@ -124,6 +124,12 @@ local expected = {
   { "日本年金機構", "nenkin" }, { "総務省", "soumu" }, { "中部電力", "chuden" },
   { "西濃運輸", "seino" }, { "福山通運", "fukutsu" }, { "JR九州", "jr-kyushu" },
   { "Crédit Agricole", "credit-agricole" }, { "HSBC", "hsbc" }, { "AT&T", "att" },
+  -- the reward, survey and airdrop waves
+  { "Kohl's", "kohls" }, { "Lowe's", "lowes" }, { "Lowes", "lowes" }, { "EDEKA", "edeka" },
+  { "Ripple", "ripple" }, { "Lido Finance", "lido" }, { "Sirius XM", "siriusxm" },
+  { "Peacock TV", "peacock" }, { "Hilton", "hilton" }, { "State Farm", "statefarm" },
+  { "Itaú", "itau" }, { "ITAÚ", "itau" }, { "Itau", "itau" }, { "Nocibé", "nocibe" },
+  { "Correios Brasil", "correios" }, { "BB Cartões", "bancodobrasil" },
 }
 
 test("names", function()
@@ -169,6 +175,9 @@ local ordinary = {
   "農協", "ニトリル手袋", "野村さん", "松井様", "大阪ガスケット", "シェイクスピアのソネット",
   "Marc Desjardins", "Halifax, Nova Scotia", "Discover the patch", "Telegram channel",
   "Wise words", "Nike Air", "Robin Hood",
+  "Ripple effect", "Lido beach", "Peacock feathers", "Scroll down", "Osmosis of ideas",
+  "Tether the boat", "Paris Hilton", "Sam Lowes", "AAA batteries", "CVS receipt",
+  "BB gun", "Dicks Road",
   -- accented words in other languages
   u(0x43, 0x68, 0xE2, 0x75, 0x20, 0xC2, 0x75),          -- Châu Âu
   u(0x61, 0x6E, 0xE3),                                  -- anã

@@ -487,6 +487,17 @@ START_TEST(test_weak_skeleton_hits)
 }
 END_TEST
 
+START_TEST(test_accented_capitals_plain)
+{
+	/* An accented name written in capitals is the name (Latin-1 and
+	 * Latin Extended-A case, Unicode's simple case mapping): ITAÚ is Itaú. */
+	EXPECT_PLAIN(u8"ITA\u00DA", "itau", "Ita\u00FA", 0, 5);
+	EXPECT_PLAIN(u8"NOCIB\u00C9", "nocibe", "Nocib\u00E9", 0, 7);
+	/* A letter of another script among the capitals is still one. */
+	EXPECT_CONFUSABLE(u8"\u0406TA\u00DA", "itau", "Ita\u00FA", 0, 6, 1, 0x406);
+}
+END_TEST
+
 START_TEST(test_weak_skeleton_function)
 {
 	char a[64], b[64];
@@ -2542,6 +2553,7 @@ static Suite *core_suite(void)
 	tcase_add_test(ts, test_word_boundary_symbols);
 	tcase_add_test(ts, test_no_hits);
 	tcase_add_test(ts, test_weak_skeleton_hits);
+	tcase_add_test(ts, test_accented_capitals_plain);
 	tcase_add_test(ts, test_invisible_in_words);
 	tcase_add_test(ts, test_invisible_per_call);
 	tcase_add_test(ts, test_hosts);
