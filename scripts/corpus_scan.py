@@ -56,6 +56,7 @@ GROUPS = collections.OrderedDict([
                     "MEKIKI_BRAND_CONFUSABLE_WEAK", "MEKIKI_INVISIBLE_IN_WORD"]),
     ("from-spoof", ["MEKIKI_FROM_BRAND_SPOOF"]),
     ("subject", ["MEKIKI_SUBJECT_BRAND"]),
+    ("notice", ["MEKIKI_BODY_BRAND"]),
     ("url", ["MEKIKI_URL_LOOKALIKE", "MEKIKI_BRAND_URL_MISMATCH"]),
     ("reply", ["MEKIKI_BRAND_REPLYTO_MISMATCH"]),
     ("tld", ["MEKIKI_URL_TLD", "MEKIKI_FROM_TLD"]),

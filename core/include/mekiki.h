@@ -229,6 +229,7 @@ typedef struct mekiki_invisible {
 /* mekiki_scan() flags. */
 #define MEKIKI_SCAN_CONFUSABLE_ONLY 0x1u /* keep only MEKIKI_HIT_CONFUSABLE hits */
 #define MEKIKI_SCAN_SUBJECT_CLAIMS 0x2u  /* the brands a subject's leading tags claim */
+#define MEKIKI_SCAN_NOTICE_CLAIMS 0x4u   /* the brands a notice formula names */
 
 /*
  * Find brand names in text[0..len): the one scan entry point.  Stores up to
@@ -263,6 +264,18 @@ typedef struct mekiki_invisible {
  * with MEKIKI_SCAN_CONFUSABLE_ONLY (MEKIKI_EINVAL).  Whether the sender may
  * make the claim is the caller's question
  * (mekiki_catalogue_brand_owns_sender()).
+ *
+ * MEKIKI_SCAN_NOTICE_CLAIMS: text is the head of a message's text, and the
+ * hits are the brands that the opening formula of Japanese service notices
+ * names as their sender: a brand name that is the whole content of 「」 or
+ * 『』 (on one line, at most 96 bytes; a name followed by a domain suffix
+ * counts) directly followed by をご利用いただき or をご利用頂き
+ * ("日頃より「えきねっと」をご利用いただきありがとうございます").  A name
+ * without the brackets is no claim ("PayPayをご利用いただき" thanks for a
+ * payment method as often as it names a sender).  The first 4 formulas are
+ * looked at, at most one hit each; the same rules as
+ * MEKIKI_SCAN_SUBJECT_CLAIMS otherwise (no invisible code points, not with
+ * MEKIKI_SCAN_CONFUSABLE_ONLY, nor with MEKIKI_SCAN_SUBJECT_CLAIMS).
  *
  * Scratch memory grows with the text during its scan: about five times its
  * length for Cyrillic or Greek, up to 26 times for nothing but invalid

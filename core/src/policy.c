@@ -25,7 +25,7 @@ static const char *const sym_names[S_COUNT] = {
 	"MEKIKI_INVISIBLE_IN_WORD", "MEKIKI_URL_LOOKALIKE", "MEKIKI_BRAND_URL_MISMATCH",
 	"MEKIKI_LURE", "MEKIKI_URL_TLD", "MEKIKI_URL_FREE_HOSTING", "MEKIKI_FROM_TLD",
 	"MEKIKI_FROM_BRAND_SPOOF", "MEKIKI_BRAND_REPLYTO_MISMATCH", "MEKIKI_SUBJECT_BRAND",
-	"MEKIKI_SENDER_ASN", "MEKIKI_URL_ASN", "MEKIKI_URL_SHARED_IP",
+	"MEKIKI_BODY_BRAND", "MEKIKI_SENDER_ASN", "MEKIKI_URL_ASN", "MEKIKI_URL_SHARED_IP",
 };
 
 mekiki_policy *mekiki_policy_new(const mekiki_catalogue *brands, const mekiki_catalogue *lures,
@@ -164,7 +164,7 @@ int mekiki_message_reset(mekiki_message *m, const mekiki_policy *p)
 	m->used = 0;
 	m->has_subject = m->has_from_header = m->has_reply_to = 0;
 	m->texts.off = m->texts.len = 0;
-	m->nparts = m->nfrom = m->nlinks = m->nseen_links = m->nhosts = 0;
+	m->nparts = m->nheads = m->nfrom = m->nlinks = m->nseen_links = m->nhosts = 0;
 	m->flags = 0;
 	m->has_sender_ip = 0;
 	m->naddrs = 0;
@@ -276,6 +276,8 @@ int mekiki_message_add_part(mekiki_message *m, const char *text, size_t len, con
 	if (m->nparts >= m->p->max_parts)
 		return MEKIKI_OK;
 	m->nparts++;
+	if (m->nheads < MAX_NOTICE_PARTS)
+		m->part_head[m->nheads++] = m->texts.len;
 	if (add_text(m, text, len) || (raw && add_text(m, raw, raw_len)))
 		return MEKIKI_ENOMEM;
 	return MEKIKI_OK;
@@ -699,6 +701,7 @@ int mekiki_decide(mekiki_message *m)
 	int rc = mkp_check_body(m);
 	if (rc == MEKIKI_OK && m->brand_sc) {
 		if ((rc = mkp_check_from(m)) == MEKIKI_OK && (rc = mkp_check_subject(m, risky)) == MEKIKI_OK &&
+		    (rc = mkp_check_notice(m, risky)) == MEKIKI_OK &&
 		    (rc = mkp_check_reply_to(m)) == MEKIKI_OK)
 			rc = mkp_check_mismatch(m);
 	}

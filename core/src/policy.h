@@ -17,6 +17,8 @@
 #define MAX_HOST 253         /* bytes of a host name */
 #define MAX_SHOWN 256        /* bytes of a link's shown text that can name a host */
 #define MAX_SUBJECT_TAGS 4   /* MEKIKI_SCAN_SUBJECT_CLAIMS hits */
+#define MAX_NOTICE_PARTS 4   /* parts whose head is looked at for a notice formula */
+#define NOTICE_HEAD 2048     /* bytes of a part's head looked at */
 #define MAX_REDIRECT_HOPS 3  /* redirectors of a brand followed per link */
 #define MAX_FROM_HEADER 1024 /* bytes of a From header looked at as a whole */
 #define MAX_ADDR 65536       /* bytes of an address kept */
@@ -42,6 +44,7 @@ enum sym {
 	S_FROM_BRAND_SPOOF,
 	S_BRAND_REPLYTO_MISMATCH,
 	S_SUBJECT_BRAND,
+	S_BODY_BRAND,
 	S_SENDER_ASN, /* the networks: mekiki_decide_networks() */
 	S_URL_ASN,
 	S_URL_SHARED_IP,
@@ -133,6 +136,8 @@ struct mekiki_message {
 	int has_subject;
 	struct str texts;   /* the parts (and raw bytes), each followed by '\n' */
 	size_t nparts;
+	size_t part_head[MAX_NOTICE_PARTS]; /* where the first parts start in texts */
+	size_t nheads;
 	struct from_entry from[MAX_FROM + 1];
 	size_t nfrom;
 	struct str from_header;
@@ -278,6 +283,7 @@ int mkp_check_body(mekiki_message *m);
 int mkp_check_from(mekiki_message *m);
 int mkp_check_reply_to(mekiki_message *m);
 int mkp_check_subject(mekiki_message *m, int risky);
+int mkp_check_notice(mekiki_message *m, int risky);
 int mkp_check_urls(mekiki_message *m, double *tld_best, double *hosting_best,
                    double *from_tld);
 int mkp_check_mismatch(mekiki_message *m);

@@ -650,6 +650,43 @@ int mkp_check_subject(mekiki_message *m, int risky)
 	return MEKIKI_OK;
 }
 
+/*
+ * The opening formula of Japanese service notices names their sender:
+ * 「えきねっと」をご利用いただきありがとうございます, at the head of a part.
+ * Brand mail sent through others (shops, forwarders) names brands there
+ * too, so the formula is a claim -- MEKIKI_BODY_BRAND, and checked against
+ * the links -- only when the From address is not the brand's and the
+ * message's infrastructure is risky; alone it is nothing.
+ */
+int mkp_check_notice(mekiki_message *m, int risky)
+{
+	if (!risky || m->texts.len == 0)
+		return MEKIKI_OK;
+	const struct from_entry *f = m->nfrom ? &m->from[0] : NULL;
+	for (size_t k = 0; k < m->nheads; k++) {
+		size_t at = m->part_head[k];
+		if (at >= m->texts.len)
+			break;
+		size_t len = m->texts.len - at < NOTICE_HEAD ? m->texts.len - at : NOTICE_HEAD;
+		mekiki_hit hits[MAX_SUBJECT_TAGS];
+		size_t n = 0;
+		int rc = mekiki_scan(m->brand_sc, m->arena + m->texts.off + at, len,
+		                     MEKIKI_SCAN_NOTICE_CLAIMS, hits, MAX_SUBJECT_TAGS, &n, NULL);
+		if (rc != MEKIKI_OK)
+			return rc;
+		for (size_t i = 0; i < n; i++) {
+			uint32_t b = hits[i].brand;
+			if (f ? owns_sender(m, b, S(m, f->addr), f->addr.len) : owns_sender(m, b, "", 0))
+				continue;
+			if (mkp_add_brand_opt(m, &m->set[S_BODY_BRAND], b, f ? S(m, f->domain) : "",
+			                      f ? f->domain.len : 0, 1, NULL))
+				return MEKIKI_ENOMEM;
+			m->brand_bits[b] |= B_CLAIMED;
+		}
+	}
+	return MEKIKI_OK;
+}
+
 /* Links: look-alike hosts, weighted TLDs, weighted free-hosting suffixes;
  * the From domain's TLD.  Returns whether any fired (the message's
  * infrastructure looks risky), or -1. */

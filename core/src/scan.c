@@ -21,6 +21,7 @@
  *   - weak confusable otherwise (accents stripped, i/l folded).
  * Confusable hits record the code points that do not belong to the name.
  */
+#define _GNU_SOURCE /* memmem */
 #include <stdlib.h>
 #include <string.h>
 
@@ -785,6 +786,8 @@ int mk_scan_pair(mekiki_scanner *a, unsigned fa, mekiki_hit *ha, size_t maxa, si
 
 static int subject_claims(mekiki_scanner *sc, const char *subject, size_t len, mekiki_hit *hits,
                           size_t max_hits, size_t *nhits);
+static int notice_claims(mekiki_scanner *sc, const char *text, size_t len, mekiki_hit *hits,
+                         size_t max_hits, size_t *nhits);
 
 int mekiki_scan(mekiki_scanner *sc, const char *text, size_t len, unsigned flags,
                 mekiki_hit *hits, size_t max_hits, size_t *nhits, mekiki_invisible *invisible)
@@ -795,12 +798,15 @@ int mekiki_scan(mekiki_scanner *sc, const char *text, size_t len, unsigned flags
 	if (nhits)
 		*nhits = 0;
 	if (!sc || (!text && len) || (!hits && max_hits) || !nhits ||
-	    (flags & ~(MEKIKI_SCAN_CONFUSABLE_ONLY | MEKIKI_SCAN_SUBJECT_CLAIMS)) ||
-	    flags == (MEKIKI_SCAN_CONFUSABLE_ONLY | MEKIKI_SCAN_SUBJECT_CLAIMS))
+	    (flags & ~(MEKIKI_SCAN_CONFUSABLE_ONLY | MEKIKI_SCAN_SUBJECT_CLAIMS |
+	               MEKIKI_SCAN_NOTICE_CLAIMS)) ||
+	    ((flags & MEKIKI_SCAN_CONFUSABLE_ONLY) && (flags & ~MEKIKI_SCAN_CONFUSABLE_ONLY)) ||
+	    flags == (MEKIKI_SCAN_SUBJECT_CLAIMS | MEKIKI_SCAN_NOTICE_CLAIMS))
 		return MEKIKI_EINVAL;
-	int rc = (flags & MEKIKI_SCAN_SUBJECT_CLAIMS)
-	             ? subject_claims(sc, text, len, hits, max_hits, nhits)
-	             : scan_text(sc, text, len, flags, hits, max_hits, nhits, &inv);
+	int rc = (flags & MEKIKI_SCAN_SUBJECT_CLAIMS)  ? subject_claims(sc, text, len, hits, max_hits, nhits)
+	         : (flags & MEKIKI_SCAN_NOTICE_CLAIMS) ? notice_claims(sc, text, len, hits, max_hits, nhits)
+	                                               : scan_text(sc, text, len, flags, hits, max_hits,
+	                                                           nhits, &inv);
 	if (rc != MEKIKI_OK)
 		*nhits = 0;
 	else if (invisible)
@@ -890,6 +896,38 @@ static int domain_suffix_only(const unsigned char *s, size_t len)
 	return 1;
 }
 
+/* Is text[a..b), blanks at its end aside, one brand name (or a name and a
+ * domain suffix)?  Then *hit is its hit (offsets in text) and *found 1. */
+static int whole_name(mekiki_scanner *sc, const char *text, size_t a, size_t b, mekiki_hit *hit,
+                      int *found)
+{
+	const unsigned char *s = (const unsigned char *)text;
+	*found = 0;
+	while (b > a && (s[b - 1] == ' ' || s[b - 1] == '\t'))
+		b--;
+	while (b >= a + 3 && s[b - 3] == 0xE3 && s[b - 2] == 0x80 && s[b - 1] == 0x80)
+		b -= 3;
+	if (b == a)
+		return MEKIKI_OK;
+	mekiki_hit found_hits[8];
+	size_t n = 0;
+	mekiki_invisible inv; /* not reported: a tag is not a word of a text */
+	int rc = scan_text(sc, text + a, b - a, 0, found_hits, 8, &n, &inv);
+	if (rc != MEKIKI_OK)
+		return rc;
+	for (size_t k = 0; k < n; k++) {
+		mekiki_hit h = found_hits[k];
+		if (h.start != 0 || !domain_suffix_only(s + a + h.end, b - a - h.end))
+			continue;
+		h.start += a;
+		h.end += a;
+		*hit = h;
+		*found = 1;
+		break;
+	}
+	return MEKIKI_OK;
+}
+
 static int subject_claims(mekiki_scanner *sc, const char *subject, size_t len, mekiki_hit *hits,
                           size_t max_hits, size_t *nhits)
 {
@@ -914,27 +952,64 @@ static int subject_claims(mekiki_scanner *sc, const char *subject, size_t len, m
 		i = b + cl;
 		/* The content without blanks at its edges. */
 		a = skip_blanks(s, b, a);
-		while (b > a && (s[b - 1] == ' ' || s[b - 1] == '\t'))
-			b--;
-		while (b >= a + 3 && s[b - 3] == 0xE3 && s[b - 2] == 0x80 && s[b - 1] == 0x80)
-			b -= 3;
-		if (b == a)
-			continue;
-		mekiki_hit found_hits[8];
-		size_t n = 0;
-		mekiki_invisible inv; /* not reported: tags are not words of a text */
-		int rc = scan_text(sc, subject + a, b - a, 0, found_hits, 8, &n, &inv);
+		int found = 0;
+		int rc = whole_name(sc, subject, a, b, &hits[out], &found);
 		if (rc != MEKIKI_OK)
 			return rc;
-		for (size_t k = 0; k < n && out < max_hits; k++) {
-			mekiki_hit h = found_hits[k];
-			if (h.start != 0 || !domain_suffix_only(s + a + h.end, b - a - h.end))
-				continue;
-			h.start += a;
-			h.end += a;
-			hits[out++] = h;
-			break; /* one claim per tag */
-		}
+		out += found; /* one claim per tag */
+	}
+	*nhits = out;
+	return MEKIKI_OK;
+}
+
+/* ---- The notice formula: 「brand」をご利用いただき ---- */
+
+#define MK_MAX_NOTICES 4
+
+/* をご利用 and what completes the formula after it: いただき, 頂き. */
+static const char notice_head[] = "\xe3\x82\x92\xe3\x81\x94\xe5\x88\xa9\xe7\x94\xa8";
+static int notice_tail(const unsigned char *s, size_t len, size_t i)
+{
+	static const char *const tails[] = {"\xe3\x81\x84\xe3\x81\x9f\xe3\x81\xa0\xe3\x81\x8d",
+	                                    "\xe9\xa0\x82\xe3\x81\x8d"};
+	for (size_t k = 0; k < sizeof tails / sizeof tails[0]; k++) {
+		size_t n = strlen(tails[k]);
+		if (i + n <= len && memcmp(s + i, tails[k], n) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static int notice_claims(mekiki_scanner *sc, const char *text, size_t len, mekiki_hit *hits,
+                         size_t max_hits, size_t *nhits)
+{
+	*nhits = 0;
+	const unsigned char *s = (const unsigned char *)text;
+	const size_t hl = sizeof notice_head - 1;
+	size_t i = 0, out = 0;
+	for (int looked = 0; looked < MK_MAX_NOTICES && out < max_hits && i < len;) {
+		const unsigned char *f = memmem(s + i, len - i, notice_head, hl);
+		if (!f)
+			break;
+		size_t at = (size_t)(f - s);
+		i = at + hl;
+		/* 」 or 』 just before, the formula's end just after */
+		if (at < 3 || s[at - 3] != 0xE3 || s[at - 2] != 0x80 ||
+		    (s[at - 1] != 0x8D && s[at - 1] != 0x8F) || !notice_tail(s, len, i))
+			continue;
+		looked++;
+		unsigned char opener = s[at - 1] == 0x8D ? 0x8C : 0x8E; /* 「 or 『 */
+		size_t b = at - 3, lo = b > MK_TAG_MAX ? b - MK_TAG_MAX : 0, a = b;
+		while (a >= lo + 3 && s[a - 1] != '\n' &&
+		       !(s[a - 3] == 0xE3 && s[a - 2] == 0x80 && s[a - 1] == opener))
+			a--;
+		if (a < lo + 3 || s[a - 1] == '\n')
+			continue;
+		int found = 0;
+		int rc = whole_name(sc, text, skip_blanks(s, b, a), b, &hits[out], &found);
+		if (rc != MEKIKI_OK)
+			return rc;
+		out += found;
 	}
 	*nhits = out;
 	return MEKIKI_OK;

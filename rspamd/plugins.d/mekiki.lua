@@ -119,7 +119,7 @@ register_check(settings.symbol_check, mekiki.mekiki_check,
       settings.symbol_url_tld, settings.symbol_url_free_hosting, settings.symbol_from_tld,
       settings.symbol_url_lookalike, settings.symbol_brand_url_mismatch,
       settings.symbol_lure, settings.symbol_from_brand_spoof, settings.symbol_subject_brand,
-      settings.symbol_brand_replyto_mismatch })
+      settings.symbol_body_brand, settings.symbol_brand_replyto_mismatch })
 
 -- Run after DMARC, whose verdict on the From domain the spoof check reads.
 rspamd_config:register_dependency(settings.symbol_check, 'DMARC_CHECK')

@@ -37,7 +37,8 @@ CLAIM = {"MEKIKI_FROM_BRAND_SPOOF", "MEKIKI_BRAND_CONFUSABLE", "MEKIKI_FROM_CONF
          "MEKIKI_BRAND_CONFUSABLE_WEAK"}
 RISKY_LINK = {"MEKIKI_URL_LOOKALIKE", "MEKIKI_URL_TLD", "MEKIKI_URL_FREE_HOSTING",
               "MEKIKI_BRAND_URL_MISMATCH",
-              "MEKIKI_BRAND_REPLYTO_MISMATCH", "MEKIKI_URL_ASN", "MEKIKI_URL_SHARED_IP", "MEKIKI_SENDER_ASN", "MEKIKI_FROM_TLD"}
+              "MEKIKI_BRAND_REPLYTO_MISMATCH", "MEKIKI_URL_ASN", "MEKIKI_URL_SHARED_IP", "MEKIKI_SENDER_ASN", "MEKIKI_FROM_TLD",
+              "MEKIKI_LURE"}
 # Rules that resolve link hosts: not run under -L (tflags net).
 DNS_RULES = {"MEKIKI_URL_ASN", "MEKIKI_URL_SHARED_IP"}
 
@@ -256,10 +257,12 @@ class TestCorpus(SATestCase):
                     self.assertEqual(bad, set(), f"forbidden {pat}")
                 if row["class"] == "ham":
                     self.assertNotIn("MEKIKI_PHISH", hit)
-                # The meta rule: a brand claimed (or the subject's tag
-                # with no link to the brand) and a risky link.
-                claimed = bool(hit & CLAIM) or {"MEKIKI_SUBJECT_BRAND",
-                                                "MEKIKI_BRAND_URL_MISMATCH"} <= hit
+                # The meta rule: a brand claimed (or the subject's tag or
+                # the body's notice formula with no link to the brand) and a
+                # risky link or a lure.
+                claimed = bool(hit & CLAIM) or any(
+                    {tag, "MEKIKI_BRAND_URL_MISMATCH"} <= hit
+                    for tag in ("MEKIKI_SUBJECT_BRAND", "MEKIKI_BODY_BRAND"))
                 self.assertEqual("MEKIKI_PHISH" in hit, claimed and bool(hit & RISKY_LINK))
 
     def test_report_options_and_scores(self):

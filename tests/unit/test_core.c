@@ -881,6 +881,97 @@ START_TEST(test_subject_claims)
 }
 END_TEST
 
+/* The notice formula: 「brand」をご利用いただき names the sender. */
+#define FORMULA "\xe3\x82\x92\xe3\x81\x94\xe5\x88\xa9\xe7\x94\xa8\xe3\x81\x84\xe3\x81\x9f\xe3\x81\xa0\xe3\x81\x8d"
+#define OPEN "\xe3\x80\x8c"  /* 「 */
+#define CLOSE "\xe3\x80\x8d" /* 」 */
+static size_t notice_claims(mekiki_scanner *sc, const char *s, size_t len, mekiki_hit *hits,
+                            size_t max)
+{
+	size_t n = 99;
+	mekiki_invisible inv = {1, 2, 3};
+	ck_assert_int_eq(mekiki_scan(sc, s, len, MEKIKI_SCAN_NOTICE_CLAIMS, hits, max, &n, &inv),
+	                 MEKIKI_OK);
+	ck_assert_uint_eq(inv.count, 0);
+	return n;
+}
+
+START_TEST(test_notice_claims)
+{
+	static const char map[] = "amazon | Amazon, Amazon.co.jp | amazon.co.jp\n"
+	                          "jcb | =JCB, MyJCB | jcb.co.jp\n";
+	mekiki_catalogue *cat = build(map, sizeof map - 1, NULL);
+	mekiki_scanner *sc = mekiki_scanner_new(cat);
+	mekiki_hit hits[8];
+	static const char s1[] = "\xe6\x97\xa5\xe9\xa0\x83\xe3\x82\x88\xe3\x82\x8a" OPEN "Amazon" CLOSE
+	    FORMULA "\xe3\x81\x82\xe3\x82\x8a\xe3\x81\x8c\xe3\x81\xa8\xe3\x81\x86";
+	ck_assert_uint_eq(notice_claims(sc, s1, strlen(s1), hits, 4), 1);
+	ck_assert_str_eq(mekiki_catalogue_brand_id(cat, hits[0].brand), "amazon");
+	ck_assert_uint_eq(hits[0].start, strlen("\xe6\x97\xa5\xe9\xa0\x83\xe3\x82\x88\xe3\x82\x8a" OPEN));
+	ck_assert_uint_eq(hits[0].end, hits[0].start + 6);
+	/* 『』 and 頂き; a domain suffix; an '=' name; blanks inside */
+	static const char s2[] = "\xe3\x80\x8e" "JCB\xe3\x80\x8f\xe3\x82\x92\xe3\x81\x94\xe5\x88\xa9"
+	                         "\xe7\x94\xa8\xe9\xa0\x82\xe3\x81\x8d";
+	ck_assert_uint_eq(notice_claims(sc, s2, strlen(s2), hits, 4), 1);
+	ck_assert_str_eq(mekiki_catalogue_brand_id(cat, hits[0].brand), "jcb");
+	static const char s3[] = OPEN " Amazon.co.jp " CLOSE FORMULA;
+	ck_assert_uint_eq(notice_claims(sc, s3, strlen(s3), hits, 4), 1);
+	/* no claim: no brackets, more than the name, brackets that do not pair,
+	 * an opener on another line or too far back, something between the
+	 * closer and the formula, the formula cut short, a formula at byte 0 */
+	static const char *const none[] = {
+	    "Amazon" FORMULA,
+	    OPEN "Amazon gift" CLOSE FORMULA,
+	    "\xe3\x80\x8e" "Amazon" CLOSE FORMULA,
+	    OPEN "\nAmazon" CLOSE FORMULA,
+	    OPEN "Amazon" CLOSE " " FORMULA,
+	    OPEN "Amazon" CLOSE "\xe3\x82\x92\xe3\x81\x94\xe5\x88\xa9\xe7\x94\xa8",
+	    OPEN "Amazon" CLOSE "\xe3\x82\x92\xe3\x81\x94\xe5\x88\xa9\xe7\x94\xa8\xe3\x81\x8f",
+	    FORMULA OPEN "Amazon" CLOSE,
+	    CLOSE FORMULA,
+	    "",
+	};
+	for (size_t i = 0; i < sizeof none / sizeof none[0]; i++)
+		ck_assert_msg(notice_claims(sc, none[i], strlen(none[i]), hits, 4) == 0, "case %zu", i);
+	char far[300];
+	size_t k = 0;
+	memcpy(far + k, OPEN, 3), k += 3;
+	memset(far + k, ' ', 100), k += 100;
+	memcpy(far + k, "Amazon" CLOSE FORMULA, strlen("Amazon" CLOSE FORMULA)),
+	    k += strlen("Amazon" CLOSE FORMULA);
+	ck_assert_uint_eq(notice_claims(sc, far, k, hits, 4), 0);
+	/* at most 4 formulas looked at, one claim each, bounded by max_hits */
+	static const char many[] = OPEN "x" CLOSE FORMULA OPEN "Amazon" CLOSE FORMULA OPEN "JCB" CLOSE
+	    FORMULA OPEN "Amazon" CLOSE FORMULA OPEN "JCB" CLOSE FORMULA;
+	ck_assert_uint_eq(notice_claims(sc, many, strlen(many), hits, 8), 3);
+	ck_assert_uint_eq(notice_claims(sc, many, strlen(many), hits, 1), 1);
+	/* a long text of formulas without an opener: no claim, and only the
+	 * first four walked back from (linear in the text) */
+	size_t big = 200000, unit = strlen(CLOSE FORMULA);
+	char *t = malloc(big * unit);
+	ck_assert_ptr_nonnull(t);
+	for (size_t i = 0; i < big; i++)
+		memcpy(t + i * unit, CLOSE FORMULA, unit);
+	ck_assert_uint_eq(notice_claims(sc, t, big * unit, hits, 4), 0);
+	free(t);
+	size_t n;
+	ck_assert_int_eq(mekiki_scan(sc, s1, strlen(s1),
+	                             MEKIKI_SCAN_NOTICE_CLAIMS | MEKIKI_SCAN_CONFUSABLE_ONLY, hits, 4,
+	                             &n, NULL),
+	                 MEKIKI_EINVAL);
+	ck_assert_int_eq(mekiki_scan(sc, s1, strlen(s1),
+	                             MEKIKI_SCAN_NOTICE_CLAIMS | MEKIKI_SCAN_SUBJECT_CLAIMS, hits, 4,
+	                             &n, NULL),
+	                 MEKIKI_EINVAL);
+	ck_assert_uint_eq(n, 0);
+	mekiki_scanner_free(sc);
+	mekiki_catalogue_free(cat);
+}
+END_TEST
+#undef FORMULA
+#undef OPEN
+#undef CLOSE
+
 /* Invisible code points between letters, brand or not. */
 static mekiki_invisible invisible_of(const char *text, size_t len)
 {
@@ -1492,7 +1583,7 @@ START_TEST(test_einval)
 	ck_assert_int_eq(mekiki_scan(shipped_sc, "Amazon", 6, 0, hits, 4, NULL, NULL), MEKIKI_EINVAL);
 	/* an unknown flag */
 	n = 5;
-	ck_assert_int_eq(mekiki_scan(shipped_sc, "Amazon", 6, 0x4u, hits, 4, &n, NULL), MEKIKI_EINVAL);
+	ck_assert_int_eq(mekiki_scan(shipped_sc, "Amazon", 6, 0x8u, hits, 4, &n, NULL), MEKIKI_EINVAL);
 	ck_assert_uint_eq(n, 0);
 	ck_assert_ptr_null(mekiki_scanner_new(NULL));
 	/* Freeing NULL is harmless. */
@@ -2508,6 +2599,7 @@ static Suite *core_suite(void)
 	tcase_add_test(tc, test_map_brand_weight);
 	tcase_add_test(tc, test_exact_names);
 	tcase_add_test(tc, test_subject_claims);
+	tcase_add_test(tc, test_notice_claims);
 	tcase_add_test(tc, test_map_error_quoting);
 	tcase_add_test(tc, test_tld_map);
 	tcase_add_test(tc, test_catalogue_name_too_large);

@@ -56,6 +56,7 @@ local settings = {
   symbol_brand_url_mismatch = 'MEKIKI_BRAND_URL_MISMATCH',
   symbol_from_tld = 'MEKIKI_FROM_TLD',
   symbol_subject_brand = 'MEKIKI_SUBJECT_BRAND',
+  symbol_body_brand = 'MEKIKI_BODY_BRAND',
   symbol_brand_replyto_mismatch = 'MEKIKI_BRAND_REPLYTO_MISMATCH',
   -- ASN: networks of the sender and of the link hosts
   asn_db = nil,               -- path of a MaxMind DB (GeoLite2-ASN format)
