@@ -607,6 +607,71 @@ static int whole_text(mekiki_scanner *sc, size_t os, size_t oe)
 	return sc->sig_first >= os && sc->sig_end <= oe;
 }
 
+/* Cyrillic 1, Greek 2, any other code point 0. */
+static int other_script(uint32_t c)
+{
+	if (c >= 0x400 && c <= 0x52F)
+		return 1;
+	if (c >= 0x370 && c <= 0x3FF)
+		return 2;
+	return 0;
+}
+
+/* Between words: ASCII other than letters, Latin-1 and general punctuation,
+ * CJK symbols and punctuation, fullwidth ASCII punctuation. */
+static int between_words(uint32_t c)
+{
+	if (c < 0x80)
+		return !((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
+	return (c >= 0xA0 && c <= 0xBF) || (c >= 0x2000 && c <= 0x206F) ||
+	       (c >= 0x3000 && c <= 0x303F) || (c >= 0xFF01 && c <= 0xFF0F);
+}
+
+/*
+ * Is text[os..oe) an abbreviation (at most 3 letters) written wholly in
+ * Cyrillic or wholly in Greek, with the nearest letter before or after it
+ * (at most 8 code points of punctuation and blanks away) of the same
+ * script?  Then it is a word of that script's text ("ЕТС", "ВВ" in
+ * Russian), not letters borrowed to disguise a name ("ЕТС利用照会" is; a
+ * longer name wholly in look-alikes, "аррӏе", needs letters no ordinary
+ * word has).
+ */
+static int native_word(const unsigned char *t, size_t len, size_t os, size_t oe)
+{
+	int script = 0, letters = 0;
+	size_t k;
+	for (size_t i = os; i < oe; i += k) {
+		int sc = other_script(mk_utf8_decode(t + i, oe - i, &k));
+		if (!sc || (script && sc != script) || ++letters > 3)
+			return 0;
+		script = sc;
+	}
+	if (!script)
+		return 0;
+	size_t i = os;
+	for (int steps = 0; steps < 8 && i > 0; steps++) {
+		size_t j = i - 1;
+		while (j > 0 && i - j < 4 && (t[j] & 0xC0) == 0x80)
+			j--;
+		uint32_t c = mk_utf8_decode(t + j, i - j, &k);
+		if (other_script(c) == script)
+			return 1;
+		if (!between_words(c))
+			break;
+		i = j;
+	}
+	i = oe;
+	for (int steps = 0; steps < 8 && i < len; steps++) {
+		uint32_t c = mk_utf8_decode(t + i, len - i, &k);
+		if (other_script(c) == script)
+			return 1;
+		if (!between_words(c))
+			break;
+		i += k;
+	}
+	return 0;
+}
+
 static int found(mekiki_scanner *sc, uint32_t id, size_t start, size_t end)
 {
 	const struct mk_pattern *pat = &sc->cat->pats[id];
@@ -656,6 +721,11 @@ static int found(mekiki_scanner *sc, uint32_t id, size_t start, size_t end)
 	 * "Appie" and Portuguese "visá" no).
 	 */
 	if (nm->exact && !(h.flags & MEKIKI_HIT_CONFUSABLE) && !whole_text(sc, os, oe))
+		return 0;
+	/* ... and written wholly in Cyrillic or Greek among words of that
+	 * script, that script's own word ("ЕТС", "ВВ" in Russian text). */
+	if (nm->exact && (h.flags & MEKIKI_HIT_CONFUSABLE) &&
+	    native_word(sc->text, sc->text_len, os, oe))
 		return 0;
 	if (nm->exact && (h.flags & MEKIKI_HIT_WEAK)) {
 		int other_script = 0;

@@ -179,6 +179,7 @@ local ordinary = {
   "Tether the boat", "Paris Hilton", "Sam Lowes", "AAA batteries", "CVS receipt",
   "BB gun", "Dicks Road",
   u(0x412, 0x412), u(0x410, 0x410, 0x410),              -- Cyrillic ВВ, ААА: Russian words
+  "Новая ЕТС для работников",                           -- Cyrillic ЕТС among Russian words
   -- accented words in other languages
   u(0x43, 0x68, 0xE2, 0x75, 0x20, 0xC2, 0x75),          -- Châu Âu
   u(0x61, 0x6E, 0xE3),                                  -- anã

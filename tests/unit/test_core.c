@@ -545,6 +545,42 @@ START_TEST(test_exact_names)
 }
 END_TEST
 
+/* An '=' abbreviation written wholly in Cyrillic or Greek among words of
+ * that script is a word of the text, not a look-alike. */
+START_TEST(test_exact_names_native_script)
+{
+	static const char map[] = "etc | =ETC, ETC\u5229\u7528 | etc-meisai.jp\n"
+	                          "apple | =Apple | apple.com\n"
+	                          "kat | =KAT | kat.example\n";
+	mekiki_catalogue *cat = build(map, sizeof map - 1, NULL);
+	mekiki_scanner *sc = mekiki_scanner_new(cat);
+	mekiki_hit hits[8];
+#define N(t) scan(sc, t, sizeof(t) - 1, hits, 8)
+	/* Cyrillic Е Т С in Russian text, before or after a Cyrillic word */
+	ck_assert_uint_eq(N(u8"\u041d\u043e\u0432\u0430\u044f \u0415\u0422\u0421 \u0434\u043b\u044f"), 0);
+	ck_assert_uint_eq(N(u8"\u0438 \u00ab\u0415\u0422\u0421\u00bb."), 0);
+	ck_assert_uint_eq(N(u8"\u0415\u0422\u0421: \u043d\u043e\u0432\u0430\u044f"), 0);
+	/* Greek capitals among Greek words */
+	ck_assert_uint_eq(N(u8"\u03b7 \u039a\u0391\u03a4 \u03bd\u03ad\u03b1"), 0);
+	ck_assert_uint_eq(N(u8"buy \u039a\u0391\u03a4 now"), 1);
+	/* the same letters beside Japanese, alone, or among Latin words: a
+	 * look-alike */
+	ck_assert_uint_eq(N(u8"\u0415\u0422\u0421\u5229\u7528\u7167\u4f1a"), 2);
+	ck_assert(hits[0].flags & MEKIKI_HIT_CONFUSABLE);
+	ck_assert_uint_eq(N(u8"\u0415\u0422\u0421"), 1);
+	ck_assert_uint_eq(N(u8"your \u0415\u0422\u0421 card"), 1);
+	/* Latin and Cyrillic mixed in the word, or Cyrillic and Greek: a
+	 * disguise, even among Russian words */
+	ck_assert_uint_eq(N(u8"\u041d\u043e\u0432\u0430\u044f \u0415T\u0421 \u0434\u043b\u044f"), 1);
+	ck_assert_uint_eq(N(u8"\u041d\u043e\u0432\u0430\u044f \u0415\u03a4\u0421 \u0434\u043b\u044f"), 1);
+	/* a longer name wholly in Cyrillic among Russian words is still one */
+	ck_assert_uint_eq(N(u8"\u043a\u0443\u043f\u0438 \u0430\u0440\u0440\u04cf\u0435 \u0441\u0435\u0439\u0447\u0430\u0441"), 1);
+#undef N
+	mekiki_scanner_free(sc);
+	mekiki_catalogue_free(cat);
+}
+END_TEST
+
 /* A bad line is quoted in its error with control bytes and invalid UTF-8
  * as \xNN (the message goes into an operator's log), valid UTF-8 kept. */
 START_TEST(test_map_error_quoting)
@@ -2598,6 +2634,7 @@ static Suite *core_suite(void)
 	tcase_add_test(tc, test_map_empty_domain_label);
 	tcase_add_test(tc, test_map_brand_weight);
 	tcase_add_test(tc, test_exact_names);
+	tcase_add_test(tc, test_exact_names_native_script);
 	tcase_add_test(tc, test_subject_claims);
 	tcase_add_test(tc, test_notice_claims);
 	tcase_add_test(tc, test_map_error_quoting);
