@@ -4,7 +4,8 @@
         [--labels LABELS.tsv] [--jobs 16] [--progress] [--out results.jsonl] \\
         [--mass-check DIR] [--summary SUMMARY.md] [--baseline FILE] \\
         [--check-baseline FILE] [--compare-without-mekiki[=FILE]] \\
-        [--ip-from-received] PATH [PATH ...]
+        [--html REPORT.html [--report-json REPORT.json]] [--ip-from-received] PATH [PATH ...]
+    python3 scripts/corpus_scan.py report results.jsonl [--without FILE] --html FILE [--json FILE]
     python3 scripts/corpus_scan.py diff A.jsonl B.jsonl [--markdown FILE]
     python3 scripts/corpus_scan.py rescore results.jsonl --weights FILE [--actions SPEC] [--out FILE]
     python3 scripts/corpus_scan.py baseline results.jsonl --write FILE
@@ -28,8 +29,11 @@ prints the mekiki part of the summary.
 the phish messages it catches, and the ham messages with a positive mekiki
 symbol.  --check-baseline FILE compares the run with such a file and exits 1
 when a group's phish recall drops or a ham message newly gets a positive
-mekiki symbol.  diff, rescore, baseline and check work offline on results
-files written by --out.
+mekiki symbol.  --html FILE writes a self-contained HTML report (score
+distributions of each class with and without mekiki, each mekiki symbol's
+hits and S/O, the verdicts mekiki changed; scripts/corpus_report.py), and
+--report-json the numbers it shows.  report, diff, rescore, baseline and
+check work offline on results files written by --out (and --out-without).
 """
 
 import argparse
@@ -43,6 +47,7 @@ import subprocess
 import sys
 import time
 
+import corpus_report
 # Reading a corpus and scanning it through rspamd: the harness package
 # (scripts/harness/corpus.py), shared with the other corpus tools.
 from harness.corpus import (HFILTER_OFFLINE, collect, find_labels, label_of, parse_networks,
@@ -555,8 +560,14 @@ def cmd_scan(argv):
     ap.add_argument("--dns", metavar="FILE", action="append", default=[],
                     help="answers for rspamd's resolver, 'host type address' lines (as "
                          "corpus/dns.tsv; a scanned directory's own dns.tsv is always read)")
+    ap.add_argument("--html", metavar="FILE",
+                    help="write a self-contained HTML report (with the run without mekiki "
+                         "when --compare-without-mekiki is given)")
+    ap.add_argument("--report-json", metavar="FILE", help="with --html: the report's numbers as JSON")
     ap.add_argument("paths", nargs="+", metavar="PATH", help="directories, .eml or mbox files")
     args = ap.parse_args(argv)
+    if args.report_json and not args.html:
+        ap.error("--report-json goes with --html")
     trusted = parse_networks(args.trusted_networks)
     if args.jobs < 1 or args.jobs > 256:
         ap.error("--jobs must be 1..256")
@@ -614,6 +625,7 @@ def cmd_scan(argv):
             print(f"BASELINE FAIL: {p}")
         if problems:
             rc = 1
+    without = None
     if args.compare_without_mekiki:
         if args.without_mekiki:
             ap.error("--compare-without-mekiki scans both ways; drop --without-mekiki")
@@ -629,6 +641,10 @@ def cmd_scan(argv):
             with open(args.compare_without_mekiki, "w", encoding="utf-8") as f:
                 f.write(table)
             print(table)
+    if args.html:
+        corpus_report.write(corpus_report.build(records, without, " ".join(args.paths),
+                                                DEFAULT_ACTIONS), args.html, args.report_json)
+        print(f"report: {args.html}", file=sys.stderr)
     return rc
 
 
@@ -646,6 +662,28 @@ def cmd_diff(argv):
         with open(args.markdown, "w", encoding="utf-8") as f:
             f.write("```\n" + "\n".join(lines) + "\n```\n")
     return 1 if (args.fail_on_change and n) else 0
+
+
+def cmd_report(argv):
+    ap = argparse.ArgumentParser(prog="corpus_scan.py report",
+                                 description="write the HTML report of a results file, offline")
+    ap.add_argument("results", help="results with mekiki (--out)")
+    ap.add_argument("--without", metavar="FILE",
+                    help="the same corpus scanned without mekiki (--out-without)")
+    ap.add_argument("--html", required=True, metavar="FILE")
+    ap.add_argument("--json", metavar="FILE", help="also write the report's numbers as JSON")
+    ap.add_argument("--actions", metavar="SPEC",
+                    help="thresholds to mark, e.g. reject=15,add_header=6,greylist=4 "
+                         "(default: rspamd's defaults)")
+    ap.add_argument("--source", default="", help="what the corpus is (shown in the report)")
+    args = ap.parse_args(argv)
+    acts = parse_actions(args.actions) if args.actions else dict(DEFAULT_ACTIONS)
+    with_ = list(load_results(args.results).values())
+    without = list(load_results(args.without).values()) if args.without else None
+    corpus_report.write(corpus_report.build(with_, without, args.source or args.results, acts),
+                        args.html, args.json)
+    print(f"report: {args.html}" + (f", {args.json}" if args.json else ""))
+    return 0
 
 
 def cmd_rescore(argv):
@@ -717,7 +755,7 @@ def cmd_check(argv):
     return 1 if problems else 0
 
 
-COMMANDS = {"scan": cmd_scan, "diff": cmd_diff, "rescore": cmd_rescore,
+COMMANDS = {"scan": cmd_scan, "report": cmd_report, "diff": cmd_diff, "rescore": cmd_rescore,
             "baseline": cmd_baseline, "check": cmd_check}
 
 

@@ -15,6 +15,8 @@ PACKAGES=(
   check luajit lua5.4 valgrind python3
   # (the hermetic tests watch which files the daemons open)
   strace
+  # (the corpus runner's HTML report is drawn and checked in headless Chromium)
+  chromium-headless-shell
   # the Debian packages (scripts/package_test.sh: dpkg-buildpackage, lintian)
   debhelper dpkg-dev fakeroot lintian
   # fuzzing (scripts/fuzz.sh): clang with libFuzzer and the sanitizer runtimes

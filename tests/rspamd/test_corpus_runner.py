@@ -61,6 +61,70 @@ def hit_frequencies_readlog(path):
     return out
 
 
+def check_report(with_path, without_path, report_html, report_json, out):
+    """The HTML report of the side-by-side run: its numbers are the runs'
+    (counted here from the two results files), and the page, loaded in
+    headless Chromium, draws them; a message name that is HTML stays text."""
+    import report_check
+    with open(with_path, encoding="utf-8") as f:
+        w = [json.loads(x) for x in f]
+    with open(without_path, encoding="utf-8") as f:
+        wo = {r["id"]: r for r in map(json.loads, f)}
+    try:
+        with open(report_json, encoding="utf-8") as f:
+            rep = json.load(f)
+    except (OSError, ValueError) as e:
+        check(False, f"report JSON: {e}")
+        return
+    check(rep["classes"] == dict(collections.Counter(r["label"] for r in w)),
+          f"report classes {rep['classes']}")
+    moved = sorted(r["id"] for r in w if r["action"] != wo[r["id"]]["action"])
+    check(sorted(c["id"] for c in rep["changed"]) == moved,
+          f"report's changed verdicts: {len(rep['changed'])}, the runs differ on {len(moved)}")
+    check(len(moved) > 0, "mekiki should change some verdict of corpus/")
+    phish_spam = sum(1 for r in w if r["label"] == "phish" and r["action"] in ("add header", "reject"))
+    rep_phish_spam = sum(n for a, n in rep["verdicts"]["with"].get("phish", {}).items()
+                         if a in ("add header", "reject"))
+    check(rep_phish_spam == phish_spam, f"report phish spam verdicts {rep_phish_spam} != {phish_spam}")
+    mekiki_syms = {s for r in w for s in r["symbols"] if s.startswith("MEKIKI_") and s != "MEKIKI_CHECK"}
+    check({s["symbol"] for s in rep["symbols"]} == mekiki_syms, "report's symbols")
+    try:
+        for f in report_check.check(report_html, report_json):
+            check(False, f"report page: {f}")
+    except (RuntimeError, OSError, subprocess.SubprocessError) as e:
+        check(False, f"report page: {e}")
+    # Hostile names: a message id that is markup is shown as text, and the
+    # page still draws.
+    evil = '</script><img src=x onerror="document.title=1">&amp;<b>\u2028'
+    bad_with = os.path.join(out, "with-evil.jsonl")
+    with open(bad_with, "w", encoding="utf-8") as f:
+        for r in w:
+            r = dict(r)
+            if r["id"] == moved[0]:
+                r["id"] = r["file"] = evil + r["id"]
+            f.write(json.dumps(r, ensure_ascii=False) + "\n")
+    bad_wo = os.path.join(out, "without-evil.jsonl")
+    with open(bad_wo, "w", encoding="utf-8") as f:
+        for r in wo.values():
+            r = dict(r)
+            if r["id"] == moved[0]:
+                r["id"] = r["file"] = evil + r["id"]
+            f.write(json.dumps(r, ensure_ascii=False) + "\n")
+    eh, ej = os.path.join(out, "report-evil.html"), os.path.join(out, "report-evil.json")
+    res = scan("report", bad_with, "--without", bad_wo, "--html", eh, "--json", ej)
+    check(res.returncode == 0, f"report exited {res.returncode}: {res.stderr[-500:]}")
+    try:
+        fails = report_check.check(eh, ej)
+        els = report_check.parse(report_check.dump_dom(eh))
+        check(not any(t in ("img", "b") for t, _, _ in els), "a message name became markup")
+        check(any(a.get("data-id", "").startswith(evil) for _, a, _ in els),
+              "the hostile name is not in the page as text")
+        for f in fails:
+            check(False, f"report page with a hostile name: {f}")
+    except (RuntimeError, OSError, subprocess.SubprocessError) as e:
+        check(False, f"report page with a hostile name: {e}")
+
+
 def scan(*args):
     return subprocess.run([sys.executable, TOOL, *args], capture_output=True, text=True)
 
@@ -200,9 +264,13 @@ def main():
     # column is the verdicts of the run above; rspamd alone gives no
     # MEKIKI_ symbol (checked on its own --out).
     cmp_md = os.path.join(out, "compare.md")
+    with_path, wo2 = os.path.join(out, "with.jsonl"), os.path.join(out, "without-cmp.jsonl")
+    report_html, report_json = os.path.join(out, "report.html"), os.path.join(out, "report.json")
     res = scan("scan", "--stage", stage, "--state", state, "--compare-without-mekiki", cmp_md,
-               "--out", os.path.join(out, "with.jsonl"), corpus)
+               "--out", with_path, "--out-without", wo2, "--html", report_html,
+               "--report-json", report_json, corpus)
     check(res.returncode == 0, f"compare run exited {res.returncode}: {res.stderr[-1000:]}")
+    check_report(with_path, wo2, report_html, report_json, out)
     wo = os.path.join(out, "without.jsonl")
     res = scan("scan", "--stage", stage, "--state", state, "--without-mekiki", "--out", wo, corpus)
     with open(wo, encoding="utf-8") as f:
