@@ -434,11 +434,12 @@ def parse_actions(spec):
     return acts
 
 
-def actions_from_rspamd():
-    """Action thresholds of the installed rspamd (rspamadm configdump), or None."""
+def actions_from_rspamd(config=None):
+    """Action thresholds of an rspamd configuration (rspamadm configdump; the
+    installed rspamd's own unless a configuration file is given), or None."""
     try:
-        r = subprocess.run(["rspamadm", "configdump", "-j", "actions"], capture_output=True,
-                           text=True, timeout=60)
+        r = subprocess.run(["rspamadm", "configdump", *(["-c", config] if config else []),
+                            "-j", "actions"], capture_output=True, text=True, timeout=60)
         text = r.stdout[r.stdout.find("{"):]
         conf = json.loads(text)
     except (OSError, ValueError, subprocess.SubprocessError):
@@ -695,6 +696,9 @@ def cmd_rescore(argv):
     ap.add_argument("--actions", metavar="SPEC",
                     help="thresholds, e.g. reject=15,add_header=6,greylist=4 "
                          "(default: rspamadm configdump actions, else rspamd's defaults)")
+    ap.add_argument("--rspamd-config", metavar="FILE",
+                    help="the rspamd configuration whose thresholds are used "
+                         "(default: the installed rspamd's)")
     ap.add_argument("--out", help="write the re-scored results (JSON lines)")
     ap.add_argument("--list", action="store_true", help="list every message whose action changes")
     args = ap.parse_args(argv)
@@ -702,8 +706,12 @@ def cmd_rescore(argv):
     if args.actions:
         acts, src = parse_actions(args.actions), "--actions"
     else:
-        acts = actions_from_rspamd()
-        src = "rspamadm configdump actions"
+        acts = actions_from_rspamd(args.rspamd_config)
+        src = "rspamadm configdump actions" + (f" of {args.rspamd_config}" if args.rspamd_config else "")
+        if not acts and args.rspamd_config:
+            print(f"rescore: no action thresholds in {args.rspamd_config} (rspamadm configdump)",
+                  file=sys.stderr)
+            return 2
         if not acts:
             acts, src = dict(DEFAULT_ACTIONS), "rspamd's defaults"
     print("thresholds (" + src + "): " + ", ".join(f"{a} {t:g}" for a, t in

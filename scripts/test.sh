@@ -2,12 +2,13 @@
 # Runs every mekiki test: installs missing Debian packages, builds, and runs
 # ctest (C unit tests, the Lua binding under LuaJIT and Lua 5.4, and the
 # integration tests against a private Debian rspamd and SpamAssassin on
-# 127.0.0.1), then the C tests and the binding again in a sanitizer build
-# (ASan + UBSan), then bounded libFuzzer runs of every fuzz target
-# (FUZZ_SECONDS each, default 30; FUZZ_SECONDS=0 skips them), then the
-# Debian packages: built, lintian, installed into this machine, checked with
-# the system's rspamd and SpamAssassin, purged (scripts/package_test.sh;
-# PACKAGE_TEST=0 skips it).
+# 127.0.0.1, and the rspamd ones again against the current upstream rspamd
+# release, built once into a cache by scripts/upstream_rspamd.sh), then the
+# C tests and the binding again in a sanitizer build (ASan + UBSan), then
+# bounded libFuzzer runs of every fuzz target (FUZZ_SECONDS each, default
+# 30; FUZZ_SECONDS=0 skips them), then the Debian packages: built,
+# lintian, installed into this machine, checked with the system's rspamd and
+# SpamAssassin, purged (scripts/package_test.sh; PACKAGE_TEST=0 skips it).
 #
 # Every phase runs even when an earlier one fails.  The summary at the end
 # gives each phase's result (a ctest run's counts, its failed tests, and its

@@ -2,13 +2,16 @@
 
 Used by the integration tests and the demo.  It starts Debian's real rspamd
 as root (workers as _rspamd) with the configuration Debian ships with that
-rspamd (unpacked from its .deb by scripts/harness/debian_conf.py: the machine's
-/etc/rspamd is never read, so neither an operator's edits nor an installed
-mekiki change a result), its own LOCAL_CONFDIR, state directories and free
-high ports on 127.0.0.1; modules that need the network are off and DNS
-points at a dead loopback port, so nothing leaves the machine.  The
-Hyperscan cache lives in the state directory: the first start compiles for
-~15 s, later starts with the same state directory take about a second.
+rspamd (unpacked from its .deb by scripts/harness/debian_conf.py: the
+machine's /etc/rspamd is never read, so neither an operator's edits nor an
+installed mekiki change a result) -- or, when MEKIKI_RSPAMD_PREFIX names a
+prefix built by scripts/upstream_rspamd.sh, the upstream release installed
+there with the configuration installed with it --, its own LOCAL_CONFDIR,
+state directories and free high ports on 127.0.0.1; modules that need
+the network are off and DNS points at a dead loopback port, so nothing
+leaves the machine.  The Hyperscan cache lives in the state directory: the
+first start compiles for ~15 s, later starts with the same state directory
+take about a second.
 """
 
 import json
@@ -28,9 +31,29 @@ NETWORK_MODULES = [
     "greylist", "replies", "dcc", "metadata_exporter", "clickhouse", "elastic",
     "history_redis", "url_redirector", "reputation", "rspamd_update",
     "metric_exporter", "mx_check", "arc", "bayes_expiry", "dynamic_conf",
+    # (rspamd 4.x)
+    "contextal", "gpt", "known_senders", "neural_autolearn",
 ]
 
 RSPAMD_USER = "_rspamd"
+
+# An rspamd built from upstream's source into a private prefix
+# (scripts/upstream_rspamd.sh), used instead of Debian's when set.
+PREFIX = os.environ.get("MEKIKI_RSPAMD_PREFIX") or None
+
+
+def program(name):
+    """The rspamd, rspamadm or rspamc under test."""
+    return os.path.join(PREFIX, "bin", name) if PREFIX else name
+
+
+def shipped_confdir():
+    """The CONFDIR that rspamd under test ships: Debian's, unpacked from its
+    .deb, or the private prefix's; never the machine's /etc/rspamd."""
+    if PREFIX:
+        return os.path.join(PREFIX, "etc", "rspamd")
+    return os.path.join(unpacked("rspamd"), "etc", "rspamd")
+
 
 # The plugin's Lua module, and where the staged install has it.
 MODULE = "mekiki/rspamd.lua"
@@ -43,7 +66,10 @@ STAGED_MODULE = "usr/local/share/lua/5.1/" + MODULE
 # LUA_CPATH (their ";;"): those copies are never loaded by the tests.
 SHADOWING = [os.path.join(d, MODULE) for d in
              ("/etc/rspamd/lua", "/usr/share/rspamd/rules", "/usr/share/rspamd/lualib")] + \
-            ["/usr/lib/rspamd/mekiki.so"]
+            ["/usr/lib/rspamd/mekiki.so"] + \
+            ([os.path.join(PREFIX, d, MODULE) for d in
+              ("etc/rspamd/lua", "share/rspamd/rules", "share/rspamd/lualib")] +
+             [os.path.join(PREFIX, "lib/rspamd/mekiki.so")] if PREFIX else [])
 
 
 def free_port():
@@ -82,7 +108,7 @@ class Rspamd:
 
     def _configure(self):
         # Debian's shipped CONFDIR of the installed rspamd, not /etc/rspamd.
-        self.confdir = os.path.join(unpacked("rspamd"), "etc", "rspamd")
+        self.confdir = shipped_confdir()
         self.etc = os.path.join(self.state, "etc")
         if os.path.isdir(self.etc):
             shutil.rmtree(self.etc)
@@ -169,7 +195,7 @@ class Rspamd:
         """rspamadm configtest (-s: any error logged while loading fails it),
         run under the command wrap (e.g. strace) if given."""
         self._configure()
-        return subprocess.run([*wrap, "rspamadm", *self.vars(), "configtest", *(["-s"] if strict else []),
+        return subprocess.run([*wrap, program("rspamadm"), *self.vars(), "configtest", *(["-s"] if strict else []),
                                "-c", f"{self.confdir}/rspamd.conf"], env=self.environ(),
                               capture_output=True, text=True)
 
@@ -180,7 +206,7 @@ class Rspamd:
             os.unlink(log)
         self.stderr = open(os.path.join(self.state, "stderr.log"), "w")
         self.proc = subprocess.Popen(
-            ["rspamd", "-f", "-u", RSPAMD_USER, "-g", RSPAMD_USER, "-c",
+            [program("rspamd"), "-f", "-u", RSPAMD_USER, "-g", RSPAMD_USER, "-c",
              f"{self.confdir}/rspamd.conf", *self.vars()],
             env=self.environ(), stdout=self.stderr, stderr=subprocess.STDOUT)
         deadline = time.time() + timeout

@@ -102,11 +102,25 @@ def test_rescore(out_dir):
     rc, out, _ = run("rescore", A, "--weights", os.path.join(HERE, "weights.txt"), "--actions", ACTIONS)
     check("note: never in these results (no effect): NOT_IN_ANY_RESULT" in out,
           "rescore names a symbol that is in no result")
-    # Without --actions the thresholds come from the installed rspamd's
-    # configuration (Debian's defaults: 15 / 6 / 4).
-    rc, out, _ = run("rescore", A, "--weights", os.path.join(HERE, "weights.txt"))
-    check(rc == 0 and "thresholds (rspamadm configdump actions): reject 15, add header 6, greylist 4"
-          in out, f"rescore reads rspamd's thresholds: {out.splitlines()[:1]}")
+    # Without --actions the thresholds come from an rspamd configuration
+    # (rspamadm configdump): a private one here, never the machine's
+    # /etc/rspamd, which an operator may have changed.
+    conf = os.path.join(out_dir, "rspamd.conf")
+    with open(conf, "w") as f:
+        f.write("actions {\n  reject = 12;\n  add_header = 5.5;\n  greylist = 3;\n}\n")
+    rc, out, err = run("rescore", A, "--weights", os.path.join(HERE, "weights.txt"), "--list",
+                       "--rspamd-config", conf)
+    check(rc == 0 and f"thresholds (rspamadm configdump actions of {conf}): reject 12, add header 5.5, "
+          "greylist 3" in out, f"rescore reads rspamd's thresholds: {out.splitlines()[:1]} {err}")
+    # p1 17.0 and p2 6.5 as above; s1 keeps its forced action.
+    check("a/p2.eml [phish]: 4.50 'greylist' -> 6.50 'add header'" in out,
+          f"rescore with rspamd's thresholds: {out}")
+    with open(conf, "w") as f:
+        f.write("# no actions here\n")
+    rc, out, err = run("rescore", A, "--weights", os.path.join(HERE, "weights.txt"),
+                       "--rspamd-config", conf)
+    check(rc == 2 and f"no action thresholds in {conf}" in err,
+          f"rescore: a configuration without thresholds is an error: {rc} {err!r}")
     rc, out, err = run("rescore", A, "--weights", os.path.join(HERE, "weights-bad.txt"))
     check(rc != 0 and "weights-bad.txt:2: not 'SYMBOL = score'" in err and "Traceback" not in err,
           f"rescore: a bad weights line is a clear error: {err!r}")

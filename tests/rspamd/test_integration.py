@@ -49,6 +49,23 @@ def message(body, subject="test", from_="Alice <alice@example.org>",
     return head + extra + b"\r\n" + body
 
 
+def with_pdf(text, ctype, uri):
+    """A message of one text part and an attached one-page PDF whose page
+    is a link to uri."""
+    pdf = (b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n"
+           b"2 0 obj\n<< /Type /Pages /Kids [3 0 R] /Count 1 >>\nendobj\n"
+           b"3 0 obj\n<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Annots [4 0 R] >>\n"
+           b"endobj\n4 0 obj\n<< /Type /Annot /Subtype /Link /Rect [0 0 612 792] "
+           b"/A << /S /URI /URI (" + uri.encode() + b") >> >>\nendobj\n"
+           b"trailer\n<< /Root 1 0 R >>\n%%EOF\n")
+    body = (b"--b1\r\nContent-Type: " + ctype.encode() + b"; charset=utf-8\r\n\r\n" + text +
+            b"\r\n--b1\r\nContent-Type: application/pdf; name=\"invoice.pdf\"\r\n"
+            b"Content-Disposition: attachment; filename=\"invoice.pdf\"\r\n"
+            b"Content-Transfer-Encoding: base64\r\n\r\n" +
+            __import__("base64").encodebytes(pdf).replace(b"\n", b"\r\n") + b"--b1--\r\n")
+    return message(body, ctype='multipart/mixed; boundary="b1"', cte="7bit")
+
+
 # DNS answers given by rspamd's own resolver (fake_records): amazon.co.jp
 # publishes SPF for one address and a DMARC reject policy.
 AMAZON_SES_IP = "54.240.3.18"
@@ -292,6 +309,30 @@ class TestCorpus(RspamdTestCase):
             with self.subTest(case=name):
                 res = self.scan(message(body, ctype=ctype))
                 self.assertEqual(mekiki_symbols(res).get("MEKIKI_BRAND_URL_MISMATCH"), want)
+
+    def test_links_inside_attachments(self):
+        """A link that only an attached PDF has is not one of the message's
+        links (rspamd 4.x lists it, 3.4 does not: the same verdict on every
+        version); a link in the text is one whether or not an attached PDF
+        has the same URL (4.x keeps the PDF's copy of the URL, read first)."""
+        url = "https://login.qzvkpt.shop/verify"
+        cases = {
+            "only in the PDF": (b"Please find the invoice attached.", "text/plain", {}),
+            "in the text and the PDF": (f"Please log in: {url}".encode(), "text/plain",
+                                        {"MEKIKI_URL_TLD": ["login.qzvkpt.shop"]}),
+            "anchor showing the brand, and in the PDF": (
+                f'<p><a href="{url}">Amazon.co.jp</a></p>'.encode(), "text/html",
+                {"MEKIKI_URL_TLD": ["login.qzvkpt.shop"],
+                 "MEKIKI_BRAND_URL_MISMATCH": ["amazon:login.qzvkpt.shop"]}),
+        }
+        for name, (text, ctype, want) in cases.items():
+            with self.subTest(case=name):
+                res = self.scan(with_pdf(text, ctype, url))
+                # rspamd read the PDF's link: it is among the reply's URLs.
+                self.assertIn("login.qzvkpt.shop", res.get("urls", []))
+                got = {k: v for k, v in mekiki_symbols(res).items() if k in
+                       ("MEKIKI_URL_TLD", "MEKIKI_BRAND_URL_MISMATCH")}
+                self.assertEqual(got, want)
 
     def test_claims_listed_in_brand_order(self):
         from_, body, want = CLAIM_ORDER_CASE

@@ -143,12 +143,34 @@ local function utf8_declared_but_converted(part)
   return declared == nil or is_utf8_name(declared)
 end
 
+-- The text parts in the order the message has them, once per message (in
+-- the task's cache).  rspamd 3.4's task:get_text_parts() lists them so;
+-- 4.x lists the HTML parts first, each kind last part first.  The engine's
+-- bounds (max_parts, the notice formula's first parts) and the order of its
+-- options follow the message, so the text parts are taken from the list of
+-- all MIME parts, which is in the message's order on every version (a
+-- part's number is its place in it): the same verdict on every version.
+local function text_parts(task)
+  local parts = task:cache_get('mekiki_text_parts')
+  if not parts then
+    parts = {}
+    for _, mime in ipairs(task:get_parts() or {}) do
+      local text = mime:is_text() and mime:get_text()
+      if text then
+        parts[#parts + 1] = text
+      end
+    end
+    task:cache_set('mekiki_text_parts', parts)
+  end
+  return parts
+end
+
 -- The alt texts of the images inside HTML anchors, by the anchor's URL
 -- (tostring): rspamd writes an image's alt text into the text of the anchor
 -- around it, and an image is no text.
 local function anchor_alts(task)
   local alts, n = {}, 0
-  for _, part in ipairs(task:get_text_parts() or {}) do
+  for _, part in ipairs(text_parts(task)) do
     local html = part:is_html() and part:get_html()
     for _, img in ipairs(html and html:get_images() or {}) do
       n = n + 1
@@ -197,10 +219,12 @@ end
 -- engine follows only a brand's own redirectors), and a URL rspamd found
 -- inside an attachment (content: a PDF's or other document's links, which
 -- rspamd 4.x's get_urls() lists and 3.4's does not; never counted, so the
--- verdict is the same on every version, and the same as SpamAssassin's).
+-- verdict is the same on every version, and the same as SpamAssassin's --
+-- unless the message's text links to it too: see text_link()).
 -- One integer test per URL: get_flags() would build a table of names.
 local url_flags = require('rspamd_url').flags
-local NOT_A_LINK = url_flags.html_displayed + url_flags.query + url_flags.content
+local NOT_A_LINK_IN_TEXT = url_flags.html_displayed + url_flags.query
+local NOT_A_LINK = NOT_A_LINK_IN_TEXT + url_flags.content
 local has_bit, bitops = pcall(require, 'bit') -- LuaJIT's; Lua 5.3+ has the operator
 local band = has_bit and bitops.band or load('return function(a, b) return a & b end')()
 -- rspamd keeps one URL object per URL: a link whose URL is also an image's
@@ -211,17 +235,50 @@ local band = has_bit and bitops.band or load('return function(a, b) return a & b
 -- the visible text only from anchors); SpamAssassin's URI list counts such
 -- a URI as a link as well (types img and a).
 local IMAGE = url_flags.image
+local CONTENT = url_flags.content
 local URLS_WITH_IMAGES = { images = true }
+
+-- rspamd keeps the first URL object it meets for a URL, and 4.x reads
+-- attachments before the text: a link in the text whose URL an attached PDF
+-- also has is listed by get_urls() as the PDF's, flagged content, without
+-- the anchor's shown text.  The object of that URL that a text part lists
+-- (its own for a plain-text link; for an HTML anchor 4.x lists the one it
+-- keeps, still flagged content), or nil when no text part links to it.
+local function text_link(task, url, index)
+  if not index.built then
+    index.built = true
+    local n = 0
+    for _, part in ipairs(text_parts(task)) do
+      for _, u in ipairs(part:get_mimepart():get_urls(false, true) or {}) do
+        if n >= 4 * settings.max_urls then
+          return index[tostring(url)]
+        end
+        n = n + 1
+        local key = tostring(u)
+        index[key] = index[key] or u
+      end
+    end
+  end
+  return index[tostring(url)]
+end
 
 -- The links of a message as the engine takes them, { url, host, shown },
 -- and the rspamd URLs in the same order.
 local function walk_links(task)
   local links, urls, n = {}, {}, 0
   local alts -- anchor_alts(), once a link shows text
-  for _, url in ipairs(task:get_urls(URLS_WITH_IMAGES) or {}) do
-    local flags = url:get_flags_num()
+  local in_text -- text_link()'s index, once a URL has the content flag
+  for _, listed in ipairs(task:get_urls(URLS_WITH_IMAGES) or {}) do
+    local url, flags, not_a_link = listed, listed:get_flags_num(), NOT_A_LINK
+    if band(flags, CONTENT) ~= 0 then
+      in_text = in_text or {}
+      local own = text_link(task, listed, in_text)
+      if own then
+        url, flags, not_a_link = own, own:get_flags_num(), NOT_A_LINK_IN_TEXT
+      end
+    end
     local visible = band(flags, IMAGE) ~= 0 and url:get_visible() or nil
-    if band(flags, NOT_A_LINK) == 0 and (band(flags, IMAGE) == 0 or (visible and #visible > 0)) then
+    if band(flags, not_a_link) == 0 and (band(flags, IMAGE) == 0 or (visible and #visible > 0)) then
       if n >= settings.max_urls then
         lua_util.debugm(N, task, 'skipping links after the %s-th', settings.max_urls)
         break
@@ -256,7 +313,7 @@ local function message_view(task)
   if subject and #subject > 0 then
     view.subject = subject
   end
-  for i, part in ipairs(task:get_text_parts() or {}) do
+  for i, part in ipairs(text_parts(task)) do
     if i > settings.max_parts then
       break
     end
