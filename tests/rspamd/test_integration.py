@@ -8,6 +8,7 @@ and checked against corpus/manifest.tsv; hostile messages must neither crash
 nor stall the worker.
 """
 
+import base64
 import fnmatch
 import os
 import re
@@ -62,7 +63,7 @@ def with_pdf(text, ctype, uri):
             b"\r\n--b1\r\nContent-Type: application/pdf; name=\"invoice.pdf\"\r\n"
             b"Content-Disposition: attachment; filename=\"invoice.pdf\"\r\n"
             b"Content-Transfer-Encoding: base64\r\n\r\n" +
-            __import__("base64").encodebytes(pdf).replace(b"\n", b"\r\n") + b"--b1--\r\n")
+            base64.encodebytes(pdf).replace(b"\n", b"\r\n") + b"--b1--\r\n")
     return message(body, ctype='multipart/mixed; boundary="b1"', cte="7bit")
 
 
@@ -74,7 +75,7 @@ DNS = [("amazon.co.jp", "txt", [f"v=spf1 ip4:{AMAZON_SES_IP} -all"]),
 
 
 def b64(text):
-    return "=?UTF-8?B?" + __import__("base64").b64encode(text.encode()).decode() + "?="
+    return "=?UTF-8?B?" + base64.b64encode(text.encode()).decode() + "?="
 
 
 def asn_fixture():
@@ -373,7 +374,7 @@ class TestCorpus(RspamdTestCase):
         self.assertNotIn("MEKIKI_FROM_TLD", mekiki_symbols(res))
 
     def test_subject_confusable(self):
-        subj = "=?UTF-8?B?" + __import__("base64").b64encode(
+        subj = "=?UTF-8?B?" + base64.b64encode(
             "【重要】Аmazonアカウント".encode()).decode() + "?="
         res = self.scan(message(b"plain body", subject=subj))
         self.assertEqual(mekiki_symbols(res).get("MEKIKI_BRAND_CONFUSABLE"), ["amazon:U+0410"])
@@ -972,7 +973,7 @@ class TestHostile(RspamdTestCase):
         self.hostile("lone surrogates (UTF-16)", message(body, ctype="text/plain; charset=utf-16le",
                                                           cte="binary"))
         self.hostile("surrogates in the subject", message(
-            b"x", subject="=?UTF-8?B?" + __import__("base64").b64encode(
+            b"x", subject="=?UTF-8?B?" + base64.b64encode(
                 b"\xed\xa0\x80Amazon\xed\xbf\xbf").decode() + "?="))
 
     def test_nul_bytes(self):
@@ -988,7 +989,7 @@ class TestHostile(RspamdTestCase):
         opts = mekiki_symbols(res).get("MEKIKI_BRAND_CONFUSABLE", [])
         self.assertIn("amazon:U+202E", opts)
         # A display name reversed by an override.
-        res = self.hostile("bidi in From", message(b"x", from_="=?UTF-8?B?" + __import__("base64")
+        res = self.hostile("bidi in From", message(b"x", from_="=?UTF-8?B?" + base64
                            .b64encode("\u202enozamA".encode()).decode() + "?= <a@b.example>"))
 
     def test_10000_brand_mentions(self):
@@ -1000,7 +1001,7 @@ class TestHostile(RspamdTestCase):
 
     def test_100kb_from(self):
         name = ("Аmazon " * 15000)[:100000]
-        from_ = "=?UTF-8?B?" + __import__("base64").b64encode(name.encode()).decode() + "?="
+        from_ = "=?UTF-8?B?" + base64.b64encode(name.encode()).decode() + "?="
         # Folded like a mail client would, into 76-character lines.
         folded = "\r\n ".join(from_[i:i + 76] for i in range(0, len(from_), 76))
         msg = message(b"Hello", from_=f"{folded} <info@shop-notice.example>")
