@@ -13,6 +13,8 @@ PACKAGES=(
   libmaxmind-db-writer-perl
   # tests
   check luajit lua5.4 valgrind python3
+  # (the label model's table is regenerated from Debian's English word list)
+  wamerican
   # (the hermetic tests watch which files the daemons open)
   strace
   # (the corpus runner's HTML report is drawn and checked in headless Chromium)
@@ -26,6 +28,9 @@ PACKAGES=(
   # (the package's system service is not used; where services start on
   # install, e.g. under systemd, it also starts one on port 783)
   rspamd spamassassin libffi-platypus-perl spamd spamc
+  # the campaign memory's store: the tests start their own redis-server on
+  # 127.0.0.1 (never the package's service on port 6379)
+  redis-server
 )
 
 missing=()

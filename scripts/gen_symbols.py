@@ -22,7 +22,7 @@ import os
 import re
 import sys
 
-KINDS = ("group", "symbol", "callback", "composite")
+KINDS = ("group", "symbol", "rspamd", "callback", "composite")
 FIELDS = ("kind", "name", "score", "rule", "describe", "description")
 NAME_RE = re.compile(r"MEKIKI_[A-Z0-9_]+\Z")
 GROUP_RE = re.compile(r"[a-z][a-z0-9_]*\Z")
@@ -244,9 +244,9 @@ def check_row(table, row, seen):
     if not SCORE_RE.match(row.score):
         table.error(n, f"score {row.score!r} is not a number (e.g. 1.0, 0.25, -2)")
     check_description(table, row)
-    if row.kind == "callback":
+    if row.kind in ("callback", "rspamd"):
         if row.rule != "-" or row.describe != "-":
-            table.error(n, "callback: rule and describe must be '-' (rspamd only)")
+            table.error(n, f"{row.kind}: rule and describe must be '-' (rspamd only)")
         table.rows.append(row)
         return
     if row.describe == "-":
@@ -315,6 +315,9 @@ def check_composites(table):
             elif kinds[name] == "callback":
                 table.error(row.line, f"composite {row.name}: member {name} is a callback "
                                       "(never inserted; no SpamAssassin rule)")
+            elif kinds[name] == "rspamd":
+                table.error(row.line, f"composite {row.name}: member {name} is rspamd's only "
+                                      "(no SpamAssassin rule for the meta rule)")
 
 
 def ucl_string(text):
@@ -329,7 +332,7 @@ def render_group(table):
     g = table.group
     out = GROUP_HEADER + "\n" + comment_lines(g.comments["rspamd"])
     out += f'group {ucl_string(g.name)} {{\n  description = {ucl_string(g.description)};\n\n  symbols {{\n'
-    for r in table.of_kind("symbol", "callback"):
+    for r in table.of_kind("symbol", "rspamd", "callback"):
         out += comment_lines(r.comments["rspamd"], "    ")
         out += (f"    {ucl_string(r.name)} {{\n      weight = {r.score};\n"
                 f"      description = {ucl_string(r.description)};\n    }}\n")

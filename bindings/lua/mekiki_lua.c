@@ -48,6 +48,10 @@
  *       (see load_view()): verdict = { { symbol, factor, { option, ... } }, ... },
  *       hosts = { { host, registrable, tld, own, link }, ... }
  *   policy:link_hosts(view) -> hosts (the links alone)
+ *   policy:networks(input) -> verdict, features: the network symbols and
+ *       the campaign features, { { key, learn }, ... }
+ *   policy:campaign(input, counts) -> verdict: the campaign symbols from
+ *       what a store holds for each feature (see l_policy_campaign())
  *   mekiki.lru(size, ttl)                 -> cache: host -> addresses, at most
  *       size entries, each kept at most ttl seconds (see l_lru_put())
  *   cache:get(host, now) -> { addr, ... } | nil; cache:put(host, { addr, ... },
@@ -1034,21 +1038,18 @@ static int l_policy_decide(lua_State *L)
 	return 2;
 }
 
-/*
- * policy:networks({ sender = ip, addresses = { { host, domain, addr }, ... } })
- * -> verdict: the network symbols (mekiki_decide_networks()).
- */
-static int l_policy_networks(lua_State *L)
+/* The network input table at idx ({ sender = ip, addresses = { { host,
+ * domain, addr }, ... } }) into a reset lp->m. */
+static void load_networks(lua_State *L, struct lpolicy *lp, int idx)
 {
-	struct lpolicy *lp = check_policy(L);
-	luaL_checktype(L, 2, LUA_TTABLE);
+	luaL_checktype(L, idx, LUA_TTABLE);
 	mekiki_message *m = lp->m;
 	setter(L, mekiki_message_reset(m, lp->p));
 	size_t len;
-	const char *s = field_text(L, 2, "sender", &len);
+	const char *s = field_text(L, idx, "sender", &len);
 	if (s)
 		setter(L, mekiki_message_set_sender_ip(m, s, len));
-	lua_getfield(L, 2, "addresses");
+	lua_getfield(L, idx, "addresses");
 	if (lua_type(L, -1) == LUA_TTABLE) {
 		int t = lua_gettop(L);
 		size_t n = mk_rawlen(L, t);
@@ -1067,7 +1068,63 @@ static int l_policy_networks(lua_State *L)
 		}
 	}
 	lua_pop(L, 1);
+}
+
+/*
+ * policy:networks({ sender = ip, addresses = { { host, domain, addr }, ... } })
+ * -> verdict, features: the network symbols (mekiki_decide_networks()) and
+ * the campaign features ({ { key, learn }, ... }: mekiki_campaign_features()).
+ */
+static int l_policy_networks(lua_State *L)
+{
+	struct lpolicy *lp = check_policy(L);
+	load_networks(L, lp, 2);
+	mekiki_message *m = lp->m;
 	int rc = mekiki_decide_networks(m);
+	if (rc == MEKIKI_OK)
+		rc = mekiki_campaign_features(m);
+	if (rc != MEKIKI_OK)
+		return luaL_error(L, "mekiki: %s", mekiki_strerror(rc));
+	push_verdict(L, m, 0);
+	size_t n = mekiki_campaign_feature_count(m);
+	lua_createtable(L, (int)n, 0);
+	for (size_t i = 0; i < n; i++) {
+		lua_createtable(L, 2, 0);
+		lua_pushstring(L, mekiki_campaign_feature(m, i));
+		lua_rawseti(L, -2, 1);
+		lua_pushboolean(L, mekiki_campaign_feature_learn(m, i));
+		lua_rawseti(L, -2, 2);
+		lua_rawseti(L, -2, (int)i + 1);
+	}
+	return 2;
+}
+
+/*
+ * policy:campaign(input, counts) -> verdict: the campaign symbols
+ * (mekiki_decide_campaign()) for the network input of policy:networks()
+ * and counts[i], what the store holds for its i-th feature (a string or
+ * number; anything else, or a hole, is nothing).
+ */
+static int l_policy_campaign(lua_State *L)
+{
+	struct lpolicy *lp = check_policy(L);
+	luaL_checktype(L, 3, LUA_TTABLE);
+	load_networks(L, lp, 2);
+	mekiki_message *m = lp->m;
+	int rc = mekiki_campaign_features(m);
+	size_t n = mekiki_campaign_feature_count(m);
+	for (size_t i = 0; i < n && rc == MEKIKI_OK; i++) {
+		lua_rawgeti(L, 3, (int)i + 1);
+		int t = lua_type(L, -1);
+		if (t == LUA_TSTRING || t == LUA_TNUMBER) {
+			size_t len;
+			const char *v = lua_tolstring(L, -1, &len);
+			rc = mekiki_campaign_set_count(m, i, v, len);
+		}
+		lua_pop(L, 1);
+	}
+	if (rc == MEKIKI_OK)
+		rc = mekiki_decide_campaign(m);
 	if (rc != MEKIKI_OK)
 		return luaL_error(L, "mekiki: %s", mekiki_strerror(rc));
 	push_verdict(L, m, 0);
@@ -1339,6 +1396,7 @@ static const luaL_Reg policy_methods[] = {
 	{"decide", l_policy_decide},
 	{"link_hosts", l_policy_link_hosts},
 	{"networks", l_policy_networks},
+	{"campaign", l_policy_campaign},
 	{NULL, NULL},
 };
 

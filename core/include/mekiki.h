@@ -64,12 +64,13 @@ extern "C" {
  * flags and the invisible result as an out-parameter, replacing
  * mekiki_scan_flags(), mekiki_subject_claims() and mekiki_scan_invisible();
  * mekiki_asn_lookup() returns a status and says found through *found; 5:
- * mekiki_policy_set_hosting() and the symbol MEKIKI_URL_FREE_HOSTING).  A
+ * mekiki_policy_set_hosting() and the symbol MEKIKI_URL_FREE_HOSTING; 6: the
+ * campaign memory, mekiki_campaign_*() and mekiki_label_shape()).  A
  * binding that loads the library at run time (the SpamAssassin plugin,
  * through FFI) compares it with the one it was written for and refuses
  * another; the Lua binding links the library in and cannot differ.
  */
-#define MEKIKI_ABI_VERSION 5
+#define MEKIKI_ABI_VERSION 6
 
 /* Foreign code points remembered per hit; further ones are counted only. */
 #define MEKIKI_MAX_FOREIGN 8
@@ -424,6 +425,39 @@ MEKIKI_API double mekiki_tld_map_weight(const mekiki_tld_map *map, const char *h
                                         size_t *suffix_off);
 
 /*
+ * The shape of a domain label (the registrable domain's first label, e.g.
+ * "abnpevb" of abnpevb.cn): whether it reads as words or names, or as
+ * letters a program drew, as the throw-away domains of phishing waves do
+ * (abnpevb.cn, msltqogjvukx.com).  A letter-bigram model of English words
+ * and Japanese romaji (kuronekoyamato, mitsuisumitomo read as words) scores
+ * label[0..len), ASCII case ignored; only its first 63 bytes (a DNS label's
+ * limit) are read.  The label is
+ *  - SHORT when it has fewer than 6 letters and digits, or fewer than 6
+ *    letters (cnn, smbc, kkm111), or scores as random but in pieces of
+ *    fewer than 6 letters (kpmg-jp): an acronym cannot be told from random;
+ *  - MIXED when letters and digits alternate 3 times or more (a8r8m8:
+ *    names with a number, quake3arena, alternate once or twice);
+ *  - RANDOM when the mean log2 probability per bigram is below the
+ *    threshold (measured on ham, see core/src/label.c);
+ *  - WORD otherwise, and whenever the label has a byte outside letters,
+ *    digits and '-', or is punycode ("xn--..."): punycode's letters are an
+ *    encoding of another script's label chosen by the algorithm, not
+ *    letters a person strung together, so the model does not apply.
+ * *score (when score is not NULL) receives that mean: over the label's
+ * letter runs (hyphens and digits end a run), the log2 probabilities of
+ * the boundary to the first letter, each pair and the last letter to the
+ * boundary, divided by their number; about -3.5 for words, -6.5 to -9 for
+ * random letters; 0 when the label has no letter, is punycode or has a byte
+ * outside [A-Za-z0-9-].  Never fails; label may be NULL when len is 0.
+ */
+#define MEKIKI_LABEL_SHORT 0  /* under 6 letters and digits, or under 6 letters: an acronym as
+                                 likely as not */
+#define MEKIKI_LABEL_WORD 1   /* reads as words or names */
+#define MEKIKI_LABEL_RANDOM 2 /* letters no language strings together */
+#define MEKIKI_LABEL_MIXED 3  /* letters and digits interleaved (a8r8m8, x7k2q9) */
+MEKIKI_API int mekiki_label_shape(const char *label, size_t len, double *score);
+
+/*
  * The policy: mekiki's decisions on a message, one implementation for every
  * host.  A host's adapter (the rspamd plugin, the SpamAssassin plugin, the
  * CLI) extracts what the message says -- its subject, text parts, From
@@ -615,6 +649,58 @@ MEKIKI_API int mekiki_message_add_host_address(mekiki_message *m, const char *ho
  * and give just those.
  */
 MEKIKI_API int mekiki_decide_networks(mekiki_message *m);
+
+/*
+ * Campaign memory: what a message's infrastructure shares with confident
+ * detections remembered from earlier messages, by this filter or by others
+ * sharing a store (rspamd's Redis).  The store is the host's: the engine
+ * names the features to look up and to remember, and decides what the
+ * remembered counts mean; the host reads the counts in one request, and
+ * writes a message's learnable features only when its own rule calls the
+ * message a confident detection (never from campaign symbols alone).
+ *
+ * mekiki_campaign_features(), after the sender and the link hosts'
+ * addresses are given (as for mekiki_decide_networks()), lists at most
+ * MEKIKI_CAMPAIGN_MAX_FEATURES features, each a printable ASCII key of at
+ * most 300 bytes with no space:
+ *     f:NET             the sending network (/24, IPv6 /48)
+ *     a:ADDR            an address a link host resolves to
+ *     d:DOMAIN          a risky link host's registrable domain
+ *     n:SHAPE@NET       a risky link host's shape in its /24 (/48)
+ *     s:SHAPE@ASN       ... in its autonomous system
+ * A link host is risky when its TLD or hosting suffix is weighted, it
+ * imitates a brand, it is an address, or its registrable label is random
+ * or mixed (mekiki_label_shape()); its SHAPE is the public suffix, the
+ * label's class and a length bucket ("cn~r1": a random label of 6 to 8
+ * characters under cn; "ip" for an address).  Addresses that are not
+ * public (private, loopback, link-local, multicast, shared address space)
+ * and addresses in networks the ASN map gives shared=0 (CDNs: thousands of
+ * unrelated sites on one address) give no address or network feature.
+ * Every feature is looked up; mekiki_campaign_feature_learn() says which
+ * are remembered from a confident detection (the sending network and the
+ * risky hosts' features; an address only of a risky host).
+ *
+ * mekiki_campaign_set_count() gives what the store holds for feature i:
+ * the text of a count, 1 to 9999999 in decimal digits; anything else (a
+ * value written by something else, a poisoned key) counts as nothing.
+ * mekiki_decide_campaign() then adds to the verdict MEKIKI_CAMPAIGN_ADDRESS
+ * (a link host on a remembered address), MEKIKI_CAMPAIGN_DOMAIN,
+ * MEKIKI_CAMPAIGN_NETWORK (a risky host of a remembered shape in a
+ * remembered /24 or /48), MEKIKI_CAMPAIGN_SHAPE (... in a remembered
+ * autonomous system) and MEKIKI_CAMPAIGN_SENDER (the sending network),
+ * each with the evidence and its count as options ("host:203.0.113.7:3"),
+ * replacing those of an earlier call; mekiki_decide_networks() forgets
+ * them.  The features and counts are forgotten at the next reset or
+ * mekiki_campaign_features().
+ */
+#define MEKIKI_CAMPAIGN_MAX_FEATURES 32
+MEKIKI_API int mekiki_campaign_features(mekiki_message *m);
+MEKIKI_API size_t mekiki_campaign_feature_count(const mekiki_message *m);
+MEKIKI_API const char *mekiki_campaign_feature(const mekiki_message *m, size_t i);
+MEKIKI_API int mekiki_campaign_feature_learn(const mekiki_message *m, size_t i);
+MEKIKI_API int mekiki_campaign_set_count(mekiki_message *m, size_t i, const char *value,
+                                         size_t len);
+MEKIKI_API int mekiki_decide_campaign(mekiki_message *m);
 
 #ifdef __cplusplus
 }

@@ -26,6 +26,8 @@ static const char *const sym_names[S_COUNT] = {
 	"MEKIKI_LURE", "MEKIKI_URL_TLD", "MEKIKI_URL_FREE_HOSTING", "MEKIKI_FROM_TLD",
 	"MEKIKI_FROM_BRAND_SPOOF", "MEKIKI_BRAND_REPLYTO_MISMATCH", "MEKIKI_SUBJECT_BRAND",
 	"MEKIKI_BODY_BRAND", "MEKIKI_SENDER_ASN", "MEKIKI_URL_ASN", "MEKIKI_URL_SHARED_IP",
+	"MEKIKI_CAMPAIGN_ADDRESS", "MEKIKI_CAMPAIGN_DOMAIN", "MEKIKI_CAMPAIGN_NETWORK",
+	"MEKIKI_CAMPAIGN_SHAPE", "MEKIKI_CAMPAIGN_SENDER",
 };
 
 mekiki_policy *mekiki_policy_new(const mekiki_catalogue *brands, const mekiki_catalogue *lures,
@@ -167,7 +169,7 @@ int mekiki_message_reset(mekiki_message *m, const mekiki_policy *p)
 	m->nparts = m->nheads = m->nfrom = m->nlinks = m->nseen_links = m->nhosts = 0;
 	m->flags = 0;
 	m->has_sender_ip = 0;
-	m->naddrs = 0;
+	m->naddrs = m->nfeats = 0;
 	m->hosts_done = 0;
 	m->nresults = m->nopts = 0;
 	m->in_reset = 1;
@@ -395,7 +397,7 @@ static void clear_cache(mekiki_message *m)
 }
 
 /* Scanners and cache for m's policy; per-message scratch sized for it. */
-static int bind_policy(mekiki_message *m)
+int mkp_bind_policy(mekiki_message *m)
 {
 	const mekiki_policy *p = m->p;
 	if (m->scanners_serial != p->serial) {
@@ -674,7 +676,7 @@ int mekiki_message_link_hosts(mekiki_message *m)
 	CHECK(m);
 	if (m->hosts_done)
 		return MEKIKI_OK;
-	if (bind_policy(m) || mkp_walk_links(m))
+	if (mkp_bind_policy(m) || mkp_walk_links(m))
 		return MEKIKI_ENOMEM;
 	return MEKIKI_OK;
 }
@@ -692,7 +694,7 @@ int mekiki_decide(mekiki_message *m)
 	m->hosts_done = 0;
 	for (int i = 0; i < S_COUNT + 1; i++)
 		m->set[i].n = 0;
-	if (bind_policy(m) || mkp_walk_links(m))
+	if (mkp_bind_policy(m) || mkp_walk_links(m))
 		return MEKIKI_ENOMEM;
 	double tld_best, hosting_best, from_tld;
 	int risky = mkp_check_urls(m, &tld_best, &hosting_best, &from_tld);

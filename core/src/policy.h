@@ -3,7 +3,8 @@
  * policy, the message view, its arena, host verdicts, options and the
  * verdict; policy_links.c: the links and their hosts; policy_claims.c: the
  * brand claims and the symbols they decide; policy_networks.c: the second,
- * network phase).  Internal to libmekiki.
+ * network phase; policy_campaign.c: the campaign memory).  Internal to
+ * libmekiki.
  */
 #ifndef MEKIKI_POLICY_H
 #define MEKIKI_POLICY_H
@@ -48,9 +49,15 @@ enum sym {
 	S_SENDER_ASN, /* the networks: mekiki_decide_networks() */
 	S_URL_ASN,
 	S_URL_SHARED_IP,
+	S_CAMPAIGN_ADDRESS, /* campaign memory: mekiki_decide_campaign() */
+	S_CAMPAIGN_DOMAIN,
+	S_CAMPAIGN_NETWORK,
+	S_CAMPAIGN_SHAPE,
+	S_CAMPAIGN_SENDER,
 	S_COUNT
 };
 #define S_NETWORKS S_SENDER_ASN
+#define S_CAMPAIGN S_CAMPAIGN_ADDRESS
 
 struct mekiki_policy {
 	const mekiki_catalogue *brands, *lures;
@@ -98,6 +105,15 @@ struct link_host {
 
 struct host_addr {
 	struct str host, domain, addr;
+};
+
+/* A campaign feature (mekiki_campaign_features()). */
+struct feature {
+	struct str key;      /* "a:203.0.113.7", NUL-terminated in the arena */
+	struct str evidence; /* the option it gives, without the count */
+	int sym;             /* the S_CAMPAIGN_* it gives */
+	int learn;           /* remembered from a confident detection */
+	long count;          /* what the store holds; 0: nothing */
 };
 
 /* An option of a symbol in construction. */
@@ -149,6 +165,8 @@ struct mekiki_message {
 	int has_sender_ip;
 	struct host_addr *addrs; /* the link hosts' addresses, as the host resolved them */
 	size_t naddrs, addrs_cap;
+	struct feature feats[MEKIKI_CAMPAIGN_MAX_FEATURES];
+	size_t nfeats;
 	struct link *links;
 	size_t nlinks, links_cap, nseen_links;
 	/* decisions */
@@ -261,6 +279,7 @@ static inline const struct link_host *lh(const mekiki_message *m, size_t i)
  * options (policy.c), the link walk (policy_links.c) and the claims
  * (policy_claims.c) that mekiki_decide() runs.
  */
+int mkp_bind_policy(mekiki_message *m);
 int mkp_put(mekiki_message *m, const char *s, size_t len, struct str *out);
 int mkp_grow(void **v, size_t *cap, size_t n, size_t elem);
 struct str mkp_domain_of(const mekiki_message *m, struct str addr);

@@ -202,7 +202,7 @@ int mekiki_decide_networks(mekiki_message *m)
 	free(next);
 	free(owner);
 	free(d);
-	for (int sym = S_NETWORKS; sym < S_COUNT && !fail; sym++)
+	for (int sym = S_NETWORKS; sym < S_CAMPAIGN && !fail; sym++)
 		if (m->set[sym].n)
 			fail = mkp_emit(m, sym, &m->set[sym], NULL, -1);
 	return fail ? MEKIKI_ENOMEM : MEKIKI_OK;

@@ -98,8 +98,28 @@ if settings.asn_db and settings.asn_map then
   mekiki.open_asn_db(rspamd_config)
   add_map('asn_map')
   every(settings.asn_db_check_interval, mekiki.open_asn_db)
-  register_check(settings.symbol_asn_check, mekiki.asn_check,
-      { settings.symbol_sender_asn, settings.symbol_url_asn, settings.symbol_url_shared_ip })
+  local children = { settings.symbol_sender_asn, settings.symbol_url_asn,
+                     settings.symbol_url_shared_ip }
+  -- The campaign memory (Redis) reads after the networks, in the same check.
+  if mekiki.setup_campaign() then
+    for _, sym in ipairs({ settings.symbol_campaign_address, settings.symbol_campaign_domain,
+                           settings.symbol_campaign_network, settings.symbol_campaign_shape,
+                           settings.symbol_campaign_sender }) do
+      children[#children + 1] = sym
+    end
+    -- learning runs once the verdict, composites and action are known
+    rspamd_config:register_symbol({
+      name = settings.symbol_campaign_learn,
+      type = 'idempotent',
+      callback = mekiki.campaign_learn,
+      group = 'mekiki',
+    })
+    -- POST /plugins/mekiki/forget on the controller (the enable password)
+    rspamd_plugins[N] = rspamd_plugins[N] or {}
+    rspamd_plugins[N].webui = { forget = { handler = mekiki.campaign_forget, enable = true,
+                                           need_task = true } }
+  end
+  register_check(settings.symbol_asn_check, mekiki.asn_check, children)
 end
 
 -- The map files are looked at every map_watch_interval (rspamd's option;

@@ -156,21 +156,27 @@ class Rspamd:
                 w(f"lualib/{MODULE}", f.read())
             # The shipped default points at the installed map; the staged
             # install keeps it under the stage, as an operator's local.d would.
-            maps = os.path.join(self.stage, "usr/local/share/mekiki")
             if "local.d/mekiki.conf" not in self.local:
-                asn_db = self.asn_db or f"{maps}/mekiki-asn.mmdb"
-                w("local.d/mekiki.conf", f'brands_map = "{maps}/mekiki_brands.map";\n'
-                                         f'tld_map = "{maps}/mekiki_tld.map";\n'
-                                         f'hosting_map = "{maps}/mekiki_hosting.map";\n'
-                                         f'lures_map = "{maps}/mekiki_lures.map";\n'
-                                         f'asn_map = "{maps}/mekiki_asn.map";\n'
-                                         f'asn_db = "{asn_db}";\n')
+                w("local.d/mekiki.conf", self.mekiki_conf())
         for rel, text in self.local.items():
             w(rel, text)
         for root, dirs, files in os.walk(self.etc):
             os.chmod(root, 0o755)
             for f in files:
                 os.chmod(os.path.join(root, f), 0o644)
+
+    def mekiki_conf(self):
+        """The local.d/mekiki.conf written when the test gives none: the
+        maps of the staged install (the shipped defaults point at the
+        installed ones) and the ASN database."""
+        maps = os.path.join(self.stage, "usr/local/share/mekiki")
+        asn_db = self.asn_db or f"{maps}/mekiki-asn.mmdb"
+        return (f'brands_map = "{maps}/mekiki_brands.map";\n'
+                f'tld_map = "{maps}/mekiki_tld.map";\n'
+                f'hosting_map = "{maps}/mekiki_hosting.map";\n'
+                f'lures_map = "{maps}/mekiki_lures.map";\n'
+                f'asn_map = "{maps}/mekiki_asn.map";\n'
+                f'asn_db = "{asn_db}";\n')
 
     def vars(self):
         return [f"--var=CONFDIR={self.confdir}", f"--var=LOCAL_CONFDIR={self.etc}",

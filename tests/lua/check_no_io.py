@@ -15,10 +15,12 @@ prune).  Open, write, mkdir, mkstemp, rename and unlink may be called from
 there and from nowhere else.
 And what the rspamd plugin's Lua files (its registration and its module)
 require: only rspamd_logger, lua_util, rspamd_util, rspamd_url (its flag
-values), bit (LuaJIT's bit operations), mekiki and mekiki.rspamd (the
-plugin's own module); no io.*, no os.* but os.date; DNS only through
-the task's resolver (task:get_resolver()), maps only through rspamd's map
-machinery (rspamd_config:add_map, size-limited by max_map_bytes).
+values), bit (LuaJIT's bit operations), lua_redis (rspamd's asynchronous
+Redis client: the campaign memory), mekiki and mekiki.rspamd (the plugin's
+own module); no io.*, no os.* but os.date; DNS only through the task's
+resolver (task:get_resolver()), Redis only through lua_redis, maps only
+through rspamd's map machinery (rspamd_config:add_map, size-limited by
+max_map_bytes).
 """
 import re
 import subprocess
@@ -30,8 +32,8 @@ FORBIDDEN_SYMBOLS = re.compile(
     r"freopen|fdopen|write|pwrite\w*|writev|fwrite|fputs|fputc|fprintf|vfprintf|dprintf|"
     r"rename|renameat|unlink|unlinkat|mkdir|mkstemp\w*|tmpfile|truncate|ftruncate|"
     r"system|popen|fork|vfork|execv\w*|execl\w*|posix_spawn\w*)$")
-ALLOWED_REQUIRES = {"rspamd_logger", "lua_util", "rspamd_util", "rspamd_url", "bit", "mekiki",
-                    "mekiki.rspamd"}
+ALLOWED_REQUIRES = {"rspamd_logger", "lua_util", "rspamd_util", "rspamd_url", "bit", "lua_redis",
+                    "mekiki", "mekiki.rspamd"}
 # Forbidden imports that some functions may call: the .mmdb's private copy
 # (asn.c) and the compiled-database cache (cache.c; compilers may inline its
 # static helpers or suffix their names, .isra, .part).

@@ -97,4 +97,77 @@ T.test("policy:networks", function()
   T.raises("an address entry must be a table", function() p:networks({ addresses = { "x" } }) end)
 end)
 
+-- The campaign memory's features and verdict through the binding: what a
+-- store is asked for, what is remembered, what remembered counts give.
+T.test("policy:campaign", function()
+  local db = assert(mekiki.asn_open(fixture))
+  local map = assert(mekiki.asn_map("AS14061 link=0.6\nAS13335 shared=0\n"))
+  local brands = assert(mekiki.catalogue("amazon | Amazon | amazon.co.jp\n"))
+  local tld = assert(mekiki.tld_map("cn 1.0\nshop 1.0\n"))
+  local p = mekiki.policy(brands, nil, tld, { max_options = 8 }, db, map)
+  local input = { sender = "112.224.75.38", addresses = {
+    { "abnpevb.cn", "abnpevb.cn", "165.22.48.17" },      -- random .cn on DigitalOcean
+    { "www.example.com", "example.com", "104.248.62.17" }, -- an ordinary host
+    { "img.pzlmtr.cn", "pzlmtr.cn", "1.1.1.1" },          -- a CDN's address (shared=0)
+    { "x.abnpevb.cn", "abnpevb.cn", "10.0.0.1" },         -- not a public address
+    { "203.0.113.9", "203.0.113.9", "203.0.113.9" },      -- an address as the host
+    { "qwxzkv.shop", "qwxzkv.shop", "2a03:b0c0:2:d0::1f:1" },
+    { "www.amazon.co.jp", "amazon.co.jp", "54.240.1.1" }, -- the brand's own
+  } }
+  local v, features = p:networks(input)
+  T.check(#v > 0, "the network verdict comes first")
+  local want = {
+    { "f:112.224.75.0/24", true },
+    { "a:165.22.48.17", true }, { "d:abnpevb.cn", true },
+    { "n:cn~r1@165.22.48.0/24", true }, { "s:cn~r1@AS14061", true },
+    { "a:104.248.62.17", false },
+    { "a:203.0.113.9", true }, { "n:ip@203.0.113.0/24", true },
+    { "a:2a03:b0c0:2:d0::1f:1", true }, { "d:qwxzkv.shop", true },
+    { "n:shop~r1@2a03:b0c0:2::/48", true }, { "s:shop~r1@AS14061", true },
+  }
+  T.eq(#features, #want, "feature count")
+  for i, f in ipairs(want) do
+    T.eq(features[i][1], f[1], "feature " .. i)
+    T.eq(features[i][2], f[2], "learn " .. f[1])
+  end
+  -- nothing remembered: no campaign symbol
+  T.eq(#p:campaign(input, {}), 0, "nothing remembered")
+  -- counts as a store returns them; poisoned values count as nothing
+  local counts = { "0", "3", "garbage", " 1", "99999999", 1, "2.5", nil, nil, nil, "1" }
+  local c = p:campaign(input, counts)
+  T.eq(#c, 2, "two campaign symbols")
+  T.eq(c[1][1], "MEKIKI_CAMPAIGN_ADDRESS", "address first")
+  T.eq(c[1][3][1], "abnpevb.cn:165.22.48.17:3", "address option with its count")
+  T.eq(c[1][3][2], "www.example.com:104.248.62.17:1", "any link host's address is looked up")
+  T.eq(#c[1][3], 2, "address options")
+  T.eq(c[2][1], "MEKIKI_CAMPAIGN_NETWORK", "network")
+  T.eq(c[2][3][1], "qwxzkv.shop:2a03:b0c0:2::/48:shop~r1:1", "IPv6 network option")
+  local all = {}
+  for i = 1, #want do
+    all[i] = "1"
+  end
+  local seen = {}
+  for _, r in ipairs(p:campaign(input, all)) do
+    seen[#seen + 1] = r[1]
+  end
+  T.eq(table.concat(seen, " "), "MEKIKI_CAMPAIGN_ADDRESS MEKIKI_CAMPAIGN_DOMAIN " ..
+      "MEKIKI_CAMPAIGN_NETWORK MEKIKI_CAMPAIGN_SHAPE MEKIKI_CAMPAIGN_SENDER", "every symbol")
+  -- bounded: at most 32 features however many hosts
+  local many = { addresses = {} }
+  for i = 1, 100 do
+    many.addresses[i] = { string.format("h%d.qkzvwx.cn", i), "qkzvwx.cn",
+                          string.format("165.22.%d.%d", i, i) }
+  end
+  local _, f2 = p:networks(many)
+  T.eq(#f2, 32, "at most 32 features")
+  -- hostile hosts: no key gets a byte outside the keyable ones
+  local _, f3 = p:networks({ addresses = { { "a b\n.cn", "a b\n.cn", "165.22.1.1" },
+    { string.rep("x", 300) .. ".cn", "x.cn", "165.22.1.2" } } })
+  for _, f in ipairs(f3) do
+    T.check(not f[1]:find("[%s%c]"), "no space or control byte in " .. f[1])
+    T.check(#f[1] <= 300, "key length")
+  end
+  T.raises("counts must be a table", function() p:campaign(input, "1") end)
+end)
+
 T.done()

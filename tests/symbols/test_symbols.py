@@ -12,8 +12,8 @@ mekiki.cf (build/rules.d; its installed paths still @MEKIKI_LIBRARY@ and
     "0.25 × weight");
   - rspamd/lualib/mekiki/rspamd.lua's symbol_* settings name exactly its symbols
     (each registered by rspamd/plugins.d/mekiki.lua) and
-    callbacks, Mekiki.pm's @RULES exactly its symbols (callbacks are rspamd
-    only), and every eval function it names is one Mekiki.pm registers;
+    callbacks, Mekiki.pm's @RULES exactly its symbols (callbacks and the
+    "rspamd" kind are rspamd only), and every eval function it names is one Mekiki.pm registers;
   - the generated files carry its weights, descriptions, expressions,
     priorities and tflags;
   - tests/symbols/good.tsv passes and each tests/symbols/bad/*.tsv fails,
@@ -77,7 +77,8 @@ class TestHandWritten(unittest.TestCase):
         readme = read(ROOT, "README.md")
         table = data()
         self.assertEqual(readme_table(readme, "| symbol | default score |"),
-                         scores(table, "symbol"), "README's symbol table vs mekiki_symbols.tsv")
+                         scores(table, "symbol", "rspamd"),
+                         "README's symbol table vs mekiki_symbols.tsv")
         self.assertEqual(readme_table(readme, "| composite | default score |"),
                          scores(table, "composite"), "README's composite table vs mekiki_symbols.tsv")
 
@@ -86,7 +87,8 @@ class TestHandWritten(unittest.TestCase):
         lua = read(ROOT, *src.split("/"))
         names = re.findall(r"^\s*symbol_\w+\s*=\s*'(\w+)',", lua, re.M)
         self.assertEqual(len(names), len(set(names)), f"a name twice in {src}: {names}")
-        self.assertEqual(set(names), {r.name for r in data().of_kind("symbol", "callback")},
+        self.assertEqual(set(names),
+                         {r.name for r in data().of_kind("symbol", "rspamd", "callback")},
                          f"{src}'s symbol_* settings vs mekiki_symbols.tsv's symbols "
                          "and callbacks")
         # each one registered (a symbol inserted but not registered is an
@@ -121,7 +123,7 @@ class TestGenerated(unittest.TestCase):
             r'^    "(\w+)" \{\n      weight = ([-0-9.]+);\n      description = "(.*)";\n    \}$',
             text, re.M)}
         self.assertEqual(got, {r.name: (float(r.score), r.description)
-                               for r in table.of_kind("symbol", "callback")})
+                               for r in table.of_kind("symbol", "rspamd", "callback")})
         self.assertRegex(text, r'group "mekiki" \{\n  description = "mekiki: brand-impersonation '
                                r'phishing";')
         self.assertRegex(text, r'\.include\(try=true; priority=1; duplicate=merge\) '
@@ -205,6 +207,9 @@ class TestGenerator(unittest.TestCase):
             self.assertIn("priority MEKIKI_B                     600\n", cf)
             self.assertNotIn("rspamd only", cf)
             self.assertIn('description = "Symbol \\"C\\"";', read(out, "group.conf"))
+            # a symbol only rspamd inserts: in rspamd's group, no SpamAssassin rule
+            self.assertIn('"MEKIKI_R" {\n      weight = 2.0;', read(out, "group.conf"))
+            self.assertNotIn("MEKIKI_R", cf)
             self.assertIn("# A comment for rspamd only.\ncomposite \"MEKIKI_AB\"",
                           read(out, "composites.conf"))
 

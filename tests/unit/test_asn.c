@@ -1,5 +1,6 @@
 /*
- * test_asn.c -- unit tests of the ASN lookups and the ASN weight map.
+ * test_asn.c -- unit tests of the ASN lookups, the ASN weight map and the
+ * campaign memory's interface (which reads both).
  *
  *   test_asn FIXTURE.mmdb SHIPPED_ASN_MAP
  *
@@ -345,6 +346,148 @@ START_TEST(test_shipped_map)
 }
 END_TEST
 
+
+/* ---- the campaign memory's C interface ---- */
+
+static mekiki_catalogue *camp_brands;
+static mekiki_tld_map *camp_tld;
+static mekiki_asn_map *camp_map;
+static mekiki_policy *camp_policy;
+static mekiki_message *camp_msg;
+
+static void campaign_setup(void)
+{
+	db_setup();
+	static const char brands[] = "amazon | Amazon | amazon.co.jp\n";
+	static const char tld[] = "cn 1.0\n";
+	static const char asn[] = "AS14061 link=0.6\nAS13335 shared=0\n";
+	int st;
+	camp_brands = mekiki_catalogue_new(brands, sizeof brands - 1, NULL, NULL, &st);
+	camp_tld = mekiki_tld_map_new(tld, sizeof tld - 1, NULL, NULL, &st);
+	camp_map = mekiki_asn_map_new(asn, sizeof asn - 1, NULL, NULL, &st);
+	ck_assert(camp_brands && camp_tld && camp_map);
+	camp_policy = mekiki_policy_new(camp_brands, NULL, camp_tld, &st);
+	ck_assert_ptr_nonnull(camp_policy);
+	ck_assert_int_eq(mekiki_policy_set_networks(camp_policy, db, camp_map), MEKIKI_OK);
+	camp_msg = mekiki_message_new();
+	ck_assert_ptr_nonnull(camp_msg);
+}
+
+static void campaign_teardown(void)
+{
+	mekiki_message_free(camp_msg);
+	mekiki_policy_free(camp_policy);
+	mekiki_asn_map_free(camp_map);
+	mekiki_tld_map_free(camp_tld);
+	mekiki_catalogue_free(camp_brands);
+	db_teardown();
+}
+
+static void add_addr(const char *host, const char *domain, const char *addr)
+{
+	ck_assert_int_eq(mekiki_message_add_host_address(camp_msg, host, strlen(host), domain,
+	                                                 strlen(domain), addr, strlen(addr)),
+	                 MEKIKI_OK);
+}
+
+static long feature_index(const char *key)
+{
+	for (size_t i = 0; i < mekiki_campaign_feature_count(camp_msg); i++)
+		if (strcmp(mekiki_campaign_feature(camp_msg, i), key) == 0)
+			return (long)i;
+	return -1;
+}
+
+START_TEST(test_campaign_api)
+{
+	mekiki_message *m = camp_msg;
+	/* before a reset: refused, nothing listed */
+	ck_assert_int_eq(mekiki_campaign_features(m), MEKIKI_EINVAL);
+	ck_assert_int_eq(mekiki_decide_campaign(m), MEKIKI_EINVAL);
+	ck_assert_int_eq(mekiki_campaign_set_count(m, 0, "1", 1), MEKIKI_EINVAL);
+	ck_assert_uint_eq(mekiki_campaign_feature_count(m), 0);
+	ck_assert_ptr_null(mekiki_campaign_feature(m, 0));
+	ck_assert_int_eq(mekiki_campaign_features(NULL), MEKIKI_EINVAL);
+	ck_assert_int_eq(mekiki_message_reset(m, camp_policy), MEKIKI_OK);
+	ck_assert_int_eq(mekiki_message_set_sender_ip(m, "183.14.2.3", 10), MEKIKI_OK);
+	add_addr("login.qhzvkx.cn", "qhzvkx.cn", "104.248.62.17");
+	add_addr("www.example.org", "example.org", "::ffff:104.248.62.18"); /* mapped IPv4 */
+	add_addr("cdn.qhzvkx.cn", "qhzvkx.cn", "104.16.1.1");              /* a CDN's */
+	add_addr("lan.qhzvkx.cn", "qhzvkx.cn", "192.168.1.1");             /* private */
+	add_addr("x.qhzvkx.cn", "qhzvkx.cn", "not an address");
+	ck_assert_int_eq(mekiki_decide_networks(m), MEKIKI_OK);
+	ck_assert_int_eq(mekiki_campaign_features(m), MEKIKI_OK);
+	ck_assert_int_eq(feature_index("f:183.14.2.0/24"), 0);
+	long a = feature_index("a:104.248.62.17"), b = feature_index("a:104.248.62.18");
+	ck_assert_int_ge(a, 0);
+	ck_assert_int_ge(b, 0);
+	ck_assert(mekiki_campaign_feature_learn(m, (size_t)a));
+	ck_assert(!mekiki_campaign_feature_learn(m, (size_t)b)); /* an ordinary host's */
+	ck_assert_int_ge(feature_index("d:qhzvkx.cn"), 0);
+	ck_assert_int_ge(feature_index("n:cn~r1@104.248.62.0/24"), 0);
+	ck_assert_int_ge(feature_index("s:cn~r1@AS14061"), 0);
+	ck_assert_int_lt(feature_index("a:104.16.1.1"), 0);
+	ck_assert_int_lt(feature_index("a:192.168.1.1"), 0);
+	ck_assert_uint_eq(mekiki_campaign_feature_count(m), 6);
+	ck_assert_ptr_null(mekiki_campaign_feature(m, 6));
+	/* counts: out of range and NULL with a length refused; non-counts nothing */
+	ck_assert_int_eq(mekiki_campaign_set_count(m, 6, "1", 1), MEKIKI_EINVAL);
+	ck_assert_int_eq(mekiki_campaign_set_count(m, 0, NULL, 1), MEKIKI_EINVAL);
+	static const char *const bad[] = {"0", "-1", "1e3", "12345678", " 1", "1 ", "", "0x10"};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+		ck_assert_int_eq(mekiki_campaign_set_count(m, (size_t)a, bad[i], strlen(bad[i])),
+		                 MEKIKI_OK);
+	ck_assert_int_eq(mekiki_decide_campaign(m), MEKIKI_OK);
+	size_t before = mekiki_verdict_count(m);
+	for (size_t i = 0; i < before; i++)
+		ck_assert(strncmp(mekiki_verdict_symbol(m, i), "MEKIKI_CAMPAIGN_", 16) != 0);
+	ck_assert_int_eq(mekiki_campaign_set_count(m, (size_t)a, "1234567", 7), MEKIKI_OK);
+	ck_assert_int_eq(mekiki_campaign_set_count(m, 0, "2", 1), MEKIKI_OK);
+	ck_assert_int_eq(mekiki_decide_campaign(m), MEKIKI_OK);
+	ck_assert_uint_eq(mekiki_verdict_count(m), before + 2);
+	ck_assert_str_eq(mekiki_verdict_symbol(m, before), "MEKIKI_CAMPAIGN_ADDRESS");
+	ck_assert_str_eq(mekiki_verdict_option(m, before, 0), "login.qhzvkx.cn:104.248.62.17:1234567");
+	ck_assert_str_eq(mekiki_verdict_symbol(m, before + 1), "MEKIKI_CAMPAIGN_SENDER");
+	ck_assert_str_eq(mekiki_verdict_option(m, before + 1, 0), "183.14.2.0/24:2");
+	/* deciding again replaces, never adds */
+	ck_assert_int_eq(mekiki_decide_campaign(m), MEKIKI_OK);
+	ck_assert_uint_eq(mekiki_verdict_count(m), before + 2);
+	/* the network phase again forgets the campaign verdict */
+	ck_assert_int_eq(mekiki_decide_networks(m), MEKIKI_OK);
+	ck_assert_uint_eq(mekiki_verdict_count(m), before);
+	/* a reset forgets the features */
+	ck_assert_int_eq(mekiki_message_reset(m, camp_policy), MEKIKI_OK);
+	ck_assert_uint_eq(mekiki_campaign_feature_count(m), 0);
+}
+END_TEST
+
+START_TEST(test_campaign_bounds)
+{
+	mekiki_message *m = camp_msg;
+	ck_assert_int_eq(mekiki_message_reset(m, camp_policy), MEKIKI_OK);
+	char host[64], addr[32];
+	for (int i = 0; i < 500; i++) {
+		snprintf(host, sizeof host, "h%d.qhzvkx.cn", i);
+		snprintf(addr, sizeof addr, "104.248.%d.%d", i % 250, i % 200 + 1);
+		add_addr(host, "qhzvkx.cn", addr);
+	}
+	/* hostile names: spaces, control bytes, a 253-byte name */
+	add_addr("a b\r\n.cn", "a b\r\n.cn", "104.248.1.1");
+	char longname[254];
+	memset(longname, 'q', 253);
+	longname[253] = '\0';
+	add_addr(longname, longname, "104.248.1.2");
+	ck_assert_int_eq(mekiki_campaign_features(m), MEKIKI_OK);
+	ck_assert_uint_eq(mekiki_campaign_feature_count(m), MEKIKI_CAMPAIGN_MAX_FEATURES);
+	for (size_t i = 0; i < mekiki_campaign_feature_count(m); i++) {
+		const char *k = mekiki_campaign_feature(m, i);
+		ck_assert_uint_le(strlen(k), 300);
+		for (const char *c = k; *c; c++)
+			ck_assert_msg(*c > ' ' && *c < 127, "key %s has byte %#x", k, *c);
+	}
+}
+END_TEST
+
 static Suite *asn_suite(void)
 {
 	Suite *s = suite_create("mekiki_asn");
@@ -363,6 +506,11 @@ static Suite *asn_suite(void)
 	tcase_add_test(tm, test_map_hostile);
 	tcase_add_test(tm, test_shipped_map);
 	suite_add_tcase(s, tm);
+	TCase *tc = tcase_create("campaign");
+	tcase_add_checked_fixture(tc, campaign_setup, campaign_teardown);
+	tcase_add_test(tc, test_campaign_api);
+	tcase_add_test(tc, test_campaign_bounds);
+	suite_add_tcase(s, tc);
 	return s;
 }
 

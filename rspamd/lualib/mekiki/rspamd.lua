@@ -70,6 +70,23 @@ local settings = {
   symbol_sender_asn = 'MEKIKI_SENDER_ASN',
   symbol_url_asn = 'MEKIKI_URL_ASN',
   symbol_url_shared_ip = 'MEKIKI_URL_SHARED_IP',
+  -- Campaign memory (Redis; README "Campaign memory"): on when a Redis
+  -- server is configured here (servers = ..., rspamd's Redis options) or in
+  -- the global redis { } section, and the ASN checks are on.
+  campaign = {
+    enabled = true,
+    prefix = 'mkc:',                   -- every key mekiki writes starts so
+    ttl = 604800,                      -- seconds a feature lives after its last confident detection
+    learn_symbols = { 'MEKIKI_PHISH' },  -- a confident detection has one of these ...
+    learn_actions = { 'reject' },        -- ... and one of these actions
+    log_interval = 60,                 -- seconds between two log lines of Redis trouble
+  },
+  symbol_campaign_address = 'MEKIKI_CAMPAIGN_ADDRESS',
+  symbol_campaign_domain = 'MEKIKI_CAMPAIGN_DOMAIN',
+  symbol_campaign_network = 'MEKIKI_CAMPAIGN_NETWORK',
+  symbol_campaign_shape = 'MEKIKI_CAMPAIGN_SHAPE',
+  symbol_campaign_sender = 'MEKIKI_CAMPAIGN_SENDER',
+  symbol_campaign_learn = 'MEKIKI_CAMPAIGN_LEARN',
   -- rspamd symbols meaning that the From domain failed DMARC
   dmarc_fail_symbols = { 'DMARC_POLICY_REJECT', 'DMARC_POLICY_QUARANTINE',
                          'DMARC_POLICY_SOFTFAIL' },
@@ -350,6 +367,9 @@ local function message_hosts(task)
   return hosts
 end
 
+local campaign_lookup -- the campaign memory's read (below)
+local campaign_keys, configure_campaign -- its options (below)
+
 local function insert_verdict(task, verdict)
   for _, r in ipairs(verdict) do
     task:insert_result(settings['symbol_' .. r[1]:sub(8):lower()] or r[1], r[2], r[3])
@@ -424,6 +444,222 @@ local function resolve(task, host, slot, done)
   end
 end
 
+-- ---- campaign memory (Redis) ----
+--
+-- The engine names a message's campaign features (its sending network, the
+-- addresses, networks, domains and shapes of its link hosts) and decides
+-- what remembered ones mean; this adapter reads their counts from Redis in
+-- one MGET before the verdict, and writes the learnable ones (one EVALSHA)
+-- only for a confident detection (learn_symbols and learn_actions), never
+-- for a message that only the campaign symbols caught.  A Redis that is
+-- down or slow costs one failed request, then none for a while (a backoff
+-- of 1 s doubling up to 60 s, reads and writes apart), and at most one log
+-- line per log_interval.
+
+local lua_redis = require 'lua_redis'
+local redis_params   -- lua_redis's server settings; nil: the memory is off
+local learn_script, forget_script -- lua_redis script ids
+
+-- Keys of a feature: PREFIX..feature; of a message learnt: PREFIX..'m:'..digest,
+-- the list of the keys it counted in (for forgetting it).  A key of another
+-- type (written by something else) is left alone; a value that is not a
+-- count mekiki writes (0 to 1000000) is replaced.  Counts stop at 1000000.
+local LEARN_SCRIPT = [[
+local ttl, n, list = tonumber(ARGV[1]), 0, {}
+local rec = KEYS[#KEYS]
+if redis.call('EXISTS', rec) == 1 then return -1 end
+for i = 1, #KEYS - 1 do
+  local k = KEYS[i]
+  local t = redis.call('TYPE', k)['ok']
+  if t == 'none' or t == 'string' then
+    local v = tonumber(redis.call('GET', k) or '0')
+    if not v or v < 0 or v > 1000000 or v ~= math.floor(v) then v = 0 end
+    if v < 1000000 then v = v + 1 end
+    redis.call('SET', k, string.format('%d', v), 'EX', ttl)
+    list[#list + 1] = k
+    n = n + 1
+  end
+end
+redis.call('SET', rec, table.concat(list, '\n'), 'EX', ttl)
+return n
+]]
+
+-- Forget a message learnt before: every key its record lists that starts
+-- with the prefix (a record cannot reach other keys) goes down by one, and
+-- away at zero.
+local FORGET_SCRIPT = [[
+local rec = redis.call('GET', KEYS[1])
+if not rec then return -1 end
+local prefix, n = ARGV[1], 0
+for k in string.gmatch(rec, '[^\n]+') do
+  if string.sub(k, 1, #prefix) == prefix and redis.call('TYPE', k)['ok'] == 'string' then
+    local v = tonumber(redis.call('GET', k))
+    if v and v > 1 and v == math.floor(v) then
+      redis.call('DECR', k)
+    else
+      redis.call('DEL', k)
+    end
+    n = n + 1
+  end
+end
+redis.call('DEL', KEYS[1])
+return n
+]]
+
+-- Redis trouble, per worker and direction (a full Redis refuses writes and
+-- still answers reads): the backoff, and the log lines it allows.
+local backoff = { read = { until_ = 0, wait = 0 }, write = { until_ = 0, wait = 0 } }
+local trouble_logged_at, trouble_unlogged = -math.huge, 0
+
+local function redis_usable(direction, now)
+  return redis_params ~= nil and now >= backoff[direction].until_
+end
+
+local function redis_trouble(task, direction, err)
+  local now, b = rspamd_util.get_time(), backoff[direction]
+  b.wait = math.min(math.max(b.wait * 2, 1), 60)
+  b.until_ = now + b.wait
+  if now - trouble_logged_at >= settings.campaign.log_interval then
+    rspamd_logger.warnx(task, '%s: campaign memory: %s: %s; scanning goes on without it ' ..
+        '(next %s in %s s%s)', N, direction == 'read' and 'reading' or 'learning',
+        tostring(err), direction, b.wait,
+        trouble_unlogged > 0 and string.format('; %d more such errors not logged',
+            trouble_unlogged) or '')
+    trouble_logged_at, trouble_unlogged = now, 0
+  else
+    trouble_unlogged = trouble_unlogged + 1
+  end
+end
+
+local function redis_fine(direction)
+  backoff[direction].wait = 0
+end
+
+-- After the network verdict: read the features' counts (one MGET) and
+-- insert the engine's campaign verdict.  The features stay in the task
+-- for the learning step.
+campaign_lookup = function(task, input, features)
+  if not redis_params or not features or #features == 0 then
+    return
+  end
+  task:cache_set('mekiki_campaign', features)
+  if not redis_usable('read', rspamd_util.get_time()) then
+    return
+  end
+  local keys = {}
+  for i, f in ipairs(features) do
+    keys[i] = settings.campaign.prefix .. f[1]
+  end
+  local function on_counts(err, data)
+    if err or type(data) ~= 'table' then
+      redis_trouble(task, 'read', err or 'unexpected reply')
+      return
+    end
+    redis_fine('read')
+    local counts = {}
+    for i = 1, #keys do
+      local v = data[i] -- a missing key is lua_redis's null, not a string
+      if type(v) == 'string' or type(v) == 'number' then
+        counts[i] = v
+      end
+    end
+    insert_verdict(task, current_policy():campaign(input, counts))
+  end
+  if not lua_redis.redis_make_request(task, redis_params, nil, false, on_counts, 'MGET',
+      keys) then
+    redis_trouble(task, 'read', 'request not sent')
+  end
+end
+
+local function listed(list, value)
+  for _, v in ipairs(list) do
+    if v == value then
+      return true
+    end
+  end
+  return false
+end
+
+-- A confident detection: one of learn_symbols (composites included: this
+-- runs after them) and rspamd's action one of learn_actions.
+local function confident(task)
+  local c = settings.campaign
+  local hit = #c.learn_symbols == 0
+  for _, sym in ipairs(c.learn_symbols) do
+    hit = hit or task:has_symbol(sym)
+  end
+  return hit and (#c.learn_actions == 0 or listed(c.learn_actions, task:get_metric_action()))
+end
+
+-- MEKIKI_CAMPAIGN_LEARN (idempotent: after the verdict): remember the
+-- learnable features of a confident detection, once per message (its
+-- digest), in one request.
+local function campaign_learn(task)
+  local features = task:cache_get('mekiki_campaign')
+  if not features or not redis_usable('write', rspamd_util.get_time()) or
+      not confident(task) then
+    return
+  end
+  local keys, prefix = {}, settings.campaign.prefix
+  for _, f in ipairs(features) do
+    if f[2] then
+      keys[#keys + 1] = prefix .. f[1]
+    end
+  end
+  if #keys == 0 then
+    return
+  end
+  keys[#keys + 1] = prefix .. 'm:' .. task:get_digest()
+  lua_redis.exec_redis_script(learn_script, { task = task, is_write = true }, function(err, n)
+    if err then
+      redis_trouble(task, 'write', err)
+    else
+      redis_fine('write')
+      lua_util.debugm(N, task, 'campaign memory: learnt %s features', n)
+    end
+  end, keys, { tostring(settings.campaign.ttl) })
+end
+
+-- POST /plugins/mekiki/forget (the controller; the enable password): the
+-- message in the body is forgotten -- what its confident detection added
+-- goes down by one.  Replies { success, forgotten = n } (n: the features
+-- it had added; -1: nothing learnt from this message).
+local function campaign_forget(task, conn)
+  task:process_message()
+  local key = settings.campaign.prefix .. 'm:' .. task:get_digest()
+  lua_redis.exec_redis_script(forget_script, { task = task, is_write = true }, function(err, n)
+    if err then
+      conn:send_error(503, string.format('campaign memory: %s', tostring(err)))
+    else
+      conn:send_ucl({ success = true, forgotten = tonumber(n) or -1 })
+    end
+  end, { key }, { settings.campaign.prefix })
+end
+
+-- At configuration: the Redis servers and the scripts; false (logged) when
+-- the memory stays off.
+local function setup_campaign()
+  local c = settings.campaign
+  if not c.enabled then
+    return false
+  end
+  local opts = {}
+  for k, v in pairs(c) do
+    if not campaign_keys[k] then
+      opts[k] = v -- rspamd's Redis options
+    end
+  end
+  redis_params = lua_redis.parse_redis_server(N, next(opts) and opts or {})
+  if not redis_params then
+    rspamd_logger.infox(rspamd_config, '%s: no Redis server configured: the campaign ' ..
+        'memory is off', N)
+    return false
+  end
+  learn_script = lua_redis.add_redis_script(LEARN_SCRIPT, redis_params)
+  forget_script = lua_redis.add_redis_script(FORGET_SCRIPT, redis_params)
+  return true
+end
+
 -- MEKIKI_ASN_CHECK: the networks, the sender's and the link hosts' once
 -- resolved, in the engine's order (hosts in weighted TLDs first, never a
 -- brand's own), at most max_dns names per message, answers cached per
@@ -452,7 +688,9 @@ local function asn_check(task)
         input.addresses[#input.addresses + 1] = { slot.host, slot.domain, addr }
       end
     end
-    insert_verdict(task, current_policy():networks(input))
+    local verdict, features = current_policy():networks(input)
+    insert_verdict(task, verdict)
+    campaign_lookup(task, input, features)
   end
   local now, budget = rspamd_util.get_time(), settings.max_dns
   for _, i in ipairs(hosts.order or {}) do
@@ -590,6 +828,62 @@ end
 
 -- ---- the options ----
 
+-- campaign { }: its own options, and rspamd's Redis options (lua_redis);
+-- anything else is a typo, refused like the module's unknown options.
+campaign_keys = { enabled = true, prefix = true, ttl = true, learn_symbols = true,
+                  learn_actions = true, log_interval = true }
+local REDIS_KEYS = { servers = true, server = true, read_servers = true, write_servers = true,
+                     timeout = true, db = true, database = true, dbname = true,
+                     password = true, username = true, redis = true, sentinels = true,
+                     sentinel_watch_time = true, sentinel_masters_pattern = true }
+
+-- A list option given as one string ("reject") or a list.
+local function as_list(v)
+  if type(v) == 'string' then
+    return { v }
+  end
+  return type(v) == 'table' and v or {}
+end
+
+configure_campaign = function()
+  local c = settings.campaign
+  if type(c) ~= 'table' then
+    rspamd_logger.errx(rspamd_config, '%s: option campaign must be a section { ... }; ' ..
+        'the module is off', N)
+    return false
+  end
+  for k in pairs(c) do
+    if not campaign_keys[k] and not REDIS_KEYS[k] then
+      rspamd_logger.errx(rspamd_config, '%s: unknown option campaign.%s', N, k)
+    end
+  end
+  local function bad(k, what)
+    rspamd_logger.errx(rspamd_config, '%s: option campaign.%s must be %s, got %s; the ' ..
+        'module is off', N, k, what, tostring(c[k]))
+    return false
+  end
+  for _, k in ipairs({ 'ttl', 'log_interval' }) do
+    local v = c[k]
+    if type(v) == 'string' then
+      v = lua_util.parse_time_interval(v)
+    end
+    v = tonumber(v)
+    if not v or v < 1 or v > 31536000 then
+      return bad(k, 'a time from 1 s to 1 year (604800, "7d")')
+    end
+    c[k] = math.floor(v)
+  end
+  if type(c.prefix) ~= 'string' or not c.prefix:match('^[%w_.:-]+$') or #c.prefix > 64 then
+    return bad('prefix', 'letters, digits and _.:- (at most 64)')
+  end
+  c.learn_symbols, c.learn_actions = as_list(c.learn_symbols), as_list(c.learn_actions)
+  if #c.learn_symbols == 0 and #c.learn_actions == 0 then
+    return bad('learn_symbols', 'given (with learn_actions empty every message would be learnt)')
+  end
+  c.enabled = c.enabled ~= false
+  return true
+end
+
 -- The settings from the module's options, or nil (logged: the module is
 -- then off).  Unknown keys are errors (rspamadm configtest -s fails on
 -- them): a typo in local.d/mekiki.conf should not pass silently.
@@ -619,6 +913,9 @@ local function configure(opts)
     rspamd_logger.errx(rspamd_config, '%s: %s; the module is off', N, why)
     return nil
   end
+  if not configure_campaign() then
+    return nil
+  end
   for _, k in ipairs({ 'brands_map', 'tld_map', 'hosting_map', 'lures_map', 'asn_map',
                        'asn_db' }) do
     if type(settings[k]) ~= 'string' or settings[k] == '' then
@@ -642,4 +939,7 @@ return {
   open_asn_db = open_asn_db,
   mekiki_check = mekiki_check,
   asn_check = asn_check,
+  setup_campaign = setup_campaign,
+  campaign_learn = campaign_learn,
+  campaign_forget = campaign_forget,
 }

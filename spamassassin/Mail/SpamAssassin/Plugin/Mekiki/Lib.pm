@@ -19,7 +19,7 @@ use warnings;
 our $VERSION = '0.1.0';
 
 # Constants of mekiki.h; the test sa_layout compares them with the header.
-use constant ABI => 5;             # MEKIKI_ABI_VERSION this binding was written for
+use constant ABI => 6;             # MEKIKI_ABI_VERSION this binding was written for
 use constant ELIMIT => -4;         # enum mekiki_status
 use constant MESSAGE_DMARC_FAIL => 0x1; # MEKIKI_MESSAGE_*
 use constant MESSAGE_REPORT => 0x2;
