@@ -663,7 +663,9 @@ MEKIKI_API int mekiki_decide_networks(mekiki_message *m);
  * addresses are given (as for mekiki_decide_networks()), lists at most
  * MEKIKI_CAMPAIGN_MAX_FEATURES features, each a printable ASCII key of at
  * most 300 bytes with no space:
- *     f:NET             the sending network (/24, IPv6 /48)
+ *     f:NET             the sending network (/24, IPv6 /48), when the ASN
+ *                       map gives its network a sender weight (a mailing
+ *                       list's or forwarder's network never is one)
  *     a:ADDR            an address a link host resolves to
  *     d:DOMAIN          a risky link host's registrable domain
  *     n:SHAPE@NET       a risky link host's shape in its /24 (/48)

@@ -159,6 +159,23 @@ static size_t shape_of(const char *reg, size_t n, char *out, int *random)
 	return suffix + 3;
 }
 
+/*
+ * The sending network is a campaign's only when the ASN map weighs it as a
+ * sender (the consumer and hosting networks the waves send from): the
+ * address rspamd is given is the last hop, and phishing relayed by a
+ * mailing list or a forwarder would otherwise teach the memory the list
+ * server's network, and every later post of the list would carry it.
+ */
+static int sender_weighted(const mekiki_message *m, const char *addr)
+{
+	mekiki_asn_info info;
+	int found = 0;
+	if (!m->p->asn_db || !m->p->asn_map ||
+	    mekiki_asn_lookup(m->p->asn_db, addr, strlen(addr), &info, &found) != MEKIKI_OK || !found)
+		return 0;
+	return mekiki_asn_map_weight(m->p->asn_map, info.asn, MEKIKI_ASN_SENDER, 0.0) > 0;
+}
+
 int mekiki_campaign_features(mekiki_message *m)
 {
 	CHECK(m);
@@ -171,7 +188,8 @@ int mekiki_campaign_features(mekiki_message *m)
 	char addr[INET6_ADDRSTRLEN], net[INET6_ADDRSTRLEN + 4];
 	int fail = 0;
 	/* the sender first: a message with many link hosts cannot crowd it out */
-	if (m->has_sender_ip && public_address(S(m, m->sender_ip), m->sender_ip.len, addr, net))
+	if (m->has_sender_ip && public_address(S(m, m->sender_ip), m->sender_ip.len, addr, net) &&
+	    sender_weighted(m, addr))
 		fail |= add_feature(m, 'f', net, strlen(net), NULL, 0, S_CAMPAIGN_SENDER, 1, net,
 		                    strlen(net));
 	for (size_t i = 0; i < m->naddrs && !fail && m->nfeats < MEKIKI_CAMPAIGN_MAX_FEATURES; i++) {

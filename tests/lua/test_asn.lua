@@ -101,7 +101,7 @@ end)
 -- store is asked for, what is remembered, what remembered counts give.
 T.test("policy:campaign", function()
   local db = assert(mekiki.asn_open(fixture))
-  local map = assert(mekiki.asn_map("AS14061 link=0.6\nAS13335 shared=0\n"))
+  local map = assert(mekiki.asn_map("AS14061 link=0.6\nAS13335 shared=0\nAS4837 sender=0.5\n"))
   local brands = assert(mekiki.catalogue("amazon | Amazon | amazon.co.jp\n"))
   local tld = assert(mekiki.tld_map("cn 1.0\nshop 1.0\n"))
   local p = mekiki.policy(brands, nil, tld, { max_options = 8 }, db, map)
@@ -167,6 +167,9 @@ T.test("policy:campaign", function()
     T.check(not f[1]:find("[%s%c]"), "no space or control byte in " .. f[1])
     T.check(#f[1] <= 300, "key length")
   end
+  -- a sender in a network without a sender weight (a list server's) is no feature
+  local _, f4 = p:networks({ sender = "104.248.62.1" })
+  T.eq(#f4, 0, "an unweighted sending network is not remembered")
   T.raises("counts must be a table", function() p:campaign(input, "1") end)
 end)
 

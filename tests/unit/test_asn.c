@@ -360,7 +360,7 @@ static void campaign_setup(void)
 	db_setup();
 	static const char brands[] = "amazon | Amazon | amazon.co.jp\n";
 	static const char tld[] = "cn 1.0\n";
-	static const char asn[] = "AS14061 link=0.6\nAS13335 shared=0\n";
+	static const char asn[] = "AS14061 link=0.6\nAS13335 shared=0\nAS4134 sender=0.5\n";
 	int st;
 	camp_brands = mekiki_catalogue_new(brands, sizeof brands - 1, NULL, NULL, &st);
 	camp_tld = mekiki_tld_map_new(tld, sizeof tld - 1, NULL, NULL, &st);

@@ -1,0 +1,387 @@
+#!/usr/bin/env python3
+"""Replay a phishing wave through rspamd with the campaign memory, in time order.
+
+    python3 scripts/campaign_replay.py --stage build/stage --state DIR \\
+        [--asn-db FILE.mmdb] [--servers 4] [--period all|month] [--ham DIR ...] \\
+        [--jobs 4] [--cpu N] [--json OUT] PHISH_DIR
+
+The messages of PHISH_DIR are scanned one by one in the order of their Date
+headers (a date before 2000 or none: left out, and counted) through a
+private rspamd with mekiki and a private redis-server (the campaign memory
+on, learning by its default rule: MEKIKI_PHISH and the reject action).  The
+machine is offline and the waves' hosts are long dead, so rspamd's own
+resolver answers from fake records, as the waves are built: every http(s)
+link host of the wave resolves to one of --servers addresses (a hash of the
+name picks which) in DigitalOcean's 165.22.0.0/16, the same servers for the
+whole replay (--period all) or new servers, in another /24, every calendar
+month (--period month); hosts under a domain the ham folders link to or a
+brand's own (lists.sourceforge.net, sendgrid.net, amazon.co.jp) are no
+wave's and get no answer.  The figures therefore measure the memory's
+machinery -- learning, the confident rule, the lookups, the bounds --
+under that model, not how often real waves share servers.
+
+Printed: for each day, its messages, those learnt (a confident detection)
+and those caught by the memory (any MEKIKI_CAMPAIGN_ symbol but the weak
+_SENDER); then, from the second day of each period on, the share caught,
+and the Redis commands per message (INFO commandstats).  With --ham, the
+given ham folders are scanned afterwards with the memory as the replay
+left it, and every ham message with a MEKIKI_CAMPAIGN_ symbol is listed
+("touched").  With --cpu N, the first N replayed and ham messages are
+scanned again, in three interleaved rounds, through three one-worker
+rspamd instances side by side -- the memory on (this Redis), off (no Redis
+configured) and down (a closed port) -- and the worker CPU per message and
+the throughput of each are printed with their ratios to "off".
+
+Exit status: 0, or 1 when --check is given and a target is missed (from the
+second day on at least 90% caught; no ham touched), or --check-ham and a ham
+message was touched (or none scanned).
+"""
+
+import argparse
+import collections
+import email
+import email.policy
+import email.utils
+import hashlib
+import json
+import os
+import re
+import sys
+import time
+
+from harness import corpus
+from harness.dns_fixture import DnsFixture
+from harness.redis_private import Redis
+from harness.rspamd_private import Rspamd, free_port
+
+URL_HOST = re.compile(r"https?://([A-Za-z0-9._-]{1,253})", re.I)
+CAMPAIGN = "MEKIKI_CAMPAIGN_"
+PREFIX = "mkc:"
+
+
+def date_of(msg):
+    try:
+        d = email.utils.parsedate_to_datetime(msg["Date"])
+    except (TypeError, ValueError, IndexError):
+        return None
+    return d if d and d.year >= 2000 else None
+
+
+def link_hosts(msg):
+    """The http(s) hosts of a message's text parts (decoded), lower case."""
+    hosts = []
+    for part in msg.walk():
+        if part.get_content_maintype() != "text":
+            continue
+        try:
+            text = part.get_content()
+        except (LookupError, ValueError, AssertionError):
+            payload = part.get_payload(decode=True) or b""
+            text = payload.decode("utf-8", "replace")
+        for h in URL_HOST.findall(text if isinstance(text, str) else ""):
+            h = h.lower().strip(".")
+            if "." in h and h not in hosts:
+                hosts.append(h)
+    return hosts
+
+
+def load_wave(folder):
+    """[(date, item, hosts)] in time order, and the number left out."""
+    wave, skipped = [], 0
+    for item in corpus.collect([folder]):
+        data = item.read()
+        msg = email.message_from_bytes(data, policy=email.policy.default)
+        d = date_of(msg)
+        if d is None:
+            skipped += 1
+            continue
+        wave.append((d, item, link_hosts(msg)))
+    wave.sort(key=lambda w: (w[0].timestamp(), w[1].id))
+    return wave, skipped
+
+
+class Suffixes:
+    """The Public Suffix List (Debian's publicsuffix): registrable domains."""
+
+    def __init__(self, path="/usr/share/publicsuffix/public_suffix_list.dat"):
+        self.rules, self.wild, self.exc = set(), set(), set()
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                r = line.split("//")[0].strip().lower()
+                if not r:
+                    continue
+                if r.startswith("!"):
+                    self.exc.add(r[1:])
+                elif r.startswith("*."):
+                    self.wild.add(r[2:])
+                else:
+                    self.rules.add(r)
+
+    def registrable(self, host):
+        labels = host.split(".")
+        for i in range(len(labels)):
+            cand = ".".join(labels[i:])
+            if cand in self.exc:
+                return cand
+            if cand in self.rules or (i + 1 < len(labels) and ".".join(labels[i + 1:]) in self.wild):
+                return ".".join(labels[i - 1:]) if i > 0 else None
+        return ".".join(labels[-2:]) if len(labels) >= 2 else None
+
+
+def known_domains(ham_folders, brands_map, suffixes):
+    """Registrable domains that are not the waves': linked from the ham
+    folders, or a brand's own (the brand map)."""
+    known = set()
+    for item in corpus.collect(ham_folders):
+        for h in URL_HOST.findall(item.read().decode("latin-1")):
+            d = suffixes.registrable(h.lower().strip("."))
+            if d:
+                known.add(d)
+    with open(brands_map, encoding="utf-8") as f:
+        for line in f:
+            cols = line.split("#")[0].split("|")
+            if len(cols) >= 3:
+                known.update(d.strip().lstrip("~").lower() for d in cols[2].split(",") if d.strip())
+    return known
+
+
+def fake_dns(wave, servers, period, known, suffixes):
+    """Fake A records: each host of the wave on one of its period's
+    servers; the hosts of known domains (ham's, brands') get none: a
+    shared service or a brand is not the wave's server."""
+    periods, records, seen = {}, [], set()
+    for d, _, hosts in wave:
+        key = "all" if period == "all" else d.strftime("%Y-%m")
+        n = periods.setdefault(key, len(periods))
+        for h in hosts:
+            if h in seen or suffixes.registrable(h) in known:
+                continue
+            seen.add(h)
+            k = int(hashlib.sha256(h.encode()).hexdigest(), 16) % servers
+            records.append((h, "a", [f"165.22.{10 + n % 240}.{20 + k}"]))
+    return records
+
+
+def period_of(d, period):
+    return "all" if period == "all" else d.strftime("%Y-%m")
+
+
+def commandstats(redis):
+    info = redis.cmd("INFO", "commandstats")
+    out = {}
+    for line in info.splitlines():
+        m = re.match(r"cmdstat_(\w+):calls=(\d+)", line)
+        if m:
+            out[m.group(1)] = int(m.group(2))
+    return out
+
+
+def start(args, name, campaign, records, workers=2):
+    rs = Rspamd(args.stage, os.path.join(args.state, name), dns_records=records,
+                asn_db=args.asn_db, workers=workers, nameserver=args.nameserver)
+    conf = rs.mekiki_conf()
+    if campaign:
+        conf += f'campaign {{\n  servers = "{campaign}";\n}}\n'
+    rs.local = {"local.d/mekiki.conf": conf, "local.d/hfilter.conf": corpus.HFILTER_OFFLINE}
+    return rs.start()
+
+
+def scan(rs, item):
+    data = item.read()
+    relay = corpus.relay_from_received(data)
+    kw = {"ip": relay[0], "helo": relay[1], "hostname": relay[1]} if relay else {}
+    return rs.scan(data, timeout=120, **kw)
+
+
+def caught(res):
+    return sorted(s for s in res.get("symbols", {}) if s.startswith(CAMPAIGN)
+                  and s != CAMPAIGN + "SENDER")
+
+
+def replay(args, rs, redis, wave):
+    rows, first_day = [], {}
+    before = commandstats(redis)
+    for d, item, _ in wave:
+        day, per = d.strftime("%Y-%m-%d"), period_of(d, args.period)
+        first_day.setdefault(per, day)
+        n_records = len(redis.keys(PREFIX + "m:*"))
+        res = scan(rs, item)
+        learnt = "MEKIKI_PHISH" in res.get("symbols", {}) and res.get("action") == "reject"
+        if learnt:  # let the write land before the next message
+            deadline = time.time() + 2
+            while time.time() < deadline and len(redis.keys(PREFIX + "m:*")) == n_records:
+                time.sleep(0.02)
+        rows.append({"id": item.id, "day": day, "later": day != first_day[per],
+                     "learnt": learnt, "caught": caught(res),
+                     "phish": "MEKIKI_PHISH" in res.get("symbols", {}),
+                     "action": res.get("action")})
+    after = commandstats(redis)
+    calls = {k: after.get(k, 0) - before.get(k, 0) for k in ("mget", "evalsha", "eval")}
+    return rows, calls
+
+
+def print_replay(rows, calls, skipped, args):
+    days = collections.OrderedDict()
+    for r in rows:
+        days.setdefault(r["day"], []).append(r)
+    print(f"{'day':<12} {'msgs':>4} {'learnt':>6} {'caught':>6}")
+    for day, rs in days.items():
+        print(f"{day:<12} {len(rs):>4} {sum(r['learnt'] for r in rs):>6} "
+              f"{sum(bool(r['caught']) for r in rs):>6}")
+    later = [r for r in rows if r["later"]]
+    got = [r for r in later if r["caught"]]
+    by_sym = collections.Counter(s for r in later for s in r["caught"])
+    only_memory = [r for r in got if not r["phish"]]
+    share = 100.0 * len(got) / len(later) if later else 0.0
+    print(f"\nreplay: {len(rows)} messages over {len(days)} days ({skipped} without a usable "
+          f"date left out); servers per period {args.servers}, period {args.period}")
+    print(f"learnt (confident): {sum(r['learnt'] for r in rows)}")
+    print(f"from the second day of each period on: {len(got)} of {len(later)} caught by the "
+          f"memory ({share:.1f}%); {len(only_memory)} of them without MEKIKI_PHISH")
+    print("  " + ", ".join(f"{s} {n}" for s, n in by_sym.most_common()))
+    print(f"Redis per message: MGET {calls['mget'] / max(len(rows), 1):.2f}, "
+          f"EVALSHA {calls['evalsha'] / max(len(rows), 1):.2f} "
+          f"(one per learnt message: {sum(r['learnt'] for r in rows)})")
+    return share, later
+
+
+def scan_ham(args, rs, folders):
+    items = corpus.collect(folders)
+    touched, n = [], 0
+    for rec in corpus.scan_items(rs, items, args.jobs, progress=False, ip_from_received=True):
+        n += 1
+        if "error" in rec:
+            touched.append((rec["file"], "error: " + rec["error"]))
+            continue
+        syms = [s for s in rec["symbols"] if s.startswith(CAMPAIGN)]
+        if syms:
+            touched.append((rec["file"], " ".join(f"{s}{rec['symbols'][s]['options']}"
+                                                  for s in syms)))
+    print(f"\nham: {n} messages scanned with the memory filled; touched (any "
+          f"{CAMPAIGN}symbol, or not scanned): {len(touched)}")
+    for f, why in touched:
+        print(f"  {os.path.relpath(f)}: {why}")
+    return n, touched
+
+
+def worker_cpu(rs):
+    """Seconds of CPU of rs's normal workers so far."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            if int(fields[1]) != rs.proc.pid:
+                continue
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if not f.read().startswith(b"rspamd: normal process"):
+                    continue
+            total += int(fields[11]) + int(fields[12])
+        except (OSError, ValueError, IndexError):
+            continue
+    return total / tick
+
+
+def cpu_side_by_side(args, instances, items):
+    """Three interleaved rounds over items through each instance."""
+    cpu = {k: 0.0 for k in instances}
+    wall = {k: 0.0 for k in instances}
+    for _ in range(3):
+        for name, rs in instances.items():
+            c0, t0 = worker_cpu(rs), time.perf_counter()
+            for item in items:
+                scan(rs, item)
+            wall[name] += time.perf_counter() - t0
+            cpu[name] += worker_cpu(rs) - c0
+    n = 3 * len(items)
+    print(f"\nworker CPU and throughput, {len(items)} messages x 3 interleaved rounds, one "
+          "worker each, side by side:")
+    print(f"{'memory':<6} {'CPU us/msg':>10} {'msg/s':>7} {'CPU vs off':>10} {'msg/s vs off':>12}")
+    for name in instances:
+        print(f"{name:<6} {1e6 * cpu[name] / n:>10.0f} {n / wall[name]:>7.1f} "
+              f"{cpu[name] / cpu['off']:>10.3f} {wall['off'] / wall[name]:>12.3f}")
+    print(f"memory on - off: {1e6 * (cpu['on'] - cpu['off']) / n:+.0f} us of worker CPU per "
+          f"message (tick {1e6 / os.sysconf('SC_CLK_TCK'):.0f} us)")
+    return {k: {"cpu_us": 1e6 * cpu[k] / n, "msg_s": n / wall[k]} for k in instances}
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("phish")
+    ap.add_argument("--stage", required=True)
+    ap.add_argument("--state", required=True)
+    ap.add_argument("--asn-db", help="default: the stage's, else build/asn/mekiki-asn.mmdb")
+    ap.add_argument("--servers", type=int, default=4)
+    ap.add_argument("--period", choices=("all", "month"), default="all")
+    ap.add_argument("--ham", nargs="*", default=[])
+    ap.add_argument("--jobs", type=int, default=4)
+    ap.add_argument("--cpu", type=int, default=0, metavar="N")
+    ap.add_argument("--json")
+    ap.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
+    ap.add_argument("--check-ham", action="store_true",
+                    help="exit 1 when a ham message is touched (the precision target alone)")
+    args = ap.parse_args(argv)
+    args.state = os.path.abspath(args.state)
+    if not args.asn_db:
+        for cand in (os.path.join(args.stage, "usr/local/share/mekiki/mekiki-asn.mmdb"),
+                     "build/asn/mekiki-asn.mmdb"):
+            if os.path.exists(cand):
+                args.asn_db = os.path.abspath(cand)
+                break
+    if not args.asn_db:
+        print("campaign_replay: no ASN database (scripts/asn_db.sh builds it)", file=sys.stderr)
+        return 2
+    wave, skipped = load_wave(args.phish)
+    if not wave:
+        print(f"campaign_replay: no dated message in {args.phish}", file=sys.stderr)
+        return 2
+    suffixes = Suffixes()
+    brands_map = os.path.join(args.stage, "usr/local/share/mekiki/mekiki_brands.map")
+    records = fake_dns(wave, args.servers, args.period,
+                       known_domains(args.ham, brands_map, suffixes), suffixes)
+    # every name without a fake record: NXDOMAIN at once (SPF, DMARC, ham's
+    # hosts), so that no scan waits for a resolver's time-out
+    with DnsFixture([]) as dns, Redis(os.path.join(args.state, "redis")) as redis:
+        args.nameserver = f"127.0.0.1:{dns.port}"
+        rs = start(args, "replay", redis.address, records)
+        try:
+            rows, calls = replay(args, rs, redis, wave)
+            share, later = print_replay(rows, calls, skipped, args)
+            n_ham, touched = scan_ham(args, rs, args.ham) if args.ham else (0, [])
+        finally:
+            rs.stop()
+        cpu = None
+        if args.cpu:
+            items = [w[1] for w in wave] + corpus.collect(args.ham)
+            items = items[:args.cpu]
+            inst = {}
+            try:
+                inst["on"] = start(args, "cpu-on", redis.address, records, workers=1)
+                inst["off"] = start(args, "cpu-off", None, records, workers=1)
+                inst["down"] = start(args, "cpu-down", f"127.0.0.1:{free_port()}", records,
+                                     workers=1)
+                cpu = cpu_side_by_side(args, inst, items)
+            finally:
+                for r in inst.values():
+                    r.stop()
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump({"rows": rows, "redis_calls": calls, "skipped": skipped,
+                       "later": len(later), "share": share, "ham": n_ham,
+                       "touched": touched, "cpu": cpu}, f, indent=1)
+    met = {"caught": share >= 90.0, "ham": not touched}
+    print(f"\ntargets: >= 90% caught from the second day on: "
+          f"{'met' if met['caught'] else 'MISSED'}; no ham touched: "
+          f"{'met' if met['ham'] else 'MISSED'}{'' if args.ham else ' (no ham scanned)'}")
+    if args.check and not all(met.values()):
+        return 1
+    if args.check_ham and (not met["ham"] or not args.ham):
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
