@@ -240,7 +240,7 @@ def print_replay(rows, calls, skipped, args):
           f"memory ({share:.1f}%); {len(only_memory)} of them without MEKIKI_PHISH")
     print("  " + ", ".join(f"{s} {n}" for s, n in by_sym.most_common()))
     print(f"Redis per message: MGET {calls['mget'] / max(len(rows), 1):.2f}, "
-          f"EVALSHA {calls['evalsha'] / max(len(rows), 1):.2f} "
+          f"EVAL {(calls['eval'] + calls['evalsha']) / max(len(rows), 1):.2f} "
           f"(one per learnt message: {sum(r['learnt'] for r in rows)})")
     return share, later
 

@@ -9,12 +9,14 @@ then sees day 2: new throw-away hosts, no brand cue at all, on the same
 server, network and autonomous system.  DNS answers come from rspamd's own
 resolver (fake_records), the networks from the tests' .mmdb.  Also: what is
 not learnt, an operator's forget command, poisoned keys, a Redis that is
-down and one that is full.
+down, one that hangs and one that is full.
 """
 
 import json
 import os
+import socket
 import sys
+import threading
 import time
 import unittest
 import urllib.request
@@ -256,6 +258,68 @@ class TestRedisDown(unittest.TestCase):
         lines = campaign_log_lines(self.rspamd)
         self.assertGreaterEqual(len(lines), 1, "the trouble is logged")
         self.assertLessEqual(len(lines), 2, f"not one line per message: {lines}")
+
+
+class BlackHole:
+    """A TCP server on 127.0.0.1 that accepts connections and never answers:
+    a Redis that hangs.  Counts the connections."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        self.accepted, self.conns, self.stop = 0, [], False
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        self.sock.settimeout(0.2)
+        while not self.stop:
+            try:
+                conn, _ = self.sock.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            self.accepted += 1
+            self.conns.append(conn)  # held open, never read from nor written to
+
+    def close(self):
+        self.stop = True
+        self.thread.join(5)
+        for c in self.conns:
+            c.close()
+        self.sock.close()
+
+
+class TestRedisSlow(unittest.TestCase):
+    """A Redis that accepts and never answers: each request waits for the
+    Redis time-out, so after one the memory backs off instead of making
+    every message wait."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.hole = BlackHole()
+        cls.rspamd = start_rspamd("slow", f"127.0.0.1:{cls.hole.port}", 'timeout = 0.5;\n')
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.rspamd.stop()
+        cls.hole.close()
+
+    def test_backoff(self):
+        before = self.hole.accepted
+        for i in range(30):
+            res = self.rspamd.scan(DAY1 if i % 2 else message("http://login.zqkvtm.cn/"))
+            self.assertIn("action", res)
+            self.assertEqual(campaign_symbols(res), {})
+        # without the backoff: 30 reads and 15 writes
+        self.assertLess(self.hole.accepted - before, 15,
+                        f"{self.hole.accepted - before} connections for 30 messages")
+        lines = campaign_log_lines(self.rspamd)
+        self.assertGreaterEqual(len(lines), 1)
+        self.assertLessEqual(len(lines), 2, lines)
 
 
 class TestRedisFull(unittest.TestCase):

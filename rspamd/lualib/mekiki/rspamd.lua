@@ -449,7 +449,7 @@ end
 -- The engine names a message's campaign features (its sending network, the
 -- addresses, networks, domains and shapes of its link hosts) and decides
 -- what remembered ones mean; this adapter reads their counts from Redis in
--- one MGET before the verdict, and writes the learnable ones (one EVALSHA)
+-- one MGET before the verdict, and writes the learnable ones (one EVAL)
 -- only for a confident detection (learn_symbols and learn_actions), never
 -- for a message that only the campaign symbols caught.  A Redis that is
 -- down or slow costs one failed request, then none for a while (a backoff
@@ -458,8 +458,12 @@ end
 
 local lua_redis = require 'lua_redis'
 local redis_params   -- lua_redis's server settings; nil: the memory is off
-local learn_script, forget_script -- lua_redis script ids
 
+-- The scripts go with each request (EVAL: under 1 KB, and only for a
+-- confident detection or a forget command), not loaded once (EVALSHA):
+-- nothing to load at start, nor again after Redis restarts, and no
+-- loader retrying against a Redis that is down.
+--
 -- Keys of a feature: PREFIX..feature; of a message learnt: PREFIX..'m:'..digest,
 -- the list of the keys it counted in (for forgetting it).  A key of another
 -- type (written by something else) is left alone; a value that is not a
@@ -610,14 +614,22 @@ local function campaign_learn(task)
     return
   end
   keys[#keys + 1] = prefix .. 'm:' .. task:get_digest()
-  lua_redis.exec_redis_script(learn_script, { task = task, is_write = true }, function(err, n)
+  local args = { LEARN_SCRIPT, tostring(#keys) }
+  for _, k in ipairs(keys) do
+    args[#args + 1] = k
+  end
+  args[#args + 1] = tostring(settings.campaign.ttl)
+  local function on_learnt(err, n)
     if err then
       redis_trouble(task, 'write', err)
     else
       redis_fine('write')
       lua_util.debugm(N, task, 'campaign memory: learnt %s features', n)
     end
-  end, keys, { tostring(settings.campaign.ttl) })
+  end
+  if not lua_redis.redis_make_request(task, redis_params, nil, true, on_learnt, 'EVAL', args) then
+    redis_trouble(task, 'write', 'request not sent')
+  end
 end
 
 -- POST /plugins/mekiki/forget (the controller; the enable password): the
@@ -627,16 +639,20 @@ end
 local function campaign_forget(task, conn)
   task:process_message()
   local key = settings.campaign.prefix .. 'm:' .. task:get_digest()
-  lua_redis.exec_redis_script(forget_script, { task = task, is_write = true }, function(err, n)
+  local function on_forgotten(err, n)
     if err then
       conn:send_error(503, string.format('campaign memory: %s', tostring(err)))
     else
       conn:send_ucl({ success = true, forgotten = tonumber(n) or -1 })
     end
-  end, { key }, { settings.campaign.prefix })
+  end
+  if not lua_redis.redis_make_request(task, redis_params, nil, true, on_forgotten, 'EVAL',
+      { FORGET_SCRIPT, '1', key, settings.campaign.prefix }) then
+    conn:send_error(503, 'campaign memory: request not sent')
+  end
 end
 
--- At configuration: the Redis servers and the scripts; false (logged) when
+-- At configuration: the Redis servers; false (logged) when
 -- the memory stays off.
 local function setup_campaign()
   local c = settings.campaign
@@ -655,8 +671,6 @@ local function setup_campaign()
         'memory is off', N)
     return false
   end
-  learn_script = lua_redis.add_redis_script(LEARN_SCRIPT, redis_params)
-  forget_script = lua_redis.add_redis_script(FORGET_SCRIPT, redis_params)
   return true
 end
 
