@@ -219,6 +219,14 @@ struct ob {
 	} while (0)
 
 /* Small helpers every part uses. */
+
+/* Forget the verdict's results of symbols from sym on (a later phase's,
+ * which come last), with their options. */
+static inline void drop_results_from(mekiki_message *m, int sym)
+{
+	while (m->nresults > 0 && m->results[m->nresults - 1].sym >= sym)
+		m->nopts = m->results[--m->nresults].first;
+}
 static inline const char *S(const mekiki_message *m, struct str s)
 {
 	return m->arena + s.off;

@@ -180,8 +180,7 @@ int mekiki_campaign_features(mekiki_message *m)
 {
 	CHECK(m);
 	/* forget a previous campaign verdict and its features */
-	while (m->nresults > 0 && m->results[m->nresults - 1].sym >= S_CAMPAIGN)
-		m->nopts = m->results[--m->nresults].first;
+	drop_results_from(m, S_CAMPAIGN);
 	m->nfeats = 0;
 	if (mkp_bind_policy(m))
 		return MEKIKI_ENOMEM;
@@ -292,8 +291,7 @@ int mekiki_campaign_set_count(mekiki_message *m, size_t i, const char *value, si
 int mekiki_decide_campaign(mekiki_message *m)
 {
 	CHECK(m);
-	while (m->nresults > 0 && m->results[m->nresults - 1].sym >= S_CAMPAIGN)
-		m->nopts = m->results[--m->nresults].first;
+	drop_results_from(m, S_CAMPAIGN);
 	for (int s = S_CAMPAIGN; s < S_COUNT; s++)
 		m->set[s].n = 0;
 	int fail = 0;

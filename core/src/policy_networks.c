@@ -109,8 +109,7 @@ int mekiki_decide_networks(mekiki_message *m)
 {
 	CHECK(m);
 	/* forget a previous network verdict; keep the first phase's */
-	while (m->nresults > 0 && m->results[m->nresults - 1].sym >= S_NETWORKS)
-		m->nopts = m->results[--m->nresults].first;
+	drop_results_from(m, S_NETWORKS);
 	for (int i = S_NETWORKS; i < S_COUNT; i++)
 		m->set[i].n = 0;
 	if (!m->p->asn_db || !m->p->asn_map)

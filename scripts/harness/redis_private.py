@@ -17,7 +17,7 @@ import socket
 import subprocess
 import time
 
-from .rspamd_private import free_port
+from .rspamd_private import free_port, stop_process
 
 
 class RespError(Exception):
@@ -55,13 +55,7 @@ class Redis:
         raise RuntimeError(f"redis-server did not answer within {timeout} s")
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc, timeout=10)
         self.proc = None
 
     def __enter__(self):

@@ -72,6 +72,17 @@ SHADOWING = [os.path.join(d, MODULE) for d in
              [os.path.join(PREFIX, "lib/rspamd/mekiki.so")] if PREFIX else [])
 
 
+def stop_process(proc, sig=signal.SIGTERM, timeout=30):
+    """Stop a daemon started by a harness: sig, then SIGKILL after timeout s."""
+    if proc and proc.poll() is None:
+        proc.send_signal(sig)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -237,13 +248,7 @@ class Rspamd:
         return self.proc is not None and self.proc.poll() is None
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
         self.proc = None
 
     def __enter__(self):
