@@ -6,8 +6,10 @@
  *   mekiki explain [--map FILE] TEXT...   (TEXT "-" reads standard input)
  *   mekiki host [--map FILE] HOST...
  *   mekiki asn [--db FILE] [--asn-map FILE] IP...
+ *   mekiki label [--labels FILE] DOMAIN...
  *   mekiki policy [--brands FILE] [--lures FILE|--no-lures] [--tld FILE|--no-tld]
- *                 [--hosting FILE] [--bound NAME=VALUE]... FILE.json | --check FILE.jsonl
+ *                 [--hosting FILE] [--labels FILE] [--bound NAME=VALUE]...
+ *                 FILE.json | --check FILE.jsonl
  */
 #define _POSIX_C_SOURCE 200809L /* open_memstream */
 #include <errno.h>
@@ -46,8 +48,9 @@ static int usage(FILE *f)
 	           "       mekiki explain [--map FILE] TEXT...   (TEXT '-' reads stdin)\n"
 	           "       mekiki host [--map FILE] HOST...\n"
 	           "       mekiki asn [--db FILE] [--asn-map FILE] IP...\n"
+	           "       mekiki label [--labels FILE] DOMAIN...\n"
 	           "       mekiki policy [--brands FILE] [--lures FILE|--no-lures] [--tld FILE|--no-tld]\n"
-	           "                     [--hosting FILE] [--asn-db FILE --asn-map FILE]\n"
+	           "                     [--hosting FILE] [--labels FILE] [--asn-db FILE --asn-map FILE]\n"
 	           "                     [--bound NAME=VALUE]... FILE.json   (FILE '-' reads stdin)\n"
 	           "       mekiki policy [map options] --check FILE.jsonl\n"
 	           "\n"
@@ -61,6 +64,11 @@ static int usage(FILE *f)
 	           MEKIKI_DEFAULT_ASN_DB "; the map FILE, else $MEKIKI_ASN_MAP,\n"
 	           "else " MEKIKI_DEFAULT_ASN_MAP " (optional).\n"
 	           "\n"
+	           "label prints the shape of each registrable DOMAIN's label (SHORT, WORD,\n"
+	           "RANDOM, MIXED), its bits of surprise per letter pair and the threshold of\n"
+	           "RANDOM for it: the label baselines' (mekiki_labels.map) FILE, else\n"
+	           "$MEKIKI_LABELS_MAP, else the built-in one.\n"
+	           "\n"
 	           "policy reads a message view in JSON (the \"view\" of a case of the golden\n"
 	           "table, tests/golden/README.md, or a whole case, whose bounds and maps then\n"
 	           "apply) and prints the verdict the plugins would give, as JSON: each symbol\n"
@@ -71,7 +79,8 @@ static int usage(FILE *f)
 	           MEKIKI_DEFAULT_LURES_MAP ";\n"
 	           "the TLD map FILE, else $MEKIKI_TLD_MAP, else " MEKIKI_DEFAULT_TLD_MAP ";\n"
 	           "the free-hosting map (mekiki_hosting.map, the TLD map's format) FILE,\n"
-	           "else $MEKIKI_HOSTING_MAP, else none.\n"
+	           "else $MEKIKI_HOSTING_MAP, else none; the label baselines FILE, else\n"
+	           "$MEKIKI_LABELS_MAP, else none (the built-in threshold).\n"
 	           "--bound sets a bound of the policy (max_text_bytes, max_parts, max_hits,\n"
 	           "max_options, max_urls) over the case's.\n"
 	           "\n"
@@ -279,25 +288,33 @@ static mekiki_catalogue *load_catalogue(const char *path, const char *what)
 	return cat;
 }
 
-static mekiki_tld_map *load_tld_map(const char *path, const char *what)
+/* A map of suffixes: the TLD map's format (labels: the label baselines',
+ * which may list nothing). */
+static mekiki_tld_map *load_suffix_map(const char *path, const char *what, int labels)
 {
 	size_t mlen;
 	char *text = load_file(path, what, &mlen);
 	if (!text)
 		return NULL;
 	int st;
-	mekiki_tld_map *map = mekiki_tld_map_new(text, mlen, map_error, (void *)path, &st);
+	mekiki_tld_map *map = (labels ? mekiki_label_map_new : mekiki_tld_map_new)(
+	    text, mlen, map_error, (void *)path, &st);
 	free(text);
 	if (!map) {
 		fprintf(stderr, "mekiki: cannot read the %s %s: %s\n", what, path, mekiki_strerror(st));
 		return NULL;
 	}
-	if (mekiki_tld_map_count(map) == 0) {
+	if (!labels && mekiki_tld_map_count(map) == 0) {
 		fprintf(stderr, "mekiki: %s %s has no valid entry\n", what, path);
 		mekiki_tld_map_free(map);
 		return NULL;
 	}
 	return map;
+}
+
+static mekiki_tld_map *load_tld_map(const char *path, const char *what)
+{
+	return load_suffix_map(path, what, 0);
 }
 
 /* An option of a command: 1 when argv[*i] is one (a word of two or more
@@ -458,13 +475,45 @@ static int cmd_asn(int argc, char **argv)
 	return rc;
 }
 
+/* --- mekiki label ---------------------------------------------------------------- */
+
+static int cmd_label(int argc, char **argv)
+{
+	const char *path = env_or("MEKIKI_LABELS_MAP", NULL);
+	static const char *const names[] = {"SHORT", "WORD", "RANDOM", "MIXED"};
+	int i = 0;
+	while (is_option(argc, argv, &i)) {
+		if (strcmp(argv[i], "--labels") != 0)
+			return bad_option("label", argv[i], 0);
+		if (i + 1 >= argc)
+			return bad_option("label", argv[i], 1);
+		path = argv[i + 1];
+		i += 2;
+	}
+	if (i >= argc)
+		return usage(stderr);
+	mekiki_tld_map *map = NULL;
+	if (path && *path && !(map = load_suffix_map(path, "label baselines", 1)))
+		return 1;
+	for (; i < argc; i++) {
+		size_t n = strlen(argv[i]);
+		double score, bits = mekiki_tld_map_weight(map, argv[i], n, NULL);
+		int shape = mekiki_domain_shape(map, argv[i], n, &score);
+		print_visible(argv[i], n);
+		printf(" %s %.2f %.2f\n", shape >= 0 && shape < 4 ? names[shape] : "?",
+		       score == 0.0 ? 0.0 : -score, bits > 0 ? bits : MEKIKI_LABEL_RANDOM_BITS);
+	}
+	mekiki_tld_map_free(map);
+	return 0;
+}
+
 /* --- mekiki policy -------------------------------------------------------------- */
 
 #define MAX_CLI_BOUNDS 16
 
 struct policy_opts {
 	mekiki_catalogue *brands, *lures;
-	mekiki_tld_map *tld, *hosting;
+	mekiki_tld_map *tld, *hosting, *labels;
 	mekiki_asn_db *asn_db;
 	mekiki_asn_map *asn_map;
 	struct {
@@ -490,6 +539,7 @@ static mekiki_policy *case_policy(const struct policy_opts *o, const struct pc_c
 	if (c->use_asn)
 		mekiki_policy_set_networks(p, o->asn_db, o->asn_map);
 	mekiki_policy_set_hosting(p, o->hosting);
+	mekiki_policy_set_labels(p, o->labels);
 	if (pc_apply_bounds(p, c->bounds, e) != 0) {
 		mekiki_policy_free(p);
 		return NULL;
@@ -641,6 +691,7 @@ static int cmd_policy(int argc, char **argv)
 	const char *lures = env_or("MEKIKI_LURES_MAP", MEKIKI_DEFAULT_LURES_MAP);
 	const char *tld = env_or("MEKIKI_TLD_MAP", MEKIKI_DEFAULT_TLD_MAP);
 	const char *hosting = env_or("MEKIKI_HOSTING_MAP", NULL);
+	const char *labels = env_or("MEKIKI_LABELS_MAP", NULL);
 	const char *check = NULL, *asn_db = NULL, *asn_map = NULL;
 	struct policy_opts o;
 	memset(&o, 0, sizeof o);
@@ -654,7 +705,7 @@ static int cmd_policy(int argc, char **argv)
 		}
 		int known = strcmp(opt, "--brands") == 0 || strcmp(opt, "--map") == 0 ||
 		            strcmp(opt, "--lures") == 0 || strcmp(opt, "--tld") == 0 ||
-		            strcmp(opt, "--hosting") == 0 ||
+		            strcmp(opt, "--hosting") == 0 || strcmp(opt, "--labels") == 0 ||
 		            strcmp(opt, "--bound") == 0 || strcmp(opt, "--check") == 0 ||
 		            strcmp(opt, "--asn-db") == 0 || strcmp(opt, "--asn-map") == 0;
 		if (!known)
@@ -671,6 +722,8 @@ static int cmd_policy(int argc, char **argv)
 			tld = val;
 		} else if (strcmp(opt, "--hosting") == 0) {
 			hosting = val;
+		} else if (strcmp(opt, "--labels") == 0) {
+			labels = val;
 		} else if (strcmp(opt, "--check") == 0) {
 			check = val;
 		} else if (strcmp(opt, "--asn-db") == 0) {
@@ -715,6 +768,8 @@ static int cmd_policy(int argc, char **argv)
 		goto out;
 	if (hosting && *hosting && !(o.hosting = load_tld_map(hosting, "hosting map")))
 		goto out;
+	if (labels && *labels && !(o.labels = load_suffix_map(labels, "label baselines", 1)))
+		goto out;
 	if (!asn_db != !asn_map) {
 		fprintf(stderr, "mekiki policy: --asn-db and --asn-map go together\n");
 		rc = usage(stderr);
@@ -742,6 +797,7 @@ out:
 	mekiki_catalogue_free(o.lures);
 	mekiki_tld_map_free(o.tld);
 	mekiki_tld_map_free(o.hosting);
+	mekiki_tld_map_free(o.labels);
 	mekiki_asn_map_free(o.asn_map);
 	mekiki_asn_close(o.asn_db);
 	return rc;
@@ -765,6 +821,8 @@ int main(int argc, char **argv)
 		return cmd_asn(argc - 2, argv + 2);
 	if (strcmp(argv[1], "policy") == 0)
 		return cmd_policy(argc - 2, argv + 2);
+	if (strcmp(argv[1], "label") == 0)
+		return cmd_label(argc - 2, argv + 2);
 	fprintf(stderr, "mekiki: unknown command '%s'\n", argv[1]);
 	return usage(stderr);
 }

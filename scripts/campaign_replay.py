@@ -51,10 +51,10 @@ import time
 
 from harness import corpus
 from harness.dns_fixture import DnsFixture
+from harness.domains import Suffixes, URL_HOST, link_hosts
 from harness.redis_private import Redis
 from harness.rspamd_private import Rspamd, free_port
 
-URL_HOST = re.compile(r"https?://([A-Za-z0-9._-]{1,253})", re.I)
 CAMPAIGN = "MEKIKI_CAMPAIGN_"
 PREFIX = "mkc:"
 
@@ -65,24 +65,6 @@ def date_of(msg):
     except (TypeError, ValueError, IndexError):
         return None
     return d if d and d.year >= 2000 else None
-
-
-def link_hosts(msg):
-    """The http(s) hosts of a message's text parts (decoded), lower case."""
-    hosts = []
-    for part in msg.walk():
-        if part.get_content_maintype() != "text":
-            continue
-        try:
-            text = part.get_content()
-        except (LookupError, ValueError, AssertionError):
-            payload = part.get_payload(decode=True) or b""
-            text = payload.decode("utf-8", "replace")
-        for h in URL_HOST.findall(text if isinstance(text, str) else ""):
-            h = h.lower().strip(".")
-            if "." in h and h not in hosts:
-                hosts.append(h)
-    return hosts
 
 
 def load_wave(folder):
@@ -98,34 +80,6 @@ def load_wave(folder):
         wave.append((d, item, link_hosts(msg)))
     wave.sort(key=lambda w: (w[0].timestamp(), w[1].id))
     return wave, skipped
-
-
-class Suffixes:
-    """The Public Suffix List (Debian's publicsuffix): registrable domains."""
-
-    def __init__(self, path="/usr/share/publicsuffix/public_suffix_list.dat"):
-        self.rules, self.wild, self.exc = set(), set(), set()
-        with open(path, encoding="utf-8") as f:
-            for line in f:
-                r = line.split("//")[0].strip().lower()
-                if not r:
-                    continue
-                if r.startswith("!"):
-                    self.exc.add(r[1:])
-                elif r.startswith("*."):
-                    self.wild.add(r[2:])
-                else:
-                    self.rules.add(r)
-
-    def registrable(self, host):
-        labels = host.split(".")
-        for i in range(len(labels)):
-            cand = ".".join(labels[i:])
-            if cand in self.exc:
-                return cand
-            if cand in self.rules or (i + 1 < len(labels) and ".".join(labels[i + 1:]) in self.wild):
-                return ".".join(labels[i - 1:]) if i > 0 else None
-        return ".".join(labels[-2:]) if len(labels) >= 2 else None
 
 
 def known_domains(ham_folders, brands_map, suffixes):

@@ -66,6 +66,7 @@ GROUPS = collections.OrderedDict([
     ("reply", ["MEKIKI_BRAND_REPLYTO_MISMATCH"]),
     ("tld", ["MEKIKI_URL_TLD", "MEKIKI_FROM_TLD"]),
     ("hosting", ["MEKIKI_URL_FREE_HOSTING"]),
+    ("label", ["MEKIKI_URL_RANDOM_LABEL"]),
     ("lure", ["MEKIKI_LURE"]),
     ("asn", ["MEKIKI_SENDER_ASN", "MEKIKI_URL_ASN", "MEKIKI_URL_SHARED_IP"]),
     ("composite", ["MEKIKI_PHISH", "MEKIKI_LURE_LINK"]),

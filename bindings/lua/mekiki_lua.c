@@ -42,8 +42,11 @@
  *   mekiki.tld_map(map_text)              -> map, {errors} | nil, message
  *   map:weight(host)                      -> weight, suffix | nil (none listed)
  *   map:count()
- *   mekiki.policy(brands, lures, tld [, bounds [, asn_db, asn_map [, hosting]]])
- *       -> policy (maps may be nil; hosting: a tld_map of hosting suffixes)
+ *   mekiki.label_map(map_text)            -> map, {errors} | nil, message
+ *       (the label baselines: a tld_map whose values are bits, 1 to 16)
+ *   mekiki.policy(brands, lures, tld [, bounds [, asn_db, asn_map [, hosting [, labels]]]])
+ *       -> policy (maps may be nil; hosting: a tld_map of hosting suffixes;
+ *          labels: a label_map)
  *   policy:decide(view) -> verdict, hosts: mekiki_decide() on a view table
  *       (see load_view()): verdict = { { symbol, factor, { option, ... } }, ... },
  *       hosts = { { host, registrable, tld, own, link }, ... }
@@ -694,7 +697,7 @@ struct ltldmap {
 	mekiki_tld_map *map;
 };
 
-static int l_tld_map(lua_State *L)
+static int new_suffix_map(lua_State *L, int labels)
 {
 	size_t len;
 	const char *text = check_text(L, 1, &len);
@@ -704,13 +707,24 @@ static int l_tld_map(lua_State *L)
 	lua_setmetatable(L, -2);
 	lua_newtable(L); /* errors */
 	int st;
-	u->map = mekiki_tld_map_new(text, len, collect_error, L, &st);
+	u->map = (labels ? mekiki_label_map_new : mekiki_tld_map_new)(text, len, collect_error, L,
+	                                                              &st);
 	if (!u->map) {
 		lua_pushnil(L);
 		lua_pushstring(L, mekiki_strerror(st));
 		return 2;
 	}
 	return 2; /* map, errors */
+}
+
+static int l_tld_map(lua_State *L)
+{
+	return new_suffix_map(L, 0);
+}
+
+static int l_label_map(lua_State *L)
+{
+	return new_suffix_map(L, 1);
 }
 
 static struct ltldmap *check_tldmap(lua_State *L)
@@ -780,16 +794,17 @@ static const mekiki_catalogue *opt_catalogue(lua_State *L, int idx)
 }
 
 /*
- * mekiki.policy(brands, lures, tld [, bounds [, asn_db, asn_map [, hosting]]])
+ * mekiki.policy(brands, lures, tld [, bounds [, asn_db, asn_map [, hosting [, labels]]]])
  * -> policy: brands and lures are catalogues (or nil), tld a TLD map (or
  * nil), bounds a table of mekiki_policy_set_bound() values ({ max_options =
  * 8, ... }), asn_db and asn_map the networks, hosting a TLD map of the
- * free-hosting suffixes (mekiki_policy_set_hosting()).  The policy keeps
- * the maps alive.
+ * free-hosting suffixes (mekiki_policy_set_hosting()), labels the label
+ * baselines (mekiki.label_map(), mekiki_policy_set_labels()).  The policy
+ * keeps the maps alive.
  */
 static int l_policy(lua_State *L)
 {
-	lua_settop(L, 7);
+	lua_settop(L, 8);
 	const mekiki_catalogue *brands = opt_catalogue(L, 1), *lures = opt_catalogue(L, 2);
 	const mekiki_tld_map *tld = NULL;
 	if (!lua_isnoneornil(L, 3)) {
@@ -826,6 +841,12 @@ static int l_policy(lua_State *L)
 			luaL_argerror(L, 7, "hosting map was not built");
 		mekiki_policy_set_hosting(lp->p, u->map);
 	}
+	if (!lua_isnil(L, 8)) {
+		struct ltldmap *u = luaL_checkudata(L, 8, TLDMAP_MT);
+		if (!u->map)
+			luaL_argerror(L, 8, "label map was not built");
+		mekiki_policy_set_labels(lp->p, u->map);
+	}
 	if (lua_type(L, 4) == LUA_TTABLE) {
 		lua_pushnil(L);
 		while (lua_next(L, 4)) {
@@ -840,8 +861,8 @@ static int l_policy(lua_State *L)
 	} else if (!lua_isnoneornil(L, 4)) {
 		return luaL_argerror(L, 4, "table of bounds expected");
 	}
-	lua_createtable(L, 6, 0);
-	for (int i = 1; i <= 7; i++) {
+	lua_createtable(L, 7, 0);
+	for (int i = 1; i <= 8; i++) {
 		if (i == 4)
 			continue;
 		lua_pushvalue(L, i);
@@ -1440,6 +1461,7 @@ static const luaL_Reg module_funcs[] = {
 	{"asn_open", l_asn_open},
 	{"asn_map", l_asn_map},
 	{"tld_map", l_tld_map},
+	{"label_map", l_label_map},
 	{"policy", l_policy},
 	{"lru", l_lru},
 	{NULL, NULL},

@@ -65,12 +65,14 @@ extern "C" {
  * mekiki_scan_flags(), mekiki_subject_claims() and mekiki_scan_invisible();
  * mekiki_asn_lookup() returns a status and says found through *found; 5:
  * mekiki_policy_set_hosting() and the symbol MEKIKI_URL_FREE_HOSTING; 6: the
- * campaign memory, mekiki_campaign_*() and mekiki_label_shape()).  A
+ * campaign memory, mekiki_campaign_*() and mekiki_label_shape(); 7: the
+ * label baselines, mekiki_label_map_new(), mekiki_domain_shape(),
+ * mekiki_policy_set_labels() and the symbol MEKIKI_URL_RANDOM_LABEL).  A
  * binding that loads the library at run time (the SpamAssassin plugin,
  * through FFI) compares it with the one it was written for and refuses
  * another; the Lua binding links the library in and cannot differ.
  */
-#define MEKIKI_ABI_VERSION 6
+#define MEKIKI_ABI_VERSION 7
 
 /* Foreign code points remembered per hit; further ones are counted only. */
 #define MEKIKI_MAX_FOREIGN 8
@@ -458,6 +460,39 @@ MEKIKI_API double mekiki_tld_map_weight(const mekiki_tld_map *map, const char *h
 MEKIKI_API int mekiki_label_shape(const char *label, size_t len, double *score);
 
 /*
+ * The built-in threshold of RANDOM, in bits of surprise per letter pair
+ * (the negative of mekiki_label_shape()'s score): a label scoring below
+ * -6.58 is random.
+ */
+#define MEKIKI_LABEL_RANDOM_BITS 6.58
+#define MEKIKI_LABEL_BITS_MIN 1.0
+#define MEKIKI_LABEL_BITS_MAX 16.0
+
+/*
+ * Label baselines (format in rules.d/mekiki_labels.map), one suffix per
+ * line: the bits of surprise per letter pair above which a label of a
+ * domain under that suffix is random, where the ham of a language the
+ * model does not know scores lower than English and romaji do:
+ *     pl       8.10    # Polish names: krzysztof 7.95, chrzaszcz 7.42
+ * The TLD map's format and parser (mekiki_tld_map_new()), the value 1 to
+ * 16 in decimal instead of a weight; scripts/label_baselines.py learns
+ * the lines from ham.  A domain under no listed suffix has the built-in
+ * MEKIKI_LABEL_RANDOM_BITS.  Look values up with mekiki_tld_map_weight().
+ */
+MEKIKI_API mekiki_tld_map *mekiki_label_map_new(const char *map, size_t len,
+                                                mekiki_error_fn err, void *ud, int *status);
+
+/*
+ * The shape of a registrable domain's label (domain[0..len), e.g.
+ * "krzysztof.pl": the shape of "krzysztof"), RANDOM judged against the
+ * baseline of the domain's longest suffix listed in labels (NULL, or none
+ * listed: the built-in threshold).  As mekiki_label_shape() otherwise;
+ * never fails; domain may be NULL when len is 0.
+ */
+MEKIKI_API int mekiki_domain_shape(const mekiki_tld_map *labels, const char *domain, size_t len,
+                                   double *score);
+
+/*
  * The policy: mekiki's decisions on a message, one implementation for every
  * host.  A host's adapter (the rspamd plugin, the SpamAssassin plugin, the
  * CLI) extracts what the message says -- its subject, text parts, From
@@ -510,6 +545,18 @@ MEKIKI_API int mekiki_policy_set_bound(mekiki_policy *p, const char *name, long 
  * there is anyone's.  Returns MEKIKI_OK, or MEKIKI_EINVAL for a NULL p.
  */
 MEKIKI_API int mekiki_policy_set_hosting(mekiki_policy *p, const mekiki_tld_map *hosting);
+
+/*
+ * The label baselines (mekiki_label_map_new()), before the policy is used,
+ * borrowed like the TLD map; NULL (the default): every suffix has the
+ * built-in threshold.  A link host whose registrable domain's label is
+ * RANDOM or MIXED (mekiki_domain_shape()) and that is not a brand's own,
+ * its family's nor under a listed free-hosting suffix gives
+ * MEKIKI_URL_RANDOM_LABEL (the registrable domains as options); the
+ * campaign memory's shapes read the same class.  Returns MEKIKI_OK, or
+ * MEKIKI_EINVAL for a NULL p.
+ */
+MEKIKI_API int mekiki_policy_set_labels(mekiki_policy *p, const mekiki_tld_map *labels);
 
 MEKIKI_API mekiki_message *mekiki_message_new(void);
 MEKIKI_API void mekiki_message_free(mekiki_message *m);

@@ -11,6 +11,7 @@
  * One pass over at most 63 bytes, no allocation.
  */
 #include <stdint.h>
+#include <string.h>
 
 #include "mekiki.h"
 #include "bigrams.h"
@@ -35,7 +36,7 @@
  * Acronyms run together (xmlrpc, pkgsrc, tcpdump) do read as random, none
  * in that ham: RANDOM is evidence to weigh with others, not a verdict.
  */
-#define MK_LABEL_RANDOM_BELOW (-6.58)
+#define MK_LABEL_RANDOM_BELOW (-MEKIKI_LABEL_RANDOM_BITS)
 
 /* Letter/digit alternations from which a label is MIXED: a8r8m8 has 5,
  * b5t6kq 4, while names with a number (quake3arena, listen4ever,
@@ -84,7 +85,8 @@ int32_t mk_label_log2_sum(const char *s, size_t len, size_t *n)
 	return sum;
 }
 
-int mekiki_label_shape(const char *label, size_t len, double *score)
+/* The shape with the label RANDOM below the threshold (a mean, negative). */
+static int shape_below(const char *label, size_t len, double below, double *score)
 {
 	const unsigned char *p = (const unsigned char *)label;
 	size_t letters = 0, digits = 0, switches = 0, run = 0, longest = 0;
@@ -137,7 +139,7 @@ int mekiki_label_shape(const char *label, size_t len, double *score)
 		return MEKIKI_LABEL_MIXED;
 	if (letters < MK_LABEL_MIN)
 		return MEKIKI_LABEL_SHORT;
-	if (mean >= MK_LABEL_RANDOM_BELOW)
+	if (mean >= below)
 		return MEKIKI_LABEL_WORD;
 	/*
 	 * Improbable, but in pieces each too short to be anything but an
@@ -145,4 +147,20 @@ int mekiki_label_shape(const char *label, size_t len, double *score)
 	 * as random letters.
 	 */
 	return longest < MK_LABEL_MIN ? MEKIKI_LABEL_SHORT : MEKIKI_LABEL_RANDOM;
+}
+
+int mekiki_label_shape(const char *label, size_t len, double *score)
+{
+	return shape_below(label, len, MK_LABEL_RANDOM_BELOW, score);
+}
+
+int mekiki_domain_shape(const mekiki_tld_map *labels, const char *domain, size_t len,
+                        double *score)
+{
+	if (!domain)
+		len = 0;
+	const char *dot = len ? memchr(domain, '.', len) : NULL;
+	size_t label = dot ? (size_t)(dot - domain) : len;
+	double bits = labels ? mekiki_tld_map_weight(labels, domain, len, NULL) : -1.0;
+	return shape_below(domain, label, bits > 0 ? -bits : MK_LABEL_RANDOM_BELOW, score);
 }

@@ -23,8 +23,8 @@ static uint64_t policy_serial_counter;
 static const char *const sym_names[S_COUNT] = {
 	"MEKIKI_BRAND_CONFUSABLE", "MEKIKI_FROM_CONFUSABLE", "MEKIKI_BRAND_CONFUSABLE_WEAK",
 	"MEKIKI_INVISIBLE_IN_WORD", "MEKIKI_URL_LOOKALIKE", "MEKIKI_BRAND_URL_MISMATCH",
-	"MEKIKI_LURE", "MEKIKI_URL_TLD", "MEKIKI_URL_FREE_HOSTING", "MEKIKI_FROM_TLD",
-	"MEKIKI_FROM_BRAND_SPOOF", "MEKIKI_BRAND_REPLYTO_MISMATCH", "MEKIKI_SUBJECT_BRAND",
+	"MEKIKI_LURE", "MEKIKI_URL_TLD", "MEKIKI_URL_FREE_HOSTING", "MEKIKI_URL_RANDOM_LABEL",
+	"MEKIKI_FROM_TLD", "MEKIKI_FROM_BRAND_SPOOF", "MEKIKI_BRAND_REPLYTO_MISMATCH", "MEKIKI_SUBJECT_BRAND",
 	"MEKIKI_BODY_BRAND", "MEKIKI_SENDER_ASN", "MEKIKI_URL_ASN", "MEKIKI_URL_SHARED_IP",
 	"MEKIKI_CAMPAIGN_ADDRESS", "MEKIKI_CAMPAIGN_DOMAIN", "MEKIKI_CAMPAIGN_NETWORK",
 	"MEKIKI_CAMPAIGN_SHAPE", "MEKIKI_CAMPAIGN_SENDER",
@@ -73,6 +73,14 @@ int mekiki_policy_set_hosting(mekiki_policy *p, const mekiki_tld_map *hosting)
 	if (!p)
 		return MEKIKI_EINVAL;
 	p->hosting = hosting;
+	return MEKIKI_OK;
+}
+
+int mekiki_policy_set_labels(mekiki_policy *p, const mekiki_tld_map *labels)
+{
+	if (!p)
+		return MEKIKI_EINVAL;
+	p->labels = labels;
 	return MEKIKI_OK;
 }
 
@@ -478,7 +486,7 @@ int mkp_host_info(mekiki_message *m, const char *host, size_t len, struct host_i
 			return 0;
 		}
 	}
-	struct host_info info = {0, 0, UINT32_MAX, 0.0, -1.0, {0, 0}};
+	struct host_info info = {0, 0, UINT32_MAX, 0.0, -1.0, MEKIKI_LABEL_SHORT, {0, 0}};
 	mekiki_host_verdict v;
 	if (m->brand_sc && mekiki_host_check(m->brand_sc, host, len, &v) == MEKIKI_OK) {
 		info.valid = 1;
@@ -487,6 +495,8 @@ int mkp_host_info(mekiki_message *m, const char *host, size_t len, struct host_i
 	} else {
 		v.registrable[0] = '\0';
 	}
+	if (v.registrable[0])
+		info.label = mekiki_domain_shape(m->p->labels, v.registrable, strlen(v.registrable), NULL);
 	if (m->p->tld) {
 		double w = mekiki_tld_map_weight(m->p->tld, host, len, NULL);
 		info.tld = w > 0 ? w : 0.0;

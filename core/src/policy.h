@@ -41,6 +41,7 @@ enum sym {
 	S_LURE,
 	S_URL_TLD,
 	S_URL_FREE_HOSTING,
+	S_URL_RANDOM_LABEL,
 	S_FROM_TLD,
 	S_FROM_BRAND_SPOOF,
 	S_BRAND_REPLYTO_MISMATCH,
@@ -63,6 +64,7 @@ struct mekiki_policy {
 	const mekiki_catalogue *brands, *lures;
 	const mekiki_tld_map *tld;
 	const mekiki_tld_map *hosting; /* free-hosting suffixes (same format) */
+	const mekiki_tld_map *labels;  /* label baselines (mekiki_label_map_new()) */
 	const mekiki_asn_db *asn_db;
 	const mekiki_asn_map *asn_map;
 	uint64_t serial; /* tells a message's scanners and cache which policy they serve */
@@ -91,6 +93,7 @@ struct host_info {
 	uint32_t brand;   /* or UINT32_MAX */
 	double tld;       /* 0 when not weighted */
 	double hosting;   /* the hosting map's weight, -1 when no suffix is listed */
+	int label;        /* MEKIKI_LABEL_* of the registrable domain's label */
 	struct str registrable; /* in the host cache's arena */
 };
 

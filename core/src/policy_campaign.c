@@ -134,17 +134,17 @@ static int keyable(const char *s, size_t n)
 
 /*
  * The shape of a registrable domain: its public suffix, the class of its
- * label and a length bucket ("cn~r1"), into out (at least MAX_KEY bytes).
+ * label (shape, MEKIKI_LABEL_*: the host's, judged against the label
+ * baselines) and a length bucket ("cn~r1"), into out (at least MAX_KEY bytes).
  * Returns the length, or 0 for a domain that gives none.
  */
-static size_t shape_of(const char *reg, size_t n, char *out, int *random)
+static size_t shape_of(const char *reg, size_t n, int shape, char *out, int *random)
 {
 	const char *dot = memchr(reg, '.', n);
 	*random = 0;
 	if (!dot || dot == reg || (size_t)(dot - reg) + 1 >= n)
 		return 0;
 	size_t label = (size_t)(dot - reg), suffix = n - label - 1;
-	int shape = mekiki_label_shape(reg, label, NULL);
 	*random = shape == MEKIKI_LABEL_RANDOM || shape == MEKIKI_LABEL_MIXED;
 	static const char cls[] = {'s', 'w', 'r', 'm'};
 	char c = shape >= 0 && shape < 4 ? cls[shape] : 'w';
@@ -230,7 +230,7 @@ int mekiki_campaign_features(mekiki_message *m)
 			memcpy(shape, "ip", 3);
 			sn = 2;
 		} else if (keyable(reg, rn)) {
-			sn = shape_of(reg, rn, shape, &random);
+			sn = shape_of(reg, rn, hi.label, shape, &random);
 		}
 		int risky = literal || random || hi.tld > 0 || hi.hosting > 0 ||
 		            (hi.flags & MEKIKI_HOST_LOOKALIKE);

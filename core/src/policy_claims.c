@@ -687,6 +687,18 @@ int mkp_check_notice(mekiki_message *m, int risky)
 	return MEKIKI_OK;
 }
 
+/* A link host under a registrable domain a program drew (abnpevb.cn,
+ * a8r8m8.shop) that is no brand's own nor its family's, and not under a
+ * listed free-hosting suffix: what is published there is anyone's, its
+ * names the hosting's (d1x2y3.cloudfront.net). */
+static int random_label(const struct link_host *h)
+{
+	return h->info.valid && h->registrable.len &&
+	       (h->info.label == MEKIKI_LABEL_RANDOM || h->info.label == MEKIKI_LABEL_MIXED) &&
+	       !(h->info.flags & (MEKIKI_HOST_BRAND_DOMAIN | MEKIKI_HOST_FAMILY)) &&
+	       h->info.hosting < 0;
+}
+
 /* Links: look-alike hosts, weighted TLDs, weighted free-hosting suffixes;
  * the From domain's TLD.  Returns whether any fired (the message's
  * infrastructure looks risky), or -1. */
@@ -708,6 +720,10 @@ int mkp_check_urls(mekiki_message *m, double *tld_best, double *hosting_best, do
 			                  UINT32_MAX))
 				return -1;
 		}
+		if (random_label(h) &&
+		    mkp_add_plain(m, &m->set[S_URL_RANDOM_LABEL], S(m, h->registrable),
+		                  h->registrable.len, 1.0, UINT32_MAX))
+			return -1;
 		if (h->info.valid && (h->info.flags & MEKIKI_HOST_LOOKALIKE) &&
 		    h->info.brand != UINT32_MAX) {
 			struct ob o;

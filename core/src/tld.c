@@ -25,6 +25,8 @@ struct tld_entry {
 struct mekiki_tld_map {
 	struct tld_entry *v;
 	size_t n, cap;
+	double lo, hi;      /* a value's range */
+	const char *expect; /* what a line should be, for the error */
 };
 
 static int is_blank(char c)
@@ -43,8 +45,8 @@ static int suffix_char(char c)
 	       c == '-' || c == '.';
 }
 
-/* A weight: digits with at most one '.', at least one digit, 0 .. 1. */
-static int parse_weight(const char *s, size_t n, double *w)
+/* A value: digits with at most one '.', at least one digit, lo .. hi. */
+static int parse_weight(const char *s, size_t n, double lo, double hi, double *w)
 {
 	char num[32];
 	size_t digits = 0, dots = 0;
@@ -63,11 +65,12 @@ static int parse_weight(const char *s, size_t n, double *w)
 	memcpy(num, s, n);
 	num[n] = '\0';
 	*w = strtod(num, NULL);
-	return *w >= 0.0 && *w <= 1.0;
+	return *w >= lo && *w <= hi;
 }
 
 /* The map's line, every byte outside printable ASCII written as \xNN. */
-static void report(mekiki_error_fn err, void *ud, unsigned line, const char *s, size_t n)
+static void report(mekiki_error_fn err, void *ud, const char *expect, unsigned line, const char *s,
+                   size_t n)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	char quoted[4 * 64 + 1], msg[384];
@@ -86,8 +89,7 @@ static void report(mekiki_error_fn err, void *ud, unsigned line, const char *s, 
 		}
 	}
 	quoted[o] = '\0';
-	snprintf(msg, sizeof msg, "expected \"suffix weight\" with a weight from 0 to 1, got \"%s\"",
-	         quoted);
+	snprintf(msg, sizeof msg, "expected %s, got \"%s\"", expect, quoted);
 	err(ud, line, msg);
 }
 
@@ -105,11 +107,11 @@ static int parse_line(mekiki_tld_map *m, const char *s, const char *e, unsigned 
 	double weight;
 	size_t n = (size_t)(suf_e - s);
 	int ok = n > 0 && n <= MK_TLD_MAX && s[0] != '.' && suf_e[-1] != '.' && w > suf_e &&
-	         parse_weight(w, (size_t)(e - w), &weight);
+	         parse_weight(w, (size_t)(e - w), m->lo, m->hi, &weight);
 	for (size_t i = 0; ok && i + 1 < n; i++)
 		ok = !(s[i] == '.' && s[i + 1] == '.'); /* no empty label */
 	if (!ok) {
-		report(err, ud, line, s, (size_t)(e - s));
+		report(err, ud, m->expect, line, s, (size_t)(e - s));
 		return 0;
 	}
 	if (m->n == m->cap) {
@@ -154,8 +156,9 @@ void mekiki_tld_map_free(mekiki_tld_map *m)
 	free(m);
 }
 
-mekiki_tld_map *mekiki_tld_map_new(const char *map, size_t len, mekiki_error_fn err, void *ud,
-                                   int *status)
+static mekiki_tld_map *suffix_map_new(const char *map, size_t len, double lo, double hi,
+                                      const char *expect, mekiki_error_fn err, void *ud,
+                                      int *status)
 {
 	int st = MEKIKI_OK;
 	mekiki_tld_map *m = NULL;
@@ -167,6 +170,9 @@ mekiki_tld_map *mekiki_tld_map_new(const char *map, size_t len, mekiki_error_fn 
 		st = MEKIKI_ENOMEM;
 		goto out;
 	}
+	m->lo = lo;
+	m->hi = hi;
+	m->expect = expect;
 	unsigned line = 0;
 	for (size_t i = 0; map && i < len;) {
 		const char *s = map + i;
@@ -207,6 +213,20 @@ out:
 		return NULL;
 	}
 	return m;
+}
+
+mekiki_tld_map *mekiki_tld_map_new(const char *map, size_t len, mekiki_error_fn err, void *ud,
+                                   int *status)
+{
+	return suffix_map_new(map, len, 0.0, 1.0, "\"suffix weight\" with a weight from 0 to 1", err,
+	                      ud, status);
+}
+
+mekiki_tld_map *mekiki_label_map_new(const char *map, size_t len, mekiki_error_fn err, void *ud,
+                                     int *status)
+{
+	return suffix_map_new(map, len, MEKIKI_LABEL_BITS_MIN, MEKIKI_LABEL_BITS_MAX,
+	                      "\"suffix bits\" with bits from 1 to 16", err, ud, status);
 }
 
 size_t mekiki_tld_map_count(const mekiki_tld_map *m)

@@ -88,7 +88,7 @@ if not add_map('brands_map') then
   lua_util.disable_module(N, 'config')
   return
 end
-for _, option in ipairs({ 'tld_map', 'hosting_map', 'lures_map' }) do
+for _, option in ipairs({ 'tld_map', 'hosting_map', 'labels_map', 'lures_map' }) do
   if settings[option] then
     add_map(option)
   end
@@ -136,7 +136,8 @@ end
 register_check(settings.symbol_check, mekiki.mekiki_check,
     { settings.symbol_brand_confusable, settings.symbol_from_confusable,
       settings.symbol_brand_confusable_weak, settings.symbol_invisible_in_word,
-      settings.symbol_url_tld, settings.symbol_url_free_hosting, settings.symbol_from_tld,
+      settings.symbol_url_tld, settings.symbol_url_free_hosting,
+      settings.symbol_url_random_label, settings.symbol_from_tld,
       settings.symbol_url_lookalike, settings.symbol_brand_url_mismatch,
       settings.symbol_lure, settings.symbol_from_brand_spoof, settings.symbol_subject_brand,
       settings.symbol_body_brand, settings.symbol_brand_replyto_mismatch })

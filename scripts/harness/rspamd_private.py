@@ -185,6 +185,7 @@ class Rspamd:
         return (f'brands_map = "{maps}/mekiki_brands.map";\n'
                 f'tld_map = "{maps}/mekiki_tld.map";\n'
                 f'hosting_map = "{maps}/mekiki_hosting.map";\n'
+                f'labels_map = "{maps}/mekiki_labels.map";\n'
                 f'lures_map = "{maps}/mekiki_lures.map";\n'
                 f'asn_map = "{maps}/mekiki_asn.map";\n'
                 f'asn_db = "{asn_db}";\n')

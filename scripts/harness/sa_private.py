@@ -82,6 +82,7 @@ class SpamAssassin:
                         f"mekiki_brands_map {maps}/mekiki_brands.map\n"
                         f"mekiki_tld_map {maps}/mekiki_tld.map\n"
                         f"mekiki_hosting_map {maps}/mekiki_hosting.map\n"
+                        f"mekiki_labels_map {maps}/mekiki_labels.map\n"
                         f"mekiki_lures_map {maps}/mekiki_lures.map\n"
                         f"mekiki_asn_map {maps}/mekiki_asn.map\n"
                         f"mekiki_asn_db {self.asn_db or maps + '/mekiki-asn.mmdb'}\n"

@@ -211,6 +211,7 @@ class TestRspamd(GoldenCase):
         local = {"local.d/mekiki.conf": f'brands_map = "{maps}/mekiki_brands.map";\n'
                                         f'tld_map = "{maps}/mekiki_tld.map";\n'
                                         f'hosting_map = "{maps}/mekiki_hosting.map";\n'
+                                        f'labels_map = "{maps}/mekiki_labels.map";\n'
                                         f'lures_map = "{maps}/mekiki_lures.map";\n'}
         cls.rspamd = Rspamd(stage, os.path.join(ARGS.state, "rspamd"), local=local,
                             dns_records=to_eml.dns_records(to_eml.load_cases(ARGS.table))).start()

@@ -106,7 +106,7 @@ def check(build, source, outside, lua51, root, prefix, manifest, env):
                 "modules.d/mekiki_composites.conf", "mekiki.pre", "mekiki.cf",
                 "lua/5.1/mekiki/rspamd.lua", "libmekiki.so.0", "bin/mekiki", "mekiki.h",
                 "pkgconfig/mekiki.pc", "mekiki_brands.map", "mekiki_tld.map",
-                "mekiki_hosting.map", "mekiki_lures.map", "mekiki_asn.map"]
+                "mekiki_hosting.map", "mekiki_labels.map", "mekiki_lures.map", "mekiki_asn.map"]
     if lua51:
         required.append("lua/5.1/mekiki.so")
     perl = os.path.join(source, "spamassassin")
@@ -126,7 +126,8 @@ def check(build, source, outside, lua51, root, prefix, manifest, env):
     with open(root + one("modules.d/mekiki.conf"), encoding="utf-8") as f:
         conf = dict(re.findall(r"^\s*(\w+_map|asn_db) = \"([^\"]+)\";", f.read(), re.M))
     for key, name in (("brands_map", "mekiki_brands.map"), ("tld_map", "mekiki_tld.map"),
-                      ("hosting_map", "mekiki_hosting.map"), ("lures_map", "mekiki_lures.map"), ("asn_map", "mekiki_asn.map")):
+                      ("hosting_map", "mekiki_hosting.map"), ("labels_map", "mekiki_labels.map"),
+                      ("lures_map", "mekiki_lures.map"), ("asn_map", "mekiki_asn.map")):
         if opts.get("mekiki_" + key) != one(name):
             fail(f"mekiki.cf: mekiki_{key} {opts.get('mekiki_' + key)}, installed {one(name)}")
         if conf.get(key) != one(name):

@@ -477,13 +477,31 @@ test("policy decides from a view table", function()
 end)
 
 test("policy with a hosting map (7th argument)", function()
-  local p = mekiki.policy(nil, nil, nil, nil, nil, nil, mekiki.tld_map("pages.dev 0.8\n"))
+  local p = mekiki.policy(nil, nil, nil, nil, nil, nil, (mekiki.tld_map("pages.dev 0.8\n")))
   collectgarbage("collect")
   local v = p:decide({ links = { { "https://x.pages.dev/", "x.pages.dev" } } })
   eq(v[1] and v[1][1], "MEKIKI_URL_FREE_HOSTING", "hosting map kept and used")
   eq(v[1][2], 0.8, "factor: the suffix's weight")
   eq(v[1][3][1], "x.pages.dev", "the host")
   raises("not a tld map", function() mekiki.policy(nil, nil, nil, nil, nil, nil, {}) end)
+end)
+
+test("policy with label baselines (8th argument)", function()
+  local labels, errs = mekiki.label_map("pl 8.10\nde 0.5\n")
+  eq(labels:count(), 1, "one valid line")
+  eq(#errs, 1, "bits below 1 refused")
+  eq(labels:weight("krzysztof.pl"), 8.1, "the bits of the suffix")
+  -- registrable domains come with the brand catalogue's host check
+  local v = mekiki.policy(cat):decide({ links = { { "https://www.krzysztof.pl/",
+                                                    "www.krzysztof.pl" } } })
+  eq(v[1] and v[1][1], "MEKIKI_URL_RANDOM_LABEL", "krzysztof (7.95 bits) is random by default")
+  eq(v[1][3][1], "krzysztof.pl", "the registrable domain")
+  local p = mekiki.policy(cat, nil, nil, nil, nil, nil, nil, labels)
+  labels = nil
+  collectgarbage("collect")
+  v = p:decide({ links = { { "https://www.krzysztof.pl/", "www.krzysztof.pl" } } })
+  eq(#v, 0, "label map kept and used: a word under .pl's 8.10")
+  raises("not a label map", function() mekiki.policy(nil, nil, nil, nil, nil, nil, nil, {}) end)
 end)
 
 test("policy: bad bounds and views are errors", function()

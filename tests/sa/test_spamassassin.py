@@ -309,6 +309,25 @@ class TestWeights(SATestCase):
                      "MEKIKI_BRAND_URL_MISMATCH", "MEKIKI_PHISH"):
             self.assertIn(rule, tests)
 
+    def test_label_baselines_spare_what_they_list(self):
+        # krzysztof scores 7.95 bits per letter pair: random by the built-in
+        # 6.58 (the shipped map lists nothing); a .pl line of 8.10 spares it
+        # and leaves random letters under .pl random.
+        msg = message(b"see https://www.krzysztof.pl/a and https://msltqogjvukx.pl/b\r\n")
+        tests, out = self.check(self.sa("labels-shipped"), msg)
+        self.assertIn("MEKIKI_URL_RANDOM_LABEL", tests)
+        m = re.search(r"MEKIKI_URL_RANDOM_LABEL[^\n]*\n\s*\[([^\]]*)\]", out)
+        self.assertIsNotNone(m, out)
+        # (in the order SpamAssassin lists the links)
+        self.assertEqual(sorted(m.group(1).split(",")), ["krzysztof.pl", "msltqogjvukx.pl"])
+        path = os.path.join(STATE, "labels-pl.map")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write("pl 8.10\n")
+        tests, out = self.check(self.sa("labels-pl", local_cf=f"mekiki_labels_map {path}\n"), msg)
+        m = re.search(r"MEKIKI_URL_RANDOM_LABEL[^\n]*\n\s*\[([^\]]*)\]", out)
+        self.assertIsNotNone(m, out)
+        self.assertEqual(m.group(1), "msltqogjvukx.pl")
+
     def test_score_overridden_in_local_cf(self):
         msg = message(b"see https://xj3k.example-kq.top/a for details\r\n")
         tests, out = self.check(self.sa("tld-local", local_cf="score MEKIKI_URL_TLD 10\n"), msg)
@@ -645,10 +664,11 @@ class TestSpamdLiveUpdate(unittest.TestCase):
         # complaint about a file since.
         for line in ("mekiki: brand map loaded from", "mekiki: lure map loaded from",
                      "mekiki: TLD map loaded from", "mekiki: hosting map loaded from",
+                     "mekiki: label baselines loaded from",
                      f"mekiki: ASN database {f['mmdb']} and map {f['asn']} loaded"):
             self.assertEqual(log.count(line), 1, line)
         self.assertNotRegex(log, r"mekiki: (?!brand map loaded|lure map loaded|TLD map loaded|"
-                                 r"hosting map loaded|ASN database)")
+                                 r"hosting map loaded|label baselines loaded|ASN database)")
 
 
 class TestHostile(SATestCase):

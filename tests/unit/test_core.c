@@ -2391,6 +2391,78 @@ START_TEST(test_policy_free_hosting)
 END_TEST
 
 /* ------------------------------------------------------------------------ */
+/* Random link labels and their baselines (mekiki_policy_set_labels)       */
+
+START_TEST(test_policy_label_baselines)
+{
+	/* The map: bits 1 to 16, the TLD map's format; bad lines reported. */
+	static const char text[] = "pl 8.10   # Polish names\n"
+	                           "pl.example 0.5\n"
+	                           "cz -7\n"
+	                           "de 17\n"
+	                           "com.pl 9.5\n";
+	static struct errlog e;
+	int st = -1;
+	e.n = 0;
+	mekiki_tld_map *labels = mekiki_label_map_new(text, sizeof text - 1, log_error, &e, &st);
+	ck_assert_ptr_nonnull(labels);
+	ck_assert_int_eq(st, MEKIKI_OK);
+	ck_assert_uint_eq(mekiki_tld_map_count(labels), 2);
+	ck_assert_uint_eq(e.n, 3);
+	ck_assert_uint_eq(e.lines[0], 2);
+	ck_assert_uint_eq(e.lines[1], 3);
+	ck_assert_uint_eq(e.lines[2], 4);
+	ck_assert_ptr_nonnull(strstr(e.msgs[1], "expected \"suffix bits\" with bits from 1 to 16"));
+	/* ... and a TLD map refuses what is a label map's value */
+	mekiki_tld_map *as_tld = mekiki_tld_map_new("pl 8.10\n", 8, NULL, NULL, &st);
+	ck_assert_uint_eq(mekiki_tld_map_count(as_tld), 0);
+	mekiki_tld_map_free(as_tld);
+
+	/* krzysztof scores 7.95 bits: random by the built-in 6.58, a word
+	 * under .pl's 8.10; the longest listed suffix applies (com.pl 9.5). */
+	double score = 1.0;
+	ck_assert_int_eq(mekiki_domain_shape(NULL, "krzysztof.pl", 12, &score), MEKIKI_LABEL_RANDOM);
+	ck_assert(score < -7.9 && score > -8.0);
+	ck_assert_int_eq(mekiki_domain_shape(labels, "krzysztof.pl", 12, NULL), MEKIKI_LABEL_WORD);
+	ck_assert_int_eq(mekiki_domain_shape(labels, "KRZYSZTOF.PL.", 13, NULL), MEKIKI_LABEL_WORD);
+	ck_assert_int_eq(mekiki_domain_shape(labels, "krzysztof.com", 13, NULL), MEKIKI_LABEL_RANDOM);
+	ck_assert_int_eq(mekiki_domain_shape(labels, "msltqogjvukx.pl", 15, NULL),
+	                 MEKIKI_LABEL_RANDOM); /* 8.30 bits: above .pl's too */
+	ck_assert_int_eq(mekiki_domain_shape(labels, "msltqogjvukx.com.pl", 19, NULL),
+	                 MEKIKI_LABEL_WORD); /* com.pl 9.5 */
+	ck_assert_int_eq(mekiki_domain_shape(labels, "a8r8m8.pl", 9, NULL), MEKIKI_LABEL_MIXED);
+	ck_assert_int_eq(mekiki_domain_shape(labels, NULL, 0, &score), MEKIKI_LABEL_SHORT);
+	ck_assert(score == 0.0);
+	ck_assert_int_eq(mekiki_domain_shape(labels, "krzysztof", 9, NULL), MEKIKI_LABEL_RANDOM);
+
+	/* The policy: the symbol with the registrable domains as options; the
+	 * baselines spare what they list. */
+	mekiki_policy *p = mekiki_policy_new(shipped, NULL, NULL, &st);
+	mekiki_policy *off = mekiki_policy_new(shipped, NULL, NULL, &st);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_ptr_nonnull(off);
+	ck_assert_int_eq(mekiki_policy_set_labels(NULL, labels), MEKIKI_EINVAL);
+	ck_assert_int_eq(mekiki_policy_set_labels(p, labels), MEKIKI_OK);
+	mekiki_message *m = mekiki_message_new();
+	ck_assert_ptr_nonnull(m);
+	static char got[4096];
+	const char *const links[] = {"https://www.krzysztof.pl/", "https://x.msltqogjvukx.com/a",
+	                             "https://y.msltqogjvukx.com/b", "https://www.mythtv.org/",
+	                             NULL};
+	hosting_view(m, off, NULL, NULL, NULL, links);
+	verdict_text(m, got, sizeof got);
+	ck_assert_str_eq(got, "MEKIKI_URL_RANDOM_LABEL 1.000 [krzysztof.pl,msltqogjvukx.com]\n");
+	hosting_view(m, p, NULL, NULL, NULL, links);
+	verdict_text(m, got, sizeof got);
+	ck_assert_str_eq(got, "MEKIKI_URL_RANDOM_LABEL 1.000 [msltqogjvukx.com]\n");
+	mekiki_message_free(m);
+	mekiki_policy_free(p);
+	mekiki_policy_free(off);
+	mekiki_tld_map_free(labels);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
 
 
 /* ------------------------------------------------------------------------ */
@@ -2701,6 +2773,7 @@ static Suite *core_suite(void)
 	tcase_add_test(ts, test_owns);
 	tcase_add_test(ts, test_decide_again_with_flag);
 	tcase_add_test(ts, test_policy_free_hosting);
+	tcase_add_test(ts, test_policy_label_baselines);
 	suite_add_tcase(s, ts);
 	return s;
 }

@@ -35,6 +35,7 @@ local settings = {
   brands_map = nil,          -- required: URL or path of the brand catalogue
   tld_map = nil,             -- URL or path of the TLD weights (optional)
   hosting_map = nil,         -- URL or path of the free-hosting suffixes (optional)
+  labels_map = nil,          -- URL or path of the label baselines (optional)
   lures_map = nil,           -- URL or path of the lure phrases (optional)
   cache_dir = '',            -- compiled brand and lure patterns kept here ('': none)
   max_urls = 200,            -- links looked at per message
@@ -51,6 +52,7 @@ local settings = {
   symbol_invisible_in_word = 'MEKIKI_INVISIBLE_IN_WORD',
   symbol_url_tld = 'MEKIKI_URL_TLD',
   symbol_url_free_hosting = 'MEKIKI_URL_FREE_HOSTING',
+  symbol_url_random_label = 'MEKIKI_URL_RANDOM_LABEL',
   symbol_url_lookalike = 'MEKIKI_URL_LOOKALIKE',
   symbol_lure = 'MEKIKI_LURE',
   symbol_brand_url_mismatch = 'MEKIKI_BRAND_URL_MISMATCH',
@@ -99,7 +101,8 @@ local counts = { 'max_text_bytes', 'max_parts', 'max_hits', 'max_options', 'max_
                  'shared_ip_min_domains', 'asn_db_check_interval' }
 
 -- The maps rspamd delivers: option -> what the log calls it, how the
--- library builds it (each answers :count()).
+-- library builds it (each answers :count()); empty: a map that may list
+-- nothing (the label baselines: none listed, the built-in threshold).
 local function catalogue(data)
   return mekiki.catalogue(data, settings.cache_dir)
 end
@@ -108,6 +111,7 @@ local maps = {
   lures_map = { what = 'lure phrases', build = catalogue, cached = true },
   tld_map = { what = 'TLD map', build = mekiki.tld_map },
   hosting_map = { what = 'hosting map', build = mekiki.tld_map },
+  labels_map = { what = 'label baselines', build = mekiki.label_map, empty = true },
   asn_map = { what = 'ASN map', build = mekiki.asn_map },
 }
 local loaded = {} -- option -> the map built from it; absent until it has loaded
@@ -125,7 +129,8 @@ end
 
 local function current_policy()
   policy = policy or mekiki.policy(loaded.brands_map, loaded.lures_map, loaded.tld_map, bounds(),
-                                   asn_db, loaded.asn_map, loaded.hosting_map)
+                                   asn_db, loaded.asn_map, loaded.hosting_map,
+                                   loaded.labels_map)
   return policy
 end
 
@@ -756,7 +761,8 @@ local function build_map(option, data)
     return
   end
   local previous = loaded[option] and loaded[option]:count() or 0
-  if map:count() == 0 and previous > 0 then
+  local may_be_empty = maps[option].empty and #errs == 0
+  if map:count() == 0 and previous > 0 and not may_be_empty then
     rspamd_logger.errx(rspamd_config, '%s: the %s %s has no valid entry (%s bad lines%s); ' ..
         '%s (%s entries)', N, what, path, #errs, errs[1] and (', first: ' .. errs[1]) or '',
         keep, previous)
@@ -770,7 +776,7 @@ local function build_map(option, data)
     end
     rspamd_logger.warnx(rspamd_config, '%s: %s %s: %s (line skipped)', N, what, path, e)
   end
-  if map:count() == 0 then
+  if map:count() == 0 and not may_be_empty then
     rspamd_logger.errx(rspamd_config, '%s: %s %s has no valid entry (%s bad lines); ' ..
         'its symbols are off until it is fixed', N, what, path, #errs)
   else
@@ -930,8 +936,8 @@ local function configure(opts)
   if not configure_campaign() then
     return nil
   end
-  for _, k in ipairs({ 'brands_map', 'tld_map', 'hosting_map', 'lures_map', 'asn_map',
-                       'asn_db' }) do
+  for _, k in ipairs({ 'brands_map', 'tld_map', 'hosting_map', 'labels_map', 'lures_map',
+                       'asn_map', 'asn_db' }) do
     if type(settings[k]) ~= 'string' or settings[k] == '' then
       settings[k] = nil -- an optional map not given
     end

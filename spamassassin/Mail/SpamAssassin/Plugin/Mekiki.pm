@@ -38,8 +38,8 @@ use constant MAX_LOGGED_ERRORS => 10; # bad map lines listed per load
 # DMARC_POLICY_REJECT / _QUARANTINE / _SOFTFAIL).
 our @RULES = qw(MEKIKI_BRAND_CONFUSABLE MEKIKI_FROM_CONFUSABLE MEKIKI_BRAND_CONFUSABLE_WEAK
                 MEKIKI_INVISIBLE_IN_WORD MEKIKI_URL_LOOKALIKE MEKIKI_BRAND_URL_MISMATCH
-                MEKIKI_LURE MEKIKI_URL_TLD MEKIKI_URL_FREE_HOSTING MEKIKI_FROM_TLD
-                MEKIKI_FROM_BRAND_SPOOF
+                MEKIKI_LURE MEKIKI_URL_TLD MEKIKI_URL_FREE_HOSTING MEKIKI_URL_RANDOM_LABEL
+                MEKIKI_FROM_TLD MEKIKI_FROM_BRAND_SPOOF
                 MEKIKI_BRAND_REPLYTO_MISMATCH MEKIKI_SUBJECT_BRAND MEKIKI_BODY_BRAND
                 MEKIKI_SENDER_ASN MEKIKI_URL_ASN MEKIKI_URL_SHARED_IP);
 our @DMARC_FAIL_RULES = qw(DMARC_REJECT DMARC_QUAR DMARC_NONE);
@@ -63,7 +63,8 @@ sub set_config {
   my %default = (mekiki_library => 'libmekiki.so.0',
                  mekiki_cache_dir => '__local_state_dir__/mekiki');
   for my $name (qw(mekiki_library mekiki_brands_map mekiki_tld_map mekiki_hosting_map
-                   mekiki_lures_map mekiki_asn_db mekiki_asn_map mekiki_cache_dir)) {
+                   mekiki_labels_map mekiki_lures_map mekiki_asn_db mekiki_asn_map
+                   mekiki_cache_dir)) {
     push @cmds, { setting => $name, is_admin => 1, default => $default{$name} // '',
                   type => $Mail::SpamAssassin::Conf::CONF_TYPE_STRING };
   }
@@ -161,7 +162,7 @@ sub _load {
   # The path an option gives, or undef when it is empty.
   my %path = map { my $p = untaint_var($conf->{"mekiki_$_"});
                    ($_ => defined $p && $p ne '' ? $p : undef) }
-             qw(brands_map lures_map tld_map hosting_map asn_db asn_map cache_dir);
+             qw(brands_map lures_map tld_map hosting_map labels_map asn_db asn_map cache_dir);
   my $st = eval {
     die "option mekiki_brands_map (path of the brand map) is required\n"
       unless $path{brands_map};
@@ -178,6 +179,10 @@ sub _load {
     if (my $hosting = $path{hosting_map}) {
       $maps{hosting} = _map($lib, 'tld_map', $hosting, 'hosting map');
       info("mekiki: hosting map loaded from $hosting: $maps{hosting}{count} entries");
+    }
+    if (my $labels = $path{labels_map}) {
+      $maps{labels} = _map($lib, 'label_map', $labels, 'label baselines');
+      info("mekiki: label baselines loaded from $labels: $maps{labels}{count} entries");
     }
     @maps{qw(asn_db asn_map)} = _asn($lib, $path{asn_db}, $path{asn_map})
       if $path{asn_db} && $path{asn_map};
@@ -554,6 +559,7 @@ Mail::SpamAssassin::Plugin::Mekiki - brand-impersonation phishing detection (lib
   mekiki_brands_map  /usr/local/share/mekiki/mekiki_brands.map
   mekiki_tld_map     /usr/local/share/mekiki/mekiki_tld.map
   mekiki_hosting_map /usr/local/share/mekiki/mekiki_hosting.map
+  mekiki_labels_map  /usr/local/share/mekiki/mekiki_labels.map
   mekiki_lures_map   /usr/local/share/mekiki/mekiki_lures.map
 
   header MEKIKI_BRAND_CONFUSABLE eval:check_mekiki('MEKIKI_BRAND_CONFUSABLE')
@@ -575,7 +581,7 @@ the rule's configured score for that message, as rspamd's dynamic weights do.
 
 =item mekiki_brands_map PATH (required)
 
-=item mekiki_tld_map PATH, mekiki_hosting_map PATH, mekiki_lures_map PATH (optional)
+=item mekiki_tld_map PATH, mekiki_hosting_map PATH, mekiki_labels_map PATH, mekiki_lures_map PATH (optional)
 
 =item mekiki_asn_db PATH, mekiki_asn_map PATH (optional: the network rules)
 

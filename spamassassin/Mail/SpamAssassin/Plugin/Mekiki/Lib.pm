@@ -19,7 +19,7 @@ use warnings;
 our $VERSION = '0.1.0';
 
 # Constants of mekiki.h; the test sa_layout compares them with the header.
-use constant ABI => 6;             # MEKIKI_ABI_VERSION this binding was written for
+use constant ABI => 7;             # MEKIKI_ABI_VERSION this binding was written for
 use constant ELIMIT => -4;         # enum mekiki_status
 use constant MESSAGE_DMARC_FAIL => 0x1; # MEKIKI_MESSAGE_*
 use constant MESSAGE_REPORT => 0x2;
@@ -38,6 +38,7 @@ my @SIGNATURES = (
   [tld_map_new => ['string', 'size_t', $ERR_FN, 'opaque', 'int*'] => 'opaque'],
   [tld_map_free => ['opaque'] => 'void'],
   [tld_map_count => ['opaque'] => 'size_t'],
+  [label_map_new => ['string', 'size_t', $ERR_FN, 'opaque', 'int*'] => 'opaque'],
   [asn_open => ['string', 'opaque', 'size_t'] => 'opaque'],
   [asn_close => ['opaque'] => 'void'],
   [asn_map_new => ['string', 'size_t', $ERR_FN, 'opaque', 'int*'] => 'opaque'],
@@ -48,6 +49,7 @@ my @SIGNATURES = (
   [policy_set_bound => ['opaque', 'string', 'sint64'] => 'int'],
   [policy_set_networks => ['opaque', 'opaque', 'opaque'] => 'int'],
   [policy_set_hosting => ['opaque', 'opaque'] => 'int'],
+  [policy_set_labels => ['opaque', 'opaque'] => 'int'],
   [message_new => [] => 'opaque'],
   [message_free => ['opaque'] => 'void'],
   [message_reset => ['opaque', 'opaque'] => 'int'],
@@ -148,6 +150,14 @@ sub tld_map {
   return ($map, $errors);
 }
 
+# The label baselines: a tld_map whose values are bits (mekiki_label_map_new()).
+sub label_map {
+  my ($self, $text) = @_;
+  my ($map, $errors) = $self->_map('label_map_new', 'tld_map_free', $text);
+  $map->{count} = $self->_call(tld_map_count => $map->{h});
+  return ($map, $errors);
+}
+
 sub asn_map {
   my ($self, $text) = @_;
   my ($map, $errors) = $self->_map('asn_map_new', 'asn_map_free', $text);
@@ -167,7 +177,8 @@ sub asn_open {
 }
 
 # The policy over handles of this binding: brands (required), lures, tld,
-# hosting (a tld_map of the free-hosting suffixes), asn_db with asn_map
+# hosting (a tld_map of the free-hosting suffixes), labels (a label_map, the
+# label baselines), asn_db with asn_map
 # (optional), and bounds ({ name => value }, see
 # mekiki_policy_set_bound()).  Dies naming a refused bound.
 sub policy {
@@ -176,7 +187,8 @@ sub policy {
   my $p = $self->_call(policy_new => map({ $_ && $_->{h} } @a{qw(brands lures tld)}), \$status)
     or die "cannot build the policy: " . $self->_call(strerror => $status) . "\n";
   my $policy = bless { lib => $self,
-                       keep => [ grep { $_ } @a{qw(brands lures tld hosting asn_db asn_map)} ],
+                       keep => [ grep { $_ } @a{qw(brands lures tld hosting labels asn_db
+                                                    asn_map)} ],
                        h => Mail::SpamAssassin::Plugin::Mekiki::Lib::Handle->new($self, $p,
                                                                       'policy_free') },
                      'Mail::SpamAssassin::Plugin::Mekiki::Lib::Policy';
@@ -186,6 +198,8 @@ sub policy {
   }
   $self->_ok($self->_call(policy_set_hosting => $p, $a{hosting}{h}), 'hosting map')
     if $a{hosting};
+  $self->_ok($self->_call(policy_set_labels => $p, $a{labels}{h}), 'label baselines')
+    if $a{labels};
   $self->_ok($self->_call(policy_set_networks => $p, $a{asn_db}{h}, $a{asn_map}{h}),
              'ASN database') if $a{asn_db} && $a{asn_map};
   return $policy;
