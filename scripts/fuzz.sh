@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 seconds=${FUZZ_SECONDS:-30}
-targets=${FUZZ_TARGETS:-scan host catalogue link lua mmdb asn_map tld_map policy}
+targets=${FUZZ_TARGETS:-scan host catalogue link lua mmdb asn_map tld_map policy campaign}
 out=build-fuzz
 
 CC=clang cmake -S . -B "$out" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMEKIKI_FUZZ=ON >/dev/null

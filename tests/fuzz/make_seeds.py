@@ -144,3 +144,84 @@ POLICY = GOLDEN + [
     '{"subject": "\x01"}', '\ufeff{}', '{"subject": "ok"} x', '-0.0e+00', '[1e999]', '[01]',
 ]
 write("policy", [p.encode() for p in POLICY] + [b'{"subject": "\xc0\xaf \xed\xa0\x80 \xf4\x90\x80\x80"}'])
+
+# fuzz_campaign: byte 0 the policy (bit 0 brands, 1 TLD, 2 hosting, 3 ASN
+# database and map, bits 4..6 max_options - 1, bit 7 max_urls 1), then
+# operations: an op byte and its fields, each a length byte and its bytes
+# (see fuzz_campaign.c).
+def fld(b):
+    b = b.encode() if isinstance(b, str) else b
+    return bytes([len(b)]) + b
+def addr(a):       # an address: as text ...
+    return bytes([0]) + fld(a)
+def v4(*b):        # ... or raw bytes written as IPv4, IPv6 or IPv4-mapped text
+    return bytes([1, *b])
+def v6(b):
+    return bytes([2]) + b
+def mapped(*b):
+    return bytes([3, *b])
+(C_LABEL, C_SENDER, C_ADDR, C_LINK, C_FEATURES, C_COUNT, C_COUNT_NULL, C_DECIDE_CAMPAIGN,
+ C_NETWORKS, C_DECIDE, C_RESET, C_LINK_HOSTS, C_AGAIN) = range(13)
+def host_addr(host, domain, a):
+    return bytes([C_ADDR]) + fld(host) + fld(domain) + a
+def count(i, value):
+    return bytes([C_COUNT, i]) + fld(value)
+def link(url, host, shown=None):
+    return bytes([C_LINK, 1 if shown is not None else 0]) + fld(url) + fld(host) + fld(shown or "")
+ALL = 0x0f | 7 << 4   # every map, max_options 8
+CAMPAIGN = [
+    # the unit test's message (tests/unit/test_asn.c, test_campaign_api)
+    bytes([ALL, C_SENDER]) + addr("183.14.2.3")
+    + host_addr("login.qhzvkx.cn", "qhzvkx.cn", addr("104.248.62.17"))
+    + host_addr("www.example.org", "example.org", addr("::ffff:104.248.62.18"))
+    + host_addr("cdn.qhzvkx.cn", "qhzvkx.cn", addr("104.16.1.1"))
+    + host_addr("lan.qhzvkx.cn", "qhzvkx.cn", addr("192.168.1.1"))
+    + host_addr("x.qhzvkx.cn", "qhzvkx.cn", addr("not an address"))
+    + bytes([C_NETWORKS, C_FEATURES]) + count(0, "2") + count(1, "1234567") + count(2, "12345678")
+    + count(3, "0") + count(4, " 1") + count(5, "0x10") + count(40, "1")
+    + bytes([C_DECIDE_CAMPAIGN, C_AGAIN, C_DECIDE_CAMPAIGN, C_NETWORKS, C_RESET, C_FEATURES]),
+    # label shapes (random, words, mixed, acronyms joined, punycode, bytes)
+    bytes([0]) + b"".join(bytes([C_LABEL]) + fld(s) for s in [
+        "abnpevb", "msltqogjvukx", "kuronekoyamato", "mitsuisumitomo", "a8r8m8", "x7k2q9",
+        "quake3arena", "kpmg-jp", "hp-ibm-jp", "xn--zckzah", "XN--80AK6AA92E", "MsLtQoGjVuKx",
+        "", "-", "123456", "dkauqie", "mythtv", "q" * 70, "abc\x00def", b"\xff\xfeabcdef"]),
+    # IPv6: a DigitalOcean sender and hosts, a CDN, link-local, loopback, mapped
+    bytes([0x08 | 2 << 4, C_SENDER]) + addr("2a03:b0c0:2:d0::99")
+    + host_addr("x7k2q9ab.xyz", "x7k2q9ab.xyz", addr("2a03:b0c0:2:d0::1"))
+    + host_addr("pzlmtrqx.top", "pzlmtrqx.top", v6(bytes.fromhex("2a03b0c0000200d00000000000000002")))
+    + host_addr("a.cdn.example", "cdn.example", addr("2606:4700::1"))
+    + host_addr("lan.example", "lan.example", addr("fe80::1%eth0"))
+    + host_addr("lo.example", "lo.example", v6(bytes(15) + b"\x01"))
+    + host_addr("m.qhzvkx.cn", "qhzvkx.cn", mapped(165, 22, 1, 2))
+    + bytes([C_FEATURES]) + count(0, "7") + count(1, "9999999") + count(2, "3")
+    + bytes([C_DECIDE_CAMPAIGN]) + count(3, "1") + bytes([C_DECIDE_CAMPAIGN]),
+    # hostile hosts: spaces and line ends, a NUL, upper case, trailing dots, an
+    # address as the host, punycode, a 253-byte name; links and decisions
+    bytes([0x07 | 7 << 4, C_SENDER]) + addr("104.248.9.9\x00junk")
+    + host_addr("a b\r\n.cn", "a b\r\n.cn", v4(104, 248, 1, 1))
+    + host_addr("Kx\x00q.QHZVKX.CN..", "qhzvkx.cn", v4(104, 248, 1, 2))
+    + host_addr("203.0.113.7", "", addr("203.0.113.7"))
+    + host_addr("xn--80ak6aa92e.com", "xn--80ak6aa92e.com", v4(193, 37, 255, 9))
+    + host_addr("q" * 240 + ".abnpevb.cn", "abnpevb.cn", v4(45, 76, 1, 3))
+    + host_addr("x" * 254, "x", v4(104, 248, 1, 4))
+    + link("https://amzn.pzlmtr.cn/x", "amzn.pzlmtr.cn", "https://www.amazon.co.jp/")
+    + link("http://203.0.113.7/", "203.0.113.7")
+    + bytes([C_DECIDE, C_LINK_HOSTS, C_FEATURES]) + count(0, "5") + count(1, "0000001")
+    + count(2, "") + count(200, "1") + count(255, "1")
+    + bytes([C_COUNT_NULL, 3, 0, C_COUNT_NULL, 4, 2, C_DECIDE_CAMPAIGN, C_DECIDE, C_DECIDE_CAMPAIGN]),
+    # max_urls 1: at most 64 addresses, and more features than the 32 listed
+    bytes([0x8f, C_SENDER]) + v4(221, 0, 0, 1)
+    + b"".join(host_addr(f"h{i}.qhzvkx{i % 7}.cn", f"qhzvkx{i % 7}.cn", v4(104, 248, i, i + 1))
+               for i in range(70))
+    + bytes([C_FEATURES]) + b"".join(count(i, str(i + 1)) for i in range(34))
+    + bytes([C_DECIDE_CAMPAIGN]),
+    # a brand's own hosts, a look-alike, free hosting, a CDN's address
+    bytes([ALL]) + host_addr("www.amazon.co.jp", "amazon.co.jp", addr("104.248.3.3"))
+    + host_addr("amazon.co.jp.", "amazon.co.jp", addr("54.240.1.1"))
+    + host_addr("arnazon.co.jp", "arnazon.co.jp", addr("104.248.3.4"))
+    + host_addr("phish.storage.googleapis.com", "googleapis.com", addr("140.82.112.5"))
+    + host_addr("smbc-card.com.metaplanning.xyz", "metaplanning.xyz", addr("112.224.1.1"))
+    + bytes([C_FEATURES]) + b"".join(count(i, "4") for i in range(8))
+    + bytes([C_DECIDE_CAMPAIGN, C_RESET, C_DECIDE_CAMPAIGN, C_AGAIN]),
+]
+write("campaign", CAMPAIGN)
