@@ -159,6 +159,13 @@ static size_t shape_of(const char *reg, size_t n, int shape, char *out, int *ran
 	return suffix + 3;
 }
 
+/* What snprintf() wrote into a buffer of cap bytes: its return value is
+ * what it would have written, more than the buffer holds when cut. */
+static size_t printed(int n, size_t cap)
+{
+	return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
+}
+
 /*
  * The sending network is a campaign's only when the ASN map weighs it as a
  * sender (the consumer and hosting networks the waves send from): the
@@ -234,24 +241,24 @@ int mekiki_campaign_features(mekiki_message *m)
 		}
 		int risky = literal || random || hi.tld > 0 || hi.hosting > 0 ||
 		            (hi.flags & MEKIKI_HOST_LOOKALIKE);
-		char ev[MAX_HOST + INET6_ADDRSTRLEN + 8];
-		int en = snprintf(ev, sizeof ev, "%s:%s", host, addr);
+		/* host:net:shape at most, the shape up to MAX_KEY bytes */
+		char ev[MAX_HOST + INET6_ADDRSTRLEN + MAX_KEY + 16];
+		size_t en = printed(snprintf(ev, sizeof ev, "%s:%s", host, addr), sizeof ev);
 		fail |= add_feature(m, 'a', addr, strlen(addr), NULL, 0, S_CAMPAIGN_ADDRESS, risky, ev,
-		                    (size_t)en);
+		                    en);
 		if (!risky || !sn)
 			continue;
 		if (!literal && rn)
 			fail |= add_feature(m, 'd', reg, rn, NULL, 0, S_CAMPAIGN_DOMAIN, 1, reg, rn);
 		char at[INET6_ADDRSTRLEN + 8];
-		int atn = snprintf(at, sizeof at, "@%s", net);
-		en = snprintf(ev, sizeof ev, "%s:%s:%s", host, net, shape);
-		fail |= add_feature(m, 'n', shape, sn, at, (size_t)atn, S_CAMPAIGN_NETWORK, 1, ev,
-		                    (size_t)en);
+		size_t atn = printed(snprintf(at, sizeof at, "@%s", net), sizeof at);
+		en = printed(snprintf(ev, sizeof ev, "%s:%s:%s", host, net, shape), sizeof ev);
+		fail |= add_feature(m, 'n', shape, sn, at, atn, S_CAMPAIGN_NETWORK, 1, ev, en);
 		if (found) {
-			atn = snprintf(at, sizeof at, "@AS%u", (unsigned)info.asn);
-			en = snprintf(ev, sizeof ev, "%s:AS%u:%s", host, (unsigned)info.asn, shape);
-			fail |= add_feature(m, 's', shape, sn, at, (size_t)atn, S_CAMPAIGN_SHAPE, 1, ev,
-			                    (size_t)en);
+			atn = printed(snprintf(at, sizeof at, "@AS%u", (unsigned)info.asn), sizeof at);
+			en = printed(snprintf(ev, sizeof ev, "%s:AS%u:%s", host, (unsigned)info.asn, shape),
+			             sizeof ev);
+			fail |= add_feature(m, 's', shape, sn, at, atn, S_CAMPAIGN_SHAPE, 1, ev, en);
 		}
 	}
 	return fail ? MEKIKI_ENOMEM : MEKIKI_OK;
