@@ -1070,6 +1070,19 @@ static void load_networks(lua_State *L, struct lpolicy *lp, int idx)
 	const char *s = field_text(L, idx, "sender", &len);
 	if (s)
 		setter(L, mekiki_message_set_sender_ip(m, s, len));
+	lua_getfield(L, idx, "lures"); /* MEKIKI_LURE's ids: { id, ... } */
+	if (lua_type(L, -1) == LUA_TTABLE) {
+		int t = lua_gettop(L);
+		size_t n = mk_rawlen(L, t);
+		for (size_t i = 1; i <= n; i++) {
+			size_t l;
+			lua_rawgeti(L, t, (int)i);
+			const char *id = check_text(L, -1, &l);
+			setter(L, mekiki_message_add_lure(m, id, l));
+			lua_pop(L, 1);
+		}
+	}
+	lua_pop(L, 1);
 	lua_getfield(L, idx, "addresses");
 	if (lua_type(L, -1) == LUA_TTABLE) {
 		int t = lua_gettop(L);
@@ -1092,8 +1105,8 @@ static void load_networks(lua_State *L, struct lpolicy *lp, int idx)
 }
 
 /*
- * policy:networks({ sender = ip, addresses = { { host, domain, addr }, ... } })
- * -> verdict, features: the network symbols (mekiki_decide_networks()) and
+ * policy:networks({ sender = ip, addresses = { { host, domain, addr }, ... },
+ *                   lures = { id, ... } }) -> verdict, features: the network symbols (mekiki_decide_networks()) and
  * the campaign features ({ { key, learn }, ... }: mekiki_campaign_features()).
  */
 static int l_policy_networks(lua_State *L)

@@ -67,7 +67,8 @@ extern "C" {
  * mekiki_policy_set_hosting() and the symbol MEKIKI_URL_FREE_HOSTING; 6: the
  * campaign memory, mekiki_campaign_*() and mekiki_label_shape(); 7: the
  * label baselines, mekiki_label_map_new(), mekiki_domain_shape(),
- * mekiki_policy_set_labels() and the symbol MEKIKI_URL_RANDOM_LABEL).  A
+ * mekiki_policy_set_labels(), the symbol MEKIKI_URL_RANDOM_LABEL, and
+ * mekiki_message_add_lure() with the symbol MEKIKI_CAMPAIGN_LURE).  A
  * binding that loads the library at run time (the SpamAssassin plugin,
  * through FFI) compares it with the one it was written for and refuses
  * another; the Lua binding links the library in and cannot differ.
@@ -688,6 +689,15 @@ MEKIKI_API int mekiki_message_add_host_address(mekiki_message *m, const char *ho
                                                size_t domain_len, const char *addr,
                                                size_t addr_len);
 /*
+ * ... (for the campaign memory, mekiki_campaign_features()) the lure ids
+ * the first phase's verdict gave, MEKIKI_LURE's options, when the networks
+ * are decided on a message reset since: at most 4 (the first ones), each
+ * of at most 63 bytes (a longer one is ignored), duplicates once.  A
+ * message decided with mekiki_decide() has its own verdict's too.
+ * Returns MEKIKI_OK, MEKIKI_EINVAL (NULL with a length) or MEKIKI_ENOMEM ...
+ */
+MEKIKI_API int mekiki_message_add_lure(mekiki_message *m, const char *id, size_t len);
+/*
  * ... and the decision: MEKIKI_SENDER_ASN, MEKIKI_URL_ASN and
  * MEKIKI_URL_SHARED_IP (bound "shared_ip_min_domains": unrelated domains
  * on one address to count, 2) added to the verdict, replacing those of an
@@ -717,6 +727,10 @@ MEKIKI_API int mekiki_decide_networks(mekiki_message *m);
  *     d:DOMAIN          a risky link host's registrable domain
  *     n:SHAPE@NET       a risky link host's shape in its /24 (/48)
  *     s:SHAPE@ASN       ... in its autonomous system
+ *     l:LURE@SHAPE      a lure id (mekiki_message_add_lure(), or this
+ *                       message's own MEKIKI_LURE) with a risky link
+ *                       host's shape, on any network: the wave's words and
+ *                       its links' make after it moved to another provider
  * A link host is risky when its TLD or hosting suffix is weighted, it
  * imitates a brand, it is an address, or its registrable label is random
  * or mixed (mekiki_label_shape()); its SHAPE is the public suffix, the
@@ -736,7 +750,9 @@ MEKIKI_API int mekiki_decide_networks(mekiki_message *m);
  * (a link host on a remembered address), MEKIKI_CAMPAIGN_DOMAIN,
  * MEKIKI_CAMPAIGN_NETWORK (a risky host of a remembered shape in a
  * remembered /24 or /48), MEKIKI_CAMPAIGN_SHAPE (... in a remembered
- * autonomous system) and MEKIKI_CAMPAIGN_SENDER (the sending network),
+ * autonomous system), MEKIKI_CAMPAIGN_LURE (a remembered lure with a risky
+ * host of a remembered shape) and MEKIKI_CAMPAIGN_SENDER (the sending
+ * network),
  * each with the evidence and its count as options ("host:203.0.113.7:3"),
  * replacing those of an earlier call; mekiki_decide_networks() forgets
  * them.  The features and counts are forgotten at the next reset or

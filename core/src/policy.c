@@ -27,7 +27,7 @@ static const char *const sym_names[S_COUNT] = {
 	"MEKIKI_FROM_TLD", "MEKIKI_FROM_BRAND_SPOOF", "MEKIKI_BRAND_REPLYTO_MISMATCH", "MEKIKI_SUBJECT_BRAND",
 	"MEKIKI_BODY_BRAND", "MEKIKI_SENDER_ASN", "MEKIKI_URL_ASN", "MEKIKI_URL_SHARED_IP",
 	"MEKIKI_CAMPAIGN_ADDRESS", "MEKIKI_CAMPAIGN_DOMAIN", "MEKIKI_CAMPAIGN_NETWORK",
-	"MEKIKI_CAMPAIGN_SHAPE", "MEKIKI_CAMPAIGN_SENDER",
+	"MEKIKI_CAMPAIGN_SHAPE", "MEKIKI_CAMPAIGN_LURE", "MEKIKI_CAMPAIGN_SENDER",
 };
 
 mekiki_policy *mekiki_policy_new(const mekiki_catalogue *brands, const mekiki_catalogue *lures,
@@ -177,6 +177,7 @@ int mekiki_message_reset(mekiki_message *m, const mekiki_policy *p)
 	m->nparts = m->nheads = m->nfrom = m->nlinks = m->nseen_links = m->nhosts = 0;
 	m->flags = 0;
 	m->has_sender_ip = 0;
+	m->nlure_ids = 0;
 	m->naddrs = m->nfeats = 0;
 	m->hosts_done = 0;
 	m->nresults = m->nopts = 0;

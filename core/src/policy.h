@@ -23,6 +23,7 @@
 #define MAX_REDIRECT_HOPS 3  /* redirectors of a brand followed per link */
 #define MAX_FROM_HEADER 1024 /* bytes of a From header looked at as a whole */
 #define MAX_ADDR 65536       /* bytes of an address kept */
+#define MAX_LURE_IDS 4       /* lure ids given for the campaign features */
 #define LIMIT_HITS 1024
 #define LIMIT_OPTIONS 256
 #define LIMIT_URLS 100000
@@ -54,6 +55,7 @@ enum sym {
 	S_CAMPAIGN_DOMAIN,
 	S_CAMPAIGN_NETWORK,
 	S_CAMPAIGN_SHAPE,
+	S_CAMPAIGN_LURE,
 	S_CAMPAIGN_SENDER,
 	S_COUNT
 };
@@ -166,6 +168,8 @@ struct mekiki_message {
 	unsigned flags;
 	struct str sender_ip;
 	int has_sender_ip;
+	struct str lure_ids[MAX_LURE_IDS]; /* mekiki_message_add_lure() */
+	size_t nlure_ids;
 	struct host_addr *addrs; /* the link hosts' addresses, as the host resolved them */
 	size_t naddrs, addrs_cap;
 	struct feature feats[MEKIKI_CAMPAIGN_MAX_FEATURES];

@@ -22,6 +22,7 @@
 #include "policy.h"
 
 #define MAX_KEY 300      /* bytes of a feature key (a host name is at most 253) */
+#define MAX_SHAPES 8      /* distinct risky-host shapes paired with lures */
 #define MAX_COUNT 9999999 /* a count of more digits is not one the host wrote */
 
 /* ---- addresses ---- */
@@ -198,6 +199,8 @@ int mekiki_campaign_features(mekiki_message *m)
 	    sender_weighted(m, addr))
 		fail |= add_feature(m, 'f', net, strlen(net), NULL, 0, S_CAMPAIGN_SENDER, 1, net,
 		                    strlen(net));
+	char shapes[MAX_SHAPES][MAX_KEY + 1];
+	size_t nshapes = 0;
 	for (size_t i = 0; i < m->naddrs && !fail && m->nfeats < MEKIKI_CAMPAIGN_MAX_FEATURES; i++) {
 		const struct host_addr *a = &m->addrs[i];
 		if (!public_address(S(m, a->addr), a->addr.len, addr, net))
@@ -248,6 +251,11 @@ int mekiki_campaign_features(mekiki_message *m)
 		                    en);
 		if (!risky || !sn)
 			continue;
+		size_t k = 0;
+		while (k < nshapes && strcmp(shapes[k], shape) != 0)
+			k++;
+		if (k == nshapes && nshapes < MAX_SHAPES)
+			memcpy(shapes[nshapes++], shape, sn + 1);
 		if (!literal && rn)
 			fail |= add_feature(m, 'd', reg, rn, NULL, 0, S_CAMPAIGN_DOMAIN, 1, reg, rn);
 		char at[INET6_ADDRSTRLEN + 8];
@@ -259,6 +267,28 @@ int mekiki_campaign_features(mekiki_message *m)
 			en = printed(snprintf(ev, sizeof ev, "%s:AS%u:%s", host, (unsigned)info.asn, shape),
 			             sizeof ev);
 			fail |= add_feature(m, 's', shape, sn, at, atn, S_CAMPAIGN_SHAPE, 1, ev, en);
+		}
+	}
+	/* the wave's words with its links' make, on whatever network: the lure
+	 * ids given, and those of this message's own verdict (one key each) */
+	const struct result *lure = NULL;
+	for (size_t i = 0; i < m->nresults; i++)
+		if (m->results[i].sym == S_LURE)
+			lure = &m->results[i];
+	size_t own = lure ? (lure->n < MAX_LURE_IDS ? lure->n : MAX_LURE_IDS) : 0;
+	for (size_t j = 0; j < m->nlure_ids + own && !fail; j++) {
+		const struct str id =
+		    j < m->nlure_ids ? m->lure_ids[j] : m->opts[lure->first + (j - m->nlure_ids)].text;
+		char name[64];
+		if (id.len >= sizeof name || !keyable(S(m, id), id.len))
+			continue;
+		memcpy(name, S(m, id), id.len);
+		name[id.len] = '\0';
+		for (size_t k = 0; k < nshapes && !fail; k++) {
+			char at[MAX_KEY + 2], ev[64 + MAX_KEY + 2];
+			size_t atn = printed(snprintf(at, sizeof at, "@%s", shapes[k]), sizeof at);
+			size_t en = printed(snprintf(ev, sizeof ev, "%s:%s", name, shapes[k]), sizeof ev);
+			fail |= add_feature(m, 'l', name, id.len, at, atn, S_CAMPAIGN_LURE, 1, ev, en);
 		}
 	}
 	return fail ? MEKIKI_ENOMEM : MEKIKI_OK;

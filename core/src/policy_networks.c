@@ -25,6 +25,22 @@ int mekiki_message_set_sender_ip(mekiki_message *m, const char *ip, size_t len)
 	return MEKIKI_OK;
 }
 
+int mekiki_message_add_lure(mekiki_message *m, const char *id, size_t len)
+{
+	CHECK(m);
+	if (!id && len)
+		return MEKIKI_EINVAL;
+	if (len == 0 || len > 63 || m->nlure_ids == MAX_LURE_IDS)
+		return MEKIKI_OK; /* no lure id is that long; the first ones count */
+	for (size_t i = 0; i < m->nlure_ids; i++)
+		if (m->lure_ids[i].len == len && memcmp(S(m, m->lure_ids[i]), id, len) == 0)
+			return MEKIKI_OK;
+	if (mkp_put(m, id, len, &m->lure_ids[m->nlure_ids]))
+		return MEKIKI_ENOMEM;
+	m->nlure_ids++;
+	return MEKIKI_OK;
+}
+
 int mekiki_message_add_host_address(mekiki_message *m, const char *host, size_t host_len,
                                     const char *domain, size_t domain_len, const char *addr,
                                     size_t addr_len)

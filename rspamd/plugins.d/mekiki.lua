@@ -94,6 +94,7 @@ for _, option in ipairs({ 'tld_map', 'hosting_map', 'labels_map', 'lures_map' })
   end
 end
 
+local campaign_on = false
 if settings.asn_db and settings.asn_map then
   mekiki.open_asn_db(rspamd_config)
   add_map('asn_map')
@@ -101,10 +102,11 @@ if settings.asn_db and settings.asn_map then
   local children = { settings.symbol_sender_asn, settings.symbol_url_asn,
                      settings.symbol_url_shared_ip }
   -- The campaign memory (Redis) reads after the networks, in the same check.
-  if mekiki.setup_campaign() then
+  campaign_on = mekiki.setup_campaign()
+  if campaign_on then
     for _, sym in ipairs({ settings.symbol_campaign_address, settings.symbol_campaign_domain,
                            settings.symbol_campaign_network, settings.symbol_campaign_shape,
-                           settings.symbol_campaign_sender }) do
+                           settings.symbol_campaign_lure, settings.symbol_campaign_sender }) do
       children[#children + 1] = sym
     end
     -- learning runs once the verdict, composites and action are known
@@ -144,3 +146,7 @@ register_check(settings.symbol_check, mekiki.mekiki_check,
 
 -- Run after DMARC, whose verdict on the From domain the spoof check reads.
 rspamd_config:register_dependency(settings.symbol_check, 'DMARC_CHECK')
+-- The campaign memory's lure features read MEKIKI_CHECK's lure ids.
+if campaign_on then
+  rspamd_config:register_dependency(settings.symbol_asn_check, settings.symbol_check)
+end

@@ -170,6 +170,20 @@ T.test("policy:campaign", function()
   -- a sender in a network without a sender weight (a list server's) is no feature
   local _, f4 = p:networks({ sender = "104.248.62.1" })
   T.eq(#f4, 0, "an unweighted sending network is not remembered")
+  -- the first phase's lure ids, paired with the risky hosts' shapes
+  local _, f5 = p:networks({ lures = { "payment-declined" }, addresses = {
+    { "abnpevb.cn", "abnpevb.cn", "165.22.48.17" },
+    { "www.example.com", "example.com", "104.248.62.17" } } })
+  T.eq(f5[#f5][1], "l:payment-declined@cn~r1", "a lure with a risky host's shape, last")
+  T.eq(f5[#f5][2], true, "learnt")
+  local counts5 = {}
+  counts5[#f5] = "2"
+  local c5 = p:campaign({ lures = { "payment-declined" }, addresses = {
+    { "abnpevb.cn", "abnpevb.cn", "165.22.48.17" },
+    { "www.example.com", "example.com", "104.248.62.17" } } }, counts5)
+  T.eq(c5[1] and c5[1][1], "MEKIKI_CAMPAIGN_LURE", "the lure symbol")
+  T.eq(c5[1][3][1], "payment-declined:cn~r1:2", "its option")
+  T.raises("a lure id must be text", function() p:networks({ lures = { {} } }) end)
   T.raises("counts must be a table", function() p:campaign(input, "1") end)
 end)
 

@@ -38,7 +38,11 @@ DAY1_SENDER = "112.224.75.38"  # China Unicom (its Received header)
 # elsewhere in its autonomous system, and an ordinary site's on a CDN.
 DAY2_DNS = [("login.zqkvtm.cn", "a", ["165.22.48.17"]),
             ("www.vbnmkj.cn", "a", ["165.22.48.99"]),
-            ("pay.xcvbnq.cn", "a", ["165.22.77.7"])]
+            ("pay.xcvbnq.cn", "a", ["165.22.77.7"]),
+            # the lure wave: day 1 on M247, day 2 moved to DigitalOcean
+            ("pay.qwrtzpx.cn", "a", ["193.37.255.10"]),
+            ("www.mnbvcxz.cn", "a", ["165.22.90.8"]),
+            ("www.wordpress-help.com", "a", ["165.22.90.9"])]
 CORPUS_DNS = read_dns_tsv(os.path.join(CORPUS, "dns.tsv"))
 
 
@@ -233,6 +237,51 @@ class TestSharedMemory(unittest.TestCase):
 
 def campaign_log_lines(rspamd):
     return [l for l in rspamd.log().splitlines() if "campaign memory" in l]
+
+
+LURE = "お支払い方法を更新してください"  # payment-declined in the shipped lure map
+
+
+class TestLureMemory(unittest.TestCase):
+    """The wave's words and its links' make, remembered together: day 2
+    moved to another provider (no address, network or AS in common) and
+    says the same thing through a host of the same make."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.redis = Redis(os.path.join(STATE, "redis-lure")).start()
+        try:
+            # learnt from add header too: the crafted day 1 needs no reject
+            cls.rspamd = start_rspamd("lure", cls.redis.address,
+                                      '  learn_actions = ["reject", "add header"];\n')
+        except Exception:
+            cls.redis.stop()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.rspamd.stop()
+        cls.redis.stop()
+
+    def test_lure_with_the_same_shape_on_another_network(self):
+        day1 = message("https://pay.qwrtzpx.cn/login", subject=LURE,
+                       from_='"Amazon.co.jp" <info@qwrtzpx-notice.com>')
+        res = self.rspamd.scan(day1, ip="112.224.75.38")
+        for sym in ("MEKIKI_PHISH", "MEKIKI_LURE"):
+            self.assertIn(sym, res["symbols"])
+        self.assertEqual(res["symbols"]["MEKIKI_LURE"]["options"], ["payment-declined"])
+        self.assertTrue(wait_for(lambda: self.redis.keys(PREFIX + "m:*")), "day 1 not remembered")
+        self.assertEqual(self.redis.cmd("GET", PREFIX + "l:payment-declined@cn~r1"), "1")
+        # day 2: another provider, a new random .cn host, the same words
+        res = self.rspamd.scan(message("http://www.mnbvcxz.cn/", subject=LURE), ip="8.8.4.4")
+        self.assertEqual(campaign_symbols(res),
+                         {"MEKIKI_CAMPAIGN_LURE": ["payment-declined:cn~r1:1"]})
+        # the words alone, or the make alone, are not the wave's
+        res = self.rspamd.scan(message("http://www.mnbvcxz.cn/"), ip="8.8.4.4")
+        self.assertEqual(campaign_symbols(res), {})
+        res = self.rspamd.scan(message("https://www.wordpress-help.com/", subject=LURE),
+                               ip="8.8.4.4")
+        self.assertEqual(campaign_symbols(res), {})
 
 
 class TestRedisDown(unittest.TestCase):

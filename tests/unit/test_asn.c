@@ -461,6 +461,76 @@ START_TEST(test_campaign_api)
 }
 END_TEST
 
+START_TEST(test_campaign_lure)
+{
+	mekiki_message *m = camp_msg;
+	/* lure ids given (the network phase on a fresh message): kept in order,
+	 * duplicates once, at most 4; NULL with a length refused */
+	ck_assert_int_eq(mekiki_message_add_lure(m, "x", 1), MEKIKI_EINVAL); /* before a reset */
+	ck_assert_int_eq(mekiki_message_reset(m, camp_policy), MEKIKI_OK);
+	ck_assert_int_eq(mekiki_message_add_lure(m, NULL, 3), MEKIKI_EINVAL);
+	static const char *const ids[] = {"payment-declined", "payment-declined", "Bad Id",
+	                                  "usage-check", "member-info", "customs-fee"};
+	for (size_t i = 0; i < sizeof ids / sizeof *ids; i++)
+		ck_assert_int_eq(mekiki_message_add_lure(m, ids[i], strlen(ids[i])), MEKIKI_OK);
+	add_addr("login.qhzvkx.cn", "qhzvkx.cn", "104.248.62.17"); /* risky: cn, random */
+	add_addr("www.example.org", "example.org", "104.248.62.18"); /* an ordinary host */
+	ck_assert_int_eq(mekiki_decide_networks(m), MEKIKI_OK);
+	ck_assert_int_eq(mekiki_campaign_features(m), MEKIKI_OK);
+	long l = feature_index("l:payment-declined@cn~r1");
+	ck_assert_int_ge(l, 0);
+	ck_assert(mekiki_campaign_feature_learn(m, (size_t)l));
+	ck_assert_int_ge(feature_index("l:usage-check@cn~r1"), 0);
+	ck_assert_int_ge(feature_index("l:member-info@cn~r1"), 0);
+	ck_assert_int_lt(feature_index("l:customs-fee@cn~r1"), 0); /* the fifth id */
+	for (size_t i = 0; i < mekiki_campaign_feature_count(m); i++) {
+		const char *k = mekiki_campaign_feature(m, i);
+		ck_assert_ptr_null(strstr(k, "Bad"));      /* not a key's bytes */
+		ck_assert_ptr_null(strstr(k, "example")); /* only risky hosts' shapes */
+	}
+	ck_assert_int_eq(mekiki_campaign_set_count(m, (size_t)l, "3", 1), MEKIKI_OK);
+	size_t before = mekiki_verdict_count(m);
+	ck_assert_int_eq(mekiki_decide_campaign(m), MEKIKI_OK);
+	ck_assert_uint_eq(mekiki_verdict_count(m), before + 1);
+	ck_assert_str_eq(mekiki_verdict_symbol(m, before), "MEKIKI_CAMPAIGN_LURE");
+	ck_assert_str_eq(mekiki_verdict_option(m, before, 0), "payment-declined:cn~r1:3");
+
+	/* no risky host: no lure feature; a reset forgets the ids */
+	ck_assert_int_eq(mekiki_message_reset(m, camp_policy), MEKIKI_OK);
+	ck_assert_int_eq(mekiki_message_add_lure(m, "payment-declined", 16), MEKIKI_OK);
+	add_addr("www.example.org", "example.org", "104.248.62.18");
+	ck_assert_int_eq(mekiki_campaign_features(m), MEKIKI_OK);
+	ck_assert_int_lt(feature_index("l:payment-declined@cn~r1"), 0);
+	ck_assert_int_eq(mekiki_message_reset(m, camp_policy), MEKIKI_OK);
+	add_addr("login.qhzvkx.cn", "qhzvkx.cn", "104.248.62.17");
+	ck_assert_int_eq(mekiki_campaign_features(m), MEKIKI_OK);
+	ck_assert_int_lt(feature_index("l:payment-declined@cn~r1"), 0);
+
+	/* a message decided here has its own verdict's lure ids */
+	static const char lures[] = "payment-declined | お支払い方法を更新\n";
+	int st;
+	mekiki_catalogue *cat = mekiki_catalogue_new(lures, sizeof lures - 1, NULL, NULL, &st);
+	ck_assert_ptr_nonnull(cat);
+	mekiki_policy *p = mekiki_policy_new(camp_brands, cat, camp_tld, &st);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_int_eq(mekiki_policy_set_networks(p, db, camp_map), MEKIKI_OK);
+	ck_assert_int_eq(mekiki_message_reset(m, p), MEKIKI_OK);
+	static const char text[] = "お支払い方法を更新してください https://login.qhzvkx.cn/";
+	ck_assert_int_eq(mekiki_message_add_part(m, text, sizeof text - 1, NULL, 0), MEKIKI_OK);
+	ck_assert_int_eq(mekiki_message_add_link(m, "https://login.qhzvkx.cn/", 24,
+	                                         "login.qhzvkx.cn", 15, NULL, 0),
+	                 MEKIKI_OK);
+	ck_assert_int_eq(mekiki_decide(m), MEKIKI_OK);
+	add_addr("login.qhzvkx.cn", "qhzvkx.cn", "104.248.62.17");
+	ck_assert_int_eq(mekiki_decide_networks(m), MEKIKI_OK);
+	ck_assert_int_eq(mekiki_campaign_features(m), MEKIKI_OK);
+	ck_assert_int_ge(feature_index("l:payment-declined@cn~r1"), 0);
+	ck_assert_int_eq(mekiki_message_reset(m, camp_policy), MEKIKI_OK);
+	mekiki_policy_free(p);
+	mekiki_catalogue_free(cat);
+}
+END_TEST
+
 START_TEST(test_campaign_bounds)
 {
 	mekiki_message *m = camp_msg;
@@ -509,6 +579,7 @@ static Suite *asn_suite(void)
 	TCase *tc = tcase_create("campaign");
 	tcase_add_checked_fixture(tc, campaign_setup, campaign_teardown);
 	tcase_add_test(tc, test_campaign_api);
+	tcase_add_test(tc, test_campaign_lure);
 	tcase_add_test(tc, test_campaign_bounds);
 	suite_add_tcase(s, tc);
 	return s;

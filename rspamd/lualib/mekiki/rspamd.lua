@@ -87,6 +87,7 @@ local settings = {
   symbol_campaign_domain = 'MEKIKI_CAMPAIGN_DOMAIN',
   symbol_campaign_network = 'MEKIKI_CAMPAIGN_NETWORK',
   symbol_campaign_shape = 'MEKIKI_CAMPAIGN_SHAPE',
+  symbol_campaign_lure = 'MEKIKI_CAMPAIGN_LURE',
   symbol_campaign_sender = 'MEKIKI_CAMPAIGN_SENDER',
   symbol_campaign_learn = 'MEKIKI_CAMPAIGN_LEARN',
   -- rspamd symbols meaning that the From domain failed DMARC
@@ -398,6 +399,11 @@ local function mekiki_check(task)
     task:cache_set('mekiki_hosts', hosts)
   end
   insert_verdict(task, verdict)
+  for _, r in ipairs(verdict) do
+    if r[1] == 'MEKIKI_LURE' then -- its ids, for the campaign memory's lure features
+      task:cache_set('mekiki_lures', r[3])
+    end
+  end
 end
 
 -- ---- ASN: where the mail comes from and where its links really go ----
@@ -707,6 +713,8 @@ local function asn_check(task)
         input.addresses[#input.addresses + 1] = { slot.host, slot.domain, addr }
       end
     end
+    -- MEKIKI_CHECK ran first when the campaign memory is on (a dependency)
+    input.lures = task:cache_get('mekiki_lures')
     local verdict, features = current_policy():networks(input)
     insert_verdict(task, verdict)
     campaign_lookup(task, input, features)
