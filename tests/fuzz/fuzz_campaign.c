@@ -11,7 +11,8 @@
  * that many bytes (cut at the end of the input); an address is a mode byte
  * and a field (text as given) or 4 or 16 raw bytes written as text (IPv4,
  * IPv6, IPv4-mapped IPv6).  Ops (op byte % 13):
- *     0 label shape of a field      1 sender address
+ *     0 label shape of a field, and the field as a lure id
+ *                                   1 sender address
  *     2 host, domain, address       3 link: url, host, shown (or NULL)
  *     4 campaign features           5 count: index byte, field
  *     6 count: index byte, NULL and a length byte
@@ -32,8 +33,9 @@
  *     canonical, public, given since the reset, never in a network the ASN
  *     map gives shared=0; a network key the /24 (/48) of such an address;
  *     the sending network only with a sender weight, and always when one
- *     sender with a weight was given; the sender's, domains' and shapes'
- *     features learnable; the same features when asked again;
+ *     sender with a weight was given; a lure key's id one given (the first
+ *     4 distinct of at most 63 bytes); the sender's, domains', shapes' and
+ *     lures' features learnable; the same features when asked again;
  *   - counts: an index past the features or NULL with a length refused;
  *     1..9999999 in at most 7 decimal digits counts, anything else is
  *     nothing;
@@ -47,38 +49,23 @@
 #include <math.h>
 #include <string.h>
 
-#include "fuzz_common.h"
 #include "mekiki.h"
+#include "fuzz_common.h" /* after mekiki.h: its map loaders */
 
 static mekiki_catalogue *brands;
 static mekiki_tld_map *tld, *hosting;
 static mekiki_asn_db *db;
 static mekiki_asn_map *asn_map;
 
-static void *load(const char *path, int kind)
-{
-	size_t len;
-	char *text = fuzz_read_file(path, &len);
-	int st;
-	void *r = kind == 't'   ? (void *)mekiki_tld_map_new(text, len, NULL, NULL, &st)
-	          : kind == 'a' ? (void *)mekiki_asn_map_new(text, len, NULL, NULL, &st)
-	                        : (void *)mekiki_catalogue_new(text, len, NULL, NULL, &st);
-	free(text);
-	if (!r) {
-		fprintf(stderr, "fuzz_campaign: cannot load %s (%d)\n", path, st);
-		exit(2);
-	}
-	return r;
-}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	brands = load(fuzz_map_path(), 'c');
-	tld = load(MEKIKI_FUZZ_TLD_MAP, 't');
-	hosting = load(MEKIKI_FUZZ_HOSTING_MAP, 't');
-	asn_map = load(MEKIKI_FUZZ_ASN_MAP, 'a');
+	brands = fuzz_load_map("fuzz_campaign", fuzz_map_path(), 'c');
+	tld = fuzz_load_map("fuzz_campaign", MEKIKI_FUZZ_TLD_MAP, 't');
+	hosting = fuzz_load_map("fuzz_campaign", MEKIKI_FUZZ_HOSTING_MAP, 't');
+	asn_map = fuzz_load_map("fuzz_campaign", MEKIKI_FUZZ_ASN_MAP, 'a');
 	char err[256];
 	db = mekiki_asn_open(MEKIKI_FUZZ_SEED_MMDB, err, sizeof err);
 	if (!db) {
@@ -271,6 +258,9 @@ struct model {
 	size_t nsenders;
 	int sender_public;
 	char sender_net[64], sender_addr[64];
+	/* lure ids given since the reset (mekiki_message_add_lure()) */
+	char lures[4][64];
+	size_t nlures;
 	/* the features listed last, and the counts given for them */
 	size_t nfeats;
 	char keys[MEKIKI_CAMPAIGN_MAX_FEATURES][301];
@@ -281,6 +271,7 @@ struct model {
 static void model_reset(struct model *md)
 {
 	md->naddrs = 0;
+	md->nlures = 0;
 	md->seen_full = 0;
 	md->nsenders = 0;
 	md->sender_public = 0;
@@ -379,6 +370,16 @@ static void check_features(struct model *md)
 		}
 		case 's':
 			break;
+		case 'l': { /* "l:ID@SHAPE": an id given, a shape after it */
+			const char *at = strchr(v, '@');
+			FUZZ_CHECK(learn && at && at > v && at[1]);
+			int found = 0;
+			for (size_t j = 0; j < md->nlures && !found; j++)
+				found = strlen(md->lures[j]) == (size_t)(at - v) &&
+				        memcmp(md->lures[j], v, (size_t)(at - v)) == 0;
+			FUZZ_CHECK(found);
+			break;
+		}
 		default:
 			FUZZ_CHECK(!"a feature of an unknown kind");
 		}
@@ -410,15 +411,15 @@ static long count_of(const char *value, size_t len)
 	return v;
 }
 
-static const char *const campaign_syms[5] = {
+static const char *const campaign_syms[6] = {
 	"MEKIKI_CAMPAIGN_ADDRESS", "MEKIKI_CAMPAIGN_DOMAIN", "MEKIKI_CAMPAIGN_NETWORK",
-	"MEKIKI_CAMPAIGN_SHAPE", "MEKIKI_CAMPAIGN_SENDER",
+	"MEKIKI_CAMPAIGN_SHAPE", "MEKIKI_CAMPAIGN_LURE", "MEKIKI_CAMPAIGN_SENDER",
 };
 
 static int kind_sym(char kind)
 {
-	const char *p = strchr("adnsf", kind);
-	return p ? (int)(p - "adnsf") : -1;
+	const char *p = kind ? strchr("adnslf", kind) : NULL;
+	return p ? (int)(p - "adnslf") : -1;
 }
 
 static int is_campaign(const char *sym)
@@ -490,12 +491,12 @@ static int decide_campaign(struct model *md)
 	take(m, &after, 0);
 	FUZZ_CHECK(same(&before, &after) && after.n == first);
 	/* which campaign symbols, and how many counted features each */
-	size_t counted[5] = {0};
+	size_t counted[6] = {0};
 	for (size_t i = 0; i < md->nfeats; i++)
 		if (md->counts[i] > 0)
 			counted[kind_sym(md->keys[i][0])]++;
 	size_t i = first;
-	for (int s = 0; s < 5; s++) {
+	for (int s = 0; s < 6; s++) {
 		if (!counted[s])
 			continue;
 		FUZZ_CHECK(i < n && strcmp(mekiki_verdict_symbol(m, i), campaign_syms[s]) == 0);
@@ -589,6 +590,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 0:
 			a = field(&in, &an);
 			check_label(a, an);
+			st = mekiki_message_add_lure(m, a, an);
+			if (st == MEKIKI_OK && an > 0 && an <= 63 && md.nlures < 4) {
+				int dup = 0;
+				for (size_t j = 0; j < md.nlures && !dup; j++)
+					dup = strlen(md.lures[j]) == an && memcmp(md.lures[j], a, an) == 0 &&
+					      !memchr(a, '\0', an);
+				if (!dup && !memchr(a, '\0', an)) {
+					memcpy(md.lures[md.nlures], a, an);
+					md.lures[md.nlures++][an] = '\0';
+				}
+			}
+			md.changed = 1;
 			break;
 		case 1:
 			a = address(&in, buf, &an);

@@ -82,6 +82,24 @@ static inline mekiki_scanner *fuzz_shipped_scanner(const char *target, mekiki_ca
 	}
 	return sc;
 }
+
+/* A map file built as kind: 'c' a catalogue (brands, lures), 't' a TLD map
+ * (also the hosting map), 'a' an ASN map; or exit(2) naming the target. */
+static inline void *fuzz_load_map(const char *target, const char *path, int kind)
+{
+	size_t len;
+	char *text = fuzz_read_file(path, &len);
+	int st;
+	void *r = kind == 't'   ? (void *)mekiki_tld_map_new(text, len, NULL, NULL, &st)
+	          : kind == 'a' ? (void *)mekiki_asn_map_new(text, len, NULL, NULL, &st)
+	                        : (void *)mekiki_catalogue_new(text, len, NULL, NULL, &st);
+	free(text);
+	if (!r) {
+		fprintf(stderr, "%s: cannot load %s (%d)\n", target, path, st);
+		exit(2);
+	}
+	return r;
+}
 #endif
 
 #endif

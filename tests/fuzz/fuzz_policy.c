@@ -19,9 +19,9 @@
 #define _POSIX_C_SOURCE 200809L /* open_memstream */
 #include <string.h>
 
-#include "fuzz_common.h"
 #include "json.h"
 #include "mekiki.h"
+#include "fuzz_common.h" /* after mekiki.h: its map loaders */
 #include "policy_case.h"
 
 static mekiki_catalogue *brands, *lures;
@@ -29,29 +29,15 @@ static mekiki_tld_map *tld, *hosting;
 static mekiki_message *reused;
 static mekiki_policy *keep; /* bound to the reused message between inputs */
 
-static void *load(const char *path, int kind)
-{
-	size_t len;
-	char *text = fuzz_read_file(path, &len);
-	int st;
-	void *r = kind == 't' ? (void *)mekiki_tld_map_new(text, len, NULL, NULL, &st)
-	                      : (void *)mekiki_catalogue_new(text, len, NULL, NULL, &st);
-	free(text);
-	if (!r) {
-		fprintf(stderr, "fuzz_policy: cannot load %s (%d)\n", path, st);
-		exit(2);
-	}
-	return r;
-}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	brands = load(fuzz_map_path(), 'c');
-	lures = load(MEKIKI_FUZZ_LURES_MAP, 'c');
-	tld = load(MEKIKI_FUZZ_TLD_MAP, 't');
-	hosting = load(MEKIKI_FUZZ_HOSTING_MAP, 't');
+	brands = fuzz_load_map("fuzz_policy", fuzz_map_path(), 'c');
+	lures = fuzz_load_map("fuzz_policy", MEKIKI_FUZZ_LURES_MAP, 'c');
+	tld = fuzz_load_map("fuzz_policy", MEKIKI_FUZZ_TLD_MAP, 't');
+	hosting = fuzz_load_map("fuzz_policy", MEKIKI_FUZZ_HOSTING_MAP, 't');
 	reused = mekiki_message_new();
 	keep = mekiki_policy_new(brands, lures, tld, NULL);
 	FUZZ_CHECK(reused && keep);
