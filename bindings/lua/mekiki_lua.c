@@ -53,6 +53,7 @@
  *   policy:link_hosts(view) -> hosts (the links alone)
  *   policy:networks(input) -> verdict, features: the network symbols and
  *       the campaign features, { { key, learn }, ... }
+ *   policy:features(input) -> features (the campaign features alone)
  *   policy:campaign(input, counts) -> verdict: the campaign symbols from
  *       what a store holds for each feature (see l_policy_campaign())
  *   mekiki.lru(size, ttl)                 -> cache: host -> addresses, at most
@@ -1042,6 +1043,7 @@ static void push_hosts(lua_State *L, const mekiki_message *m)
 }
 
 static void push_verdict(lua_State *L, const mekiki_message *m, size_t from);
+static void push_features(lua_State *L, const mekiki_message *m);
 
 /*
  * policy:decide(view) -> verdict, hosts: verdict = { { symbol, factor,
@@ -1120,6 +1122,29 @@ static int l_policy_networks(lua_State *L)
 	if (rc != MEKIKI_OK)
 		return luaL_error(L, "mekiki: %s", mekiki_strerror(rc));
 	push_verdict(L, m, 0);
+	push_features(L, m);
+	return 2;
+}
+
+/*
+ * policy:features(input) -> features: the campaign features alone
+ * (mekiki_campaign_features(), no network verdict), for the input of
+ * policy:networks().
+ */
+static int l_policy_features(lua_State *L)
+{
+	struct lpolicy *lp = check_policy(L);
+	load_networks(L, lp, 2);
+	int rc = mekiki_campaign_features(lp->m);
+	if (rc != MEKIKI_OK)
+		return luaL_error(L, "mekiki: %s", mekiki_strerror(rc));
+	push_features(L, lp->m);
+	return 1;
+}
+
+/* The campaign features, { { key, learn }, ... }. */
+static void push_features(lua_State *L, const mekiki_message *m)
+{
 	size_t n = mekiki_campaign_feature_count(m);
 	lua_createtable(L, (int)n, 0);
 	for (size_t i = 0; i < n; i++) {
@@ -1130,7 +1155,6 @@ static int l_policy_networks(lua_State *L)
 		lua_rawseti(L, -2, 2);
 		lua_rawseti(L, -2, (int)i + 1);
 	}
-	return 2;
 }
 
 /*
@@ -1431,6 +1455,7 @@ static const luaL_Reg policy_methods[] = {
 	{"link_hosts", l_policy_link_hosts},
 	{"networks", l_policy_networks},
 	{"campaign", l_policy_campaign},
+	{"features", l_policy_features},
 	{NULL, NULL},
 };
 

@@ -99,16 +99,16 @@ if settings.asn_db and settings.asn_map then
   mekiki.open_asn_db(rspamd_config)
   add_map('asn_map')
   every(settings.asn_db_check_interval, mekiki.open_asn_db)
-  local children = { settings.symbol_sender_asn, settings.symbol_url_asn,
-                     settings.symbol_url_shared_ip }
-  -- The campaign memory (Redis) reads after the networks, in the same check.
+  register_check(settings.symbol_asn_check, mekiki.asn_check,
+      { settings.symbol_sender_asn, settings.symbol_url_asn, settings.symbol_url_shared_ip })
+  -- The campaign memory (Redis) reads once the networks' answers and the
+  -- verdict's lure ids are in (dependencies below).
   campaign_on = mekiki.setup_campaign()
   if campaign_on then
-    for _, sym in ipairs({ settings.symbol_campaign_address, settings.symbol_campaign_domain,
-                           settings.symbol_campaign_network, settings.symbol_campaign_shape,
-                           settings.symbol_campaign_lure, settings.symbol_campaign_sender }) do
-      children[#children + 1] = sym
-    end
+    register_check(settings.symbol_campaign_check, mekiki.campaign_check,
+        { settings.symbol_campaign_address, settings.symbol_campaign_domain,
+          settings.symbol_campaign_network, settings.symbol_campaign_shape,
+          settings.symbol_campaign_lure, settings.symbol_campaign_sender })
     -- learning runs once the verdict, composites and action are known
     rspamd_config:register_symbol({
       name = settings.symbol_campaign_learn,
@@ -121,7 +121,6 @@ if settings.asn_db and settings.asn_map then
     rspamd_plugins[N].webui = { forget = { handler = mekiki.campaign_forget, enable = true,
                                            need_task = true } }
   end
-  register_check(settings.symbol_asn_check, mekiki.asn_check, children)
 end
 
 -- The map files are looked at every map_watch_interval (rspamd's option;
@@ -146,7 +145,9 @@ register_check(settings.symbol_check, mekiki.mekiki_check,
 
 -- Run after DMARC, whose verdict on the From domain the spoof check reads.
 rspamd_config:register_dependency(settings.symbol_check, 'DMARC_CHECK')
--- The campaign memory's lure features read MEKIKI_CHECK's lure ids.
+-- The campaign memory reads the network check's answers and MEKIKI_CHECK's
+-- lure ids; the two checks themselves run side by side.
 if campaign_on then
-  rspamd_config:register_dependency(settings.symbol_asn_check, settings.symbol_check)
+  rspamd_config:register_dependency(settings.symbol_campaign_check, settings.symbol_asn_check)
+  rspamd_config:register_dependency(settings.symbol_campaign_check, settings.symbol_check)
 end

@@ -130,6 +130,12 @@ T.test("policy:campaign", function()
     T.eq(features[i][1], f[1], "feature " .. i)
     T.eq(features[i][2], f[2], "learn " .. f[1])
   end
+  -- the features alone: the same list, no network verdict
+  local alone = p:features(input)
+  T.eq(#alone, #want, "features() lists what networks() does")
+  for i, f in ipairs(want) do
+    T.eq(alone[i][1], f[1], "features() " .. i)
+  end
   -- nothing remembered: no campaign symbol
   T.eq(#p:campaign(input, {}), 0, "nothing remembered")
   -- counts as a store returns them; poisoned values count as nothing

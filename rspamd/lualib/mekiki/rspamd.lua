@@ -90,6 +90,7 @@ local settings = {
   symbol_campaign_lure = 'MEKIKI_CAMPAIGN_LURE',
   symbol_campaign_sender = 'MEKIKI_CAMPAIGN_SENDER',
   symbol_campaign_learn = 'MEKIKI_CAMPAIGN_LEARN',
+  symbol_campaign_check = 'MEKIKI_CAMPAIGN_CHECK',
   -- rspamd symbols meaning that the From domain failed DMARC
   dmarc_fail_symbols = { 'DMARC_POLICY_REJECT', 'DMARC_POLICY_QUARANTINE',
                          'DMARC_POLICY_SOFTFAIL' },
@@ -609,6 +610,19 @@ end
 -- MEKIKI_CAMPAIGN_LEARN (idempotent: after the verdict): remember the
 -- learnable features of a confident detection, once per message (its
 -- digest), in one request.
+-- MEKIKI_CAMPAIGN_CHECK: once the network check has its answers and
+-- MEKIKI_CHECK its verdict (rspamd dependencies: the two still run side by
+-- side), the features of the addresses, the sender and the lure ids, read
+-- in one MGET.
+local function campaign_check(task)
+  local input = task:cache_get('mekiki_networks')
+  if not input then
+    return -- no ASN database or map: no addresses
+  end
+  input.lures = task:cache_get('mekiki_lures')
+  campaign_lookup(task, input, current_policy():features(input))
+end
+
 local function campaign_learn(task)
   local features = task:cache_get('mekiki_campaign')
   if not features or not redis_usable('write', rspamd_util.get_time()) or
@@ -713,11 +727,9 @@ local function asn_check(task)
         input.addresses[#input.addresses + 1] = { slot.host, slot.domain, addr }
       end
     end
-    -- MEKIKI_CHECK ran first when the campaign memory is on (a dependency)
-    input.lures = task:cache_get('mekiki_lures')
-    local verdict, features = current_policy():networks(input)
+    local verdict = current_policy():networks(input)
     insert_verdict(task, verdict)
-    campaign_lookup(task, input, features)
+    task:cache_set('mekiki_networks', input) -- for MEKIKI_CAMPAIGN_CHECK
   end
   local now, budget = rspamd_util.get_time(), settings.max_dns
   for _, i in ipairs(hosts.order or {}) do
@@ -968,6 +980,7 @@ return {
   mekiki_check = mekiki_check,
   asn_check = asn_check,
   setup_campaign = setup_campaign,
+  campaign_check = campaign_check,
   campaign_learn = campaign_learn,
   campaign_forget = campaign_forget,
 }
