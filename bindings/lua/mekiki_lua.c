@@ -51,9 +51,9 @@
  *       (see load_view()): verdict = { { symbol, factor, { option, ... } }, ... },
  *       hosts = { { host, registrable, tld, own, link }, ... }
  *   policy:link_hosts(view) -> hosts (the links alone)
- *   policy:networks(input) -> verdict, features: the network symbols and
- *       the campaign features, { { key, learn }, ... }
- *   policy:features(input) -> features (the campaign features alone)
+ *   policy:networks(input) -> verdict: the network symbols
+ *   policy:features(input) -> features: the campaign features,
+ *       { { key, learn }, ... }
  *   policy:campaign(input, counts) -> verdict: the campaign symbols from
  *       what a store holds for each feature (see l_policy_campaign())
  *   mekiki.lru(size, ttl)                 -> cache: host -> addresses, at most
@@ -1108,27 +1108,24 @@ static void load_networks(lua_State *L, struct lpolicy *lp, int idx)
 
 /*
  * policy:networks({ sender = ip, addresses = { { host, domain, addr }, ... },
- *                   lures = { id, ... } }) -> verdict, features: the network symbols (mekiki_decide_networks()) and
- * the campaign features ({ { key, learn }, ... }: mekiki_campaign_features()).
+ *                   lures = { id, ... } }) -> verdict: the network symbols
+ * (mekiki_decide_networks()). The campaign features are policy:features()'s:
+ * a message without a campaign store never lists them.
  */
 static int l_policy_networks(lua_State *L)
 {
 	struct lpolicy *lp = check_policy(L);
 	load_networks(L, lp, 2);
-	mekiki_message *m = lp->m;
-	int rc = mekiki_decide_networks(m);
-	if (rc == MEKIKI_OK)
-		rc = mekiki_campaign_features(m);
+	int rc = mekiki_decide_networks(lp->m);
 	if (rc != MEKIKI_OK)
 		return luaL_error(L, "mekiki: %s", mekiki_strerror(rc));
-	push_verdict(L, m, 0);
-	push_features(L, m);
-	return 2;
+	push_verdict(L, lp->m, 0);
+	return 1;
 }
 
 /*
- * policy:features(input) -> features: the campaign features alone
- * (mekiki_campaign_features(), no network verdict), for the input of
+ * policy:features(input) -> features: the campaign features
+ * ({ { key, learn }, ... }: mekiki_campaign_features()), for the input of
  * policy:networks().
  */
 static int l_policy_features(lua_State *L)

@@ -114,8 +114,10 @@ T.test("policy:campaign", function()
     { "qwxzkv.shop", "qwxzkv.shop", "2a03:b0c0:2:d0::1f:1" },
     { "www.amazon.co.jp", "amazon.co.jp", "54.240.1.1" }, -- the brand's own
   } }
-  local v, features = p:networks(input)
-  T.check(#v > 0, "the network verdict comes first")
+  local v, extra = p:networks(input)
+  T.check(#v > 0, "the network verdict")
+  T.eq(extra, nil, "networks() gives the verdict alone")
+  local features = p:features(input)
   local want = {
     { "f:112.224.75.0/24", true },
     { "a:165.22.48.17", true }, { "d:abnpevb.cn", true },
@@ -130,11 +132,12 @@ T.test("policy:campaign", function()
     T.eq(features[i][1], f[1], "feature " .. i)
     T.eq(features[i][2], f[2], "learn " .. f[1])
   end
-  -- the features alone: the same list, no network verdict
-  local alone = p:features(input)
-  T.eq(#alone, #want, "features() lists what networks() does")
+  -- the features do not depend on the network verdict being decided first
+  p:networks({ sender = "104.248.62.1" })
+  local again = p:features(input)
+  T.eq(#again, #want, "features() after another message's networks()")
   for i, f in ipairs(want) do
-    T.eq(alone[i][1], f[1], "features() " .. i)
+    T.eq(again[i][1], f[1], "features() " .. i)
   end
   -- nothing remembered: no campaign symbol
   T.eq(#p:campaign(input, {}), 0, "nothing remembered")
@@ -164,20 +167,20 @@ T.test("policy:campaign", function()
     many.addresses[i] = { string.format("h%d.qkzvwx.cn", i), "qkzvwx.cn",
                           string.format("165.22.%d.%d", i, i) }
   end
-  local _, f2 = p:networks(many)
+  local f2 = p:features(many)
   T.eq(#f2, 32, "at most 32 features")
   -- hostile hosts: no key gets a byte outside the keyable ones
-  local _, f3 = p:networks({ addresses = { { "a b\n.cn", "a b\n.cn", "165.22.1.1" },
+  local f3 = p:features({ addresses = { { "a b\n.cn", "a b\n.cn", "165.22.1.1" },
     { string.rep("x", 300) .. ".cn", "x.cn", "165.22.1.2" } } })
   for _, f in ipairs(f3) do
     T.check(not f[1]:find("[%s%c]"), "no space or control byte in " .. f[1])
     T.check(#f[1] <= 300, "key length")
   end
   -- a sender in a network without a sender weight (a list server's) is no feature
-  local _, f4 = p:networks({ sender = "104.248.62.1" })
+  local f4 = p:features({ sender = "104.248.62.1" })
   T.eq(#f4, 0, "an unweighted sending network is not remembered")
   -- the first phase's lure ids, paired with the risky hosts' shapes
-  local _, f5 = p:networks({ lures = { "payment-declined" }, addresses = {
+  local f5 = p:features({ lures = { "payment-declined" }, addresses = {
     { "abnpevb.cn", "abnpevb.cn", "165.22.48.17" },
     { "www.example.com", "example.com", "104.248.62.17" } } })
   T.eq(f5[#f5][1], "l:payment-declined@cn~r1", "a lure with a risky host's shape, last")
@@ -189,7 +192,7 @@ T.test("policy:campaign", function()
     { "www.example.com", "example.com", "104.248.62.17" } } }, counts5)
   T.eq(c5[1] and c5[1][1], "MEKIKI_CAMPAIGN_LURE", "the lure symbol")
   T.eq(c5[1][3][1], "payment-declined:cn~r1:2", "its option")
-  T.raises("a lure id must be text", function() p:networks({ lures = { {} } }) end)
+  T.raises("a lure id must be text", function() p:features({ lures = { {} } }) end)
   T.raises("counts must be a table", function() p:campaign(input, "1") end)
 end)
 
