@@ -74,6 +74,16 @@ DNS = [("amazon.co.jp", "txt", [f"v=spf1 ip4:{AMAZON_SES_IP} -all"]),
        ("_dmarc.amazon.co.jp", "txt", ["v=DMARC1; p=reject"])]
 
 
+def wait_for(probe, done, timeout=30, step=1.0):
+    """probe() every step seconds until done(its value) or timeout; the last value."""
+    deadline = time.time() + timeout
+    while True:
+        time.sleep(step)
+        value = probe()
+        if done(value) or time.time() >= deadline:
+            return value
+
+
 def b64(text):
     return "=?UTF-8?B?" + base64.b64encode(text.encode()).decode() + "?="
 
@@ -1205,14 +1215,10 @@ class TestOperator(RspamdTestCase):
         before = self.scan(msg)["symbols"]["MEKIKI_URL_TLD"]["score"]
         weight = shipped_weights()["MEKIKI_URL_TLD"]
         self.assertAlmostEqual(before, weight * 1.0, places=2)
-        with open(self.tld_map, "w", encoding="utf-8") as f:
+        with open(self.tld_map, "w", encoding="utf-8") as f:  # in place: read, not mapped
             f.write("cn 0.5\n")
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            time.sleep(1)
-            after = self.scan(msg)["symbols"].get("MEKIKI_URL_TLD", {}).get("score")
-            if after is not None and abs(after - weight * 0.5) < 0.01:
-                break
+        after = wait_for(lambda: self.scan(msg)["symbols"].get("MEKIKI_URL_TLD", {}).get("score"),
+                         lambda v: v is not None and abs(v - weight * 0.5) < 0.01)
         self.assertAlmostEqual(after, weight * 0.5, places=2)
 
     def test_hosting_map_change_without_restart(self):
@@ -1220,16 +1226,10 @@ class TestOperator(RspamdTestCase):
         weight = shipped_weights()["MEKIKI_URL_FREE_HOSTING"]
         before = self.scan(msg)["symbols"]["MEKIKI_URL_FREE_HOSTING"]["score"]
         self.assertAlmostEqual(before, weight * 1.0, places=2)
-        with open(self.hosting_map + ".tmp", "w", encoding="utf-8") as f:
-            f.write("pages.dev 0.5\n")
-        os.chmod(self.hosting_map + ".tmp", 0o644)
-        os.replace(self.hosting_map + ".tmp", self.hosting_map)
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            time.sleep(1)
-            after = self.scan(msg)["symbols"].get("MEKIKI_URL_FREE_HOSTING", {}).get("score")
-            if after is not None and abs(after - weight * 0.5) < 0.01:
-                break
+        replace_file(self.hosting_map, "pages.dev 0.5\n")
+        after = wait_for(
+            lambda: self.scan(msg)["symbols"].get("MEKIKI_URL_FREE_HOSTING", {}).get("score"),
+            lambda v: v is not None and abs(v - weight * 0.5) < 0.01)
         self.assertAlmostEqual(after, weight * 0.5, places=2)
 
     def test_labels_map_change_without_restart(self):
@@ -1243,16 +1243,10 @@ class TestOperator(RspamdTestCase):
         self.assertIn("label baselines loaded: 0 entries", log)
         self.assertNotIn("label baselines " + self.labels_map + " has no valid entry", log,
                          "a map that lists nothing is the shipped one, not an error")
-        with open(self.labels_map + ".tmp", "w", encoding="utf-8") as f:
-            f.write("pl 8.10\n")
-        os.chmod(self.labels_map + ".tmp", 0o644)
-        os.replace(self.labels_map + ".tmp", self.labels_map)
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            time.sleep(1)
-            if "MEKIKI_URL_RANDOM_LABEL" not in self.scan(msg)["symbols"]:
-                break
-        self.assertNotIn("MEKIKI_URL_RANDOM_LABEL", self.scan(msg)["symbols"])
+        replace_file(self.labels_map, "pl 8.10\n")
+        after = wait_for(lambda: self.scan(msg)["symbols"],
+                         lambda syms: "MEKIKI_URL_RANDOM_LABEL" not in syms)
+        self.assertNotIn("MEKIKI_URL_RANDOM_LABEL", after)
         # random letters under .pl stay random
         res = self.scan(message(b"see https://msltqogjvukx.pl/x"))
         self.assertEqual(res["symbols"]["MEKIKI_URL_RANDOM_LABEL"]["options"], ["msltqogjvukx.pl"])
@@ -1385,12 +1379,8 @@ class TestHttpMaps(RspamdTestCase):
 
     def scan_until(self, msg, symbol, **kw):
         # HTTP maps load asynchronously after start.
-        deadline = time.time() + 30
-        while True:
-            res = self.scan(msg, **kw)
-            if symbol in res["symbols"] or time.time() > deadline:
-                return res
-            time.sleep(0.5)
+        return wait_for(lambda: self.scan(msg, **kw), lambda res: symbol in res["symbols"],
+                        step=0.5)
 
     def test_brand_map_over_http(self):
         res = self.scan_until(os.path.join(CORPUS, "phish-amazon-cojp-utf8-base64.eml"),
@@ -1404,9 +1394,7 @@ class TestHttpMaps(RspamdTestCase):
 
     def test_oversized_map_refused(self):
         self.scan_until(message(b"Hello"), "MEKIKI_SENDER_ASN", ip="104.248.1.1")
-        deadline = time.time() + 30
-        while "more than max_map_bytes" not in self.rspamd.log() and time.time() < deadline:
-            time.sleep(0.5)
+        wait_for(self.rspamd.log, lambda log: "more than max_map_bytes" in log, step=0.5)
         want = (f"the mekiki lure phrases {self.server.url('lures.map')} is {self.huge_size} "
                 f"bytes, more than max_map_bytes ({self.limit})")
         self.assertTrue(want in self.rspamd.log(), f"not logged: {want}")
@@ -1426,6 +1414,16 @@ def write_state_file(name, data):
         f.write(data)
     os.chmod(path, 0o644)
     return path
+
+
+def replace_file(path, text):
+    """The safe update an operator makes: a new file renamed over the old."""
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
+
 
 
 def broken_data_msg():
@@ -1581,10 +1579,7 @@ class TestCatalogueBeyondBounds(BrokenData):
         os.replace(tmp, self.brands)  # the safe update: a new file renamed over the old
         want = (f"cannot build the brand catalogue from {self.brands}: line 2001: more than "
                 f"2000 entries: the map is refused; keeping the previous one")
-        deadline = time.time() + 30
-        while want not in self.rspamd.log() and time.time() < deadline:
-            time.sleep(0.3)
-        self.assertIn(want, self.rspamd.log())
+        self.assertIn(want, wait_for(self.rspamd.log, lambda log: want in log, step=0.3))
         self.assertKeepsWorking(("MEKIKI_FROM_BRAND_SPOOF",), ())
         self.assertNotRegex(self.rspamd.log(), r"terminated abnormally|received signal")
 

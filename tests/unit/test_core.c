@@ -2310,20 +2310,42 @@ static void hosting_view(mekiki_message *m, const mekiki_policy *p, const char *
 	ck_assert_int_eq(mekiki_decide(m), MEKIKI_OK);
 }
 
+/* Two policies of the shipped catalogue, p to be given a map and off
+ * without it, and a message: a map's effect is the difference. */
+struct with_map {
+	mekiki_policy *p, *off;
+	mekiki_message *m;
+};
+
+static struct with_map with_map_new(void)
+{
+	int st = -1;
+	struct with_map t = {mekiki_policy_new(shipped, NULL, NULL, &st),
+	                     mekiki_policy_new(shipped, NULL, NULL, &st), mekiki_message_new()};
+	ck_assert_ptr_nonnull(t.p);
+	ck_assert_ptr_nonnull(t.off);
+	ck_assert_ptr_nonnull(t.m);
+	return t;
+}
+
+static void with_map_free(struct with_map *t)
+{
+	mekiki_message_free(t->m);
+	mekiki_policy_free(t->p);
+	mekiki_policy_free(t->off);
+}
+
 START_TEST(test_policy_free_hosting)
 {
 	int st = -1;
 	mekiki_tld_map *hosting = mekiki_tld_map_new(hosting_map, sizeof hosting_map - 1, NULL, NULL,
 	                                             &st);
 	ck_assert_ptr_nonnull(hosting);
-	mekiki_policy *p = mekiki_policy_new(shipped, NULL, NULL, &st);
-	mekiki_policy *off = mekiki_policy_new(shipped, NULL, NULL, &st);
-	ck_assert_ptr_nonnull(p);
-	ck_assert_ptr_nonnull(off);
+	struct with_map t = with_map_new();
+	mekiki_policy *p = t.p, *off = t.off;
+	mekiki_message *m = t.m;
 	ck_assert_int_eq(mekiki_policy_set_hosting(NULL, hosting), MEKIKI_EINVAL);
 	ck_assert_int_eq(mekiki_policy_set_hosting(p, hosting), MEKIKI_OK);
-	mekiki_message *m = mekiki_message_new();
-	ck_assert_ptr_nonnull(m);
 	static char got[4096];
 
 	/* The longest listed suffix; the factor the highest weight; the
@@ -2383,9 +2405,7 @@ START_TEST(test_policy_free_hosting)
 	ck_assert_ptr_null(strstr(got, "MEKIKI_BRAND_URL_MISMATCH"));
 	ck_assert_ptr_null(strstr(got, "MEKIKI_URL_FREE_HOSTING"));
 
-	mekiki_message_free(m);
-	mekiki_policy_free(p);
-	mekiki_policy_free(off);
+	with_map_free(&t);
 	mekiki_tld_map_free(hosting);
 }
 END_TEST
@@ -2437,14 +2457,11 @@ START_TEST(test_policy_label_baselines)
 
 	/* The policy: the symbol with the registrable domains as options; the
 	 * baselines spare what they list. */
-	mekiki_policy *p = mekiki_policy_new(shipped, NULL, NULL, &st);
-	mekiki_policy *off = mekiki_policy_new(shipped, NULL, NULL, &st);
-	ck_assert_ptr_nonnull(p);
-	ck_assert_ptr_nonnull(off);
+	struct with_map t = with_map_new();
+	mekiki_policy *p = t.p, *off = t.off;
+	mekiki_message *m = t.m;
 	ck_assert_int_eq(mekiki_policy_set_labels(NULL, labels), MEKIKI_EINVAL);
 	ck_assert_int_eq(mekiki_policy_set_labels(p, labels), MEKIKI_OK);
-	mekiki_message *m = mekiki_message_new();
-	ck_assert_ptr_nonnull(m);
 	static char got[4096];
 	const char *const links[] = {"https://www.krzysztof.pl/", "https://x.msltqogjvukx.com/a",
 	                             "https://y.msltqogjvukx.com/b", "https://www.mythtv.org/",
@@ -2455,9 +2472,7 @@ START_TEST(test_policy_label_baselines)
 	hosting_view(m, p, NULL, NULL, NULL, links);
 	verdict_text(m, got, sizeof got);
 	ck_assert_str_eq(got, "MEKIKI_URL_RANDOM_LABEL 1.000 [msltqogjvukx.com]\n");
-	mekiki_message_free(m);
-	mekiki_policy_free(p);
-	mekiki_policy_free(off);
+	with_map_free(&t);
 	mekiki_tld_map_free(labels);
 }
 END_TEST
