@@ -266,14 +266,16 @@ class Rspamd:
     # -- scanning --------------------------------------------------------
     def scan(self, message, ip=None, helo="mx.example.net",
              hostname="mx.example.net", mail_from=None, rcpt=None, timeout=60,
-             profile=False):
+             profile=False, settings=None):
         """Scan bytes (or a path) through /checkv2; returns the JSON reply.
 
         ip, helo, hostname, mail_from and rcpt (the SMTP envelope) describe
         the connection the message arrived on.  Without ip, the address in
         the message's topmost Received header (the peer our MX saw) is used,
         else a documentation address that is in no network.  With profile, the
-        reply has rspamd's per-symbol times ("profile": {symbol: milliseconds})."""
+        reply has rspamd's per-symbol times ("profile": {symbol: milliseconds}).
+        settings (a dict) is sent as the request's Settings header, e.g.
+        {"symbols_disabled": [...]}."""
         if isinstance(message, str):
             with open(message, "rb") as f:
                 message = f.read()
@@ -286,6 +288,8 @@ class Rspamd:
             headers["Rcpt"] = rcpt
         if profile:
             headers["Profile"] = "yes"
+        if settings is not None:
+            headers["Settings"] = json.dumps(settings)
         req = urllib.request.Request(f"http://127.0.0.1:{self.port}/checkv2", data=message,
                                      method="POST", headers=headers)
         with urllib.request.urlopen(req, timeout=timeout) as r:
