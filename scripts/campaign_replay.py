@@ -225,23 +225,7 @@ def scan_ham(args, rs, folders):
 
 def worker_cpu(rs):
     """Seconds of CPU of rs's normal workers so far."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            if int(fields[1]) != rs.proc.pid:
-                continue
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                if not f.read().startswith(b"rspamd: normal process"):
-                    continue
-            total += int(fields[11]) + int(fields[12])
-        except (OSError, ValueError, IndexError):
-            continue
-    return total / tick
+    return cpu_ns(normal_workers(rs.proc.pid)) / 1e9
 
 
 def cpu_side_by_side(args, instances, items):
@@ -263,7 +247,7 @@ def cpu_side_by_side(args, instances, items):
         print(f"{name:<6} {1e6 * cpu[name] / n:>10.0f} {n / wall[name]:>7.1f} "
               f"{cpu[name] / cpu['off']:>10.3f} {wall['off'] / wall[name]:>12.3f}")
     print(f"memory on - off: {1e6 * (cpu['on'] - cpu['off']) / n:+.0f} us of worker CPU per "
-          f"message (tick {1e6 / os.sysconf('SC_CLK_TCK'):.0f} us)")
+          "message (/proc schedstat)")
     return {k: {"cpu_us": 1e6 * cpu[k] / n, "msg_s": n / wall[k]} for k in instances}
 
 

@@ -27,6 +27,27 @@ HFILTER_OFFLINE = "from_enabled = false;\nhelo_enabled = false;\nhostname_enable
 
 # --- input ------------------------------------------------------------------------
 
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def shared_corpus(purpose, need=()):
+    """The shared development corpus: MEKIKI_SHARED_CORPUS, else
+    ../shared/corpus beside the repository.  None, after printing the reason
+    (for a test to exit 77, skipped), when it is set to off or is not there,
+    or lacks one of need (names inside it); purpose completes "set
+    MEKIKI_SHARED_CORPUS to ..."."""
+    corpus = os.environ.get("MEKIKI_SHARED_CORPUS") or os.path.join(ROOT, "..", "shared", "corpus")
+    if corpus == "off":
+        print("SKIP: MEKIKI_SHARED_CORPUS=off")
+        return None
+    corpus = os.path.abspath(corpus)
+    if not os.path.isdir(corpus) or not all(os.path.exists(os.path.join(corpus, n)) for n in need):
+        what = f" ({', '.join(need)})" if need else ""
+        print(f"SKIP: no shared corpus{what} at {corpus} (set MEKIKI_SHARED_CORPUS to {purpose})")
+        return None
+    return corpus
+
+
 def is_mbox(path):
     if path.endswith(".mbox") or os.path.basename(path) == "mbox":
         return True

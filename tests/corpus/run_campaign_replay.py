@@ -20,20 +20,18 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 SKIP = 77
 
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+from harness.corpus import shared_corpus  # noqa: E402
+
 
 def main():
     if len(sys.argv) != 3:
         raise SystemExit(__doc__)
     stage, state = sys.argv[1:3]
-    shared = os.environ.get("MEKIKI_SHARED_CORPUS") or os.path.join(ROOT, "..", "shared", "corpus")
-    if shared == "off":
-        print("SKIP: MEKIKI_SHARED_CORPUS=off")
+    shared = shared_corpus("replay its waves", need=("ja-phish", "labels.tsv"))
+    if shared is None:
         return SKIP
-    shared = os.path.abspath(shared)
     labels = os.path.join(shared, "labels.tsv")
-    if not os.path.isdir(os.path.join(shared, "ja-phish")) or not os.path.exists(labels):
-        print(f"SKIP: no shared corpus (ja-phish/, labels.tsv) at {shared}")
-        return SKIP
     folders = collections.Counter()
     with open(labels, encoding="utf-8") as f:
         next(f, None)

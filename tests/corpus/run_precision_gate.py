@@ -20,6 +20,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 SKIP = 77
 
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+from harness.corpus import shared_corpus  # noqa: E402
+
 
 def main():
     which, stage, state = sys.argv[1:4]
@@ -27,13 +30,8 @@ def main():
     if which == "corpus":
         corpus = os.path.join(ROOT, "corpus")
     elif which == "shared":
-        corpus = os.environ.get("MEKIKI_SHARED_CORPUS") or os.path.join(ROOT, "..", "shared", "corpus")
-        if corpus == "off":
-            print("SKIP: MEKIKI_SHARED_CORPUS=off")
-            return SKIP
-        corpus = os.path.abspath(corpus)
-        if not os.path.isdir(corpus):
-            print(f"SKIP: no shared corpus at {corpus} (set MEKIKI_SHARED_CORPUS to run the gate on it)")
+        corpus = shared_corpus("run the gate on it")
+        if corpus is None:
             return SKIP
     else:
         raise SystemExit(f"usage: {sys.argv[0]} corpus|shared STAGE STATE_DIR [RSPAMD_STATE]")

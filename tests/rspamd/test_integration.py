@@ -1425,7 +1425,6 @@ def replace_file(path, text):
     os.replace(tmp, path)
 
 
-
 def broken_data_msg():
     """A lure phrase and a link into a weighted TLD (they need no brand map),
     a brand claimed in the display name (it needs one)."""
@@ -1574,9 +1573,8 @@ class TestCatalogueBeyondBounds(BrokenData):
 
     def test_previous_catalogue_kept(self):
         self.assertKeepsWorking(("MEKIKI_FROM_BRAND_SPOOF",), ())
-        big = "".join(f"b{i} | Kz{i}q | b{i}.example\n" for i in range(1, 2002)).encode()
-        tmp = write_state_file("bounded-brands.map.new", big)
-        os.replace(tmp, self.brands)  # the safe update: a new file renamed over the old
+        replace_file(self.brands, "".join(f"b{i} | Kz{i}q | b{i}.example\n"
+                                          for i in range(1, 2002)))
         want = (f"cannot build the brand catalogue from {self.brands}: line 2001: more than "
                 f"2000 entries: the map is refused; keeping the previous one")
         self.assertIn(want, wait_for(self.rspamd.log, lambda log: want in log, step=0.3))

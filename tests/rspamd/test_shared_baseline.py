@@ -19,16 +19,14 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 SKIP = 77
 
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+from harness.corpus import shared_corpus  # noqa: E402
+
 
 def main():
     stage, state, out = sys.argv[1:4]
-    corpus = os.environ.get("MEKIKI_SHARED_CORPUS") or os.path.join(ROOT, "..", "shared", "corpus")
-    if corpus == "off":
-        print("SKIP: MEKIKI_SHARED_CORPUS=off")
-        return SKIP
-    corpus = os.path.abspath(corpus)
-    if not os.path.isdir(corpus):
-        print(f"SKIP: no shared corpus at {corpus} (set MEKIKI_SHARED_CORPUS to run the baseline check)")
+    corpus = shared_corpus("run the baseline check")
+    if corpus is None:
         return SKIP
     os.makedirs(out, exist_ok=True)
     baseline = os.path.join(ROOT, "corpus", "baseline-shared.json")
