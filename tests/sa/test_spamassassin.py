@@ -261,12 +261,12 @@ class TestCorpus(SATestCase):
                     self.assertEqual(bad, set(), f"forbidden {pat}")
                 if row["class"] == "ham":
                     self.assertNotIn("MEKIKI_PHISH", hit)
-                # The meta rule: a brand claimed (or the subject's tag or
-                # the body's notice formula with no link to the brand) and a
-                # risky link or a lure.
+                # The meta rule: a brand claimed (or the subject's tag, the
+                # body's notice formula or a look-alike link host with no link
+                # to the brand) and a risky link or a lure.
                 claimed = bool(hit & CLAIM) or any(
                     {tag, "MEKIKI_BRAND_URL_MISMATCH"} <= hit
-                    for tag in ("MEKIKI_SUBJECT_BRAND", "MEKIKI_BODY_BRAND"))
+                    for tag in ("MEKIKI_SUBJECT_BRAND", "MEKIKI_BODY_BRAND", "MEKIKI_URL_LOOKALIKE"))
                 self.assertEqual("MEKIKI_PHISH" in hit, claimed and bool(hit & RISKY_LINK))
 
     def test_report_options_and_scores(self):
