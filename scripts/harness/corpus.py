@@ -17,6 +17,8 @@ import sys
 import threading
 import time
 
+from .debian_conf import ROOT
+
 
 # hfilter's HELO, hostname and From checks resolve names: on an offline
 # machine the answer is a time-out race, so two runs of the same corpus
@@ -26,9 +28,6 @@ HFILTER_OFFLINE = "from_enabled = false;\nhelo_enabled = false;\nhostname_enable
 
 
 # --- input ------------------------------------------------------------------------
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
 
 def shared_corpus(purpose, need=()):
     """The shared development corpus: MEKIKI_SHARED_CORPUS, else
