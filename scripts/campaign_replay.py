@@ -2,8 +2,8 @@
 """Replay a phishing wave through rspamd with the campaign memory, in time order.
 
     python3 scripts/campaign_replay.py --stage build/stage --state DIR \\
-        [--asn-db FILE.mmdb] [--servers 4] [--period all|month] [--ham DIR ...] \\
-        [--jobs 4] [--cpu N] [--json OUT] PHISH_DIR
+        [--asn-db FILE.mmdb] [--servers 4] [--period all|month] [--ttl SECONDS] \\
+        [--gap SECONDS] [--ham DIR ...] [--jobs 4] [--cpu N] [--json OUT] PHISH_DIR
 
 The messages of PHISH_DIR are scanned one by one in the order of their Date
 headers (a date before 2000 or none: left out, and counted) through a
@@ -20,14 +20,23 @@ wave's and get no answer.  The figures therefore measure the memory's
 machinery -- learning, the confident rule, the lookups, the bounds --
 under that model, not how often real waves share servers.
 
+Years of mail are replayed in minutes, so Redis's own expiry never acts;
+the harness applies the memory's TTL (--ttl, default the plugin's 7 days)
+in the replay's time instead: before each message, every key last learnt
+more than the TTL before the message's date is deleted.  --ttl 0 keeps
+everything for the whole replay.  A wave is a run of messages each at most
+--gap (default: the TTL) after the one before, within one period; its first
+day cannot be caught by a memory that starts empty or has expired.
+
 Printed: for each day, its messages, those learnt (a confident detection)
 and those caught by the memory (any MEKIKI_CAMPAIGN_ symbol but the weak
-_SENDER); then, from the second day of each period on, the share caught,
+_SENDER); then, from the second day of each wave on, the share caught,
+the share of those with a confident detection within the TTL before them,
 and the Redis commands per message (INFO commandstats).  With --ham, the
-given ham folders are scanned afterwards with the memory as the replay
-left it, and every ham message with a MEKIKI_CAMPAIGN_ symbol is listed
-("touched").  With --cpu N, the first N replayed and ham messages are
-scanned again, in three interleaved rounds, through three one-worker
+keys the TTL expired are put back, the given ham folders are scanned with
+everything the replay learnt, and every ham message with a MEKIKI_CAMPAIGN_
+symbol is listed ("touched").  With --cpu N, the first N replayed and ham
+messages are scanned again, in three interleaved rounds, through three one-worker
 rspamd instances side by side -- the memory on (this Redis), off (no Redis
 configured) and down (a closed port) -- and the worker CPU per message and
 the throughput of each are printed with their ratios to "off"; then the
@@ -37,9 +46,9 @@ disabled by the request's settings, in alternating order, and the mean
 difference of the worker's CPU time (/proc schedstat, nanoseconds) is
 printed with its 95% confidence interval.
 
-Exit status: 0, or 1 when --check is given and a target is missed (from the
-second day on at least 90% caught; no ham touched), or --check-ham and a ham
-message was touched (or none scanned).
+Exit status: 0, or 1 when --check is given and a target is missed (from
+each wave's second day on at least 90% caught; no ham touched), or
+--check-ham and a ham message was touched (or none scanned).
 """
 
 import argparse
@@ -157,21 +166,70 @@ def caught(res):
                   and s != CAMPAIGN + "SENDER")
 
 
+def wave_starts(dates, gap, period):
+    """The first day of the wave of each date (dates in time order): a date
+    more than gap seconds after the one before, or in another period,
+    starts a wave."""
+    out, prev, first = [], None, None
+    for d in dates:
+        per = period_of(d, period)
+        if prev is None or per != prev[1] or (d - prev[0]).total_seconds() > gap:
+            first = d.strftime("%Y-%m-%d")
+        prev = (d, per)
+        out.append(first)
+    return out
+
+
+def expired(learnt_at, d, ttl):
+    """The keys whose last learning is more than ttl seconds before d."""
+    return sorted(k for k, t in learnt_at.items() if (d - t).total_seconds() > ttl)
+
+
 def replay(args, rs, redis, wave):
-    rows, first_day = [], {}
+    """Scan the wave in time order.  The memory's TTL runs in the replay's
+    time, not the machine's: before each message, every key whose last
+    learning is more than args.ttl seconds older than the message is
+    deleted, as Redis would have expired it by then (0: never), and kept
+    aside in args.expired for the ham scan (restore_expired).  A message
+    more than args.gap seconds after the one before, or in another period of
+    servers, starts a new wave; its day is that wave's first."""
+    rows, learnt_at, last_learnt = [], {}, None
     before = commandstats(redis)
-    for d, item, _ in wave:
-        day, per = d.strftime("%Y-%m-%d"), period_of(d, args.period)
-        first_day.setdefault(per, day)
-        n_records = len(redis.keys(PREFIX + "m:*"))
+    starts = wave_starts([w[0] for w in wave], args.gap, args.period)
+    for (d, item, _), first_day in zip(wave, starts):
+        day = d.strftime("%Y-%m-%d")
+        if args.ttl:
+            old = expired(learnt_at, d, args.ttl)
+            if old:
+                for k in old:  # GET, not MGET: commandstats counts the plugin's MGETs
+                    v = redis.cmd("GET", k)
+                    if v is not None:
+                        args.expired[k] = v
+                redis.cmd("DEL", *old)
+                for k in old:
+                    del learnt_at[k]
+        # a confident detection within the TTL before: what a memory that
+        # learns from confident detections alone can have for this message
+        recent = last_learnt is not None and (
+            not args.ttl or (d - last_learnt).total_seconds() <= args.ttl)
+        records = set(redis.keys(PREFIX + "m:*"))
         res = scan(rs, item)
         learnt = "MEKIKI_PHISH" in res.get("symbols", {}) and res.get("action") == "reject"
         if learnt:  # let the write land before the next message
+            last_learnt = d
             deadline = time.time() + 2
-            while time.time() < deadline and len(redis.keys(PREFIX + "m:*")) == n_records:
-                time.sleep(0.02)
-        rows.append({"id": item.id, "day": day, "later": day != first_day[per],
-                     "learnt": learnt, "caught": caught(res),
+            new = set()
+            while time.time() < deadline and not new:
+                new = set(redis.keys(PREFIX + "m:*")) - records
+                time.sleep(0 if new else 0.02)
+            for rec in new:  # the keys this message counted in: learnt now
+                learnt_at[rec] = d
+                for k in (redis.cmd("GET", rec) or "").split("\n"):
+                    if k:
+                        learnt_at[k] = d
+        rows.append({"id": item.id, "day": day, "later": day != first_day,
+                     "wave_day": first_day, "learnt": learnt, "recent": recent,
+                     "caught": caught(res),
                      "phish": "MEKIKI_PHISH" in res.get("symbols", {}),
                      "action": res.get("action")})
     after = commandstats(redis)
@@ -179,25 +237,46 @@ def replay(args, rs, redis, wave):
     return rows, calls
 
 
+def restore_expired(args, redis):
+    """Put back what the TTL took in replay time (a key learnt again since
+    stays as it is): the ham is scanned against everything the replay ever
+    learnt, the hardest case for precision."""
+    back = 0
+    for k, v in args.expired.items():
+        back += redis.cmd("SET", k, v, "NX") == "OK"
+    missing = [k for k in args.expired if not redis.cmd("EXISTS", k)]
+    if missing:
+        raise RuntimeError(f"expired keys not put back for the ham: {missing[:5]}")
+    return back
+
+
 def print_replay(rows, calls, skipped, args):
     days = collections.OrderedDict()
     for r in rows:
         days.setdefault(r["day"], []).append(r)
-    print(f"{'day':<12} {'msgs':>4} {'learnt':>6} {'caught':>6}")
+    print(f"{'day':<12} {'msgs':>4} {'learnt':>6} {'caught':>6}  (* a wave's first day)")
     for day, rs in days.items():
         print(f"{day:<12} {len(rs):>4} {sum(r['learnt'] for r in rs):>6} "
-              f"{sum(bool(r['caught']) for r in rs):>6}")
+              f"{sum(bool(r['caught']) for r in rs):>6}{'  *' if rs[0]['wave_day'] == day else ''}")
     later = [r for r in rows if r["later"]]
     got = [r for r in later if r["caught"]]
     by_sym = collections.Counter(s for r in later for s in r["caught"])
     only_memory = [r for r in got if not r["phish"]]
     share = 100.0 * len(got) / len(later) if later else 0.0
+    waves = len({r["wave_day"] for r in rows})
+    ttl = f"{args.ttl / 86400:g} days" if args.ttl else "none"
     print(f"\nreplay: {len(rows)} messages over {len(days)} days ({skipped} without a usable "
-          f"date left out); servers per period {args.servers}, period {args.period}")
+          f"date left out); servers per period {args.servers}, period {args.period}; "
+          f"memory TTL in replay time {ttl}; {waves} waves (a gap over "
+          f"{args.gap / 86400:g} days or a new period starts one)")
     print(f"learnt (confident): {sum(r['learnt'] for r in rows)}")
-    print(f"from the second day of each period on: {len(got)} of {len(later)} caught by the "
+    print(f"from the second day of each wave on: {len(got)} of {len(later)} caught by the "
           f"memory ({share:.1f}%); {len(only_memory)} of them without MEKIKI_PHISH")
     print("  " + ", ".join(f"{s} {n}" for s, n in by_sym.most_common()))
+    recent = [r for r in later if r["recent"]]
+    print(f"  {len(recent)} of the {len(later)} had a confident detection within the TTL before "
+          f"them (a memory learning from those alone can know no more); "
+          f"{sum(bool(r['caught']) for r in recent)} of these caught")
     print(f"Redis per message: MGET {calls['mget'] / max(len(rows), 1):.2f}, "
           f"EVAL {(calls['eval'] + calls['evalsha']) / max(len(rows), 1):.2f} "
           f"(one per learnt message: {sum(r['learnt'] for r in rows)})")
@@ -311,6 +390,12 @@ def main(argv=None):
     ap.add_argument("--asn-db", help="default: the stage's, else build/asn/mekiki-asn.mmdb")
     ap.add_argument("--servers", type=int, default=4)
     ap.add_argument("--period", choices=("all", "month"), default="all")
+    ap.add_argument("--ttl", type=float, default=7 * 86400,
+                    help="the memory's TTL in replay time, seconds (0: never expire; default "
+                         "the plugin's default, 7 days)")
+    ap.add_argument("--gap", type=float,
+                    help="seconds between messages that end a wave (default: --ttl; with "
+                         "--ttl 0, the whole replay is one wave)")
     ap.add_argument("--ham", nargs="*", default=[])
     ap.add_argument("--jobs", type=int, default=4)
     ap.add_argument("--cpu", type=int, default=0, metavar="N")
@@ -320,6 +405,9 @@ def main(argv=None):
                     help="exit 1 when a ham message is touched (the precision target alone)")
     args = ap.parse_args(argv)
     args.state = os.path.abspath(args.state)
+    args.expired = {}
+    if args.gap is None:
+        args.gap = args.ttl or float("inf")
     if not args.asn_db:
         for cand in (os.path.join(args.stage, "usr/local/share/mekiki/mekiki-asn.mmdb"),
                      "build/asn/mekiki-asn.mmdb"):
@@ -345,7 +433,12 @@ def main(argv=None):
         try:
             rows, calls = replay(args, rs, redis, wave)
             share, later = print_replay(rows, calls, skipped, args)
-            n_ham, touched = scan_ham(args, rs, args.ham) if args.ham else (0, [])
+            n_ham, touched = 0, []
+            if args.ham:
+                back = restore_expired(args, redis)
+                print(f"\nmemory for the ham: everything the replay learnt ({back} keys the TTL "
+                      "had expired in replay time put back)")
+                n_ham, touched = scan_ham(args, rs, args.ham)
         finally:
             rs.stop()
         cpu = None
@@ -370,7 +463,7 @@ def main(argv=None):
                        "later": len(later), "share": share, "ham": n_ham,
                        "touched": touched, "cpu": cpu}, f, indent=1)
     met = {"caught": share >= 90.0, "ham": not touched}
-    print(f"\ntargets: >= 90% caught from the second day on: "
+    print(f"\ntargets: >= 90% caught from each wave's second day on: "
           f"{'met' if met['caught'] else 'MISSED'}; no ham touched: "
           f"{'met' if met['ham'] else 'MISSED'}{'' if args.ham else ' (no ham scanned)'}")
     if args.check and not all(met.values()):

@@ -1,4 +1,5 @@
-"""corpus_scan.py diff / rescore / baseline / check on hand-written results.
+"""corpus_scan.py diff / rescore / baseline / check on hand-written results;
+the Received parser; campaign_replay.py's waves and replay-time TTL.
 
     PYTHONPATH=scripts python3 tests/corpus/test_corpus_tools.py OUT_DIR
 
@@ -211,6 +212,31 @@ def test_received():
           "malformed input: none, no exception")
 
 
+def test_replay_clock():
+    """campaign_replay.py's waves and its TTL in the replay's time."""
+    from datetime import datetime, timezone
+    from campaign_replay import expired, wave_starts
+
+    def t(s):
+        return datetime.strptime(s, "%Y-%m-%d %H:%M").replace(tzinfo=timezone.utc)
+    week = 7 * 86400
+    dates = [t("2022-01-01 10:00"), t("2022-01-03 09:00"),
+             t("2022-01-10 09:00"),   # exactly 7 days after the one before: same wave
+             t("2022-01-17 09:01"),   # 7 days and a minute: a new wave
+             t("2022-01-17 12:00")]
+    got = wave_starts(dates, week, "all")
+    check(got == ["2022-01-01"] * 3 + ["2022-01-17"] * 2, f"waves by gap: {got}")
+    got = wave_starts([t("2022-01-31 23:00"), t("2022-02-01 00:00")], week, "month")
+    check(got == ["2022-01-31", "2022-02-01"], f"a new period starts a wave: {got}")
+    got = wave_starts(dates[:2], float("inf"), "all")
+    check(got == ["2022-01-01"] * 2, f"no gap limit: one wave: {got}")
+    learnt = {"mkc:a:1": t("2022-01-01 10:00"), "mkc:a:2": t("2022-01-03 09:00"),
+              "mkc:m:x": t("2022-01-01 10:00")}
+    got = expired(learnt, t("2022-01-10 09:00"), week)
+    check(got == ["mkc:a:1", "mkc:m:x"], f"learnt more than the TTL before: expired: {got}")
+    check(expired(learnt, t("2022-01-02 00:00"), week) == [], "within the TTL: nothing expired")
+
+
 def main():
     out_dir = sys.argv[1]
     os.makedirs(out_dir, exist_ok=True)
@@ -218,6 +244,7 @@ def main():
     test_rescore(out_dir)
     test_baseline(out_dir)
     test_received()
+    test_replay_clock()
     for f in failed:
         print("FAIL:", f)
     print(f"{passed} passed, {len(failed)} failed")
