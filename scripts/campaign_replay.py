@@ -3,14 +3,16 @@
 
     python3 scripts/campaign_replay.py --stage build/stage --state DIR \\
         [--asn-db FILE.mmdb] [--servers 4] [--period all|month] [--ttl SECONDS] \\
-        [--gap SECONDS] [--ham DIR ...] [--jobs 4] [--cpu N] [--json OUT] PHISH_DIR
+        [--gap SECONDS] [--learn-actions reject,...] [--ham DIR ...] [--jobs 4] \\
+        [--cpu N] [--json OUT] PHISH_DIR
 
 The messages of PHISH_DIR are scanned one by one in the order of their Date
 headers (a date before 2000 or none: left out, and counted) through a
 private rspamd with mekiki and a private redis-server (the campaign memory
-on, learning by its default rule: MEKIKI_PHISH and the reject action).  The
-machine is offline and the waves' hosts are long dead, so rspamd's own
-resolver answers from fake records, as the waves are built: every http(s)
+on, learning by its default rule: MEKIKI_PHISH and the reject action, or
+the actions --learn-actions lists).  The machine is offline and the
+waves' hosts are long dead, so rspamd's own resolver answers from fake
+records, as the waves are built: every http(s)
 link host of the wave resolves to one of --servers addresses (a hash of the
 name picks which) in DigitalOcean's 165.22.0.0/16, the same servers for the
 whole replay (--period all) or new servers, in another /24, every calendar
@@ -149,7 +151,9 @@ def start(args, name, campaign, records, workers=2):
                 asn_db=args.asn_db, workers=workers, nameserver=args.nameserver)
     conf = rs.mekiki_conf()
     if campaign:
-        conf += f'campaign {{\n  servers = "{campaign}";\n}}\n'
+        actions = ", ".join(f'"{a}"' for a in args.learn_actions)
+        conf += (f'campaign {{\n  servers = "{campaign}";\n'
+                 f'  learn_actions = [{actions}];\n}}\n')
     rs.local = {"local.d/mekiki.conf": conf, "local.d/hfilter.conf": corpus.HFILTER_OFFLINE}
     return rs.start()
 
@@ -214,7 +218,8 @@ def replay(args, rs, redis, wave):
             not args.ttl or (d - last_learnt).total_seconds() <= args.ttl)
         records = set(redis.keys(PREFIX + "m:*"))
         res = scan(rs, item)
-        learnt = "MEKIKI_PHISH" in res.get("symbols", {}) and res.get("action") == "reject"
+        learnt = ("MEKIKI_PHISH" in res.get("symbols", {})
+                  and res.get("action") in args.learn_actions)
         if learnt:  # let the write land before the next message
             last_learnt = d
             deadline = time.time() + 2
@@ -396,6 +401,9 @@ def main(argv=None):
     ap.add_argument("--gap", type=float,
                     help="seconds between messages that end a wave (default: --ttl; with "
                          "--ttl 0, the whole replay is one wave)")
+    ap.add_argument("--learn-actions", default="reject",
+                    help="the memory's learn_actions, comma-separated (default: reject, the "
+                         "plugin's default)")
     ap.add_argument("--ham", nargs="*", default=[])
     ap.add_argument("--jobs", type=int, default=4)
     ap.add_argument("--cpu", type=int, default=0, metavar="N")
@@ -406,6 +414,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
     args.state = os.path.abspath(args.state)
     args.expired = {}
+    args.learn_actions = [a.strip() for a in args.learn_actions.split(",") if a.strip()]
     if args.gap is None:
         args.gap = args.ttl or float("inf")
     if not args.asn_db:
