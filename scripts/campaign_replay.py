@@ -3,8 +3,8 @@
 
     python3 scripts/campaign_replay.py --stage build/stage --state DIR \\
         [--asn-db FILE.mmdb] [--servers 4] [--period all|month] [--ttl SECONDS] \\
-        [--gap SECONDS] [--learn-actions reject,...] [--ham DIR ...] [--jobs 4] \\
-        [--cpu N] [--json OUT] PHISH_DIR
+        [--gap SECONDS] [--learn-actions reject,...] [--ham DIR ...] \\
+        [--ham-hosting as|net|none] [--jobs 4] [--cpu N] [--json OUT] PHISH_DIR
 
 The messages of PHISH_DIR are scanned one by one in the order of their Date
 headers (a date before 2000 or none: left out, and counted) through a
@@ -36,8 +36,13 @@ _SENDER); then, from the second day of each wave on, the share caught,
 the share of those with a confident detection within the TTL before them,
 and the Redis commands per message (INFO commandstats).  With --ham, the
 keys the TTL expired are put back, the given ham folders are scanned with
-everything the replay learnt, and every ham message with a MEKIKI_CAMPAIGN_
-symbol is listed ("touched").  With --cpu N, the first N replayed and ham
+everything the replay learnt, by a fresh rspamd on the same Redis, and
+every ham message with a MEKIKI_CAMPAIGN_ symbol is listed ("touched").
+The ham's link hosts resolve, as ordinary sites on the waves' hosting
+network would: each to an address of its own in the wave servers' /24s
+(--ham-hosting net, the default: the memory's network and shape keys can
+meet them), or in other /24s of 165.22.0.0/16 (as: the shape keys), or to
+nothing (none); the kinds of key the ham's lookups asked for are printed.  With --cpu N, the first N replayed and ham
 messages are scanned again, in three interleaved rounds, through three one-worker
 rspamd instances side by side -- the memory on (this Redis), off (no Redis
 configured) and down (a closed port) -- and the worker CPU per message and
@@ -50,7 +55,8 @@ printed with its 95% confidence interval.
 
 Exit status: 0, or 1 when --check is given and a target is missed (from
 each wave's second day on at least 90% caught; no ham touched), or
---check-ham and a ham message was touched (or none scanned).
+--check-ham and a ham message was touched, or none scanned, or (with the
+ham's hosts resolving) no ham lookup asked for a network key.
 """
 
 import argparse
@@ -72,6 +78,9 @@ from harness.redis_private import Redis
 from harness.rspamd_private import Rspamd, free_port, normal_workers
 
 CAMPAIGN = "MEKIKI_CAMPAIGN_"
+HOSTING = {"as": " in the waves' network, in /24s of no wave server",
+           "net": " in the wave servers' /24s, on addresses of no server",
+           "none": " (none: the memory's address, network and shape keys cannot meet them)"}
 PREFIX = "mkc:"
 
 
@@ -132,6 +141,45 @@ def fake_dns(wave, servers, period, known, suffixes):
     return records
 
 
+def ham_hosts(items):
+    """{item id: its link hosts}: the decoded text parts' and the raw text's."""
+    out = {}
+    for item in items:
+        data = item.read()
+        hosts = set(URL_HOST.findall(data.decode("latin-1")))
+        hosts.update(link_hosts(email.message_from_bytes(data, policy=email.policy.default)))
+        out[item.id] = {h.lower().strip(".") for h in hosts if "." in h}
+    return out
+
+
+def ham_dns(hosts_of, hosting, records):
+    """Fake A records for the ham's link hosts that the wave's records do
+    not name, by --ham-hosting: "net", each host on an address of its own
+    in the wave servers' /24s, one no server has (the memory's _NETWORK and
+    _SHAPE keys can meet it); "as", in a /24 of the waves' network
+    (DigitalOcean's 165.22.0.0/16) that no server is in (_SHAPE); "none", no
+    record (NXDOMAIN: only the domain, lure and sender keys can meet the
+    ham).  Returns (records, the number of messages with a host
+    given an address)."""
+    if hosting == "none":
+        return [], 0
+    named = {h for h, _, _ in records}
+    nets = sorted({a[0].rsplit(".", 1)[0] for _, _, a in records})
+    used = {int(a[0].rsplit(".", 1)[1]) for _, _, a in records}
+    if hosting == "as":
+        nets = [f"165.22.{i}" for i in range(256) if f"165.22.{i}" not in nets]
+    out, given = {}, 0
+    for hosts in hosts_of.values():
+        mine = sorted(hosts - named)
+        for h in mine:
+            if h not in out:
+                k = int(hashlib.sha256(h.encode()).hexdigest(), 16)
+                last = [i for i in range(1, 255) if hosting == "as" or i not in used]
+                out[h] = f"{nets[k % len(nets)]}.{last[(k >> 16) % len(last)]}"
+        given += bool(mine)
+    return [(h, "a", [a]) for h, a in sorted(out.items())], given
+
+
 def period_of(d, period):
     return "all" if period == "all" else d.strftime("%Y-%m")
 
@@ -146,14 +194,23 @@ def commandstats(redis):
     return out
 
 
+def campaign_conf(servers, learn_actions, ttl):
+    """The memory's section of the private mekiki.conf: its Redis, its
+    learning rule, and its TTL as the harness applies it in replay time
+    (0, never expire: the plugin's default, which cannot act within a run
+    of minutes)."""
+    actions = ", ".join(f'"{a}"' for a in learn_actions)
+    ttl = f"  ttl = {int(ttl)};\n" if ttl else ""
+    return (f'campaign {{\n  servers = "{servers}";\n'
+            f'  learn_actions = [{actions}];\n{ttl}}}\n')
+
+
 def start(args, name, campaign, records, workers=2):
     rs = Rspamd(args.stage, os.path.join(args.state, name), dns_records=records,
                 asn_db=args.asn_db, workers=workers, nameserver=args.nameserver)
     conf = rs.mekiki_conf()
     if campaign:
-        actions = ", ".join(f'"{a}"' for a in args.learn_actions)
-        conf += (f'campaign {{\n  servers = "{campaign}";\n'
-                 f'  learn_actions = [{actions}];\n}}\n')
+        conf += campaign_conf(campaign, args.learn_actions, args.ttl)
     rs.local = {"local.d/mekiki.conf": conf, "local.d/hfilter.conf": corpus.HFILTER_OFFLINE}
     return rs.start()
 
@@ -189,29 +246,34 @@ def expired(learnt_at, d, ttl):
     return sorted(k for k, t in learnt_at.items() if (d - t).total_seconds() > ttl)
 
 
+def expire(redis, learnt_at, d, ttl, stash):
+    """Delete the keys learnt more than ttl seconds before d, as Redis
+    would have expired them by then, keeping their values in stash."""
+    old = expired(learnt_at, d, ttl)
+    for k in old:  # GET, not MGET: commandstats counts the plugin's MGETs
+        v = redis.cmd("GET", k)
+        if v is not None:
+            stash[k] = v
+        del learnt_at[k]
+    if old:
+        redis.cmd("DEL", *old)
+
+
 def replay(args, rs, redis, wave):
     """Scan the wave in time order.  The memory's TTL runs in the replay's
     time, not the machine's: before each message, every key whose last
     learning is more than args.ttl seconds older than the message is
-    deleted, as Redis would have expired it by then (0: never), and kept
-    aside in args.expired for the ham scan (restore_expired).  A message
-    more than args.gap seconds after the one before, or in another period of
-    servers, starts a new wave; its day is that wave's first."""
-    rows, learnt_at, last_learnt = [], {}, None
+    deleted (0: never) and kept aside for the ham scan (restore_expired).
+    A message more than args.gap seconds after the one before, or in
+    another period of servers, starts a new wave; its day is that wave's
+    first.  Returns (rows, Redis calls, the expired keys' values)."""
+    rows, learnt_at, last_learnt, stash = [], {}, None, {}
     before = commandstats(redis)
     starts = wave_starts([w[0] for w in wave], args.gap, args.period)
     for (d, item, _), first_day in zip(wave, starts):
         day = d.strftime("%Y-%m-%d")
         if args.ttl:
-            old = expired(learnt_at, d, args.ttl)
-            if old:
-                for k in old:  # GET, not MGET: commandstats counts the plugin's MGETs
-                    v = redis.cmd("GET", k)
-                    if v is not None:
-                        args.expired[k] = v
-                redis.cmd("DEL", *old)
-                for k in old:
-                    del learnt_at[k]
+            expire(redis, learnt_at, d, args.ttl, stash)
         # a confident detection within the TTL before: what a memory that
         # learns from confident detections alone can have for this message
         recent = last_learnt is not None and (
@@ -239,17 +301,17 @@ def replay(args, rs, redis, wave):
                      "action": res.get("action")})
     after = commandstats(redis)
     calls = {k: after.get(k, 0) - before.get(k, 0) for k in ("mget", "evalsha", "eval")}
-    return rows, calls
+    return rows, calls, stash
 
 
-def restore_expired(args, redis):
+def restore_expired(redis, stash):
     """Put back what the TTL took in replay time (a key learnt again since
     stays as it is): the ham is scanned against everything the replay ever
     learnt, the hardest case for precision."""
     back = 0
-    for k, v in args.expired.items():
+    for k, v in stash.items():
         back += redis.cmd("SET", k, v, "NX") == "OK"
-    missing = [k for k in args.expired if not redis.cmd("EXISTS", k)]
+    missing = [k for k in stash if not redis.cmd("EXISTS", k)]
     if missing:
         raise RuntimeError(f"expired keys not put back for the ham: {missing[:5]}")
     return back
@@ -288,9 +350,20 @@ def print_replay(rows, calls, skipped, args):
     return share, later
 
 
-def scan_ham(args, rs, folders):
+KINDS = {"a": "address", "n": "network", "s": "shape", "d": "domain", "l": "lure",
+         "f": "sender"}
+
+
+def scan_ham(args, rs, redis, folders):
+    """Scan the ham with the memory filled; returns (scanned, touched,
+    {feature kind: ham messages whose lookup asked for a key of it}), the
+    last from Redis's slow log set to log every command meanwhile (a
+    message's first 31 keys: the log keeps 32 arguments)."""
     items = corpus.collect(folders)
     touched, n = [], 0
+    redis.cmd("CONFIG", "SET", "slowlog-max-len", "100000")
+    redis.cmd("CONFIG", "SET", "slowlog-log-slower-than", "0")
+    redis.cmd("SLOWLOG", "RESET")
     for rec in corpus.scan_items(rs, items, args.jobs, progress=False, ip_from_received=True):
         n += 1
         if "error" in rec:
@@ -300,11 +373,19 @@ def scan_ham(args, rs, folders):
         if syms:
             touched.append((rec["file"], " ".join(f"{s}{rec['symbols'][s]['options']}"
                                                   for s in syms)))
+    log = redis.cmd("SLOWLOG", "GET", "100000")
+    redis.cmd("CONFIG", "SET", "slowlog-log-slower-than", "10000")
+    asked = collections.Counter()
+    for entry in log:
+        if entry[3] and entry[3][0].upper() == "MGET":
+            asked.update({k[len(PREFIX)] for k in entry[3][1:] if k.startswith(PREFIX)})
     print(f"\nham: {n} messages scanned with the memory filled; touched (any "
           f"{CAMPAIGN}symbol, or not scanned): {len(touched)}")
     for f, why in touched:
         print(f"  {os.path.relpath(f)}: {why}")
-    return n, touched
+    print("ham messages whose lookup asked the memory for a key of each kind: " +
+          ", ".join(f"{KINDS.get(k, k)} {asked[k]}" for k in KINDS))
+    return n, touched, {KINDS.get(k, k): v for k, v in asked.items()}
 
 
 def worker_cpu(rs):
@@ -395,7 +476,7 @@ def main(argv=None):
     ap.add_argument("--asn-db", help="default: the stage's, else build/asn/mekiki-asn.mmdb")
     ap.add_argument("--servers", type=int, default=4)
     ap.add_argument("--period", choices=("all", "month"), default="all")
-    ap.add_argument("--ttl", type=float, default=7 * 86400,
+    ap.add_argument("--ttl", type=float, default=7 * 86400, metavar="SECONDS",
                     help="the memory's TTL in replay time, seconds (0: never expire; default "
                          "the plugin's default, 7 days)")
     ap.add_argument("--gap", type=float,
@@ -405,6 +486,9 @@ def main(argv=None):
                     help="the memory's learn_actions, comma-separated (default: reject, the "
                          "plugin's default)")
     ap.add_argument("--ham", nargs="*", default=[])
+    ap.add_argument("--ham-hosting", choices=("net", "as", "none"), default="net",
+                    help="where the ham's link hosts resolve: the wave servers' /24s (net, the "
+                         "default), other /24s of their network (as), nowhere (none)")
     ap.add_argument("--jobs", type=int, default=4)
     ap.add_argument("--cpu", type=int, default=0, metavar="N")
     ap.add_argument("--json")
@@ -413,7 +497,10 @@ def main(argv=None):
                     help="exit 1 when a ham message is touched (the precision target alone)")
     args = ap.parse_args(argv)
     args.state = os.path.abspath(args.state)
-    args.expired = {}
+    if args.ttl and not 1 <= args.ttl <= 31536000:
+        ap.error("--ttl: 0, or from 1 s to a year (the plugin's campaign.ttl)")
+    if not 1 <= args.servers <= 200:
+        ap.error("--servers: from 1 to 200")
     args.learn_actions = [a.strip() for a in args.learn_actions.split(",") if a.strip()]
     if args.gap is None:
         args.gap = args.ttl or float("inf")
@@ -440,16 +527,26 @@ def main(argv=None):
         args.nameserver = f"127.0.0.1:{dns.port}"
         rs = start(args, "replay", redis.address, records)
         try:
-            rows, calls = replay(args, rs, redis, wave)
-            share, later = print_replay(rows, calls, skipped, args)
-            n_ham, touched = 0, []
-            if args.ham:
-                back = restore_expired(args, redis)
-                print(f"\nmemory for the ham: everything the replay learnt ({back} keys the TTL "
-                      "had expired in replay time put back)")
-                n_ham, touched = scan_ham(args, rs, args.ham)
+            rows, calls, stash = replay(args, rs, redis, wave)
         finally:
             rs.stop()
+        share, later = print_replay(rows, calls, skipped, args)
+        n_ham, touched, asked = 0, [], {}
+        if args.ham:
+            back = restore_expired(redis, stash)
+            print(f"\nmemory for the ham: everything the replay learnt ({back} keys the TTL "
+                  "had expired in replay time put back)")
+            hosts_of = ham_hosts(corpus.collect(args.ham)) if args.ham_hosting != "none" else {}
+            ham_records, given = ham_dns(hosts_of, args.ham_hosting, records)
+            dns.add(ham_records)
+            print(f"ham link hosts ({args.ham_hosting}): {len(ham_records)} hosts of {given} "
+                  f"messages given an address{HOSTING[args.ham_hosting]}")
+            # a fresh instance: no answer the replay's workers cached
+            rs = start(args, "ham", redis.address, records)
+            try:
+                n_ham, touched, asked = scan_ham(args, rs, redis, args.ham)
+            finally:
+                rs.stop()
         cpu = None
         if args.cpu:
             items = [w[1] for w in wave] + corpus.collect(args.ham)
@@ -470,11 +567,15 @@ def main(argv=None):
         with open(args.json, "w", encoding="utf-8") as f:
             json.dump({"rows": rows, "redis_calls": calls, "skipped": skipped,
                        "later": len(later), "share": share, "ham": n_ham,
-                       "touched": touched, "cpu": cpu}, f, indent=1)
-    met = {"caught": share >= 90.0, "ham": not touched}
+                       "touched": touched, "ham_lookups": asked, "cpu": cpu}, f, indent=1)
+    # a ham check whose lookups asked for no network key tests nothing of
+    # the memory (the ham's hosts unresolved): not a pass
+    met = {"caught": share >= 90.0,
+           "ham": not touched and (args.ham_hosting == "none" or asked.get("network", 0) > 0)}
     print(f"\ntargets: >= 90% caught from each wave's second day on: "
           f"{'met' if met['caught'] else 'MISSED'}; no ham touched: "
-          f"{'met' if met['ham'] else 'MISSED'}{'' if args.ham else ' (no ham scanned)'}")
+          f"{'met' if met['ham'] else 'MISSED'}{'' if args.ham else ' (no ham scanned)'}"
+          f"{' (no ham lookup asked for a network key)' if args.ham and not touched and not met['ham'] else ''}")
     if args.check and not all(met.values()):
         return 1
     if args.check_ham and (not met["ham"] or not args.ham):

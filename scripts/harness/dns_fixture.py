@@ -19,16 +19,20 @@ class DnsFixture:
         silent: names never answered (a dead name server: the query times out)."""
         self.silent = {n.lower().rstrip(".") for n in silent}
         self.answers = {}
-        for name, rtype, replies in records:
-            if rtype in self.TYPES:
-                self.answers.setdefault(name.lower().rstrip("."), {}).setdefault(
-                    self.TYPES[rtype], []).extend(replies)
+        self.add(records)
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind(("127.0.0.1", 0))
         self.port = self.sock.getsockname()[1]
         self.queries = []
         self._stop = False
         self.thread = threading.Thread(target=self._serve, daemon=True)
+
+    def add(self, records):
+        """More records, answered from now on (the same form as records)."""
+        for name, rtype, replies in records:
+            if rtype in self.TYPES:
+                self.answers.setdefault(name.lower().rstrip("."), {}).setdefault(
+                    self.TYPES[rtype], []).extend(replies)
 
     def __enter__(self):
         self.sock.settimeout(0.2)

@@ -6,8 +6,10 @@ Runs scripts/campaign_replay.py on ../shared/corpus (MEKIKI_SHARED_CORPUS
 names another directory, =off skips): the Japanese waves (ja-phish/) in
 time order through rspamd with the memory on (its TTL applied in the
 replay's time), then every ham folder of its labels.tsv with everything the
-replay learnt (what the TTL expired put back).  Fails when a ham message
-gets a MEKIKI_CAMPAIGN_ symbol (the precision target); the share of the
+replay learnt (what the TTL expired put back), the ham's link hosts
+resolving into the wave servers' /24s.  Fails when a ham message gets a
+MEKIKI_CAMPAIGN_ symbol (the precision target), or when no ham lookup
+asked the memory for a network key (a check that met nothing); the share of the
 waves caught is printed, not asserted (the replay's DNS is a model:
 scripts/campaign_replay.py).  Skipped (77) without the corpus.
 """

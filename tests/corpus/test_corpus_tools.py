@@ -237,6 +237,35 @@ def test_replay_clock():
     check(expired(learnt, t("2022-01-02 00:00"), week) == [], "within the TTL: nothing expired")
 
 
+def test_replay_model():
+    """campaign_replay.py's private memory section and the ham's addresses."""
+    from campaign_replay import campaign_conf, ham_dns
+
+    conf = campaign_conf("127.0.0.1:6400", ["reject", "add header"], 604800.0)
+    check('learn_actions = ["reject", "add header"];' in conf and "ttl = 604800;" in conf,
+          f"the memory's rule and TTL in its section: {conf!r}")
+    check("ttl" not in campaign_conf("127.0.0.1:6400", ["reject"], 0),
+          "--ttl 0: the plugin's own TTL left as it is")
+    # 250 servers' /24s with 200 servers each: a choice that ignored them would meet one
+    wave = [(f"w{n}-{k}.example.cn", "a", [f"165.22.{n}.{20 + k}"])
+            for n in range(250) for k in range(200)]
+    servers = {a[0] for _, _, a in wave}
+    hosts = {"h1": {"news.example.org", "w1-0.example.cn"}, "h2": {"lists.example.net"},
+             "h3": {"w2-7.example.cn"}}
+    for hosting in ("as", "net"):
+        recs, given = ham_dns(hosts, hosting, wave)
+        addr = {h: a[0] for h, _, a in recs}
+        check(sorted(addr) == ["lists.example.net", "news.example.org"] and given == 2,
+              f"{hosting}: the ham's own hosts get an address, the wave's keep theirs: {recs}")
+        in_wave_net = {a.rsplit(".", 1)[0] in {s.rsplit(".", 1)[0] for s in servers}
+                       for a in addr.values()}
+        check(all(a.startswith("165.22.") and a not in servers for a in addr.values()),
+              f"{hosting}: no wave server's address: {addr}")
+        check(in_wave_net == {hosting == "net"},
+              f"{hosting}: in the servers' /24s with net, outside them with as: {addr}")
+    check(ham_dns(hosts, "none", wave) == ([], 0), "none: no record")
+
+
 def main():
     out_dir = sys.argv[1]
     os.makedirs(out_dir, exist_ok=True)
@@ -245,6 +274,7 @@ def main():
     test_baseline(out_dir)
     test_received()
     test_replay_clock()
+    test_replay_model()
     for f in failed:
         print("FAIL:", f)
     print(f"{passed} passed, {len(failed)} failed")
